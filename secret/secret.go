@@ -1,0 +1,148 @@
+// Package secret holds Warden's secret handling: random generation, SHA-256
+// digests for machine secrets, argon2id for passwords, AES-256-GCM sealing
+// under the master key, and a string type that never prints.
+package secret
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// String is a secret value. It prints as [redacted] in logs and fmt output,
+// so it cannot leak by accident; call Reveal where the value is really needed.
+type String struct{ v *string }
+
+// New wraps s.
+func New(s string) String { return String{v: &s} }
+
+// Reveal returns the secret value.
+func (s String) Reveal() string {
+	if s.v == nil {
+		return ""
+	}
+	return *s.v
+}
+
+// String implements fmt.Stringer.
+func (s String) String() string { return "[redacted]" }
+
+// GoString implements fmt.GoStringer.
+func (s String) GoString() string { return "[redacted]" }
+
+// MarshalText keeps secrets out of structured logs too.
+func (s String) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// RandomBytes returns n bytes from crypto/rand.
+func RandomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("secret: crypto/rand failed: " + err.Error())
+	}
+	return b
+}
+
+// RandomToken returns base64url text of n random bytes (no padding).
+func RandomToken(n int) string { return base64.RawURLEncoding.EncodeToString(RandomBytes(n)) }
+
+// Hash returns the SHA-256 digest of a high-entropy machine secret. Such
+// secrets need no slow hash: guessing 256 random bits is infeasible anyway.
+func Hash(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+// Equal compares two byte strings in constant time.
+func Equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
+
+// argon2id parameters, as recommended by RFC 9106 for memory-constrained use.
+const (
+	argonTime    = 2
+	argonMemory  = 64 * 1024
+	argonThreads = 2
+	argonKeyLen  = 32
+)
+
+// HashPassword returns the PHC-format argon2id encoding of password.
+func HashPassword(password string) string {
+	salt := RandomBytes(16)
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key))
+}
+
+// VerifyPassword reports whether password matches an encoding made by
+// HashPassword.
+func VerifyPassword(encoded, password string) bool {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var version int
+	var memory, iterations uint32
+	var threads uint8
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &iterations, &threads); err != nil {
+		return false
+	}
+	enc := base64.RawStdEncoding
+	salt, err1 := enc.DecodeString(parts[4])
+	want, err2 := enc.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, iterations, memory, threads, uint32(len(want)))
+	return Equal(got, want)
+}
+
+// Sealer encrypts secrets at rest with AES-256-GCM under the master key.
+type Sealer struct{ aead cipher.AEAD }
+
+// MasterKeySize is the length of a master key in bytes.
+const MasterKeySize = 32
+
+// NewSealer returns a Sealer for a 32-byte master key.
+func NewSealer(masterKey []byte) (*Sealer, error) {
+	if len(masterKey) != MasterKeySize {
+		return nil, fmt.Errorf("secret: master key must be %d bytes, got %d", MasterKeySize, len(masterKey))
+	}
+	block, err := aes.NewCipher(masterKey)
+	if err != nil {
+		return nil, fmt.Errorf("secret: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("secret: %w", err)
+	}
+	return &Sealer{aead: aead}, nil
+}
+
+// Seal encrypts plaintext; context binds the ciphertext to its use (for
+// example the record ID) so a sealed value cannot be swapped between records.
+func (s *Sealer) Seal(plaintext, context []byte) []byte {
+	nonce := RandomBytes(s.aead.NonceSize())
+	return s.aead.Seal(nonce, nonce, plaintext, context)
+}
+
+// Open decrypts a value made by Seal with the same context.
+func (s *Sealer) Open(sealed, context []byte) ([]byte, error) {
+	n := s.aead.NonceSize()
+	if len(sealed) < n {
+		return nil, errors.New("secret: sealed value too short")
+	}
+	pt, err := s.aead.Open(nil, sealed[:n], sealed[n:], context)
+	if err != nil {
+		return nil, errors.New("secret: cannot decrypt: wrong master key or corrupted value")
+	}
+	return pt, nil
+}

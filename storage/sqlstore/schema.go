@@ -1,0 +1,73 @@
+package sqlstore
+
+// migrations are applied in order, each once, inside one transaction with
+// the dialect's migration lock held. {{bytes}} is the dialect's binary type.
+// The SQL stays portable (no dialect functions, times as BIGINT microseconds)
+// so that PostgreSQL-compatible databases (CockroachDB, YugabyteDB) run it too.
+var migrations = []string{
+	`CREATE TABLE resources (
+		id TEXT PRIMARY KEY,
+		type TEXT NOT NULL,
+		parent_id TEXT NOT NULL,
+		name TEXT NOT NULL,
+		description TEXT NOT NULL,
+		labels TEXT NOT NULL,
+		status TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		attrs TEXT NOT NULL
+	);
+	CREATE UNIQUE INDEX resources_name ON resources (type, parent_id, name);
+	CREATE INDEX resources_parent ON resources (parent_id, type, id);
+	CREATE TABLE operations (
+		id TEXT PRIMARY KEY,
+		resource_id TEXT NOT NULL,
+		description TEXT NOT NULL,
+		created_by TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		modified_at BIGINT NOT NULL,
+		done BOOLEAN NOT NULL,
+		metadata {{bytes}},
+		response {{bytes}},
+		error {{bytes}}
+	);
+	CREATE INDEX operations_resource ON operations (resource_id, created_at, id);
+	CREATE TABLE access_bindings (
+		resource_id TEXT NOT NULL,
+		role_id TEXT NOT NULL,
+		subject_type TEXT NOT NULL,
+		subject_id TEXT NOT NULL,
+		PRIMARY KEY (resource_id, role_id, subject_type, subject_id)
+	);
+	CREATE INDEX access_bindings_subject ON access_bindings (subject_id);
+	CREATE TABLE credentials (
+		id TEXT PRIMARY KEY,
+		kind TEXT NOT NULL,
+		subject_id TEXT NOT NULL,
+		hash {{bytes}} NOT NULL,
+		data {{bytes}} NOT NULL,
+		description TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL,
+		last_used_at BIGINT NOT NULL
+	);
+	CREATE UNIQUE INDEX credentials_hash ON credentials (kind, hash);
+	CREATE INDEX credentials_subject ON credentials (subject_id, kind, id);
+	CREATE TABLE revoked_tokens (
+		token_id TEXT PRIMARY KEY,
+		subject_id TEXT NOT NULL,
+		revoked_at BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL
+	);
+	CREATE INDEX revoked_tokens_at ON revoked_tokens (revoked_at);
+	CREATE TABLE signing_keys (
+		id TEXT PRIMARY KEY,
+		algorithm TEXT NOT NULL,
+		private {{bytes}} NOT NULL,
+		public {{bytes}} NOT NULL,
+		created_at BIGINT NOT NULL
+	);
+	CREATE TABLE meta (
+		key TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	);`,
+}

@@ -1,0 +1,123 @@
+// Package sqlstore implements warden.Store on database/sql with portable SQL.
+// The sqlite and postgres packages open a database and supply the Dialect;
+// every query is shared, so both backends behave the same by construction.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"warden"
+)
+
+// Dialect is what differs between SQL backends.
+type Dialect struct {
+	// Name is used in errors and logs.
+	Name string
+	// BytesType is the column type of binary data.
+	BytesType string
+	// LockMigrations takes a lock inside tx that serializes concurrent
+	// migrations of several processes on one database.
+	LockMigrations func(ctx context.Context, tx *sql.Tx) error
+	// IsUniqueViolation reports whether err is a unique-constraint violation.
+	IsUniqueViolation func(err error) bool
+}
+
+// Store is a warden.Store over a *sql.DB.
+type Store struct {
+	db *sql.DB
+	d  Dialect
+}
+
+// New returns a Store over db after applying pending migrations.
+func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
+	if d.LockMigrations == nil || d.IsUniqueViolation == nil || d.BytesType == "" {
+		return nil, errors.New("sqlstore: incomplete dialect")
+	}
+	s := &Store{db: db, d: d}
+	if err := s.migrate(ctx); err != nil {
+		return nil, fmt.Errorf("sqlstore: migrate %s: %w", d.Name, err)
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := s.d.LockMigrations(ctx, tx); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)`); err != nil {
+		return err
+	}
+	var applied int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&applied); err != nil {
+		return err
+	}
+	for v := applied; v < len(migrations); v++ {
+		for _, stmt := range strings.Split(strings.ReplaceAll(migrations[v], "{{bytes}}", s.d.BytesType), ";") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migration %d: %w", v+1, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, v+1); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// DB returns the underlying database.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Ping implements warden.Store.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Close implements warden.Store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Update implements warden.Store.
+func (s *Store) Update(ctx context.Context, fn func(warden.Tx) error) error {
+	return s.run(ctx, false, fn)
+}
+
+// View implements warden.Store.
+func (s *Store) View(ctx context.Context, fn func(warden.Tx) error) error {
+	return s.run(ctx, true, fn)
+}
+
+func (s *Store) run(ctx context.Context, readOnly bool, fn func(warden.Tx) error) error {
+	if readOnly {
+		// A single read needs no transaction: skipping BEGIN keeps SQLite
+		// readers off the write lock that _txlock=immediate takes.
+		return fn(&tx{q: s.db, d: &s.d})
+	}
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return internal("begin", err)
+	}
+	if err := fn(&tx{q: sqlTx, d: &s.d}); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return internal("commit", err)
+	}
+	return nil
+}
+
+func internal(what string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &warden.Error{Code: warden.Unavailable, Message: "the request was cancelled", Cause: err}
+	}
+	return &warden.Error{Code: warden.Internal, Message: "internal error", Cause: fmt.Errorf("sqlstore: %s: %w", what, err)}
+}

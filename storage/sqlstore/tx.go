@@ -1,0 +1,519 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"warden"
+)
+
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type tx struct {
+	q querier
+	d *Dialect
+}
+
+// Times are stored as microseconds since the epoch; 0 is the zero time.
+func toMicros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func encodeMap(m map[string]string) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(m) // a map of strings always marshals
+	return string(b)
+}
+
+func decodeMap(s string) (map[string]string, error) {
+	m := map[string]string{}
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (t *tx) exec(ctx context.Context, what, query string, args ...any) (int64, error) {
+	res, err := t.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		if t.d.IsUniqueViolation(err) {
+			return 0, &warden.Error{Code: warden.AlreadyExists, Message: what + " already exists", Cause: err}
+		}
+		return 0, internal(what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, internal(what, err)
+	}
+	return n, nil
+}
+
+func notFound(what, id string) error {
+	return warden.Errorf(warden.NotFound, "%s %s not found", what, id)
+}
+
+// Page tokens are opaque to callers: base64 of the sort key of the last item.
+func pageToken(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+
+func parsePageToken(tok string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return "", warden.Errorf(warden.InvalidArgument, "page_token: malformed page token")
+	}
+	return string(b), nil
+}
+
+func pageSize(p warden.Page) int {
+	if p.Size <= 0 {
+		return 100
+	}
+	return p.Size
+}
+
+const resourceCols = `id, type, parent_id, name, description, labels, status, created_at, attrs`
+
+func scanResource(row interface{ Scan(...any) error }) (*warden.Resource, error) {
+	var r warden.Resource
+	var labels, attrs string
+	var created int64
+	if err := row.Scan(&r.ID, &r.Type, &r.ParentID, &r.Name, &r.Description, &labels, &r.Status, &created, &attrs); err != nil {
+		return nil, err
+	}
+	var err error
+	if r.Labels, err = decodeMap(labels); err != nil {
+		return nil, err
+	}
+	if r.Attrs, err = decodeMap(attrs); err != nil {
+		return nil, err
+	}
+	r.CreatedAt = fromMicros(created)
+	return &r, nil
+}
+
+func (t *tx) CreateResource(ctx context.Context, r *warden.Resource) error {
+	if r.ParentID != "" {
+		if _, err := t.GetResource(ctx, r.ParentID); err != nil {
+			return err
+		}
+	}
+	_, err := t.exec(ctx, string(r.Type)+" "+strconv.Quote(r.Name),
+		`INSERT INTO resources (`+resourceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		r.ID, string(r.Type), r.ParentID, r.Name, r.Description, encodeMap(r.Labels), r.Status, toMicros(r.CreatedAt), encodeMap(r.Attrs))
+	return err
+}
+
+func (t *tx) GetResource(ctx context.Context, id string) (*warden.Resource, error) {
+	r, err := scanResource(t.q.QueryRowContext(ctx, `SELECT `+resourceCols+` FROM resources WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("resource", id)
+	}
+	if err != nil {
+		return nil, internal("get resource", err)
+	}
+	return r, nil
+}
+
+func (t *tx) UpdateResource(ctx context.Context, r *warden.Resource) error {
+	n, err := t.exec(ctx, string(r.Type)+" "+strconv.Quote(r.Name),
+		`UPDATE resources SET name = $2, description = $3, labels = $4, status = $5, attrs = $6 WHERE id = $1`,
+		r.ID, r.Name, r.Description, encodeMap(r.Labels), r.Status, encodeMap(r.Attrs))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound(string(r.Type), r.ID)
+	}
+	return nil
+}
+
+func (t *tx) DeleteResource(ctx context.Context, id string) error {
+	var children int
+	if err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM resources WHERE parent_id = $1`, id).Scan(&children); err != nil {
+		return internal("count children", err)
+	}
+	if children > 0 {
+		return warden.Errorf(warden.FailedPrecondition, "resource %s is not empty: delete its %d child resources first", id, children)
+	}
+	n, err := t.exec(ctx, "delete resource", `DELETE FROM resources WHERE id = $1`, id)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound("resource", id)
+	}
+	for _, q := range []string{
+		`DELETE FROM access_bindings WHERE resource_id = $1 OR subject_id = $1`,
+		`DELETE FROM credentials WHERE subject_id = $1`,
+	} {
+		if _, err := t.exec(ctx, "delete resource", q, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) ListResources(ctx context.Context, f warden.ResourceFilter) ([]*warden.Resource, string, error) {
+	after, err := parsePageToken(f.Page.Token)
+	if err != nil {
+		return nil, "", err
+	}
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1))
+	}
+	add("type = ?", string(f.Type))
+	if f.ParentID != "" {
+		add("parent_id = ?", f.ParentID)
+	}
+	if f.Name != "" {
+		add("name = ?", f.Name)
+	}
+	if after != "" {
+		add("id > ?", after)
+	}
+	size := pageSize(f.Page)
+	args = append(args, size+1)
+	rows, err := t.q.QueryContext(ctx, `SELECT `+resourceCols+` FROM resources WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY id LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, "", internal("list resources", err)
+	}
+	defer rows.Close()
+	var out []*warden.Resource
+	for rows.Next() {
+		r, err := scanResource(rows)
+		if err != nil {
+			return nil, "", internal("list resources", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", internal("list resources", err)
+	}
+	if len(out) > size {
+		out = out[:size]
+		return out, pageToken(out[size-1].ID), nil
+	}
+	return out, "", nil
+}
+
+const operationCols = `id, resource_id, description, created_by, created_at, modified_at, done, metadata, response, error`
+
+func scanOperation(row interface{ Scan(...any) error }) (*warden.Operation, error) {
+	var op warden.Operation
+	var created, modified int64
+	if err := row.Scan(&op.ID, &op.ResourceID, &op.Description, &op.CreatedBy, &created, &modified, &op.Done, &op.Metadata, &op.Response, &op.Error); err != nil {
+		return nil, err
+	}
+	op.CreatedAt, op.ModifiedAt = fromMicros(created), fromMicros(modified)
+	return &op, nil
+}
+
+func (t *tx) CreateOperation(ctx context.Context, op *warden.Operation) error {
+	_, err := t.exec(ctx, "operation "+op.ID, `INSERT INTO operations (`+operationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		op.ID, op.ResourceID, op.Description, op.CreatedBy, toMicros(op.CreatedAt), toMicros(op.ModifiedAt), op.Done, op.Metadata, op.Response, op.Error)
+	return err
+}
+
+func (t *tx) UpdateOperation(ctx context.Context, op *warden.Operation) error {
+	n, err := t.exec(ctx, "update operation", `UPDATE operations SET modified_at = $2, done = $3, metadata = $4, response = $5, error = $6 WHERE id = $1`,
+		op.ID, toMicros(op.ModifiedAt), op.Done, op.Metadata, op.Response, op.Error)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound("operation", op.ID)
+	}
+	return nil
+}
+
+func (t *tx) GetOperation(ctx context.Context, id string) (*warden.Operation, error) {
+	op, err := scanOperation(t.q.QueryRowContext(ctx, `SELECT `+operationCols+` FROM operations WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("operation", id)
+	}
+	if err != nil {
+		return nil, internal("get operation", err)
+	}
+	return op, nil
+}
+
+func (t *tx) ListOperations(ctx context.Context, resourceID string, p warden.Page) ([]*warden.Operation, string, error) {
+	after, err := parsePageToken(p.Token)
+	if err != nil {
+		return nil, "", err
+	}
+	size := pageSize(p)
+	query := `SELECT ` + operationCols + ` FROM operations WHERE resource_id = $1`
+	args := []any{resourceID}
+	if after != "" {
+		created, id, ok := strings.Cut(after, "/")
+		micros, perr := strconv.ParseInt(created, 10, 64)
+		if !ok || perr != nil {
+			return nil, "", warden.Errorf(warden.InvalidArgument, "page_token: malformed page token")
+		}
+		query += ` AND (created_at < $2 OR (created_at = $2 AND id < $3))`
+		args = append(args, micros, id)
+	}
+	args = append(args, size+1)
+	rows, err := t.q.QueryContext(ctx, query+` ORDER BY created_at DESC, id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, "", internal("list operations", err)
+	}
+	defer rows.Close()
+	var out []*warden.Operation
+	for rows.Next() {
+		op, err := scanOperation(rows)
+		if err != nil {
+			return nil, "", internal("list operations", err)
+		}
+		out = append(out, op)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", internal("list operations", err)
+	}
+	if len(out) > size {
+		out = out[:size]
+		last := out[size-1]
+		return out, pageToken(strconv.FormatInt(toMicros(last.CreatedAt), 10) + "/" + last.ID), nil
+	}
+	return out, "", nil
+}
+
+func (t *tx) AccessBindings(ctx context.Context, resourceID string) ([]warden.AccessBinding, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT role_id, subject_type, subject_id FROM access_bindings WHERE resource_id = $1 ORDER BY role_id, subject_type, subject_id`, resourceID)
+	if err != nil {
+		return nil, internal("list access bindings", err)
+	}
+	defer rows.Close()
+	var out []warden.AccessBinding
+	for rows.Next() {
+		var b warden.AccessBinding
+		if err := rows.Scan(&b.RoleID, &b.SubjectType, &b.SubjectID); err != nil {
+			return nil, internal("list access bindings", err)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("list access bindings", err)
+	}
+	return out, nil
+}
+
+func (t *tx) SetAccessBindings(ctx context.Context, resourceID string, bs []warden.AccessBinding) error {
+	if _, err := t.exec(ctx, "set access bindings", `DELETE FROM access_bindings WHERE resource_id = $1`, resourceID); err != nil {
+		return err
+	}
+	seen := make(map[warden.AccessBinding]bool, len(bs))
+	for _, b := range bs {
+		if seen[b] {
+			continue
+		}
+		seen[b] = true
+		if _, err := t.exec(ctx, "access binding", `INSERT INTO access_bindings (resource_id, role_id, subject_type, subject_id) VALUES ($1, $2, $3, $4)`,
+			resourceID, b.RoleID, b.SubjectType, b.SubjectID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const credentialCols = `id, kind, subject_id, hash, data, description, created_at, expires_at, last_used_at`
+
+func scanCredential(row interface{ Scan(...any) error }) (*warden.Credential, error) {
+	var c warden.Credential
+	var created, expires, used int64
+	if err := row.Scan(&c.ID, &c.Kind, &c.SubjectID, &c.Hash, &c.Data, &c.Description, &created, &expires, &used); err != nil {
+		return nil, err
+	}
+	c.CreatedAt, c.ExpiresAt, c.LastUsedAt = fromMicros(created), fromMicros(expires), fromMicros(used)
+	return &c, nil
+}
+
+func (t *tx) CreateCredential(ctx context.Context, c *warden.Credential) error {
+	data := c.Data
+	if data == nil {
+		data = []byte{}
+	}
+	_, err := t.exec(ctx, "credential", `INSERT INTO credentials (`+credentialCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		c.ID, string(c.Kind), c.SubjectID, c.Hash, data, c.Description, toMicros(c.CreatedAt), toMicros(c.ExpiresAt), toMicros(c.LastUsedAt))
+	return err
+}
+
+func (t *tx) getCredential(ctx context.Context, what, where string, args ...any) (*warden.Credential, error) {
+	c, err := scanCredential(t.q.QueryRowContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE `+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, warden.Errorf(warden.NotFound, "%s not found", what)
+	}
+	if err != nil {
+		return nil, internal("get credential", err)
+	}
+	return c, nil
+}
+
+func (t *tx) GetCredential(ctx context.Context, id string) (*warden.Credential, error) {
+	return t.getCredential(ctx, "credential "+id, `id = $1`, id)
+}
+
+func (t *tx) CredentialByHash(ctx context.Context, kind warden.CredentialKind, hash []byte) (*warden.Credential, error) {
+	return t.getCredential(ctx, "credential", `kind = $1 AND hash = $2`, string(kind), hash)
+}
+
+func (t *tx) ListCredentials(ctx context.Context, subjectID string, kind warden.CredentialKind, p warden.Page) ([]*warden.Credential, string, error) {
+	after, err := parsePageToken(p.Token)
+	if err != nil {
+		return nil, "", err
+	}
+	size := pageSize(p)
+	rows, err := t.q.QueryContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE subject_id = $1 AND kind = $2 AND id > $3 ORDER BY id LIMIT $4`,
+		subjectID, string(kind), after, size+1)
+	if err != nil {
+		return nil, "", internal("list credentials", err)
+	}
+	defer rows.Close()
+	var out []*warden.Credential
+	for rows.Next() {
+		c, err := scanCredential(rows)
+		if err != nil {
+			return nil, "", internal("list credentials", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", internal("list credentials", err)
+	}
+	if len(out) > size {
+		out = out[:size]
+		return out, pageToken(out[size-1].ID), nil
+	}
+	return out, "", nil
+}
+
+func (t *tx) UpdateCredential(ctx context.Context, c *warden.Credential) error {
+	n, err := t.exec(ctx, "credential", `UPDATE credentials SET hash = $2, data = $3, description = $4, expires_at = $5, last_used_at = $6 WHERE id = $1`,
+		c.ID, c.Hash, c.Data, c.Description, toMicros(c.ExpiresAt), toMicros(c.LastUsedAt))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound("credential", c.ID)
+	}
+	return nil
+}
+
+func (t *tx) DeleteCredential(ctx context.Context, id string) error {
+	n, err := t.exec(ctx, "delete credential", `DELETE FROM credentials WHERE id = $1`, id)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound("credential", id)
+	}
+	return nil
+}
+
+func (t *tx) RevokeToken(ctx context.Context, r warden.RevokedToken) error {
+	var exists int
+	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM revoked_tokens WHERE token_id = $1`, r.TokenID).Scan(&exists)
+	if err != nil {
+		return internal("revoke token", err)
+	}
+	if exists > 0 {
+		return nil
+	}
+	_, err = t.exec(ctx, "revoked token", `INSERT INTO revoked_tokens (token_id, subject_id, revoked_at, expires_at) VALUES ($1, $2, $3, $4)`,
+		r.TokenID, r.SubjectID, toMicros(r.RevokedAt), toMicros(r.ExpiresAt))
+	return err
+}
+
+func (t *tx) RevokedTokens(ctx context.Context, since, now time.Time) ([]warden.RevokedToken, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT token_id, subject_id, revoked_at, expires_at FROM revoked_tokens WHERE revoked_at >= $1 AND expires_at > $2`,
+		toMicros(since), toMicros(now))
+	if err != nil {
+		return nil, internal("list revoked tokens", err)
+	}
+	defer rows.Close()
+	var out []warden.RevokedToken
+	for rows.Next() {
+		var r warden.RevokedToken
+		var revoked, expires int64
+		if err := rows.Scan(&r.TokenID, &r.SubjectID, &revoked, &expires); err != nil {
+			return nil, internal("list revoked tokens", err)
+		}
+		r.RevokedAt, r.ExpiresAt = fromMicros(revoked), fromMicros(expires)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("list revoked tokens", err)
+	}
+	return out, nil
+}
+
+func (t *tx) CreateSigningKey(ctx context.Context, k *warden.SigningKey) error {
+	_, err := t.exec(ctx, "signing key", `INSERT INTO signing_keys (id, algorithm, private, public, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		k.ID, k.Algorithm, k.Private, k.Public, toMicros(k.CreatedAt))
+	return err
+}
+
+func (t *tx) SigningKeys(ctx context.Context) ([]*warden.SigningKey, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT id, algorithm, private, public, created_at FROM signing_keys ORDER BY created_at DESC, id`)
+	if err != nil {
+		return nil, internal("list signing keys", err)
+	}
+	defer rows.Close()
+	var out []*warden.SigningKey
+	for rows.Next() {
+		var k warden.SigningKey
+		var created int64
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &k.Public, &created); err != nil {
+			return nil, internal("list signing keys", err)
+		}
+		k.CreatedAt = fromMicros(created)
+		out = append(out, &k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("list signing keys", err)
+	}
+	return out, nil
+}
+
+func (t *tx) InsertMeta(ctx context.Context, key, value string) error {
+	_, err := t.exec(ctx, "meta "+key, `INSERT INTO meta (key, value) VALUES ($1, $2)`, key, value)
+	return err
+}
+
+func (t *tx) Meta(ctx context.Context, key string) (string, error) {
+	var v string
+	err := t.q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = $1`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFound("meta", key)
+	}
+	if err != nil {
+		return "", internal("get meta", err)
+	}
+	return v, nil
+}

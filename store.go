@@ -1,0 +1,85 @@
+package warden
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the storage contract every backend implements. Each mutation of a
+// request runs inside one Update call: it commits whole or not at all.
+type Store interface {
+	// Update runs fn in a read-write transaction and commits when fn returns
+	// nil. An error from fn rolls everything back and is returned as is.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Ping reports whether the database is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
+
+// Tx is one transaction. Lookups of a missing record return NotFound, never a
+// nil record with a nil error.
+type Tx interface {
+	// CreateResource inserts r; AlreadyExists when a sibling of the same type
+	// has the same name, NotFound when the parent does not exist.
+	CreateResource(ctx context.Context, r *Resource) error
+	// GetResource returns a resource by ID or NotFound.
+	GetResource(ctx context.Context, id string) (*Resource, error)
+	// UpdateResource overwrites the mutable fields of r (name, description,
+	// labels, status, attrs); NotFound or AlreadyExists.
+	UpdateResource(ctx context.Context, r *Resource) error
+	// DeleteResource removes a resource with its bindings and credentials;
+	// NotFound, or FailedPrecondition while it still has children.
+	DeleteResource(ctx context.Context, id string) error
+	// ListResources returns one page of matching resources ordered by ID and
+	// the token of the next page ("" after the last); InvalidArgument for a
+	// bad page token.
+	ListResources(ctx context.Context, f ResourceFilter) ([]*Resource, string, error)
+
+	// CreateOperation stores a new operation.
+	CreateOperation(ctx context.Context, op *Operation) error
+	// UpdateOperation overwrites an operation's state; NotFound.
+	UpdateOperation(ctx context.Context, op *Operation) error
+	// GetOperation returns an operation or NotFound.
+	GetOperation(ctx context.Context, id string) (*Operation, error)
+	// ListOperations returns one page of a resource's operations, newest first.
+	ListOperations(ctx context.Context, resourceID string, p Page) ([]*Operation, string, error)
+
+	// AccessBindings returns the bindings set directly on a resource.
+	AccessBindings(ctx context.Context, resourceID string) ([]AccessBinding, error)
+	// SetAccessBindings replaces the bindings set directly on a resource.
+	SetAccessBindings(ctx context.Context, resourceID string, bs []AccessBinding) error
+
+	// CreateCredential stores c; AlreadyExists when its hash is taken.
+	CreateCredential(ctx context.Context, c *Credential) error
+	// GetCredential returns a credential by ID or NotFound.
+	GetCredential(ctx context.Context, id string) (*Credential, error)
+	// CredentialByHash returns the credential of a kind with the given hash,
+	// or NotFound.
+	CredentialByHash(ctx context.Context, kind CredentialKind, hash []byte) (*Credential, error)
+	// ListCredentials returns one page of a subject's credentials of a kind.
+	ListCredentials(ctx context.Context, subjectID string, kind CredentialKind, p Page) ([]*Credential, string, error)
+	// UpdateCredential overwrites a credential's mutable fields (hash, data,
+	// description, expiry, last use); NotFound.
+	UpdateCredential(ctx context.Context, c *Credential) error
+	// DeleteCredential removes a credential; NotFound.
+	DeleteCredential(ctx context.Context, id string) error
+
+	// RevokeToken records a revoked token; revoking twice is not an error.
+	RevokeToken(ctx context.Context, t RevokedToken) error
+	// RevokedTokens returns the revocations recorded at or after since that
+	// have not expired by now.
+	RevokedTokens(ctx context.Context, since, now time.Time) ([]RevokedToken, error)
+
+	// CreateSigningKey stores a new server signing key.
+	CreateSigningKey(ctx context.Context, k *SigningKey) error
+	// SigningKeys returns every stored signing key, newest first.
+	SigningKeys(ctx context.Context) ([]*SigningKey, error)
+
+	// InsertMeta records a key once; AlreadyExists when it is already set.
+	InsertMeta(ctx context.Context, key, value string) error
+	// Meta returns a recorded value or NotFound.
+	Meta(ctx context.Context, key string) (string, error)
+}

@@ -1,0 +1,167 @@
+// Package token implements Warden's self-verifying IAM token format:
+//
+//	t1.<payload>.<signature>
+//
+// payload is base64url (no padding) of a compact binary record (version,
+// issue and expiry times, a random token ID, the subject and the signing key
+// ID); signature is the Ed25519 signature of "t1.<payload>", 64 bytes, which
+// base64url-encodes to exactly the 86 characters of the Yandex token pattern.
+// A token verifies with the server's public keys alone: no database read.
+package token
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Prefix starts every IAM token.
+const Prefix = "t1."
+
+// MaxLifetime is the longest an IAM token may live.
+const MaxLifetime = 12 * time.Hour
+
+const version = 1
+
+// MaxLength bounds the length of an acceptable token: anything longer is
+// rejected before decoding.
+const MaxLength = 1024
+
+// Subject types a token may carry.
+const (
+	SubjectUserAccount    = "userAccount"
+	SubjectServiceAccount = "serviceAccount"
+)
+
+var subjectTypeCodes = map[string]byte{SubjectUserAccount: 1, SubjectServiceAccount: 2}
+
+var subjectTypeNames = [...]string{1: SubjectUserAccount, 2: SubjectServiceAccount}
+
+// Claims is what a token says.
+type Claims struct {
+	TokenID     string // 32 hex characters; the handle for revocation
+	KeyID       string
+	SubjectType string
+	SubjectID   string
+	IssuedAt    time.Time
+	ExpiresAt   time.Time
+}
+
+// Errors of Parse. They are for logs: callers answer every one of them with
+// the same Unauthenticated message.
+var (
+	ErrMalformed  = errors.New("token: malformed")
+	ErrSignature  = errors.New("token: bad signature")
+	ErrUnknownKey = errors.New("token: unknown signing key")
+	ErrExpired    = errors.New("token: expired")
+	ErrRevoked    = errors.New("token: revoked")
+)
+
+var b64 = base64.RawURLEncoding
+
+// Sign returns the token for c, signed with priv. c.KeyID must name priv.
+func Sign(c Claims, priv ed25519.PrivateKey) (string, error) {
+	code, ok := subjectTypeCodes[c.SubjectType]
+	if !ok {
+		return "", fmt.Errorf("token: unknown subject type %q", c.SubjectType)
+	}
+	id, err := hex.DecodeString(c.TokenID)
+	if err != nil || len(id) != 16 {
+		return "", errors.New("token: token ID must be 32 hex characters")
+	}
+	if len(c.KeyID) > 255 || len(c.SubjectID) > 255 {
+		return "", errors.New("token: key or subject ID too long")
+	}
+	p := make([]byte, 0, 1+8+8+16+1+2+len(c.KeyID)+len(c.SubjectID))
+	p = append(p, version)
+	p = binary.BigEndian.AppendUint64(p, uint64(c.IssuedAt.Unix()))
+	p = binary.BigEndian.AppendUint64(p, uint64(c.ExpiresAt.Unix()))
+	p = append(p, id...)
+	p = append(p, code, byte(len(c.KeyID)))
+	p = append(p, c.KeyID...)
+	p = append(p, byte(len(c.SubjectID)))
+	p = append(p, c.SubjectID...)
+	signed := Prefix + b64.EncodeToString(p)
+	return signed + "." + b64.EncodeToString(ed25519.Sign(priv, []byte(signed))), nil
+}
+
+// Split checks the token's shape and returns the signed part, the decoded
+// payload and the signature.
+func split(tok string) (signed string, payload, sig []byte, err error) {
+	if len(tok) > MaxLength || !strings.HasPrefix(tok, Prefix) {
+		return "", nil, nil, ErrMalformed
+	}
+	dot := strings.LastIndexByte(tok, '.')
+	if dot <= len(Prefix) {
+		return "", nil, nil, ErrMalformed
+	}
+	signed = tok[:dot]
+	if payload, err = b64.DecodeString(signed[len(Prefix):]); err != nil {
+		return "", nil, nil, ErrMalformed
+	}
+	if sig, err = b64.DecodeString(tok[dot+1:]); err != nil || len(sig) != ed25519.SignatureSize {
+		return "", nil, nil, ErrMalformed
+	}
+	return signed, payload, sig, nil
+}
+
+func decodePayload(p []byte) (Claims, error) {
+	var c Claims
+	if len(p) < 1+8+8+16+1+1 || p[0] != version {
+		return c, ErrMalformed
+	}
+	c.IssuedAt = time.Unix(int64(binary.BigEndian.Uint64(p[1:9])), 0).UTC()
+	c.ExpiresAt = time.Unix(int64(binary.BigEndian.Uint64(p[9:17])), 0).UTC()
+	c.TokenID = hex.EncodeToString(p[17:33])
+	code, rest := p[33], p[34:]
+	if int(code) >= len(subjectTypeNames) || subjectTypeNames[code] == "" {
+		return c, ErrMalformed
+	}
+	c.SubjectType = subjectTypeNames[code]
+	var ok bool
+	if c.KeyID, rest, ok = readString(rest); !ok {
+		return c, ErrMalformed
+	}
+	if c.SubjectID, rest, ok = readString(rest); !ok || len(rest) != 0 {
+		return c, ErrMalformed
+	}
+	return c, nil
+}
+
+func readString(b []byte) (string, []byte, bool) {
+	if len(b) < 1 || len(b) < 1+int(b[0]) {
+		return "", nil, false
+	}
+	n := int(b[0])
+	return string(b[1 : 1+n]), b[1+n:], true
+}
+
+// Parse verifies tok's signature with the public key that keys returns for
+// its key ID and checks its expiry at now. It does not consult revocations;
+// Verifier does.
+func Parse(tok string, keys func(keyID string) (ed25519.PublicKey, bool), now time.Time) (Claims, error) {
+	signed, payload, sig, err := split(tok)
+	if err != nil {
+		return Claims{}, err
+	}
+	c, err := decodePayload(payload)
+	if err != nil {
+		return Claims{}, err
+	}
+	pub, ok := keys(c.KeyID)
+	if !ok {
+		return Claims{}, ErrUnknownKey
+	}
+	if !ed25519.Verify(pub, []byte(signed), sig) {
+		return Claims{}, ErrSignature
+	}
+	if !now.Before(c.ExpiresAt) {
+		return Claims{}, ErrExpired
+	}
+	return c, nil
+}

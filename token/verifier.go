@@ -1,0 +1,127 @@
+package token
+
+import (
+	"crypto/ed25519"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Verifier checks IAM tokens on the hot path: signature against the current
+// public key set, expiry, and the in-memory revocation list. Tokens already
+// verified are cached, so a repeat token costs one map lookup.
+type Verifier struct {
+	now     func() time.Time
+	keys    atomic.Pointer[map[string]ed25519.PublicKey]
+	revoked atomic.Pointer[map[string]time.Time] // token ID → expiry
+	revMu   sync.Mutex                           // serializes copy-on-write of revoked
+	shards  [cacheShards]cacheShard
+}
+
+const (
+	cacheShards       = 64
+	cacheShardEntries = 4096 // 262,144 tokens in all
+)
+
+type cacheShard struct {
+	mu sync.RWMutex
+	m  map[string]*Claims
+}
+
+// NewVerifier returns a Verifier that reads time from now.
+func NewVerifier(now func() time.Time) *Verifier {
+	v := &Verifier{now: now}
+	v.SetKeys(nil)
+	empty := map[string]time.Time{}
+	v.revoked.Store(&empty)
+	for i := range v.shards {
+		v.shards[i].m = make(map[string]*Claims)
+	}
+	return v
+}
+
+// SetKeys replaces the set of public keys tokens may be signed with.
+func (v *Verifier) SetKeys(keys map[string]ed25519.PublicKey) {
+	m := make(map[string]ed25519.PublicKey, len(keys))
+	for id, k := range keys {
+		m[id] = k
+	}
+	v.keys.Store(&m)
+}
+
+// HasKey reports whether keyID is a known signing key.
+func (v *Verifier) HasKey(keyID string) bool {
+	_, ok := (*v.keys.Load())[keyID]
+	return ok
+}
+
+// Revoke adds token IDs to the revocation list; each entry is kept until the
+// token's own expiry.
+func (v *Verifier) Revoke(ids map[string]time.Time) {
+	if len(ids) == 0 {
+		return
+	}
+	v.revMu.Lock()
+	defer v.revMu.Unlock()
+	now := v.now()
+	old := *v.revoked.Load()
+	m := make(map[string]time.Time, len(old)+len(ids))
+	for id, exp := range old {
+		if now.Before(exp) {
+			m[id] = exp
+		}
+	}
+	for id, exp := range ids {
+		m[id] = exp
+	}
+	v.revoked.Store(&m)
+}
+
+// IsRevoked reports whether a token ID is on the revocation list.
+func (v *Verifier) IsRevoked(tokenID string) bool {
+	_, ok := (*v.revoked.Load())[tokenID]
+	return ok
+}
+
+func fnv(s string) uint32 {
+	h := uint32(2166136261)
+	for i := len(s) - 1; i >= len(s)-16 && i >= 0; i-- { // the signature's tail is random enough
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+// Verify returns the claims of a valid, unexpired, unrevoked token. The
+// returned Claims are shared: callers must not modify them.
+func (v *Verifier) Verify(tok string) (*Claims, error) {
+	now := v.now()
+	sh := &v.shards[fnv(tok)%cacheShards]
+	sh.mu.RLock()
+	c, ok := sh.m[tok]
+	sh.mu.RUnlock()
+	if !ok {
+		keys := *v.keys.Load()
+		parsed, err := Parse(tok, func(id string) (ed25519.PublicKey, bool) { k, ok := keys[id]; return k, ok }, now)
+		if err != nil {
+			return nil, err
+		}
+		c = &parsed
+		sh.mu.Lock()
+		if len(sh.m) >= cacheShardEntries {
+			for k := range sh.m { // evict an arbitrary entry; map order is random
+				delete(sh.m, k)
+				break
+			}
+		}
+		sh.m[tok] = c
+		sh.mu.Unlock()
+	}
+	if !now.Before(c.ExpiresAt) {
+		return nil, ErrExpired
+	}
+	if v.IsRevoked(c.TokenID) {
+		return nil, ErrRevoked
+	}
+	return c, nil
+}
