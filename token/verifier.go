@@ -49,10 +49,10 @@ func (v *Verifier) SetKeys(keys map[string]ed25519.PublicKey) {
 	v.keys.Store(&m)
 }
 
-// HasKey reports whether keyID is a known signing key.
-func (v *Verifier) HasKey(keyID string) bool {
-	_, ok := (*v.keys.Load())[keyID]
-	return ok
+// PublicKey returns the public key of a known signing key.
+func (v *Verifier) PublicKey(keyID string) (ed25519.PublicKey, bool) {
+	k, ok := (*v.keys.Load())[keyID]
+	return k, ok
 }
 
 // Revoke adds token IDs to the revocation list; each entry is kept until the
@@ -101,8 +101,7 @@ func (v *Verifier) Verify(tok string) (*Claims, error) {
 	c, ok := sh.m[tok]
 	sh.mu.RUnlock()
 	if !ok {
-		keys := *v.keys.Load()
-		parsed, err := Parse(tok, func(id string) (ed25519.PublicKey, bool) { k, ok := keys[id]; return k, ok }, now)
+		parsed, err := Parse(tok, v.PublicKey, now)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,135 @@
+package service
+
+import (
+	"context"
+	"slices"
+	"strconv"
+
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/access"
+
+	"warden"
+)
+
+func bindingProto(b warden.AccessBinding) *access.AccessBinding {
+	return &access.AccessBinding{RoleId: b.RoleID, Subject: &access.Subject{Type: b.SubjectType, Id: b.SubjectID}}
+}
+
+func bindingFromProto(b *access.AccessBinding) warden.AccessBinding {
+	return warden.AccessBinding{RoleID: b.GetRoleId(), SubjectType: b.GetSubject().GetType(), SubjectID: b.GetSubject().GetId()}
+}
+
+// listAccessBindings returns a page of the bindings set directly on a
+// resource of type typ.
+func (s *Service) listAccessBindings(ctx context.Context, req *access.ListAccessBindingsRequest, typ warden.ResourceType) (*access.ListAccessBindingsResponse, error) {
+	var bs []warden.AccessBinding
+	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
+		if _, err := s.getResource(ctx, tx, req.ResourceId, typ); err != nil {
+			return err
+		}
+		bs, err = tx.AccessBindings(ctx, req.ResourceId)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	start := 0
+	if req.PageToken != "" {
+		n, err := strconv.Atoi(req.PageToken)
+		if err != nil || n < 0 || n > len(bs) {
+			return nil, warden.Errorf(warden.InvalidArgument, "page_token: malformed page token")
+		}
+		start = n
+	}
+	size := int(req.PageSize)
+	if size == 0 {
+		size = 100
+	}
+	out := &access.ListAccessBindingsResponse{}
+	end := min(start+size, len(bs))
+	for _, b := range bs[start:end] {
+		out.AccessBindings = append(out.AccessBindings, bindingProto(b))
+	}
+	if end < len(bs) {
+		out.NextPageToken = strconv.Itoa(end)
+	}
+	return out, nil
+}
+
+// setAccessBindings replaces the bindings of a resource; the operation's
+// result lists the effective deltas against the previous set.
+func (s *Service) setAccessBindings(ctx context.Context, req *access.SetAccessBindingsRequest, typ warden.ResourceType) (*operationT, error) {
+	want := make([]warden.AccessBinding, 0, len(req.AccessBindings))
+	for _, b := range req.AccessBindings {
+		want = append(want, bindingFromProto(b))
+	}
+	return s.changeBindings(ctx, req.ResourceId, typ, &access.SetAccessBindingsMetadata{ResourceId: req.ResourceId},
+		func([]warden.AccessBinding) ([]warden.AccessBinding, error) { return want, nil })
+}
+
+// updateAccessBindings applies ADD and REMOVE deltas to a resource's bindings.
+func (s *Service) updateAccessBindings(ctx context.Context, req *access.UpdateAccessBindingsRequest, typ warden.ResourceType) (*operationT, error) {
+	return s.changeBindings(ctx, req.ResourceId, typ, &access.UpdateAccessBindingsMetadata{ResourceId: req.ResourceId},
+		func(cur []warden.AccessBinding) ([]warden.AccessBinding, error) {
+			for i, d := range req.AccessBindingDeltas {
+				b := bindingFromProto(d.AccessBinding)
+				switch d.Action {
+				case access.AccessBindingAction_ADD:
+					if !slices.Contains(cur, b) {
+						cur = append(cur, b)
+					}
+				case access.AccessBindingAction_REMOVE:
+					cur = slices.DeleteFunc(cur, func(x warden.AccessBinding) bool { return x == b })
+				default:
+					return nil, warden.Errorf(warden.InvalidArgument, "access_binding_deltas[%d].action: must be ADD or REMOVE", i)
+				}
+			}
+			return cur, nil
+		})
+}
+
+func (s *Service) changeBindings(ctx context.Context, id string, typ warden.ResourceType, metadata protoMessage,
+	change func([]warden.AccessBinding) ([]warden.AccessBinding, error)) (*operationT, error) {
+	var op *operationT
+	err := s.store.Update(ctx, func(tx warden.Tx) error {
+		if _, err := s.getResource(ctx, tx, id, typ); err != nil {
+			return err
+		}
+		before, err := tx.AccessBindings(ctx, id)
+		if err != nil {
+			return err
+		}
+		after, err := change(slices.Clone(before))
+		if err != nil {
+			return err
+		}
+		if err := tx.SetAccessBindings(ctx, id, after); err != nil {
+			return err
+		}
+		result := &access.AccessBindingsOperationResult{}
+		for _, b := range dedupe(after) {
+			if !slices.Contains(before, b) {
+				result.EffectiveDeltas = append(result.EffectiveDeltas, &access.AccessBindingDelta{Action: access.AccessBindingAction_ADD, AccessBinding: bindingProto(b)})
+			}
+		}
+		for _, b := range before {
+			if !slices.Contains(after, b) {
+				result.EffectiveDeltas = append(result.EffectiveDeltas, &access.AccessBindingDelta{Action: access.AccessBindingAction_REMOVE, AccessBinding: bindingProto(b)})
+			}
+		}
+		op, err = s.newOperation(ctx, tx, id, "Change access bindings", metadata, result)
+		return err
+	})
+	return op, err
+}
+
+func dedupe(bs []warden.AccessBinding) []warden.AccessBinding {
+	seen := map[warden.AccessBinding]bool{}
+	var out []warden.AccessBinding
+	for _, b := range bs {
+		if !seen[b] {
+			seen[b] = true
+			out = append(out, b)
+		}
+	}
+	return out
+}

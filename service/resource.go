@@ -1,0 +1,181 @@
+package service
+
+import (
+	"context"
+	"slices"
+
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"warden"
+)
+
+// getResource returns a resource of the given type; a resource of another
+// type is NotFound, as if it did not exist.
+func (s *Service) getResource(ctx context.Context, tx warden.Tx, id string, typ warden.ResourceType) (*warden.Resource, error) {
+	r, err := tx.GetResource(ctx, id)
+	if err == nil && r.Type != typ {
+		err = warden.Errorf(warden.NotFound, "%s %s not found", typ, id)
+	}
+	if warden.IsCode(err, warden.NotFound) {
+		return nil, warden.Errorf(warden.NotFound, "%s %s not found", typ, id)
+	}
+	return r, err
+}
+
+func (s *Service) get(ctx context.Context, id string, typ warden.ResourceType) (*warden.Resource, error) {
+	var r *warden.Resource
+	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
+		r, err = s.getResource(ctx, tx, id, typ)
+		return err
+	})
+	return r, err
+}
+
+type listRequest interface {
+	GetPageSize() int64
+	GetPageToken() string
+}
+
+// list returns a page of resources of a type under parent ("" = any),
+// after checking that the parent exists and is of parentType.
+func (s *Service) list(ctx context.Context, typ warden.ResourceType, parent string, parentType warden.ResourceType, filter string, req listRequest) ([]*warden.Resource, string, error) {
+	name, err := parseFilter(filter)
+	if err != nil {
+		return nil, "", err
+	}
+	var rs []*warden.Resource
+	var next string
+	err = s.store.View(ctx, func(tx warden.Tx) error {
+		if parent != "" {
+			if _, err := s.getResource(ctx, tx, parent, parentType); err != nil {
+				return err
+			}
+		}
+		rs, next, err = tx.ListResources(ctx, warden.ResourceFilter{Type: typ, ParentID: parent, Name: name, Page: page(req.GetPageSize(), req.GetPageToken())})
+		return err
+	})
+	return rs, next, err
+}
+
+// create stores r under its parent (which must be of parentType) together
+// with a finished operation.
+func (s *Service) create(ctx context.Context, r *warden.Resource, parentType warden.ResourceType, description string, metadata proto.Message, response func(*warden.Resource) proto.Message) (*operation.Operation, error) {
+	r.Status, r.CreatedAt = warden.StatusActive, s.now().UTC()
+	var op *operation.Operation
+	err := s.store.Update(ctx, func(tx warden.Tx) (err error) {
+		if _, err := s.getResource(ctx, tx, r.ParentID, parentType); err != nil {
+			return err
+		}
+		if err := tx.CreateResource(ctx, r); err != nil {
+			return err
+		}
+		op, err = s.newOperation(ctx, tx, r.ID, description, metadata, response(r))
+		return err
+	})
+	return op, err
+}
+
+// mutableFields lists the fields an update mask may name, with the setters
+// that copy them from the request.
+type mutableFields map[string]func(r *warden.Resource)
+
+// update applies the fields named by mask (every field present in the
+// request when the mask is empty) to the resource and stores it with a
+// finished operation.
+func (s *Service) update(ctx context.Context, id string, typ warden.ResourceType, mask *fieldmaskpb.FieldMask, present []string, fields mutableFields, description string, metadata proto.Message, response func(*warden.Resource) proto.Message) (*operation.Operation, error) {
+	paths := mask.GetPaths()
+	if len(paths) == 0 {
+		paths = present
+	}
+	for _, p := range paths {
+		if fields[p] == nil {
+			return nil, warden.Errorf(warden.InvalidArgument, "update_mask: field %q cannot be updated", p)
+		}
+	}
+	var op *operation.Operation
+	err := s.store.Update(ctx, func(tx warden.Tx) error {
+		r, err := s.getResource(ctx, tx, id, typ)
+		if err != nil {
+			return err
+		}
+		for _, p := range slices.Compact(slices.Sorted(slices.Values(paths))) {
+			fields[p](r)
+		}
+		if err := tx.UpdateResource(ctx, r); err != nil {
+			return err
+		}
+		op, err = s.newOperation(ctx, tx, r.ID, description, metadata, response(r))
+		return err
+	})
+	return op, err
+}
+
+// remove deletes a resource of a type with a finished operation.
+func (s *Service) remove(ctx context.Context, id string, typ warden.ResourceType, description string, metadata proto.Message) (*operation.Operation, error) {
+	var op *operation.Operation
+	err := s.store.Update(ctx, func(tx warden.Tx) error {
+		if _, err := s.getResource(ctx, tx, id, typ); err != nil {
+			return err
+		}
+		if err := tx.DeleteResource(ctx, id); err != nil {
+			return err
+		}
+		var err error
+		op, err = s.newOperation(ctx, tx, id, description, metadata, nil)
+		return err
+	})
+	return op, err
+}
+
+// setStatus changes a resource's status with a finished operation.
+func (s *Service) setStatus(ctx context.Context, id string, typ warden.ResourceType, status, description string, metadata, response proto.Message) (*operation.Operation, error) {
+	var op *operation.Operation
+	err := s.store.Update(ctx, func(tx warden.Tx) error {
+		r, err := s.getResource(ctx, tx, id, typ)
+		if err != nil {
+			return err
+		}
+		r.Status = status
+		if err := tx.UpdateResource(ctx, r); err != nil {
+			return err
+		}
+		op, err = s.newOperation(ctx, tx, id, description, metadata, response)
+		return err
+	})
+	return op, err
+}
+
+// listOperations returns a page of the operations of a resource of a type.
+func (s *Service) listOperations(ctx context.Context, id string, typ warden.ResourceType, req listRequest) ([]*operation.Operation, string, error) {
+	var ops []*warden.Operation
+	var next string
+	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
+		if _, err := s.getResource(ctx, tx, id, typ); err != nil {
+			return err
+		}
+		ops, next, err = tx.ListOperations(ctx, id, page(req.GetPageSize(), req.GetPageToken()))
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]*operation.Operation, 0, len(ops))
+	for _, op := range ops {
+		p, err := operationProto(op)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, p)
+	}
+	return out, next, nil
+}
+
+func copyLabels(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,274 @@
+// Package service implements the use cases behind every Warden API method on
+// the types of the Yandex Cloud API (github.com/yandex-cloud/go-genproto).
+// It is transport-neutral: api/grpcapi serves it over gRPC and api/restapi
+// over REST, and both see exactly the same behaviour.
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
+	"google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"warden"
+	"warden/secret"
+	"warden/token"
+)
+
+// Config configures a Service.
+type Config struct {
+	Store  warden.Store
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Sealer encrypts server signing keys at rest.
+	Sealer *secret.Sealer
+	// PublicAddress is the host:port clients reach Warden at, answered by
+	// ApiEndpointService.
+	PublicAddress string
+	// TokenLifetime of IAM tokens; 12 h when zero, at most 12 h.
+	TokenLifetime time.Duration
+	// KeyRotation is how often a new signing key is made; 24 h when zero.
+	KeyRotation time.Duration
+	// RefreshInterval bounds how stale the in-memory revocation list and key
+	// set may be relative to the database; 500 ms when zero.
+	RefreshInterval time.Duration
+}
+
+// Service holds the state shared by every API method.
+type Service struct {
+	store    warden.Store
+	log      *slog.Logger
+	now      func() time.Time
+	sealer   *secret.Sealer
+	address  string
+	lifetime time.Duration
+	rotation time.Duration
+	refresh  time.Duration
+	verifier *token.Verifier
+	keys     *keyring
+}
+
+// New validates cfg and returns a Service. Call Start before serving.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Sealer == nil {
+		return nil, fmt.Errorf("service: Store and Sealer are required")
+	}
+	s := &Service{
+		store: cfg.Store, log: cfg.Logger, now: cfg.Now, sealer: cfg.Sealer, address: cfg.PublicAddress,
+		lifetime: cfg.TokenLifetime, rotation: cfg.KeyRotation, refresh: cfg.RefreshInterval,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.lifetime == 0 {
+		s.lifetime = token.MaxLifetime
+	}
+	if s.lifetime > token.MaxLifetime {
+		return nil, fmt.Errorf("service: token lifetime %s exceeds %s", s.lifetime, token.MaxLifetime)
+	}
+	if s.rotation == 0 {
+		s.rotation = 24 * time.Hour
+	}
+	if s.refresh == 0 {
+		s.refresh = 500 * time.Millisecond
+	}
+	s.verifier = token.NewVerifier(s.now)
+	s.keys = &keyring{s: s}
+	return s, nil
+}
+
+// Verifier returns the IAM token verifier the service keeps current.
+func (s *Service) Verifier() *token.Verifier { return s.verifier }
+
+// Start loads signing keys and revocations and bootstraps an empty database.
+// It returns the bootstrap result (nil when the database was bootstrapped
+// before).
+func (s *Service) Start(ctx context.Context) (*Bootstrap, error) {
+	boot, err := s.bootstrap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.keys.load(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.loadRevocations(ctx, time.Time{}); err != nil {
+		return nil, err
+	}
+	return boot, nil
+}
+
+// Run refreshes the in-memory key set and revocation list until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	tick := time.NewTicker(s.refresh)
+	defer tick.Stop()
+	lastRevocations := s.now()
+	lastKeys := s.now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		// Re-read a window behind the last poll: a revocation committed late
+		// by a slow transaction on another node is still picked up.
+		since := lastRevocations.Add(-10 * time.Second)
+		lastRevocations = s.now()
+		if err := s.loadRevocations(ctx, since); err != nil && ctx.Err() == nil {
+			s.log.Warn("refresh revocations", "err", err)
+		}
+		if s.now().Sub(lastKeys) >= 30*time.Second {
+			lastKeys = s.now()
+			if err := s.keys.load(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("refresh signing keys", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Service) loadRevocations(ctx context.Context, since time.Time) error {
+	var revoked []warden.RevokedToken
+	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
+		revoked, err = tx.RevokedTokens(ctx, since, s.now())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	m := make(map[string]time.Time, len(revoked))
+	for _, r := range revoked {
+		if !s.verifier.IsRevoked(r.TokenID) {
+			m[r.TokenID] = r.ExpiresAt
+		}
+	}
+	s.verifier.Revoke(m)
+	return nil
+}
+
+// ping reports whether the store is reachable.
+func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// newOperation builds a finished operation on resourceID and stores it in tx,
+// so the operation commits together with the mutation it describes.
+func (s *Service) newOperation(ctx context.Context, tx warden.Tx, resourceID, description string, metadata, response proto.Message) (*operation.Operation, error) {
+	now := s.now().UTC()
+	op := &warden.Operation{
+		ID: warden.NewID(warden.PrefixOperation), ResourceID: resourceID, Description: description,
+		CreatedBy: SubjectFrom(ctx).ID, CreatedAt: now, ModifiedAt: now, Done: true,
+	}
+	var err error
+	if op.Metadata, err = marshalAny(metadata); err != nil {
+		return nil, err
+	}
+	if response == nil {
+		response = &emptypb.Empty{}
+	}
+	if op.Response, err = marshalAny(response); err != nil {
+		return nil, err
+	}
+	if err := tx.CreateOperation(ctx, op); err != nil {
+		return nil, err
+	}
+	return operationProto(op)
+}
+
+func marshalAny(m proto.Message) ([]byte, error) {
+	a, err := anypb.New(m)
+	if err != nil {
+		return nil, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
+	}
+	b, err := proto.Marshal(a)
+	if err != nil {
+		return nil, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
+	}
+	return b, nil
+}
+
+func unmarshalAny(b []byte) (*anypb.Any, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	a := &anypb.Any{}
+	if err := proto.Unmarshal(b, a); err != nil {
+		return nil, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
+	}
+	return a, nil
+}
+
+func operationProto(op *warden.Operation) (*operation.Operation, error) {
+	out := &operation.Operation{
+		Id: op.ID, Description: op.Description, CreatedBy: op.CreatedBy,
+		CreatedAt: timestamppb.New(op.CreatedAt), ModifiedAt: timestamppb.New(op.ModifiedAt), Done: op.Done,
+	}
+	var err error
+	if out.Metadata, err = unmarshalAny(op.Metadata); err != nil {
+		return nil, err
+	}
+	if len(op.Error) > 0 {
+		st := &status.Status{}
+		if err := proto.Unmarshal(op.Error, st); err != nil {
+			return nil, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
+		}
+		out.Result = &operation.Operation_Error{Error: st}
+		return out, nil
+	}
+	resp, err := unmarshalAny(op.Response)
+	if err != nil {
+		return nil, err
+	}
+	if resp != nil {
+		out.Result = &operation.Operation_Response{Response: resp}
+	}
+	return out, nil
+}
+
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+var nameFilter = regexp.MustCompile(`^\s*name\s*=\s*"([^"\\]*)"\s*$`)
+
+// parseFilter accepts the filter the Yandex list methods document: empty, or
+// name="<name>".
+func parseFilter(filter string) (name string, err error) {
+	if filter == "" {
+		return "", nil
+	}
+	m := nameFilter.FindStringSubmatch(filter)
+	if m == nil {
+		return "", warden.Errorf(warden.InvalidArgument, `filter: unsupported filter %q: only name="<name>" is supported`, filter)
+	}
+	return m[1], nil
+}
+
+func page(size int64, tok string) warden.Page { return warden.Page{Size: int(size), Token: tok} }
+
+type operationT = operation.Operation
+
+// presentFields names the fields set in an update request, for an update
+// without a mask.
+func presentFields(set map[string]bool) []string {
+	var out []string
+	for name, ok := range set {
+		if ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+type protoMessage = proto.Message
