@@ -1,8 +1,8 @@
 package service
 
 import (
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/access"
 	"context"
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/access"
 
 	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
 	"google.golang.org/protobuf/proto"

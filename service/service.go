@@ -69,9 +69,12 @@ func New(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.now == nil {
-		s.now = time.Now
+	clock := s.now
+	if clock == nil {
+		clock = time.Now
 	}
+	// The store keeps microseconds: answer with what a later read returns.
+	s.now = func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
 	if s.lifetime == 0 {
 		s.lifetime = token.MaxLifetime
 	}
@@ -156,7 +159,7 @@ func (s *Service) loadRevocations(ctx context.Context, since time.Time) error {
 	return nil
 }
 
-// ping reports whether the store is reachable.
+// Ready reports whether the store is reachable.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 
 // newOperation builds a finished operation on resourceID and stores it in tx,

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/access"
+	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
 	"google.golang.org/protobuf/proto"
 
 	"warden"

@@ -1,0 +1,184 @@
+package grpcapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/protobuf/proto"
+
+	"warden"
+	"warden/api/validate"
+	"warden/service"
+)
+
+// Authenticator checks a bearer IAM token. It returns the subject, the error
+// to answer with, and the real reason for the logs.
+type Authenticator interface {
+	Authenticate(token string) (service.Subject, error, error)
+}
+
+// Config configures the gRPC server.
+type Config struct {
+	Logger  *slog.Logger
+	Metrics prometheus.Registerer
+	Auth    Authenticator
+	// Public lists full method names callable without a credential.
+	Public map[string]bool
+}
+
+// Method is one unary method of a registered service: what REST needs to
+// call it through the same interceptor chain as gRPC.
+type Method struct {
+	FullName string // /package.Service/Method
+	Impl     any
+	Desc     grpc.MethodDesc
+}
+
+// Server is a gRPC server that also records its methods for REST.
+type Server struct {
+	*grpc.Server
+	cfg     Config
+	methods map[string]Method
+	metrics *metrics
+}
+
+// NewServer returns a Server whose keepalive policy admits the Yandex SDK's
+// 30-second pings on idle connections.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Logger == nil || cfg.Auth == nil || cfg.Metrics == nil {
+		return nil, errorf("Logger, Metrics and Auth are required")
+	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, methods: map[string]Method{}, metrics: m}
+	s.Server = grpc.NewServer(
+		grpc.UnaryInterceptor(s.Intercept),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.MaxRecvMsgSize(4<<20),
+	)
+	return s, nil
+}
+
+// RegisterService implements grpc.ServiceRegistrar.
+func (s *Server) RegisterService(desc *grpc.ServiceDesc, impl any) {
+	s.Server.RegisterService(desc, impl)
+	for _, m := range desc.Methods {
+		full := "/" + desc.ServiceName + "/" + m.MethodName
+		s.methods[full] = Method{FullName: full, Impl: impl, Desc: m}
+	}
+}
+
+// Methods returns the unary methods registered so far by full name.
+func (s *Server) Methods() map[string]Method { return s.methods }
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying a request id chosen by the transport.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id of ctx ("" when none).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// NewRequestID returns a fresh random request id.
+func NewRequestID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Intercept is the unary interceptor chain shared by gRPC and REST: it
+// assigns the request id, authenticates, validates, calls the handler, maps
+// the error, logs one line and records metrics.
+func (s *Server) Intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	id := RequestID(ctx)
+	if id == "" {
+		// Called by gRPC itself: answer the id in the response headers.
+		id = NewRequestID()
+		ctx = WithRequestID(ctx, id)
+		grpc.SetHeader(ctx, metadata.Pairs("x-request-id", id))
+	}
+	log := s.cfg.Logger.With("request_id", id, "method", info.FullMethod)
+	resp, err, reason := s.call(ctx, req, info, handler)
+	st := Status(err, id)
+	code := st.Code()
+	attrs := []any{"code", code.String(), "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+	if sub := service.SubjectFrom(ctx); sub.ID != "" {
+		attrs = append(attrs, "subject", sub.ID)
+	}
+	if p, ok := peer.FromContext(ctx); ok {
+		attrs = append(attrs, "peer", p.Addr.String())
+	}
+	switch {
+	case reason != nil:
+		log.Info("request", append(attrs, "reason", reason.Error())...)
+	case err != nil && (code == 13 || code == 14): // Internal, Unavailable: keep the cause for operators
+		log.Error("request", append(attrs, "err", err.Error())...)
+	default:
+		log.Info("request", attrs...)
+	}
+	s.metrics.observe(info.FullMethod, code.String(), time.Since(start))
+	if err != nil {
+		return nil, st.Err()
+	}
+	return resp, nil
+}
+
+func (s *Server) call(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error, error) {
+	if !s.cfg.Public[info.FullMethod] {
+		tok := bearer(ctx)
+		if tok == "" {
+			return nil, warden.ErrUnauthenticated, errorf("no credential")
+		}
+		sub, err, reason := s.cfg.Auth.Authenticate(tok)
+		if err != nil {
+			return nil, err, reason
+		}
+		ctx = service.WithSubject(ctx, sub)
+	}
+	if m, ok := req.(proto.Message); ok {
+		if err := validate.Message(m); err != nil {
+			return nil, &warden.Error{Code: warden.InvalidArgument, Message: err.Error()}, nil
+		}
+	}
+	resp, err := handler(ctx, req)
+	return resp, err, nil
+}
+
+// bearer returns the IAM token from "authorization: Bearer …" or
+// "x-yacloud-subjecttoken".
+func bearer(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get("authorization"); len(v) > 0 {
+		if scheme, tok, ok := strings.Cut(v[0], " "); ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(tok)
+		}
+		return ""
+	}
+	if v := md.Get("x-yacloud-subjecttoken"); len(v) > 0 {
+		return strings.TrimSpace(v[0])
+	}
+	return ""
+}
+
+type grpcapiError string
+
+func (e grpcapiError) Error() string { return string(e) }
+
+func errorf(s string) error { return grpcapiError("grpcapi: " + s) }

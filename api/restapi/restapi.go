@@ -1,0 +1,414 @@
+// Package restapi serves every gRPC method that carries a google.api.http
+// annotation as REST/JSON on the annotated verb and path, the way the Yandex
+// Cloud REST API does. Routes are derived from the compiled descriptors, so
+// a service registered on the gRPC server gets REST with no further code,
+// and REST calls run through the very same interceptor chain as gRPC.
+package restapi
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"warden/api/grpcapi"
+)
+
+// maxBody bounds a request body.
+const maxBody = 4 << 20
+
+// Handler routes REST requests to gRPC methods.
+type Handler struct {
+	routes    map[string][]*route // by HTTP method
+	intercept grpc.UnaryServerInterceptor
+	unmarshal protojson.UnmarshalOptions
+	marshal   protojson.MarshalOptions
+}
+
+type route struct {
+	method   grpcapi.Method
+	input    protoreflect.MessageType
+	body     string // "", "*" or a field name
+	segments []segment
+	verb     string
+	literals int
+}
+
+type segment struct {
+	literal string
+	field   string // set for a variable
+	rest    bool   // {field=**}: matches the remaining segments
+}
+
+// New builds the routes of every annotated method of srv.
+func New(srv *grpcapi.Server) (*Handler, error) {
+	h := &Handler{
+		routes:    map[string][]*route{},
+		intercept: srv.Intercept,
+		unmarshal: protojson.UnmarshalOptions{},
+		marshal:   protojson.MarshalOptions{},
+	}
+	names := make([]string, 0, len(srv.Methods()))
+	for name := range srv.Methods() {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		m := srv.Methods()[name]
+		if err := h.add(m); err != nil {
+			return nil, err
+		}
+	}
+	for _, rs := range h.routes {
+		// Most specific first: routes with a verb, then more literal segments.
+		sort.SliceStable(rs, func(i, j int) bool {
+			if (rs[i].verb != "") != (rs[j].verb != "") {
+				return rs[i].verb != ""
+			}
+			return rs[i].literals > rs[j].literals
+		})
+	}
+	return h, nil
+}
+
+func (h *Handler) add(m grpcapi.Method) error {
+	svc, meth, _ := strings.Cut(strings.TrimPrefix(m.FullName, "/"), "/")
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(svc))
+	if err != nil {
+		return fmt.Errorf("restapi: %s: %w", m.FullName, err)
+	}
+	md := d.(protoreflect.ServiceDescriptor).Methods().ByName(protoreflect.Name(meth))
+	if md == nil {
+		return fmt.Errorf("restapi: %s: no descriptor", m.FullName)
+	}
+	rule, _ := proto.GetExtension(md.Options(), annotations.E_Http).(*annotations.HttpRule)
+	if rule == nil {
+		return nil
+	}
+	input, err := protoregistry.GlobalTypes.FindMessageByName(md.Input().FullName())
+	if err != nil {
+		return fmt.Errorf("restapi: %s: %w", m.FullName, err)
+	}
+	for _, r := range append([]*annotations.HttpRule{rule}, rule.AdditionalBindings...) {
+		verb, path := httpPattern(r)
+		if path == "" {
+			continue
+		}
+		rt, err := parseTemplate(path)
+		if err != nil {
+			return fmt.Errorf("restapi: %s: %w", m.FullName, err)
+		}
+		rt.method, rt.input, rt.body = m, input, r.Body
+		h.routes[verb] = append(h.routes[verb], rt)
+	}
+	return nil
+}
+
+func httpPattern(r *annotations.HttpRule) (string, string) {
+	switch p := r.Pattern.(type) {
+	case *annotations.HttpRule_Get:
+		return http.MethodGet, p.Get
+	case *annotations.HttpRule_Post:
+		return http.MethodPost, p.Post
+	case *annotations.HttpRule_Patch:
+		return http.MethodPatch, p.Patch
+	case *annotations.HttpRule_Put:
+		return http.MethodPut, p.Put
+	case *annotations.HttpRule_Delete:
+		return http.MethodDelete, p.Delete
+	case *annotations.HttpRule_Custom:
+		return p.Custom.Kind, p.Custom.Path
+	}
+	return "", ""
+}
+
+// parseTemplate reads a path template such as
+// /iam/v1/serviceAccounts/{service_account_id}:suspend.
+func parseTemplate(path string) (*route, error) {
+	rt := &route{}
+	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	last := parts[len(parts)-1]
+	if i := strings.LastIndex(last, ":"); i >= 0 && !strings.Contains(last[i:], "}") {
+		rt.verb, parts[len(parts)-1] = last[i+1:], last[:i]
+	}
+	for _, p := range parts {
+		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
+			field, pattern, _ := strings.Cut(p[1:len(p)-1], "=")
+			rt.segments = append(rt.segments, segment{field: field, rest: pattern == "**"})
+			continue
+		}
+		if strings.ContainsAny(p, "{}") {
+			return nil, fmt.Errorf("unsupported path template %q", path)
+		}
+		rt.segments = append(rt.segments, segment{literal: p})
+		rt.literals++
+	}
+	return rt, nil
+}
+
+// match returns the path variables when the route matches the escaped path.
+func (rt *route) match(parts []string) (map[string]string, bool) {
+	if rt.verb != "" {
+		last := parts[len(parts)-1]
+		if !strings.HasSuffix(last, ":"+rt.verb) {
+			return nil, false
+		}
+		parts = append(parts[:len(parts)-1:len(parts)-1], strings.TrimSuffix(last, ":"+rt.verb))
+	}
+	vars := map[string]string{}
+	for i, s := range rt.segments {
+		if s.rest {
+			if i >= len(parts) {
+				return nil, false
+			}
+			vars[s.field] = strings.Join(parts[i:], "/")
+			return vars, true
+		}
+		if i >= len(parts) {
+			return nil, false
+		}
+		if s.literal != "" {
+			if parts[i] != s.literal {
+				return nil, false
+			}
+			continue
+		}
+		if parts[i] == "" || strings.Contains(parts[i], ":") && rt.verb == "" && i == len(rt.segments)-1 {
+			return nil, false
+		}
+		vars[s.field] = parts[i]
+	}
+	return vars, len(parts) == len(rt.segments)
+}
+
+// Match reports whether some route serves the request.
+func (h *Handler) Match(r *http.Request) bool {
+	_, _, ok := h.find(r)
+	return ok
+}
+
+func (h *Handler) find(r *http.Request) (*route, map[string]string, bool) {
+	parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	for _, rt := range h.routes[r.Method] {
+		if vars, ok := rt.match(parts); ok {
+			return rt, vars, true
+		}
+	}
+	return nil, nil, false
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := grpcapi.NewRequestID()
+	w.Header().Set("X-Request-Id", id)
+	ctx := grpcapi.WithRequestID(incoming(r), id)
+	rt, vars, ok := h.find(r)
+	if !ok {
+		h.writeError(w, status.New(codes.NotFound, fmt.Sprintf("no API method at %s %s", r.Method, r.URL.Path)), id)
+		return
+	}
+	req, err := h.decode(r, rt, vars)
+	if err != nil {
+		h.writeError(w, grpcapi.Status(err, id), id)
+		return
+	}
+	dec := func(v any) error {
+		proto.Merge(v.(proto.Message), req)
+		return nil
+	}
+	resp, err := rt.method.Desc.Handler(rt.method.Impl, ctx, dec, h.intercept)
+	if err != nil {
+		h.writeError(w, grpcapi.Status(err, id), id)
+		return
+	}
+	b, err := h.marshal.Marshal(resp.(proto.Message))
+	if err != nil {
+		h.writeError(w, status.New(codes.Internal, "internal error"), id)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+}
+
+// incoming presents the HTTP request to the interceptors as gRPC would: its
+// headers as incoming metadata and the client address as the peer.
+func incoming(r *http.Request) context.Context {
+	md := metadata.MD{}
+	for k, vs := range r.Header {
+		md[strings.ToLower(k)] = vs
+	}
+	ctx := metadata.NewIncomingContext(r.Context(), md)
+	if addr, err := net.ResolveTCPAddr("tcp", r.RemoteAddr); err == nil {
+		ctx = peer.NewContext(ctx, &peer.Peer{Addr: addr})
+	}
+	return ctx
+}
+
+func (h *Handler) writeError(w http.ResponseWriter, st *status.Status, id string) {
+	b, err := protojson.Marshal(st.Proto())
+	if err != nil {
+		b = []byte(`{"code":13,"message":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(grpcapi.HTTPStatus(st.Code()))
+	w.Write(b)
+}
+
+func invalid(format string, args ...any) error {
+	return status.Errorf(codes.InvalidArgument, format, args...)
+}
+
+// decode builds the request message from the body, path and query.
+func (h *Handler) decode(r *http.Request, rt *route, vars map[string]string) (proto.Message, error) {
+	msg := rt.input.New()
+	if rt.body != "" {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if err != nil {
+			return nil, invalid("cannot read the request body")
+		}
+		if len(body) > maxBody {
+			return nil, status.Errorf(codes.ResourceExhausted, "the request body exceeds %d bytes", maxBody)
+		}
+		if len(strings.TrimSpace(string(body))) > 0 {
+			target := msg
+			if rt.body != "*" {
+				fd := msg.Descriptor().Fields().ByName(protoreflect.Name(rt.body))
+				if fd == nil || fd.Message() == nil {
+					return nil, status.Errorf(codes.Internal, "internal error")
+				}
+				target = msg.Mutable(fd).Message()
+			}
+			if err := h.unmarshal.Unmarshal(body, target.Interface()); err != nil {
+				return nil, invalid("invalid JSON body: %s", strings.TrimPrefix(err.Error(), "proto: "))
+			}
+		}
+	}
+	for field, raw := range vars {
+		v, err := unescape(raw)
+		if err != nil {
+			return nil, invalid("%s: malformed path segment", field)
+		}
+		if err := setField(msg, field, []string{v}); err != nil {
+			return nil, err
+		}
+	}
+	if rt.body != "*" {
+		for key, vals := range r.URL.Query() {
+			if err := setField(msg, key, vals); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return msg.Interface(), nil
+}
+
+func unescape(s string) (string, error) {
+	return urlPathUnescape(s)
+}
+
+// setField sets a (possibly dotted) field named by its proto or JSON name
+// from string values, as grpc-gateway does for path and query parameters.
+func setField(msg protoreflect.Message, path string, vals []string) error {
+	names := strings.Split(path, ".")
+	for i, name := range names {
+		fds := msg.Descriptor().Fields()
+		fd := fds.ByName(protoreflect.Name(name))
+		if fd == nil {
+			fd = fds.ByJSONName(name)
+		}
+		if fd == nil {
+			return invalid("unknown parameter %q", path)
+		}
+		if i < len(names)-1 {
+			if fd.Message() == nil || fd.IsList() || fd.IsMap() {
+				return invalid("unknown parameter %q", path)
+			}
+			msg = msg.Mutable(fd).Message()
+			continue
+		}
+		if fd.IsMap() {
+			return invalid("parameter %q cannot be set in the query", path)
+		}
+		if fd.IsList() {
+			l := msg.Mutable(fd).List()
+			for _, s := range vals {
+				v, err := parseScalar(fd, s)
+				if err != nil {
+					return invalid("%s: %v", path, err)
+				}
+				l.Append(v)
+			}
+			return nil
+		}
+		if len(vals) == 0 {
+			return nil
+		}
+		v, err := parseScalar(fd, vals[len(vals)-1])
+		if err != nil {
+			return invalid("%s: %v", path, err)
+		}
+		msg.Set(fd, v)
+	}
+	return nil
+}
+
+func parseScalar(fd protoreflect.FieldDescriptor, s string) (protoreflect.Value, error) {
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		return protoreflect.ValueOfString(s), nil
+	case protoreflect.BoolKind:
+		b, err := strconv.ParseBool(s)
+		return protoreflect.ValueOfBool(b), err
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		n, err := strconv.ParseInt(s, 10, 32)
+		return protoreflect.ValueOfInt32(int32(n)), err
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		n, err := strconv.ParseInt(s, 10, 64)
+		return protoreflect.ValueOfInt64(n), err
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		n, err := strconv.ParseUint(s, 10, 32)
+		return protoreflect.ValueOfUint32(uint32(n)), err
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		n, err := strconv.ParseUint(s, 10, 64)
+		return protoreflect.ValueOfUint64(n), err
+	case protoreflect.DoubleKind:
+		f, err := strconv.ParseFloat(s, 64)
+		return protoreflect.ValueOfFloat64(f), err
+	case protoreflect.FloatKind:
+		f, err := strconv.ParseFloat(s, 32)
+		return protoreflect.ValueOfFloat32(float32(f)), err
+	case protoreflect.EnumKind:
+		if ev := fd.Enum().Values().ByName(protoreflect.Name(s)); ev != nil {
+			return protoreflect.ValueOfEnum(ev.Number()), nil
+		}
+		n, err := strconv.ParseInt(s, 10, 32)
+		if err != nil {
+			return protoreflect.Value{}, fmt.Errorf("unknown value %q", s)
+		}
+		return protoreflect.ValueOfEnum(protoreflect.EnumNumber(n)), nil
+	case protoreflect.MessageKind:
+		// Well-known wrappers such as Timestamp and FieldMask take their
+		// JSON string form.
+		m := dynamicNew(fd)
+		if err := protojson.Unmarshal([]byte(strconv.Quote(s)), m.Interface()); err != nil {
+			return protoreflect.Value{}, fmt.Errorf("malformed value %q", s)
+		}
+		return protoreflect.ValueOfMessage(m), nil
+	}
+	return protoreflect.Value{}, fmt.Errorf("unsupported parameter type")
+}

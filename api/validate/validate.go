@@ -1,0 +1,287 @@
+// Package validate checks request messages against the validation options
+// the Yandex Cloud protos declare on their fields (yandex.cloud.required,
+// pattern, length, size, value, map_key, unique and exactly_one). Rules are
+// read from the compiled descriptors, so every service gets them for free
+// and they cannot drift from the published API.
+package validate
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	yc "github.com/yandex-cloud/go-genproto/yandex/cloud"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Error is a violation: Field is the path of the offending field in proto
+// names (labels.env, access_bindings[0].role_id).
+type Error struct {
+	Field  string
+	Reason string
+}
+
+// Error implements error.
+func (e *Error) Error() string { return e.Field + ": " + e.Reason }
+
+// Message validates m and returns the first violation found, or nil.
+func Message(m proto.Message) error {
+	return message("", m.ProtoReflect())
+}
+
+type rules struct {
+	required bool
+	pattern  *regexp.Regexp
+	length   *bounds
+	size     *bounds
+	value    *bounds
+	valueTS  *[2]time.Time
+	unique   bool
+	mapKey   *rules
+}
+
+type bounds struct{ min, max *float64 }
+
+var cache sync.Map // protoreflect.FieldDescriptor → *rules
+
+func fieldRules(fd protoreflect.FieldDescriptor) *rules {
+	if r, ok := cache.Load(fd); ok {
+		return r.(*rules)
+	}
+	r := &rules{}
+	if opts, ok := fd.Options().(*descriptorpb.FieldOptions); ok && opts != nil {
+		r.required = proto.GetExtension(opts, yc.E_Required).(bool)
+		r.unique = proto.GetExtension(opts, yc.E_Unique).(bool)
+		r.pattern = compile(proto.GetExtension(opts, yc.E_Pattern).(string))
+		r.length = parseBounds(proto.GetExtension(opts, yc.E_Length).(string))
+		r.size = parseBounds(proto.GetExtension(opts, yc.E_Size).(string))
+		if v := proto.GetExtension(opts, yc.E_Value).(string); v != "" {
+			if fd.Kind() == protoreflect.MessageKind && fd.Message().FullName() == "google.protobuf.Timestamp" {
+				r.valueTS = parseTimeBounds(v)
+			} else {
+				r.value = parseBounds(v)
+			}
+		}
+		if mk, _ := proto.GetExtension(opts, yc.E_MapKey).(*yc.MapKeySpec); mk != nil {
+			r.mapKey = &rules{pattern: compile(mk.Pattern), length: parseBounds(mk.Length), value: parseBounds(mk.Value)}
+		}
+	}
+	cache.Store(fd, r)
+	return r
+}
+
+var patterns sync.Map
+
+func compile(p string) *regexp.Regexp {
+	if p == "" {
+		return nil
+	}
+	if re, ok := patterns.Load(p); ok {
+		return re.(*regexp.Regexp)
+	}
+	re, err := regexp.Compile("^(?:" + p + ")$")
+	if err != nil {
+		return nil // a pattern Go cannot compile is not enforced
+	}
+	patterns.Store(p, re)
+	return re
+}
+
+// parseBounds reads "<=50", ">=1", "<10", "1-63", "0-1000" or "5".
+func parseBounds(s string) *bounds {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	num := func(v string) *float64 {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return nil
+		}
+		return &f
+	}
+	switch {
+	case strings.HasPrefix(s, "<="):
+		return &bounds{max: num(s[2:])}
+	case strings.HasPrefix(s, ">="):
+		return &bounds{min: num(s[2:])}
+	case strings.HasPrefix(s, "<"):
+		if n := num(s[1:]); n != nil {
+			m := *n - 1
+			return &bounds{max: &m}
+		}
+	case strings.HasPrefix(s, ">"):
+		if n := num(s[1:]); n != nil {
+			m := *n + 1
+			return &bounds{min: &m}
+		}
+	}
+	if lo, hi, ok := strings.Cut(s[1:], "-"); ok {
+		return &bounds{min: num(s[:1] + lo), max: num(hi)}
+	}
+	n := num(s)
+	return &bounds{min: n, max: n}
+}
+
+const tsLayout = "20060102T150405.999999999"
+
+func parseTimeBounds(s string) *[2]time.Time {
+	lo, hi, ok := strings.Cut(s, "-")
+	if !ok {
+		return nil
+	}
+	a, err1 := time.Parse(tsLayout, lo)
+	b, err2 := time.Parse(tsLayout, hi)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	return &[2]time.Time{a, b}
+}
+
+func (b *bounds) check(v float64) bool {
+	return (b.min == nil || v >= *b.min) && (b.max == nil || v <= *b.max)
+}
+
+func (b *bounds) describe() string {
+	switch {
+	case b.min != nil && b.max != nil && *b.min == *b.max:
+		return fmt.Sprintf("exactly %g", *b.min)
+	case b.min != nil && b.max != nil:
+		return fmt.Sprintf("from %g to %g", *b.min, *b.max)
+	case b.max != nil:
+		return fmt.Sprintf("at most %g", *b.max)
+	default:
+		return fmt.Sprintf("at least %g", *b.min)
+	}
+}
+
+func message(path string, m protoreflect.Message) error {
+	md := m.Descriptor()
+	oneofs := md.Oneofs()
+	for i := 0; i < oneofs.Len(); i++ {
+		od := oneofs.Get(i)
+		if opts, ok := od.Options().(*descriptorpb.OneofOptions); ok && opts != nil && proto.GetExtension(opts, yc.E_ExactlyOne).(bool) {
+			if m.WhichOneof(od) == nil {
+				return &Error{Field: join(path, string(od.Name())), Reason: "exactly one of its fields must be set"}
+			}
+		}
+	}
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if err := field(join(path, string(fd.Name())), m, fd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func field(path string, m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
+	r := fieldRules(fd)
+	has := m.Has(fd)
+	if r.required && !has {
+		return &Error{Field: path, Reason: "is required"}
+	}
+	if !has {
+		return nil
+	}
+	v := m.Get(fd)
+	switch {
+	case fd.IsMap():
+		mp := v.Map()
+		if r.size != nil && !r.size.check(float64(mp.Len())) {
+			return &Error{Field: path, Reason: "must have " + r.size.describe() + " entries"}
+		}
+		var err error
+		mp.Range(func(k protoreflect.MapKey, val protoreflect.Value) bool {
+			key := k.String()
+			if r.mapKey != nil {
+				if err = scalar(path+" key "+strconv.Quote(key), r.mapKey, fd.MapKey(), k.Value()); err != nil {
+					return false
+				}
+			}
+			err = element(path+"."+key, r, fd.MapValue(), val)
+			return err == nil
+		})
+		return err
+	case fd.IsList():
+		l := v.List()
+		if r.size != nil && !r.size.check(float64(l.Len())) {
+			return &Error{Field: path, Reason: "must have " + r.size.describe() + " elements"}
+		}
+		seen := map[any]bool{}
+		for i := 0; i < l.Len(); i++ {
+			if r.unique && fd.Kind() != protoreflect.MessageKind {
+				if seen[l.Get(i).Interface()] {
+					return &Error{Field: fmt.Sprintf("%s[%d]", path, i), Reason: "duplicates an earlier element"}
+				}
+				seen[l.Get(i).Interface()] = true
+			}
+			if err := element(fmt.Sprintf("%s[%d]", path, i), r, fd, l.Get(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return element(path, r, fd, v)
+}
+
+func element(path string, r *rules, fd protoreflect.FieldDescriptor, v protoreflect.Value) error {
+	if fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind {
+		if r.valueTS != nil {
+			t := v.Message().Interface().(*timestamppb.Timestamp).AsTime()
+			if t.Before(r.valueTS[0]) || t.After(r.valueTS[1]) {
+				return &Error{Field: path, Reason: "is out of the allowed time range"}
+			}
+		}
+		return message(path, v.Message())
+	}
+	return scalar(path, r, fd, v)
+}
+
+func scalar(path string, r *rules, fd protoreflect.FieldDescriptor, v protoreflect.Value) error {
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		s := v.String()
+		if !utf8.ValidString(s) {
+			return &Error{Field: path, Reason: "is not valid UTF-8"}
+		}
+		if r.length != nil && !r.length.check(float64(utf8.RuneCountInString(s))) {
+			return &Error{Field: path, Reason: "length must be " + r.length.describe() + " characters"}
+		}
+		if r.pattern != nil && !r.pattern.MatchString(s) {
+			return &Error{Field: path, Reason: fmt.Sprintf("must match the pattern %s", strings.TrimSuffix(strings.TrimPrefix(r.pattern.String(), "^(?:"), ")$"))}
+		}
+	case protoreflect.BytesKind:
+		if r.length != nil && !r.length.check(float64(len(v.Bytes()))) {
+			return &Error{Field: path, Reason: "length must be " + r.length.describe() + " bytes"}
+		}
+	case protoreflect.Int32Kind, protoreflect.Int64Kind, protoreflect.Sint32Kind, protoreflect.Sint64Kind, protoreflect.Sfixed32Kind, protoreflect.Sfixed64Kind:
+		if r.value != nil && !r.value.check(float64(v.Int())) {
+			return &Error{Field: path, Reason: "must be " + r.value.describe()}
+		}
+	case protoreflect.Uint32Kind, protoreflect.Uint64Kind, protoreflect.Fixed32Kind, protoreflect.Fixed64Kind:
+		if r.value != nil && !r.value.check(float64(v.Uint())) {
+			return &Error{Field: path, Reason: "must be " + r.value.describe()}
+		}
+	case protoreflect.DoubleKind, protoreflect.FloatKind:
+		if r.value != nil && !r.value.check(v.Float()) {
+			return &Error{Field: path, Reason: "must be " + r.value.describe()}
+		}
+	}
+	return nil
+}

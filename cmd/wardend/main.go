@@ -1,0 +1,71 @@
+// Command wardend is the Warden server: Yandex Cloud IAM compatible gRPC and
+// REST, health and metrics on one port. With no flags it keeps its data in
+// ./warden-data (SQLite) and listens on 127.0.0.1:8080.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"warden/server"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "wardend:", err)
+		os.Exit(1)
+	}
+}
+
+// env returns the WARDEN_* environment value of a flag, or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func run() error {
+	var cfg server.Config
+	var logLevel, logFormat string
+	fs := flag.NewFlagSet("wardend", flag.ExitOnError)
+	fs.StringVar(&cfg.Listen, "listen", env("WARDEN_LISTEN", "127.0.0.1:8080"), "address to serve gRPC, REST, health and metrics on (env WARDEN_LISTEN)")
+	fs.StringVar(&cfg.DataDir, "data-dir", env("WARDEN_DATA_DIR", "./warden-data"), "directory for the SQLite database, master key and bootstrap token (env WARDEN_DATA_DIR)")
+	fs.StringVar(&cfg.Database, "database", env("WARDEN_DATABASE", ""), "database URL: empty for SQLite in the data dir, or postgres://… (env WARDEN_DATABASE)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", env("WARDEN_TLS_CERT", ""), "TLS certificate file; plaintext HTTP/1.1 and h2c without it (env WARDEN_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", env("WARDEN_TLS_KEY", ""), "TLS private key file (env WARDEN_TLS_KEY)")
+	fs.StringVar(&cfg.MasterKeyFile, "master-key-file", env("WARDEN_MASTER_KEY_FILE", ""), "file with the base64 master key sealing secrets at rest; default <data-dir>/master.key, created on first start (env WARDEN_MASTER_KEY_FILE, or the key itself in WARDEN_MASTER_KEY)")
+	fs.StringVar(&cfg.PublicAddress, "public-address", env("WARDEN_PUBLIC_ADDRESS", ""), "host:port announced to SDKs by ApiEndpointService; default the listen address (env WARDEN_PUBLIC_ADDRESS)")
+	fs.StringVar(&logLevel, "log-level", env("WARDEN_LOG_LEVEL", "info"), "debug, info, warn or error (env WARDEN_LOG_LEVEL)")
+	fs.StringVar(&logFormat, "log-format", env("WARDEN_LOG_FORMAT", "json"), "json or text (env WARDEN_LOG_FORMAT)")
+	fs.Parse(os.Args[1:])
+	cfg.AdminPassword = os.Getenv("WARDEN_ADMIN_PASSWORD")
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch logFormat {
+	case "json":
+		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	case "text":
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, opts))
+	default:
+		return fmt.Errorf("--log-format must be json or text")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	m, err := server.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Run(ctx)
+}

@@ -1,0 +1,342 @@
+// Package server assembles wardend: storage, services, the gRPC server and
+// the HTTP handler that shares its one listening port (gRPC, REST, health,
+// metrics). cmd/wardend is a thin wrapper, and end-to-end tests start a
+// Main on port 0.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/endpoint"
+	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
+	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
+	rm "github.com/yandex-cloud/go-genproto/yandex/cloud/resourcemanager/v1"
+
+	"warden"
+	"warden/api/grpcapi"
+	"warden/api/restapi"
+	"warden/secret"
+	"warden/service"
+	"warden/storage/postgres"
+	"warden/storage/sqlite"
+)
+
+// Config is wardend's configuration; cmd/wardend fills it from flags and
+// WARDEN_* environment variables.
+type Config struct {
+	Listen   string // host:port; port 0 picks a free port
+	DataDir  string // SQLite file, master key and bootstrap token live here
+	Database string // "" for SQLite in DataDir, or postgres://…
+	TLSCert  string
+	TLSKey   string
+	// MasterKeyFile holds the base64 master key that seals secrets at rest;
+	// <data-dir>/master.key, created on first start, when empty. Every
+	// wardend on one database needs the same key.
+	MasterKeyFile string
+	// PublicAddress is announced by ApiEndpointService; the listen address
+	// when empty.
+	PublicAddress string
+	// AdminPassword, when set, becomes the bootstrap admin's password at
+	// the first start.
+	AdminPassword string
+	Logger        *slog.Logger
+	// Now is the clock (tests inject one); time.Now when nil.
+	Now func() time.Time
+	// RefreshInterval bounds staleness of in-memory state; 500 ms when zero.
+	RefreshInterval time.Duration
+	// ShutdownTimeout bounds the wait for in-flight requests; 30 s when zero.
+	ShutdownTimeout time.Duration
+}
+
+// Main is a running wardend.
+type Main struct {
+	cfg      Config
+	log      *slog.Logger
+	store    warden.Store
+	svc      *service.Service
+	grpc     *grpcapi.Server
+	http     *http.Server
+	lis      net.Listener
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	addr     string
+	boot     *service.Bootstrap
+	serveErr chan error
+}
+
+// AdminTokenFile is the name, in the data dir, of the file that receives the
+// bootstrap admin's OAuth token.
+const AdminTokenFile = "admin-oauth-token"
+
+// Open prepares wardend: opens and migrates the database, bootstraps it,
+// and binds the listener. Call Run to serve.
+func Open(ctx context.Context, cfg Config) (*Main, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:8080"
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "warden-data"
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("server: --tls-cert and --tls-key go together")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	m := &Main{cfg: cfg, log: cfg.Logger, serveErr: make(chan error, 1)}
+	if err := m.open(ctx); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Main) open(ctx context.Context) error {
+	var err error
+	if m.store, err = openStore(ctx, m.cfg); err != nil {
+		return err
+	}
+	masterKey, err := loadMasterKey(m.cfg)
+	if err != nil {
+		return err
+	}
+	sealer, err := secret.NewSealer(masterKey)
+	if err != nil {
+		return err
+	}
+	if m.lis, err = net.Listen("tcp", m.cfg.Listen); err != nil {
+		return fmt.Errorf("server: listen: %w", err)
+	}
+	m.addr = m.lis.Addr().String()
+	public := m.cfg.PublicAddress
+	if public == "" {
+		public = m.addr
+	}
+	m.svc, err = service.New(service.Config{
+		Store: m.store, Logger: m.log, Now: m.cfg.Now, Sealer: sealer, PublicAddress: public,
+		RefreshInterval: m.cfg.RefreshInterval,
+	})
+	if err != nil {
+		return err
+	}
+	if m.boot, err = m.svc.Start(ctx); err != nil {
+		return fmt.Errorf("server: start: %w", err)
+	}
+	if m.boot != nil {
+		if err := m.finishBootstrap(ctx); err != nil {
+			return err
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.grpc, err = grpcapi.NewServer(grpcapi.Config{Logger: m.log, Metrics: reg, Auth: m.svc, Public: publicMethods})
+	if err != nil {
+		return err
+	}
+	iam.RegisterServiceAccountServiceServer(m.grpc, m.svc.ServiceAccounts())
+	iam.RegisterIamTokenServiceServer(m.grpc, m.svc.IamTokens())
+	iam.RegisterUserAccountServiceServer(m.grpc, m.svc.UserAccounts())
+	rm.RegisterCloudServiceServer(m.grpc, m.svc.Clouds())
+	rm.RegisterFolderServiceServer(m.grpc, m.svc.Folders())
+	om.RegisterOrganizationServiceServer(m.grpc, m.svc.Organizations())
+	operation.RegisterOperationServiceServer(m.grpc, m.svc.Operations())
+	endpoint.RegisterApiEndpointServiceServer(m.grpc, m.svc.Endpoints())
+	rest, err := restapi.New(m.grpc)
+	if err != nil {
+		return err
+	}
+	m.http = &http.Server{
+		Handler:           m.handler(rest, reg),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
+	}
+	m.http.Protocols = new(http.Protocols)
+	m.http.Protocols.SetHTTP1(true)
+	if m.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(m.cfg.TLSCert, m.cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("server: TLS: %w", err)
+		}
+		m.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		m.http.Protocols.SetHTTP2(true)
+	} else {
+		m.http.Protocols.SetUnencryptedHTTP2(true)
+	}
+	return nil
+}
+
+// publicMethods need no credential.
+var publicMethods = map[string]bool{
+	"/yandex.cloud.iam.v1.IamTokenService/Create":    true,
+	"/yandex.cloud.iam.v1.IamTokenService/Revoke":    true,
+	"/yandex.cloud.endpoint.ApiEndpointService/Get":  true,
+	"/yandex.cloud.endpoint.ApiEndpointService/List": true,
+}
+
+func openStore(ctx context.Context, cfg Config) (warden.Store, error) {
+	switch {
+	case cfg.Database == "":
+		return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "warden.db"))
+	case strings.HasPrefix(cfg.Database, "postgres://"), strings.HasPrefix(cfg.Database, "postgresql://"):
+		return postgres.Open(ctx, cfg.Database)
+	case strings.HasPrefix(cfg.Database, "sqlite://"), strings.HasPrefix(cfg.Database, "file:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(cfg.Database, "sqlite://"), "file:")
+		return sqlite.Open(ctx, path)
+	}
+	return nil, errors.New("server: --database must be postgres://… or sqlite://PATH")
+}
+
+func loadMasterKey(cfg Config) ([]byte, error) {
+	if env := os.Getenv("WARDEN_MASTER_KEY"); env != "" && cfg.MasterKeyFile == "" {
+		return decodeMasterKey(env)
+	}
+	path := cfg.MasterKeyFile
+	if path == "" {
+		path = filepath.Join(cfg.DataDir, "master.key")
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && cfg.MasterKeyFile == "" {
+		key := base64.StdEncoding.EncodeToString(secret.RandomBytes(secret.MasterKeySize))
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			return loadMasterKey(cfg) // another process made it first
+		}
+		if err != nil {
+			return nil, fmt.Errorf("server: create master key: %w", err)
+		}
+		if _, err := f.WriteString(key + "\n"); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("server: write master key: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, err
+		}
+		f.Close()
+		return decodeMasterKey(key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("server: read master key: %w", err)
+	}
+	return decodeMasterKey(string(b))
+}
+
+func decodeMasterKey(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(b) != secret.MasterKeySize {
+		return nil, fmt.Errorf("server: the master key must be %d bytes in base64", secret.MasterKeySize)
+	}
+	return b, nil
+}
+
+// finishBootstrap writes the admin's OAuth token file and sets the admin
+// password when one is configured.
+func (m *Main) finishBootstrap(ctx context.Context) error {
+	path := filepath.Join(m.cfg.DataDir, AdminTokenFile)
+	if err := writeSecretFile(path, m.boot.AdminOAuthToken.Reveal()+"\n"); err != nil {
+		return fmt.Errorf("server: write %s: %w", path, err)
+	}
+	m.log.Info("bootstrap admin OAuth token written", "path", path)
+	fmt.Fprintf(os.Stderr, "wardend: the bootstrap admin's OAuth token is in %s\n", path)
+	if m.cfg.AdminPassword != "" {
+		return m.svc.SetPassword(service.WithSubject(ctx, service.Subject{Type: "userAccount", ID: m.boot.AdminID}), m.boot.AdminID, m.cfg.AdminPassword)
+	}
+	return nil
+}
+
+func writeSecretFile(path, content string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Addr is the address wardend listens on.
+func (m *Main) Addr() string { return m.addr }
+
+// Bootstrap returns what the first start created (nil on later starts).
+func (m *Main) Bootstrap() *service.Bootstrap { return m.boot }
+
+// Service returns the service layer (for in-process benchmarks).
+func (m *Main) Service() *service.Service { return m.svc }
+
+// Handler returns the HTTP handler that serves everything.
+func (m *Main) Handler() http.Handler { return m.http.Handler }
+
+// Run serves until ctx ends or Close is called, then shuts down gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	ctx, m.cancel = context.WithCancel(ctx)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.svc.Run(ctx)
+	}()
+	go func() {
+		var err error
+		if m.http.TLSConfig != nil {
+			err = m.http.ServeTLS(m.lis, "", "")
+		} else {
+			err = m.http.Serve(m.lis)
+		}
+		m.serveErr <- err
+	}()
+	m.log.Info("wardend serving", "addr", m.addr, "tls", m.http.TLSConfig != nil)
+	select {
+	case <-ctx.Done():
+	case err := <-m.serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	return m.shutdown()
+}
+
+func (m *Main) shutdown() error {
+	timeout := m.cfg.ShutdownTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	// net/http waits for in-flight requests, gRPC ones included, since they
+	// are served through it.
+	err := m.http.Shutdown(ctx)
+	m.grpc.Stop()
+	m.log.Info("wardend stopped")
+	return err
+}
+
+// Close stops serving (if running) and releases the database.
+func (m *Main) Close() error {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+	if m.lis != nil && m.http == nil {
+		m.lis.Close()
+	}
+	if m.store != nil {
+		return m.store.Close()
+	}
+	return nil
+}
