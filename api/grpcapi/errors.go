@@ -45,11 +45,15 @@ func Status(err error, requestID string) *status.Status {
 		st = status.New(codes.DeadlineExceeded, "the request deadline was exceeded")
 	default:
 		if s, ok := status.FromError(err); ok {
-			// Already a status: it went through this function once, or
-			// was made by a transport with its own details.
-			return s
+			st = s
+			for _, d := range s.Details() {
+				if _, done := d.(*errdetails.RequestInfo); done {
+					return s // this function has seen it already
+				}
+			}
+		} else {
+			st = status.New(codes.Internal, "internal error")
 		}
-		st = status.New(codes.Internal, "internal error")
 	}
 	if requestID != "" {
 		if withID, err := st.WithDetails(&errdetails.RequestInfo{RequestId: requestID}); err == nil {

@@ -219,12 +219,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := grpcapi.WithRequestID(incoming(r), id)
 	rt, vars, ok := h.find(r)
 	if !ok {
-		h.writeError(w, status.New(codes.NotFound, fmt.Sprintf("no API method at %s %s", r.Method, r.URL.Path)), id)
+		h.writeError(w, status.Errorf(codes.NotFound, "no API method at %s %s", r.Method, r.URL.Path), id)
 		return
 	}
 	req, err := h.decode(r, rt, vars)
 	if err != nil {
-		h.writeError(w, grpcapi.Status(err, id), id)
+		h.writeError(w, err, id)
 		return
 	}
 	dec := func(v any) error {
@@ -233,12 +233,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := rt.method.Desc.Handler(rt.method.Impl, ctx, dec, h.intercept)
 	if err != nil {
-		h.writeError(w, grpcapi.Status(err, id), id)
+		h.writeError(w, err, id)
 		return
 	}
 	b, err := h.marshal.Marshal(resp.(proto.Message))
 	if err != nil {
-		h.writeError(w, status.New(codes.Internal, "internal error"), id)
+		h.writeError(w, status.Error(codes.Internal, "internal error"), id)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -259,7 +259,8 @@ func incoming(r *http.Request) context.Context {
 	return ctx
 }
 
-func (h *Handler) writeError(w http.ResponseWriter, st *status.Status, id string) {
+func (h *Handler) writeError(w http.ResponseWriter, err error, id string) {
+	st := grpcapi.Status(err, id)
 	b, err := protojson.Marshal(st.Proto())
 	if err != nil {
 		b = []byte(`{"code":13,"message":"internal error"}`)

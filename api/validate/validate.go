@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -173,14 +174,43 @@ func message(path string, m protoreflect.Message) error {
 			}
 		}
 	}
+	masked := updateMask(path, m)
 	fields := md.Fields()
 	for i := 0; i < fields.Len(); i++ {
 		fd := fields.Get(i)
+		if masked != nil && !masked[string(fd.Name())] && !strings.HasSuffix(string(fd.Name()), "_id") && !m.Has(fd) {
+			// An update leaves fields outside its mask alone, so they are
+			// not required even where the proto marks them so.
+			continue
+		}
 		if err := field(join(path, string(fd.Name())), m, fd); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// updateMask returns the top-level fields an update request's mask names
+// (an empty set when the mask is empty: such an update touches only the
+// fields it sets), or nil when m is not an update request.
+func updateMask(path string, m protoreflect.Message) map[string]bool {
+	if path != "" {
+		return nil
+	}
+	fd := m.Descriptor().Fields().ByName("update_mask")
+	if fd == nil || fd.Message() == nil || fd.Message().FullName() != "google.protobuf.FieldMask" {
+		return nil
+	}
+	set := map[string]bool{}
+	if !m.Has(fd) {
+		return set
+	}
+	paths := m.Get(fd).Message().Interface().(*fieldmaskpb.FieldMask).GetPaths()
+	for _, p := range paths {
+		top, _, _ := strings.Cut(p, ".")
+		set[top] = true
+	}
+	return set
 }
 
 func join(path, name string) string {
