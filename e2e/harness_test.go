@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/metadata"
 
 	"warden/server"
 )
@@ -103,7 +104,7 @@ func (b *syncBuffer) String() string {
 }
 
 // start runs wardend on dataDir and database until the test ends.
-func start(t *testing.T, dataDir, database string) *node {
+func start(t *testing.T, dataDir, database string, opts ...func(*server.Config)) *node {
 	t.Helper()
 	n := &node{t: t, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan error, 1)}
 	cfg := server.Config{
@@ -111,6 +112,9 @@ func start(t *testing.T, dataDir, database string) *node {
 		Logger:          slog.New(slog.NewJSONHandler(n.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		RefreshInterval: 100 * time.Millisecond,
 		ShutdownTimeout: 5 * time.Second,
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	m, err := server.Open(context.Background(), cfg)
 	if err != nil {
@@ -220,4 +224,9 @@ func str(v any, path ...string) string {
 	}
 	s, _ := v.(string)
 	return s
+}
+
+// bearerCtx returns a context that sends tok as gRPC bearer credentials.
+func bearerCtx(tok string) context.Context {
+	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
 }
