@@ -30,22 +30,22 @@ type backend struct {
 	name string
 	// database returns the --database value for a fresh, empty database
 	// ("" for SQLite in the data dir).
-	database func(t *testing.T) string
+	database func(t testing.TB) string
 }
 
 // backends returns SQLite always and PostgreSQL when WARDEN_TEST_POSTGRES
 // names a server (CI always sets it).
-func backends(t *testing.T) []backend {
-	bs := []backend{{name: "sqlite", database: func(*testing.T) string { return "" }}}
+func backends(testing.TB) []backend {
+	bs := []backend{{name: "sqlite", database: func(testing.TB) string { return "" }}}
 	if dsn := os.Getenv("WARDEN_TEST_POSTGRES"); dsn != "" {
-		bs = append(bs, backend{name: "postgres", database: func(t *testing.T) string { return freshPostgres(t, dsn) }})
+		bs = append(bs, backend{name: "postgres", database: func(t testing.TB) string { return freshPostgres(t, dsn) }})
 	}
 	return bs
 }
 
 // freshPostgres creates an empty database on the server of dsn and returns
 // its DSN; the database is dropped when the test ends.
-func freshPostgres(t *testing.T, dsn string) string {
+func freshPostgres(t testing.TB, dsn string) string {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
@@ -77,7 +77,7 @@ func freshPostgres(t *testing.T, dsn string) string {
 
 // node is one running wardend.
 type node struct {
-	t       *testing.T
+	t       testing.TB
 	m       *server.Main
 	addr    string
 	dataDir string
@@ -104,7 +104,7 @@ func (b *syncBuffer) String() string {
 }
 
 // start runs wardend on dataDir and database until the test ends.
-func start(t *testing.T, dataDir, database string, opts ...func(*server.Config)) *node {
+func start(t testing.TB, dataDir, database string, opts ...func(*server.Config)) *node {
 	t.Helper()
 	n := &node{t: t, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan error, 1)}
 	cfg := server.Config{
@@ -229,4 +229,9 @@ func str(v any, path ...string) string {
 // bearerCtx returns a context that sends tok as gRPC bearer credentials.
 func bearerCtx(tok string) context.Context {
 	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
+}
+
+// startBench starts a quiet node for a benchmark.
+func startBench(b *testing.B, be backend) *node {
+	return start(b, b.TempDir(), be.database(b), func(c *server.Config) { c.Logger = slog.New(slog.DiscardHandler) })
 }
