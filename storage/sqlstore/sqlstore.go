@@ -99,7 +99,7 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(warden.Tx) error
 	if readOnly {
 		// A single read needs no transaction: skipping BEGIN keeps SQLite
 		// readers off the write lock that _txlock=immediate takes.
-		return fn(&tx{q: s.db, d: &s.d})
+		return fn(&tx{q: s.db, d: &s.d, readOnly: true})
 	}
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

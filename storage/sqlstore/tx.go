@@ -20,9 +20,13 @@ type querier interface {
 }
 
 type tx struct {
-	q querier
-	d *Dialect
+	q        querier
+	d        *Dialect
+	readOnly bool // a View: q is the database itself, so writes would commit
 }
+
+// errReadOnly is the cause of a write attempted inside View.
+var errReadOnly = errors.New("write in a read-only transaction")
 
 // Times are stored as microseconds since the epoch; 0 is the zero time.
 func toMicros(t time.Time) int64 {
@@ -55,7 +59,11 @@ func decodeMap(s string) (map[string]string, error) {
 	return m, nil
 }
 
+// exec runs every write, so it is where View's writes are refused.
 func (t *tx) exec(ctx context.Context, what, query string, args ...any) (int64, error) {
+	if t.readOnly {
+		return 0, internal(what, errReadOnly)
+	}
 	res, err := t.q.ExecContext(ctx, query, args...)
 	if err != nil {
 		if t.d.IsUniqueViolation(err) {
@@ -124,7 +132,29 @@ func (t *tx) CreateResource(ctx context.Context, r *warden.Resource) error {
 	return err
 }
 
+// lockResource holds the row of resource id until the transaction ends and
+// reports whether it exists. PostgreSQL's READ COMMITTED otherwise lets two
+// transactions read a resource, change it and write it back over each
+// other, and lets a child be created under a parent being deleted. The
+// no-op UPDATE is the portable SELECT ... FOR UPDATE: SQLite has no such
+// clause (its write transactions already hold the whole database).
+func (t *tx) lockResource(ctx context.Context, id string) (bool, error) {
+	n, err := t.exec(ctx, "lock resource", `UPDATE resources SET id = id WHERE id = $1`, id)
+	return n > 0, err
+}
+
+// GetResource locks the row inside Update (see lockResource), so that a
+// read-modify-write of a resource, or of the bindings on it, that starts
+// here is not lost to a concurrent one.
 func (t *tx) GetResource(ctx context.Context, id string) (*warden.Resource, error) {
+	if !t.readOnly {
+		if ok, err := t.lockResource(ctx, id); err != nil || !ok {
+			if err == nil {
+				err = notFound("resource", id)
+			}
+			return nil, err
+		}
+	}
 	r, err := scanResource(t.q.QueryRowContext(ctx, `SELECT `+resourceCols+` FROM resources WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("resource", id)
@@ -149,6 +179,14 @@ func (t *tx) UpdateResource(ctx context.Context, r *warden.Resource) error {
 }
 
 func (t *tx) DeleteResource(ctx context.Context, id string) error {
+	// Locked before counting: CreateResource locks the parent, so no child
+	// can appear between the count and the delete.
+	if ok, err := t.lockResource(ctx, id); err != nil || !ok {
+		if err == nil {
+			err = notFound("resource", id)
+		}
+		return err
+	}
 	var children int
 	if err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM resources WHERE parent_id = $1`, id).Scan(&children); err != nil {
 		return internal("count children", err)
@@ -156,12 +194,8 @@ func (t *tx) DeleteResource(ctx context.Context, id string) error {
 	if children > 0 {
 		return warden.Errorf(warden.FailedPrecondition, "resource %s is not empty: delete its %d child resources first", id, children)
 	}
-	n, err := t.exec(ctx, "delete resource", `DELETE FROM resources WHERE id = $1`, id)
-	if err != nil {
+	if _, err := t.exec(ctx, "delete resource", `DELETE FROM resources WHERE id = $1`, id); err != nil {
 		return err
-	}
-	if n == 0 {
-		return notFound("resource", id)
 	}
 	for _, q := range []string{
 		`DELETE FROM access_bindings WHERE resource_id = $1 OR subject_id = $1`,
@@ -414,8 +448,12 @@ func (t *tx) ListCredentials(ctx context.Context, subjectID string, kind warden.
 }
 
 func (t *tx) UpdateCredential(ctx context.Context, c *warden.Credential) error {
+	data := c.Data
+	if data == nil {
+		data = []byte{} // the column is NOT NULL, as in CreateCredential
+	}
 	n, err := t.exec(ctx, "credential", `UPDATE credentials SET hash = $2, data = $3, description = $4, expires_at = $5, last_used_at = $6 WHERE id = $1`,
-		c.ID, c.Hash, c.Data, c.Description, toMicros(c.ExpiresAt), toMicros(c.LastUsedAt))
+		c.ID, c.Hash, data, c.Description, toMicros(c.ExpiresAt), toMicros(c.LastUsedAt))
 	if err != nil {
 		return err
 	}
@@ -437,15 +475,11 @@ func (t *tx) DeleteCredential(ctx context.Context, id string) error {
 }
 
 func (t *tx) RevokeToken(ctx context.Context, r warden.RevokedToken) error {
-	var exists int
-	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM revoked_tokens WHERE token_id = $1`, r.TokenID).Scan(&exists)
-	if err != nil {
-		return internal("revoke token", err)
-	}
-	if exists > 0 {
-		return nil
-	}
-	_, err = t.exec(ctx, "revoked token", `INSERT INTO revoked_tokens (token_id, subject_id, revoked_at, expires_at) VALUES ($1, $2, $3, $4)`,
+	// ON CONFLICT rather than a lookup first: two servers revoking one token
+	// at once must both succeed, and SQLite, PostgreSQL, CockroachDB and
+	// YugabyteDB all speak this form.
+	_, err := t.exec(ctx, "revoked token", `INSERT INTO revoked_tokens (token_id, subject_id, revoked_at, expires_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (token_id) DO NOTHING`,
 		r.TokenID, r.SubjectID, toMicros(r.RevokedAt), toMicros(r.ExpiresAt))
 	return err
 }

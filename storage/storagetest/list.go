@@ -1,0 +1,122 @@
+package storagetest
+
+import (
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"warden"
+)
+
+func testListResources(t *testing.T, s warden.Store) {
+	f := folder(t, s)
+	var sas []*warden.Resource
+	for range 7 {
+		sas = append(sas, newResource(warden.TypeServiceAccount, f.ID))
+	}
+	// Siblings of another type and accounts elsewhere must not show up.
+	user := newResource(warden.TypeUserAccount, f.ID)
+	elsewhere := newResource(warden.TypeServiceAccount, folder(t, s).ID)
+	elsewhere.Name = sas[3].Name
+	create(t, s, append(sas, user, elsewhere)...)
+
+	ids := func(rs []*warden.Resource) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	all := ids(sas)
+	slices.Sort(all)
+
+	for _, size := range []int{0, 1, 2, 3, 6, 7, 8, 100} {
+		t.Run("size="+strconv.Itoa(size), func(t *testing.T) {
+			got, pages := listAll(t, s, warden.ResourceFilter{Type: warden.TypeServiceAccount, ParentID: f.ID, Page: warden.Page{Size: size}})
+			if diff := cmp.Diff(all, ids(got)); diff != "" {
+				t.Errorf("IDs over all pages mismatch (-want +got):\n%s", diff)
+			}
+			wantPages := 1
+			if size > 0 {
+				wantPages = max(1, (len(all)+size-1)/size)
+			}
+			if pages != wantPages {
+				t.Errorf("pages = %d, want %d", pages, wantPages)
+			}
+		})
+	}
+
+	filters := []struct {
+		name string
+		f    warden.ResourceFilter
+		want []string
+	}{
+		{"by name", warden.ResourceFilter{Type: warden.TypeServiceAccount, ParentID: f.ID, Name: sas[3].Name}, []string{sas[3].ID}},
+		{"by name under any parent", warden.ResourceFilter{Type: warden.TypeServiceAccount, Name: sas[3].Name}, sorted(sas[3].ID, elsewhere.ID)},
+		{"by type", warden.ResourceFilter{Type: warden.TypeUserAccount, ParentID: f.ID}, []string{user.ID}},
+		{"no match", warden.ResourceFilter{Type: warden.TypeServiceAccount, ParentID: f.ID, Name: unique("none")}, nil},
+		{"by name, paged", warden.ResourceFilter{Type: warden.TypeServiceAccount, Name: sas[3].Name, Page: warden.Page{Size: 1}}, sorted(sas[3].ID, elsewhere.ID)},
+	}
+	for _, tt := range filters {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _ := listAll(t, s, tt.f)
+			if diff := cmp.Diff(tt.want, ids(got), cmpOpts); diff != "" {
+				t.Errorf("ListResources mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("records", func(t *testing.T) {
+		var got []*warden.Resource
+		view(t, s, func(tx warden.Tx) (err error) {
+			got, _, err = tx.ListResources(t.Context(), warden.ResourceFilter{Type: warden.TypeUserAccount, ParentID: f.ID})
+			return err
+		})
+		want := *user
+		want.CreatedAt = stored(want.CreatedAt)
+		if diff := cmp.Diff([]*warden.Resource{&want}, got, cmpOpts); diff != "" {
+			t.Errorf("ListResources mismatch (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("malformed page token", func(t *testing.T) {
+		err := s.View(t.Context(), func(tx warden.Tx) error {
+			_, _, err := tx.ListResources(t.Context(), warden.ResourceFilter{Type: warden.TypeServiceAccount, ParentID: f.ID, Page: warden.Page{Token: "not a page token!"}})
+			return err
+		})
+		wantCode(t, "ListResources", err, warden.InvalidArgument)
+	})
+}
+
+// listAll follows page tokens to the end and returns every item and the
+// number of pages.
+func listAll(t *testing.T, s warden.Store, f warden.ResourceFilter) ([]*warden.Resource, int) {
+	t.Helper()
+	var all []*warden.Resource
+	for pages := 1; ; pages++ {
+		var got []*warden.Resource
+		var next string
+		view(t, s, func(tx warden.Tx) (err error) {
+			got, next, err = tx.ListResources(t.Context(), f)
+			return err
+		})
+		if f.Page.Size > 0 && len(got) > f.Page.Size {
+			t.Fatalf("page %d has %d items, more than the page size %d", pages, len(got), f.Page.Size)
+		}
+		all = append(all, got...)
+		if next == "" {
+			return all, pages
+		}
+		if pages > 1000 {
+			t.Fatal("ListResources never returns an empty page token")
+		}
+		f.Page.Token = next
+	}
+}
+
+func sorted(s ...string) []string {
+	slices.Sort(s)
+	return s
+}
