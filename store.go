@@ -78,6 +78,17 @@ type Tx interface {
 	// SigningKeys returns every stored signing key, newest first.
 	SigningKeys(ctx context.Context) ([]*SigningKey, error)
 
+	// AllResources returns every resource (for the in-memory access snapshot).
+	AllResources(ctx context.Context) ([]*Resource, error)
+	// AllAccessBindings returns every access binding by resource ID.
+	AllAccessBindings(ctx context.Context) (map[string][]AccessBinding, error)
+	// ChangeMark returns a value that changes whenever a read-write
+	// transaction commits, so that other processes on the same database
+	// can tell that their in-memory state is stale.
+	ChangeMark(ctx context.Context) (string, error)
+	// PruneChanges forgets change records older than before.
+	PruneChanges(ctx context.Context, before time.Time) error
+
 	// InsertMeta records a key once; AlreadyExists when it is already set.
 	InsertMeta(ctx context.Context, key, value string) error
 	// Meta returns a recorded value or NotFound.

@@ -147,13 +147,14 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.grpc, err = grpcapi.NewServer(grpcapi.Config{Logger: m.log, Metrics: reg, Auth: m.svc, Public: publicMethods})
+	m.grpc, err = grpcapi.NewServer(grpcapi.Config{Logger: m.log, Metrics: reg, Auth: m.svc, Public: publicMethods, Authorize: m.svc.AuthorizeCall})
 	if err != nil {
 		return err
 	}
 	iam.RegisterServiceAccountServiceServer(m.grpc, m.svc.ServiceAccounts())
 	iam.RegisterIamTokenServiceServer(m.grpc, m.svc.IamTokens())
 	iam.RegisterUserAccountServiceServer(m.grpc, m.svc.UserAccounts())
+	iam.RegisterRoleServiceServer(m.grpc, m.svc.Roles())
 	rm.RegisterCloudServiceServer(m.grpc, m.svc.Clouds())
 	rm.RegisterFolderServiceServer(m.grpc, m.svc.Folders())
 	om.RegisterOrganizationServiceServer(m.grpc, m.svc.Organizations())

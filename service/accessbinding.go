@@ -8,6 +8,7 @@ import (
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/access"
 
 	"warden"
+	waccess "warden/access"
 )
 
 func bindingProto(b warden.AccessBinding) *access.AccessBinding {
@@ -102,6 +103,9 @@ func (s *Service) changeBindings(ctx context.Context, id string, typ warden.Reso
 		if err != nil {
 			return err
 		}
+		if err := s.checkBindings(ctx, tx, after); err != nil {
+			return err
+		}
 		if err := tx.SetAccessBindings(ctx, id, after); err != nil {
 			return err
 		}
@@ -119,6 +123,9 @@ func (s *Service) changeBindings(ctx context.Context, id string, typ warden.Reso
 		op, err = s.newOperation(ctx, tx, id, "Change access bindings", metadata, result)
 		return err
 	})
+	if err == nil {
+		s.reloadNow(ctx)
+	}
 	return op, err
 }
 
@@ -132,4 +139,41 @@ func dedupe(bs []warden.AccessBinding) []warden.AccessBinding {
 		}
 	}
 	return out
+}
+
+// checkBindings rejects bindings that name a role or a subject that does not
+// exist.
+func (s *Service) checkBindings(ctx context.Context, tx warden.Tx, bs []warden.AccessBinding) error {
+	if len(bs) > 1000 {
+		return warden.Errorf(warden.InvalidArgument, "access_bindings: at most 1000 bindings per resource")
+	}
+	checked := map[string]bool{}
+	for i, b := range bs {
+		if _, ok := s.authz.catalog.Role(b.RoleID); !ok {
+			return warden.Errorf(warden.InvalidArgument, "access_bindings[%d].role_id: role %q does not exist", i, b.RoleID)
+		}
+		if checked[b.SubjectType+":"+b.SubjectID] {
+			continue
+		}
+		checked[b.SubjectType+":"+b.SubjectID] = true
+		switch b.SubjectType {
+		case "system":
+			if b.SubjectID != waccess.AllUsers && b.SubjectID != waccess.AllAuthenticatedUsers {
+				return warden.Errorf(warden.InvalidArgument, "access_bindings[%d].subject.id: system subject must be allUsers or allAuthenticatedUsers", i)
+			}
+		case "userAccount", "serviceAccount":
+			r, err := tx.GetResource(ctx, b.SubjectID)
+			if warden.IsCode(err, warden.NotFound) || (err == nil && string(r.Type) != b.SubjectType) {
+				return warden.Errorf(warden.InvalidArgument, "access_bindings[%d].subject: %s %s does not exist", i, b.SubjectType, b.SubjectID)
+			}
+			if err != nil {
+				return err
+			}
+		case "federatedUser", "group":
+			return warden.Errorf(warden.InvalidArgument, "access_bindings[%d].subject: %s %s does not exist", i, b.SubjectType, b.SubjectID)
+		default:
+			return warden.Errorf(warden.InvalidArgument, "access_bindings[%d].subject.type: must be userAccount, serviceAccount, federatedUser, group or system", i)
+		}
+	}
+	return nil
 }

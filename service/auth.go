@@ -43,8 +43,13 @@ func (s *Service) Authenticate(tok string) (Subject, error, error) {
 	if err != nil {
 		return Subject{}, warden.ErrUnauthenticated, err
 	}
+	if !s.subjectActive(context.Background(), c.SubjectID) {
+		return Subject{}, warden.ErrUnauthenticated, errSubjectInactive
+	}
 	return Subject{Type: c.SubjectType, ID: c.SubjectID, TokenID: c.TokenID}, nil, nil
 }
+
+var errSubjectInactive = errors.New("the subject is suspended or deleted")
 
 // issueToken signs a new IAM token for a subject.
 func (s *Service) issueToken(subjectType, subjectID string) (string, time.Time, error) {

@@ -40,7 +40,9 @@ func (c *Clouds) List(ctx context.Context, req *rm.ListCloudsRequest) (*rm.ListC
 	}
 	out := &rm.ListCloudsResponse{NextPageToken: next}
 	for _, r := range rs {
-		out.Clouds = append(out.Clouds, cloudProto(r))
+		if c.s.allowed(ctx, "resource-manager.clouds.get", r.ID) {
+			out.Clouds = append(out.Clouds, cloudProto(r))
+		}
 	}
 	return out, nil
 }

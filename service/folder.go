@@ -33,14 +33,29 @@ func (f *Folders) Get(ctx context.Context, req *rm.GetFolderRequest) (*rm.Folder
 }
 
 // List implements FolderService.List.
+// A caller with resource-manager.folders.list on the cloud sees every
+// folder; anyone else sees the folders they may get, and is refused when
+// that is none.
 func (f *Folders) List(ctx context.Context, req *rm.ListFoldersRequest) (*rm.ListFoldersResponse, error) {
+	denied := f.s.authorize(ctx, "resource-manager.folders.list", req.CloudId)
+	if denied != nil && !warden.IsCode(denied, warden.PermissionDenied) {
+		return nil, denied
+	}
+	if denied != nil && !f.s.knownResource(req.CloudId) {
+		return nil, denied
+	}
 	rs, next, err := f.s.list(ctx, warden.TypeFolder, req.CloudId, warden.TypeCloud, req.Filter, req)
 	if err != nil {
 		return nil, err
 	}
 	out := &rm.ListFoldersResponse{NextPageToken: next}
 	for _, r := range rs {
-		out.Folders = append(out.Folders, folderProto(r))
+		if denied == nil || f.s.allowed(ctx, "resource-manager.folders.get", r.ID) {
+			out.Folders = append(out.Folders, folderProto(r))
+		}
+	}
+	if denied != nil && len(out.Folders) == 0 {
+		return nil, denied
 	}
 	return out, nil
 }

@@ -27,7 +27,55 @@ func (o *Operations) Get(ctx context.Context, req *operation.GetOperationRequest
 	if err != nil {
 		return nil, err
 	}
+	if err := o.s.authorizeOperation(ctx, op); err != nil {
+		return nil, err
+	}
 	return operationProto(op)
+}
+
+// readPermission is the permission that lets a caller read a resource of a
+// type, and so its operations.
+var readPermission = map[warden.ResourceType]string{
+	warden.TypeOrganization:   "organization-manager.organizations.get",
+	warden.TypeCloud:          "resource-manager.clouds.get",
+	warden.TypeFolder:         "resource-manager.folders.get",
+	warden.TypeServiceAccount: "iam.serviceAccounts.get",
+	warden.TypeUserAccount:    "iam.userAccounts.get",
+}
+
+// authorizeOperation lets the operation's creator read it, and anyone who
+// may read the resource it changed.
+func (s *Service) authorizeOperation(ctx context.Context, op *warden.Operation) error {
+	sub := SubjectFrom(ctx)
+	if sub.ID != "" && op.CreatedBy == sub.ID {
+		return nil
+	}
+	typ := warden.TypeServiceAccount
+	if n, ok := s.authz.snap.Load().Node(op.ResourceID); ok {
+		typ = n.Type
+	} else if ref := resourceTypeByPrefix(op.ResourceID); ref != "" {
+		typ = ref
+	}
+	perm, ok := readPermission[typ]
+	if !ok {
+		return errDenied("read access", op.ID)
+	}
+	if err := s.authorize(ctx, perm, op.ResourceID); err != nil {
+		return errDenied(perm, op.ResourceID)
+	}
+	return nil
+}
+
+// resourceTypeByPrefix tells a resource's type from its ID prefix.
+func resourceTypeByPrefix(id string) warden.ResourceType {
+	if len(id) < 3 {
+		return ""
+	}
+	return map[string]warden.ResourceType{
+		warden.PrefixOrganization: warden.TypeOrganization, warden.PrefixCloud: warden.TypeCloud,
+		warden.PrefixFolder: warden.TypeFolder, warden.PrefixServiceAccount: warden.TypeServiceAccount,
+		warden.PrefixUserAccount: warden.TypeUserAccount,
+	}[id[:3]]
 }
 
 // Cancel implements OperationService.Cancel. Warden finishes every operation

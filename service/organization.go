@@ -40,7 +40,9 @@ func (o *Organizations) List(ctx context.Context, req *om.ListOrganizationsReque
 	}
 	out := &om.ListOrganizationsResponse{NextPageToken: next}
 	for _, r := range rs {
-		out.Organizations = append(out.Organizations, organizationProto(r))
+		if o.s.allowed(ctx, "organization-manager.organizations.get", r.ID) {
+			out.Organizations = append(out.Organizations, organizationProto(r))
+		}
 	}
 	return out, nil
 }

@@ -74,6 +74,9 @@ func (s *Service) create(ctx context.Context, r *warden.Resource, parentType war
 		op, err = s.newOperation(ctx, tx, r.ID, description, metadata, response(r))
 		return err
 	})
+	if err == nil {
+		s.authz.changed()
+	}
 	return op, err
 }
 
@@ -126,6 +129,9 @@ func (s *Service) remove(ctx context.Context, id string, typ warden.ResourceType
 		op, err = s.newOperation(ctx, tx, id, description, metadata, nil)
 		return err
 	})
+	if err == nil {
+		s.reloadNow(ctx) // its tokens and bindings stop working here at once
+	}
 	return op, err
 }
 
@@ -144,6 +150,9 @@ func (s *Service) setStatus(ctx context.Context, id string, typ warden.ResourceT
 		op, err = s.newOperation(ctx, tx, id, description, metadata, response)
 		return err
 	})
+	if err == nil {
+		s.reloadNow(ctx) // a suspended account stops working here at once
+	}
 	return op, err
 }
 

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"warden"
+	"warden/access"
 	"warden/secret"
 	"warden/token"
 )
@@ -38,9 +39,12 @@ type Config struct {
 	TokenLifetime time.Duration
 	// KeyRotation is how often a new signing key is made; 24 h when zero.
 	KeyRotation time.Duration
-	// RefreshInterval bounds how stale the in-memory revocation list and key
-	// set may be relative to the database; 500 ms when zero.
+	// RefreshInterval bounds how stale the in-memory revocation list, key
+	// set and access snapshot may be relative to the database; 200 ms when
+	// zero.
 	RefreshInterval time.Duration
+	// Roles are operators' role documents added to the built-in catalog.
+	Roles [][]byte
 }
 
 // Service holds the state shared by every API method.
@@ -55,6 +59,7 @@ type Service struct {
 	refresh  time.Duration
 	verifier *token.Verifier
 	keys     *keyring
+	authz    *authz
 }
 
 // New validates cfg and returns a Service. Call Start before serving.
@@ -85,8 +90,13 @@ func New(cfg Config) (*Service, error) {
 		s.rotation = 24 * time.Hour
 	}
 	if s.refresh == 0 {
-		s.refresh = 500 * time.Millisecond
+		s.refresh = 200 * time.Millisecond
 	}
+	catalog, err := access.NewCatalog(cfg.Roles...)
+	if err != nil {
+		return nil, err
+	}
+	s.authz = newAuthz(s, catalog)
 	s.verifier = token.NewVerifier(s.now)
 	s.keys = &keyring{s: s}
 	return s, nil
@@ -109,11 +119,15 @@ func (s *Service) Start(ctx context.Context) (*Bootstrap, error) {
 	if err := s.loadRevocations(ctx, time.Time{}); err != nil {
 		return nil, err
 	}
+	if err := s.authz.reload(ctx); err != nil {
+		return nil, err
+	}
 	return boot, nil
 }
 
 // Run refreshes the in-memory key set and revocation list until ctx ends.
 func (s *Service) Run(ctx context.Context) {
+	go s.runAuthz(ctx)
 	tick := time.NewTicker(s.refresh)
 	defer tick.Stop()
 	lastRevocations := s.now()

@@ -33,6 +33,9 @@ type Config struct {
 	Auth    Authenticator
 	// Public lists full method names callable without a credential.
 	Public map[string]bool
+	// Authorize enforces the permission table for a method after
+	// authentication and validation; every non-public method is checked.
+	Authorize func(ctx context.Context, method string, req proto.Message) error
 }
 
 // Method is one unary method of a registered service: what REST needs to
@@ -54,8 +57,8 @@ type Server struct {
 // NewServer returns a Server whose keepalive policy admits the Yandex SDK's
 // 30-second pings on idle connections.
 func NewServer(cfg Config) (*Server, error) {
-	if cfg.Logger == nil || cfg.Auth == nil || cfg.Metrics == nil {
-		return nil, errorf("Logger, Metrics and Auth are required")
+	if cfg.Logger == nil || cfg.Auth == nil || cfg.Metrics == nil || cfg.Authorize == nil {
+		return nil, errorf("Logger, Metrics, Auth and Authorize are required")
 	}
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {
@@ -152,9 +155,16 @@ func (s *Server) call(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 		}
 		ctx = service.WithSubject(ctx, sub)
 	}
-	if m, ok := req.(proto.Message); ok {
-		if err := validate.Message(m); err != nil {
-			return nil, &warden.Error{Code: warden.InvalidArgument, Message: err.Error()}, nil
+	m, ok := req.(proto.Message)
+	if !ok {
+		return nil, errorf("request is not a protobuf message"), nil
+	}
+	if err := validate.Message(m); err != nil {
+		return nil, &warden.Error{Code: warden.InvalidArgument, Message: err.Error()}, nil
+	}
+	if !s.cfg.Public[info.FullMethod] {
+		if err := s.cfg.Authorize(ctx, info.FullMethod, m); err != nil {
+			return nil, err, nil
 		}
 	}
 	resp, err := handler(ctx, req)

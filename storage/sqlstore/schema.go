@@ -70,4 +70,12 @@ var migrations = []string{
 		key TEXT PRIMARY KEY,
 		value TEXT NOT NULL
 	);`,
+	// Every read-write transaction adds a row; wardend processes poll
+	// COUNT and MAX to learn that their in-memory snapshot is stale. Rows
+	// are inserted, never updated, so writers do not contend on them.
+	`CREATE TABLE changes (
+		id TEXT PRIMARY KEY,
+		at BIGINT NOT NULL
+	);
+	CREATE INDEX changes_at ON changes (at);`,
 }

@@ -105,7 +105,12 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(warden.Tx) error
 	if err != nil {
 		return internal("begin", err)
 	}
-	if err := fn(&tx{q: sqlTx, d: &s.d}); err != nil {
+	t := &tx{q: sqlTx, d: &s.d}
+	if err := fn(t); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := t.recordChange(ctx); err != nil {
 		sqlTx.Rollback()
 		return err
 	}

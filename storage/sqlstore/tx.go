@@ -551,3 +551,62 @@ func (t *tx) Meta(ctx context.Context, key string) (string, error) {
 	}
 	return v, nil
 }
+
+func (t *tx) recordChange(ctx context.Context) error {
+	_, err := t.exec(ctx, "change", `INSERT INTO changes (id, at) VALUES ($1, $2)`, warden.NewID("chg"), toMicros(time.Now()))
+	return err
+}
+
+func (t *tx) ChangeMark(ctx context.Context) (string, error) {
+	var n, last int64
+	if err := t.q.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(at), 0) FROM changes`).Scan(&n, &last); err != nil {
+		return "", internal("change mark", err)
+	}
+	return strconv.FormatInt(n, 10) + "/" + strconv.FormatInt(last, 10), nil
+}
+
+func (t *tx) PruneChanges(ctx context.Context, before time.Time) error {
+	_, err := t.exec(ctx, "prune changes", `DELETE FROM changes WHERE at < $1`, toMicros(before))
+	return err
+}
+
+func (t *tx) AllResources(ctx context.Context) ([]*warden.Resource, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT `+resourceCols+` FROM resources`)
+	if err != nil {
+		return nil, internal("all resources", err)
+	}
+	defer rows.Close()
+	var out []*warden.Resource
+	for rows.Next() {
+		r, err := scanResource(rows)
+		if err != nil {
+			return nil, internal("all resources", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("all resources", err)
+	}
+	return out, nil
+}
+
+func (t *tx) AllAccessBindings(ctx context.Context) (map[string][]warden.AccessBinding, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT resource_id, role_id, subject_type, subject_id FROM access_bindings`)
+	if err != nil {
+		return nil, internal("all access bindings", err)
+	}
+	defer rows.Close()
+	out := map[string][]warden.AccessBinding{}
+	for rows.Next() {
+		var id string
+		var b warden.AccessBinding
+		if err := rows.Scan(&id, &b.RoleID, &b.SubjectType, &b.SubjectID); err != nil {
+			return nil, internal("all access bindings", err)
+		}
+		out[id] = append(out[id], b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("all access bindings", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,116 @@
+package access
+
+import "warden"
+
+// Subject ids of the system groups.
+const (
+	AllUsers              = "allUsers"
+	AllAuthenticatedUsers = "allAuthenticatedUsers"
+)
+
+// Node is what the checker needs to know of a resource.
+type Node struct {
+	ID       string
+	Type     warden.ResourceType
+	ParentID string
+	Status   string
+}
+
+// Binding is an access binding on a resource.
+type Binding struct {
+	ResourceID string
+	warden.AccessBinding
+}
+
+// Snapshot is an immutable view of the hierarchy and its bindings, laid out
+// for the check: every node points at its parent, and holds per subject the
+// union of the permissions of the roles bound to it there.
+type Snapshot struct {
+	catalog *Catalog
+	nodes   map[string]*node
+	roots   []*node
+}
+
+type node struct {
+	Node
+	parent *node
+	grants map[string]bitset // subject id → permissions granted on this node
+}
+
+// NewSnapshot builds a snapshot. Bindings naming unknown roles or resources
+// are ignored (they cannot grant anything).
+func NewSnapshot(c *Catalog, nodes []Node, bindings []Binding) *Snapshot {
+	s := &Snapshot{catalog: c, nodes: make(map[string]*node, len(nodes))}
+	for _, n := range nodes {
+		s.nodes[n.ID] = &node{Node: n}
+	}
+	for _, n := range s.nodes {
+		if n.ParentID == "" {
+			s.roots = append(s.roots, n)
+			continue
+		}
+		n.parent = s.nodes[n.ParentID]
+	}
+	for _, b := range bindings {
+		n := s.nodes[b.ResourceID]
+		perms, ok := c.expanded[b.RoleID]
+		if n == nil || !ok {
+			continue
+		}
+		if n.grants == nil {
+			n.grants = map[string]bitset{}
+		}
+		g := n.grants[b.SubjectID]
+		if g == nil {
+			g = newBitset(len(c.perms))
+			n.grants[b.SubjectID] = g
+		}
+		g.or(perms)
+	}
+	return s
+}
+
+// Catalog returns the role catalog the snapshot was built with.
+func (s *Snapshot) Catalog() *Catalog { return s.catalog }
+
+// Node returns a resource of the snapshot.
+func (s *Snapshot) Node(id string) (Node, bool) {
+	n, ok := s.nodes[id]
+	if !ok {
+		return Node{}, false
+	}
+	return n.Node, true
+}
+
+// Len is the number of resources in the snapshot.
+func (s *Snapshot) Len() int { return len(s.nodes) }
+
+// Allowed reports whether subjectID (authenticated or not) holds permission
+// on the resource or any of its ancestors. A resource the snapshot does not
+// know grants nothing.
+func (s *Snapshot) Allowed(subjectID string, authenticated bool, permission, resourceID string) bool {
+	bit, ok := s.catalog.perms[permission]
+	if !ok {
+		return false
+	}
+	for n := s.nodes[resourceID]; n != nil; n = n.parent {
+		if n.grants == nil {
+			continue
+		}
+		if n.grants[subjectID].has(bit) || n.grants[AllUsers].has(bit) || (authenticated && n.grants[AllAuthenticatedUsers].has(bit)) {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowedOnAnyRoot reports whether the subject holds permission on some
+// root (organization): such a subject may learn that a resource is missing.
+func (s *Snapshot) AllowedOnAnyRoot(subjectID string, authenticated bool, permission string) bool {
+	for _, r := range s.roots {
+		if s.Allowed(subjectID, authenticated, permission, r.ID) {
+			return true
+		}
+	}
+	return false
+}

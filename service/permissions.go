@@ -1,0 +1,121 @@
+package service
+
+import (
+	"context"
+	"sort"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"warden"
+)
+
+// MethodRule says which permission a method needs, on the resource whose ID
+// the request carries in Field. docs/PERMISSIONS.md is generated from this
+// table (go test ./service -run TestPermissionsDoc -update), so the code and
+// the documentation cannot disagree.
+type MethodRule struct {
+	Method     string // full gRPC method name
+	Permission string // "" with Check: the handler checks per item
+	Field      string // request field with the resource ID
+	// Check describes a check the handler makes itself (lists filtered per
+	// item, resources found through another one).
+	Check string
+}
+
+const (
+	iamSvc = "/yandex.cloud.iam.v1."
+	rmSvc  = "/yandex.cloud.resourcemanager.v1."
+	omSvc  = "/yandex.cloud.organizationmanager.v1."
+)
+
+func bindingRules(svc, perm, field string) []MethodRule {
+	return []MethodRule{
+		{Method: svc + "/ListAccessBindings", Permission: perm + ".listAccessBindings", Field: field},
+		{Method: svc + "/SetAccessBindings", Permission: perm + ".setAccessBindings", Field: field},
+		{Method: svc + "/UpdateAccessBindings", Permission: perm + ".updateAccessBindings", Field: field},
+	}
+}
+
+// Rules is the permission table of every authenticated method.
+var Rules = func() []MethodRule {
+	rs := []MethodRule{
+		{Method: omSvc + "OrganizationService/Get", Permission: "organization-manager.organizations.get", Field: "organization_id"},
+		{Method: omSvc + "OrganizationService/List", Check: "lists the organizations on which the caller has organization-manager.organizations.get"},
+		{Method: omSvc + "OrganizationService/Update", Permission: "organization-manager.organizations.update", Field: "organization_id"},
+		{Method: omSvc + "OrganizationService/ListOperations", Permission: "organization-manager.organizations.get", Field: "organization_id"},
+
+		{Method: rmSvc + "CloudService/Get", Permission: "resource-manager.clouds.get", Field: "cloud_id"},
+		{Method: rmSvc + "CloudService/List", Check: "lists the clouds on which the caller has resource-manager.clouds.get"},
+		{Method: rmSvc + "CloudService/Create", Permission: "resource-manager.clouds.create", Field: "organization_id", Check: "on the bootstrap organization when organization_id is empty"},
+		{Method: rmSvc + "CloudService/Update", Permission: "resource-manager.clouds.update", Field: "cloud_id"},
+		{Method: rmSvc + "CloudService/Delete", Permission: "resource-manager.clouds.delete", Field: "cloud_id"},
+		{Method: rmSvc + "CloudService/ListOperations", Permission: "resource-manager.clouds.get", Field: "cloud_id"},
+
+		{Method: rmSvc + "FolderService/Get", Permission: "resource-manager.folders.get", Field: "folder_id"},
+		{Method: rmSvc + "FolderService/List", Check: "all folders of the cloud with resource-manager.folders.list on it; otherwise those with resource-manager.folders.get"},
+		{Method: rmSvc + "FolderService/Create", Permission: "resource-manager.folders.create", Field: "cloud_id"},
+		{Method: rmSvc + "FolderService/Update", Permission: "resource-manager.folders.update", Field: "folder_id"},
+		{Method: rmSvc + "FolderService/Delete", Permission: "resource-manager.folders.delete", Field: "folder_id"},
+		{Method: rmSvc + "FolderService/ListOperations", Permission: "resource-manager.folders.get", Field: "folder_id"},
+
+		{Method: iamSvc + "ServiceAccountService/Get", Permission: "iam.serviceAccounts.get", Field: "service_account_id"},
+		{Method: iamSvc + "ServiceAccountService/List", Permission: "iam.serviceAccounts.list", Field: "folder_id"},
+		{Method: iamSvc + "ServiceAccountService/Create", Permission: "iam.serviceAccounts.create", Field: "folder_id"},
+		{Method: iamSvc + "ServiceAccountService/Update", Permission: "iam.serviceAccounts.update", Field: "service_account_id"},
+		{Method: iamSvc + "ServiceAccountService/Delete", Permission: "iam.serviceAccounts.delete", Field: "service_account_id"},
+		{Method: iamSvc + "ServiceAccountService/Suspend", Permission: "iam.serviceAccounts.suspend", Field: "service_account_id"},
+		{Method: iamSvc + "ServiceAccountService/Reactivate", Permission: "iam.serviceAccounts.reactivate", Field: "service_account_id"},
+		{Method: iamSvc + "ServiceAccountService/ListOperations", Permission: "iam.serviceAccounts.get", Field: "service_account_id"},
+
+		{Method: iamSvc + "UserAccountService/Get", Check: "a user may read their own account; others need iam.userAccounts.get on it"},
+		{Method: iamSvc + "IamTokenService/CreateForServiceAccount", Permission: "iam.serviceAccounts.tokens.create", Field: "service_account_id"},
+		{Method: iamSvc + "RoleService/Get", Check: "any authenticated caller: the catalog is public"},
+		{Method: iamSvc + "RoleService/List", Check: "any authenticated caller: the catalog is public"},
+		{Method: "/yandex.cloud.operation.OperationService/Get", Check: "the .get permission of the operation's resource (…serviceAccounts.get on a service account)"},
+		{Method: "/yandex.cloud.operation.OperationService/Cancel", Check: "as Get"},
+	}
+	rs = append(rs, bindingRules(omSvc+"OrganizationService", "organization-manager.organizations", "resource_id")...)
+	rs = append(rs, bindingRules(rmSvc+"CloudService", "resource-manager.clouds", "resource_id")...)
+	rs = append(rs, bindingRules(rmSvc+"FolderService", "resource-manager.folders", "resource_id")...)
+	rs = append(rs, bindingRules(iamSvc+"ServiceAccountService", "iam.serviceAccounts", "resource_id")...)
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Method < rs[j].Method })
+	return rs
+}()
+
+var rulesByMethod = func() map[string]MethodRule {
+	m := map[string]MethodRule{}
+	for _, r := range Rules {
+		m[r.Method] = r
+	}
+	return m
+}()
+
+// AuthorizeCall enforces the permission table before a method runs. A
+// method with no rule is refused: new methods are closed until someone
+// decides who may call them.
+func (s *Service) AuthorizeCall(ctx context.Context, method string, req proto.Message) error {
+	rule, ok := rulesByMethod[method]
+	if !ok {
+		return warden.Errorf(warden.PermissionDenied, "permission denied: %s has no access rule", method)
+	}
+	if rule.Permission == "" {
+		return nil // checked by the handler
+	}
+	id := stringField(req, rule.Field)
+	if id == "" && method == rmSvc+"CloudService/Create" {
+		var err error
+		if id, err = s.defaultOrganization(ctx); err != nil {
+			return err
+		}
+	}
+	return s.authorize(ctx, rule.Permission, id)
+}
+
+func stringField(m proto.Message, name string) string {
+	fd := m.ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(name))
+	if fd == nil || fd.Kind() != protoreflect.StringKind {
+		return ""
+	}
+	return m.ProtoReflect().Get(fd).String()
+}
