@@ -222,5 +222,3 @@ func (s *Service) reloadNow(ctx context.Context) {
 		s.authz.changed()
 	}
 }
-
-
