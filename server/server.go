@@ -28,6 +28,7 @@ import (
 	rm "github.com/yandex-cloud/go-genproto/yandex/cloud/resourcemanager/v1"
 
 	"warden"
+	"warden/api/accesspb"
 	"warden/api/grpcapi"
 	"warden/api/restapi"
 	"warden/secret"
@@ -155,6 +156,7 @@ func (m *Main) open(ctx context.Context) error {
 	iam.RegisterIamTokenServiceServer(m.grpc, m.svc.IamTokens())
 	iam.RegisterUserAccountServiceServer(m.grpc, m.svc.UserAccounts())
 	iam.RegisterRoleServiceServer(m.grpc, m.svc.Roles())
+	accesspb.RegisterAccessServiceServer(m.grpc, m.svc.AccessService())
 	rm.RegisterCloudServiceServer(m.grpc, m.svc.Clouds())
 	rm.RegisterFolderServiceServer(m.grpc, m.svc.Folders())
 	om.RegisterOrganizationServiceServer(m.grpc, m.svc.Organizations())
@@ -191,6 +193,9 @@ var publicMethods = map[string]bool{
 	"/yandex.cloud.iam.v1.IamTokenService/Revoke":    true,
 	"/yandex.cloud.endpoint.ApiEndpointService/Get":  true,
 	"/yandex.cloud.endpoint.ApiEndpointService/List": true,
+	// The access service authenticates the credential it is given.
+	"/warden.access.v1.AccessService/Authenticate": true,
+	"/warden.access.v1.AccessService/Authorize":    true,
 }
 
 func openStore(ctx context.Context, cfg Config) (warden.Store, error) {

@@ -1,0 +1,190 @@
+// Package accessclient lets a resource service put Warden in front of its
+// HTTP handlers: each request's credential (whatever header the client
+// used) is sent to Warden's access service with the permission the request
+// needs, and only allowed requests reach the handler, with the subject in
+// their context. The resource service never handles a secret itself.
+package accessclient
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Subject is who Warden says the caller is.
+type Subject struct {
+	Type     string `json:"type"`
+	ID       string `json:"id"`
+	FolderID string `json:"folderId,omitempty"`
+	CloudID  string `json:"cloudId,omitempty"`
+}
+
+// Resource names what a check is about.
+type Resource struct {
+	Type string `json:"type,omitempty"`
+	ID   string `json:"id"`
+}
+
+// Check is one permission on one resource.
+type Check struct {
+	Permission string   `json:"permission"`
+	Resource   Resource `json:"resource"`
+}
+
+// Client talks to Warden's access service over REST.
+type Client struct {
+	// Endpoint is Warden's base URL, e.g. http://127.0.0.1:8080.
+	Endpoint string
+	// Service is this resource service's name (an API key's product).
+	Service string
+	HTTP    *http.Client
+}
+
+// New returns a Client with a pooled HTTP client.
+func New(endpoint, service string) (*Client, error) {
+	if !strings.HasPrefix(endpoint, "http://") && !strings.HasPrefix(endpoint, "https://") {
+		return nil, fmt.Errorf("accessclient: endpoint must be an http(s) URL, got %q", endpoint)
+	}
+	return &Client{Endpoint: strings.TrimSuffix(endpoint, "/"), Service: service,
+		HTTP: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}, nil
+}
+
+// Error is a refusal from Warden.
+type Error struct {
+	Code    int    `json:"code"` // google.rpc.Code: 16 unauthenticated, 7 permission denied
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("accessclient: %s (code %d)", e.Message, e.Code) }
+
+// credentialHeaders are forwarded to Warden: credentials, and what a SigV4
+// signature covers.
+func forwarded(name string) bool {
+	n := strings.ToLower(name)
+	return n == "authorization" || n == "x-yacloud-subjecttoken" || n == "x-auth-token" || n == "x-token" ||
+		n == "host" || n == "content-type" || n == "content-md5" || strings.HasPrefix(n, "x-amz-")
+}
+
+// presented describes r as Warden's access service expects it, reading (and
+// restoring) the body to hash it.
+func (c *Client) presented(r *http.Request) (map[string]any, error) {
+	headers := map[string][]string{}
+	for k, v := range r.Header {
+		if forwarded(k) {
+			headers[k] = v
+		}
+	}
+	headers["Host"] = []string{r.Host}
+	sum := sha256.New()
+	if r.Body != nil {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+		if err != nil {
+			return nil, err
+		}
+		sum.Write(body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return map[string]any{
+		"method": r.Method, "path": r.URL.EscapedPath(), "query": r.URL.RawQuery, "headers": headers,
+		"bodySha256": hex.EncodeToString(sum.Sum(nil)), "clientAddress": host, "service": c.Service,
+	}, nil
+}
+
+// Authorize asks whether the caller of r may do every check; it returns the
+// subject and one verdict per check, or an *Error when the credential is
+// refused.
+func (c *Client) Authorize(ctx context.Context, r *http.Request, checks ...Check) (*Subject, []bool, error) {
+	req, err := c.presented(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out struct {
+		Subject Subject `json:"subject"`
+		Results []struct {
+			Allowed bool `json:"allowed"`
+		} `json:"results"`
+	}
+	if err := c.call(ctx, "/access/v1:authorize", map[string]any{"request": req, "checks": checks}, &out); err != nil {
+		return nil, nil, err
+	}
+	verdicts := make([]bool, len(out.Results))
+	for i, res := range out.Results {
+		verdicts[i] = res.Allowed
+	}
+	return &out.Subject, verdicts, nil
+}
+
+func (c *Client) call(ctx context.Context, path string, in, out any) error {
+	body, _ := json.Marshal(in)
+	req, err := http.NewRequestWithContext(ctx, "POST", c.Endpoint+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("accessclient: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("accessclient: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		e := &Error{}
+		if json.Unmarshal(raw, e) != nil || e.Code == 0 {
+			return fmt.Errorf("accessclient: HTTP %d from Warden", resp.StatusCode)
+		}
+		return e
+	}
+	return json.Unmarshal(raw, out)
+}
+
+type subjectKey struct{}
+
+// SubjectFrom returns the subject Middleware put in the request context.
+func SubjectFrom(ctx context.Context) (*Subject, bool) {
+	s, ok := ctx.Value(subjectKey{}).(*Subject)
+	return s, ok
+}
+
+// Middleware admits a request only when Warden allows the check that need
+// returns for it; refusals are answered 401 or 403 in JSON, and the
+// subject is put in the context of admitted requests.
+func (c *Client) Middleware(need func(*http.Request) Check, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sub, verdicts, err := c.Authorize(r.Context(), r, need(r))
+		var e *Error
+		switch {
+		case errors.As(err, &e) && e.Code == 16:
+			writeJSON(w, http.StatusUnauthorized, e)
+			return
+		case err != nil:
+			writeJSON(w, http.StatusServiceUnavailable, &Error{Code: 14, Message: "access check unavailable"})
+			return
+		case len(verdicts) != 1 || !verdicts[0]:
+			writeJSON(w, http.StatusForbidden, &Error{Code: 7, Message: "permission denied"})
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), subjectKey{}, sub)))
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
