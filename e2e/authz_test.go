@@ -21,7 +21,10 @@ type world struct {
 	robot, robotToken       string
 }
 
-func newWorld(t *testing.T, n *node) *world {
+func newWorld(t *testing.T, n *node) *world { return newBenchWorld(t, n) }
+
+// newBenchWorld is newWorld for tests and benchmarks alike.
+func newBenchWorld(t testing.TB, n *node) *world {
 	w := &world{n: n, admin: n.iamToken()}
 	w.folderA = n.defaultFolder(w.admin)
 	w.cloud = str(n.rest("GET", "/resource-manager/v1/folders/"+w.folderA, w.admin, nil).body, "cloudId")
@@ -37,7 +40,7 @@ func newWorld(t *testing.T, n *node) *world {
 	return w
 }
 
-func (w *world) bind(t *testing.T, resourcePath, action, role, subjectType, subjectID string) {
+func (w *world) bind(t testing.TB, resourcePath, action, role, subjectType, subjectID string) {
 	t.Helper()
 	r := w.n.rest("POST", resourcePath+":updateAccessBindings", w.admin, map[string]any{"accessBindingDeltas": []any{
 		map[string]any{"action": action, "accessBinding": map[string]any{"roleId": role, "subject": map[string]string{"type": subjectType, "id": subjectID}}},

@@ -40,7 +40,7 @@ func newSDK(t *testing.T, addr string, creds credentials.Credentials) *ycsdk.SDK
 
 // sdkConn returns a plain gRPC connection for go-genproto clients of
 // services the SDK module does not wrap here (resource manager).
-func sdkConn(t *testing.T, addr string) *grpc.ClientConn {
+func sdkConn(t testing.TB, addr string) *grpc.ClientConn {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
