@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -62,6 +63,9 @@ type Config struct {
 	RefreshInterval time.Duration
 	// ShutdownTimeout bounds the wait for in-flight requests; 30 s when zero.
 	ShutdownTimeout time.Duration
+	// Banner, when set, is told once where the bootstrap token was written
+	// (wardend passes its standard error).
+	Banner io.Writer
 }
 
 // Main is a running wardend.
@@ -262,7 +266,9 @@ func (m *Main) finishBootstrap(ctx context.Context) error {
 		return fmt.Errorf("server: write %s: %w", path, err)
 	}
 	m.log.Info("bootstrap admin OAuth token written", "path", path)
-	fmt.Fprintf(os.Stderr, "wardend: the bootstrap admin's OAuth token is in %s\n", path)
+	if m.cfg.Banner != nil {
+		fmt.Fprintf(m.cfg.Banner, "wardend: the bootstrap admin's OAuth token is in %s\n", path)
+	}
 	if m.cfg.AdminPassword != "" {
 		return m.svc.SetPassword(service.WithSubject(ctx, service.Subject{Type: "userAccount", ID: m.boot.AdminID}), m.boot.AdminID, m.cfg.AdminPassword)
 	}
@@ -297,16 +303,17 @@ func (m *Main) Run(ctx context.Context) error {
 		defer m.wg.Done()
 		m.svc.Run(ctx)
 	}()
+	useTLS := m.http.TLSConfig != nil // read before Serve, which writes it
 	go func() {
 		var err error
-		if m.http.TLSConfig != nil {
+		if useTLS {
 			err = m.http.ServeTLS(m.lis, "", "")
 		} else {
 			err = m.http.Serve(m.lis)
 		}
 		m.serveErr <- err
 	}()
-	m.log.Info("wardend serving", "addr", m.addr, "tls", m.http.TLSConfig != nil)
+	m.log.Info("wardend serving", "addr", m.addr, "tls", useTLS)
 	select {
 	case <-ctx.Done():
 	case err := <-m.serveErr:

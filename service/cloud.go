@@ -47,17 +47,9 @@ func (c *Clouds) List(ctx context.Context, req *rm.ListCloudsRequest) (*rm.ListC
 	return out, nil
 }
 
-// Create implements CloudService.Create. Without organization_id the cloud
-// goes into the organization Warden bootstrapped.
+// Create implements CloudService.Create.
 func (c *Clouds) Create(ctx context.Context, req *rm.CreateCloudRequest) (*operationT, error) {
-	org := req.OrganizationId
-	if org == "" {
-		var err error
-		if org, err = c.s.defaultOrganization(ctx); err != nil {
-			return nil, err
-		}
-	}
-	r := &warden.Resource{ID: warden.NewID(warden.PrefixCloud), Type: warden.TypeCloud, ParentID: org, Name: req.Name, Description: req.Description, Labels: req.Labels}
+	r := &warden.Resource{ID: warden.NewID(warden.PrefixCloud), Type: warden.TypeCloud, ParentID: req.OrganizationId, Name: req.Name, Description: req.Description, Labels: req.Labels}
 	return c.s.create(ctx, r, warden.TypeOrganization, "Create cloud", &rm.CreateCloudMetadata{CloudId: r.ID},
 		func(r *warden.Resource) proto.Message { return cloudProto(r) })
 }

@@ -47,7 +47,7 @@ var Rules = func() []MethodRule {
 
 		{Method: rmSvc + "CloudService/Get", Permission: "resource-manager.clouds.get", Field: "cloud_id"},
 		{Method: rmSvc + "CloudService/List", Check: "lists the clouds on which the caller has resource-manager.clouds.get"},
-		{Method: rmSvc + "CloudService/Create", Permission: "resource-manager.clouds.create", Field: "organization_id", Check: "on the bootstrap organization when organization_id is empty"},
+		{Method: rmSvc + "CloudService/Create", Permission: "resource-manager.clouds.create", Field: "organization_id"},
 		{Method: rmSvc + "CloudService/Update", Permission: "resource-manager.clouds.update", Field: "cloud_id"},
 		{Method: rmSvc + "CloudService/Delete", Permission: "resource-manager.clouds.delete", Field: "cloud_id"},
 		{Method: rmSvc + "CloudService/ListOperations", Permission: "resource-manager.clouds.get", Field: "cloud_id"},
@@ -102,14 +102,7 @@ func (s *Service) AuthorizeCall(ctx context.Context, method string, req proto.Me
 	if rule.Permission == "" {
 		return nil // checked by the handler
 	}
-	id := stringField(req, rule.Field)
-	if id == "" && method == rmSvc+"CloudService/Create" {
-		var err error
-		if id, err = s.defaultOrganization(ctx); err != nil {
-			return err
-		}
-	}
-	return s.authorize(ctx, rule.Permission, id)
+	return s.authorize(ctx, rule.Permission, stringField(req, rule.Field))
 }
 
 func stringField(m proto.Message, name string) string {

@@ -19,9 +19,15 @@ func (s *Service) getResource(ctx context.Context, tx warden.Tx, id string, typ 
 		err = warden.Errorf(warden.NotFound, "%s %s not found", typ, id)
 	}
 	if warden.IsCode(err, warden.NotFound) {
-		return nil, warden.Errorf(warden.NotFound, "%s %s not found", typ, id)
+		return nil, warden.Errorf(warden.NotFound, "%s %s not found", typeNames[typ], id)
 	}
 	return r, err
+}
+
+// typeNames are resource types as messages name them.
+var typeNames = map[warden.ResourceType]string{
+	warden.TypeOrganization: "organization", warden.TypeCloud: "cloud", warden.TypeFolder: "folder",
+	warden.TypeServiceAccount: "service account", warden.TypeUserAccount: "user account",
 }
 
 func (s *Service) get(ctx context.Context, id string, typ warden.ResourceType) (*warden.Resource, error) {

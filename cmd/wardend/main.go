@@ -45,6 +45,7 @@ func run() error {
 	fs.StringVar(&logFormat, "log-format", env("WARDEN_LOG_FORMAT", "json"), "json or text (env WARDEN_LOG_FORMAT)")
 	fs.Parse(os.Args[1:])
 	cfg.AdminPassword = os.Getenv("WARDEN_ADMIN_PASSWORD")
+	cfg.Banner = os.Stderr
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {

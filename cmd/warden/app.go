@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc/status"
+
+	"warden/client"
+)
+
+// env is everything the CLI takes from its process, so that tests can run
+// it in-process without touching the real home directory or terminal.
+type env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	LookupEnv      func(key string) (string, bool)
+}
+
+func (e env) getenv(key string) string {
+	if e.LookupEnv == nil {
+		return ""
+	}
+	v, _ := e.LookupEnv(key)
+	return v
+}
+
+// globalFlags are the flags every command takes.
+type globalFlags struct {
+	configPath, profile                      string
+	endpoint, token, iamToken                string
+	tls                                      bool
+	format                                   string
+	folderID, folderName, cloudID, cloudName string
+}
+
+// app is one run of the CLI: its environment, flags, the lazily loaded
+// config file and the lazily dialled client.
+type app struct {
+	env   env
+	flags globalFlags
+
+	cfg    *configFile // nil until loaded
+	client *client.Client
+	stdin  *bufio.Reader // Stdin, once a line has been read from it
+}
+
+// run executes the CLI with args and returns the process exit code.
+func run(ctx context.Context, args []string, e env) int {
+	a := &app{env: e}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if a.client != nil {
+		a.client.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "ERROR: %s\n", errorMessage(err))
+		return 1
+	}
+	return 0
+}
+
+// errorMessage is the text shown for err. The client already reduces
+// gRPC errors to the server's message; a status error from elsewhere is
+// reduced here.
+func errorMessage(err error) string {
+	var ce *client.Error
+	if st, ok := status.FromError(err); ok && !errors.As(err, &ce) && st.Message() != "" {
+		return st.Message()
+	}
+	return err.Error()
+}
+
+// Environment variables the CLI reads; flags win over them, and they win
+// over the profile.
+const (
+	envConfig   = "WARDEN_CONFIG"
+	envProfile  = "WARDEN_PROFILE"
+	envEndpoint = "WARDEN_ENDPOINT"
+	envToken    = "WARDEN_TOKEN"
+	envIAMToken = "WARDEN_IAM_TOKEN"
+	envFolderID = "WARDEN_FOLDER_ID"
+	envCloudID  = "WARDEN_CLOUD_ID"
+	envFormat   = "WARDEN_FORMAT"
+)
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "warden",
+		Short: "Manage Warden identities and resources",
+		Long: `warden is the command-line client of Warden, a self-hosted IAM service that
+speaks the Yandex Cloud API. It is shaped like yc: the same command groups,
+flags and output formats.
+
+Start with:
+  warden config set endpoint 127.0.0.1:8080
+  warden login                      # or: warden login --oauth-token-file warden-data/admin-oauth-token
+  warden resource-manager folder list
+
+Settings are taken from flags first, then WARDEN_* environment variables,
+then the active profile of the config file.`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: a.preRun,
+	}
+	root.SetOut(a.env.Stdout)
+	root.SetErr(a.env.Stderr)
+	root.SetIn(a.env.Stdin)
+	root.CompletionOptions.DisableDefaultCmd = true
+
+	f := root.PersistentFlags()
+	f.StringVar(&a.flags.configPath, "config", "", "config file (env "+envConfig+"; default $XDG_CONFIG_HOME/warden/config.yaml or ~/.config/warden/config.yaml)")
+	f.StringVar(&a.flags.profile, "profile", "", "profile to use instead of the active one (env "+envProfile+")")
+	f.StringVar(&a.flags.endpoint, "endpoint", "", "Warden API endpoint, host:port or https://host:port (env "+envEndpoint+"; default "+client.DefaultEndpoint+")")
+	f.StringVar(&a.flags.token, "token", "", "OAuth token to authenticate with (env "+envToken+")")
+	f.StringVar(&a.flags.iamToken, "iam-token", "", "IAM token to authenticate with (env "+envIAMToken+")")
+	f.BoolVar(&a.flags.tls, "tls", false, "connect with TLS (implied by an https:// endpoint)")
+	f.StringVar(&a.flags.format, "format", "", "output format: text, json or yaml (env "+envFormat+"; default text)")
+	f.StringVar(&a.flags.folderID, "folder-id", "", "folder to use (env "+envFolderID+"; default the profile's folder-id, else the folder named default)")
+	f.StringVar(&a.flags.folderName, "folder-name", "", "folder to use, by name, in the selected cloud")
+	f.StringVar(&a.flags.cloudID, "cloud-id", "", "cloud to use (env "+envCloudID+"; default the profile's cloud-id, else the only cloud you can see)")
+	f.StringVar(&a.flags.cloudName, "cloud-name", "", "cloud to use, by name")
+
+	root.AddCommand(a.configCommand(), a.loginCommand(), a.resourceManagerCommand(), a.iamCommand(), a.operationCommand())
+	return root
+}
+
+// preRun fills unset flags from the environment and checks them.
+func (a *app) preRun(cmd *cobra.Command, _ []string) error {
+	for _, s := range []struct {
+		flag *string
+		env  string
+	}{
+		{&a.flags.configPath, envConfig}, {&a.flags.profile, envProfile}, {&a.flags.format, envFormat},
+	} {
+		if *s.flag == "" {
+			*s.flag = a.env.getenv(s.env)
+		}
+	}
+	switch a.flags.format {
+	case "", "table": // DESIGN.md calls the text format "table"
+		a.flags.format = "text"
+	case "text", "json", "yaml":
+	default:
+		return fmt.Errorf("--format must be text, json or yaml, not %q", a.flags.format)
+	}
+	if a.flags.cloudID != "" && a.flags.cloudName != "" {
+		return errors.New("give --cloud-id or --cloud-name, not both")
+	}
+	if a.flags.folderID != "" && a.flags.folderName != "" {
+		return errors.New("give --folder-id or --folder-name, not both")
+	}
+	return nil
+}
+
+// endpoint is the API endpoint and whether it came from the profile.
+func (a *app) endpoint() (ep string, fromProfile bool, err error) {
+	if a.flags.endpoint != "" {
+		return a.flags.endpoint, false, nil
+	}
+	if v := a.env.getenv(envEndpoint); v != "" {
+		return v, false, nil
+	}
+	p, _, err := a.profile()
+	if err != nil {
+		return "", false, err
+	}
+	if p.Endpoint != "" {
+		return p.Endpoint, true, nil
+	}
+	return client.DefaultEndpoint, false, nil
+}
+
+// clientConfig assembles the connection settings and credentials.
+func (a *app) clientConfig() (client.Config, error) {
+	ep, _, err := a.endpoint()
+	if err != nil {
+		return client.Config{}, err
+	}
+	p, _, err := a.profile()
+	if err != nil {
+		return client.Config{}, err
+	}
+	cfg := client.Config{Endpoint: ep, TLS: a.flags.tls || p.TLS}
+	switch {
+	case a.flags.iamToken != "":
+		cfg.IAMToken = a.flags.iamToken
+	case a.flags.token != "":
+		cfg.OAuthToken = a.flags.token
+	case a.env.getenv(envIAMToken) != "":
+		cfg.IAMToken = a.env.getenv(envIAMToken)
+	case a.env.getenv(envToken) != "":
+		cfg.OAuthToken = a.env.getenv(envToken)
+	case p.IAMToken != "":
+		cfg.IAMToken = p.IAMToken
+	case p.Token != "":
+		cfg.OAuthToken = p.Token
+	}
+	return cfg, nil
+}
+
+// errNotLoggedIn says how to get credentials.
+var errNotLoggedIn = errors.New("not logged in: run `warden login`, or give a token with --token, --iam-token, " + envToken + " or `warden config set token`")
+
+// dial returns the client, connecting on first use.
+func (a *app) dial(ctx context.Context) (*client.Client, error) {
+	if a.client != nil {
+		return a.client, nil
+	}
+	cfg, err := a.clientConfig()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.IAMToken == "" && cfg.OAuthToken == "" {
+		return nil, errNotLoggedIn
+	}
+	c, err := client.Dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.client = c
+	return c, nil
+}
+
+// group is a command that only holds subcommands.
+func group(use, short, long string, aliases []string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short, Long: strings.TrimSpace(long), Aliases: aliases, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
+	cmd.AddCommand(subs...)
+	return cmd
+}
