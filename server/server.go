@@ -53,6 +53,10 @@ type Config struct {
 	// PublicAddress is announced by ApiEndpointService; the listen address
 	// when empty.
 	PublicAddress string
+	// RolesFiles are JSON role documents ({"roles": [{"id", "permissions",
+	// "includes"}]}) added to the built-in catalog: operators' roles for
+	// their own services.
+	RolesFiles []string
 	// AdminPassword, when set, becomes the bootstrap admin's password at
 	// the first start.
 	AdminPassword string
@@ -135,9 +139,17 @@ func (m *Main) open(ctx context.Context) error {
 	if public == "" {
 		public = m.addr
 	}
+	var roles [][]byte
+	for _, f := range m.cfg.RolesFiles {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("server: roles file: %w", err)
+		}
+		roles = append(roles, b)
+	}
 	m.svc, err = service.New(service.Config{
 		Store: m.store, Logger: m.log, Now: m.cfg.Now, Sealer: sealer, PublicAddress: public,
-		RefreshInterval: m.cfg.RefreshInterval,
+		RefreshInterval: m.cfg.RefreshInterval, Roles: roles,
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"warden/server"
@@ -41,11 +42,16 @@ func run() error {
 	fs.StringVar(&cfg.TLSKey, "tls-key", env("WARDEN_TLS_KEY", ""), "TLS private key file (env WARDEN_TLS_KEY)")
 	fs.StringVar(&cfg.MasterKeyFile, "master-key-file", env("WARDEN_MASTER_KEY_FILE", ""), "file with the base64 master key sealing secrets at rest; default <data-dir>/master.key, created on first start (env WARDEN_MASTER_KEY_FILE, or the key itself in WARDEN_MASTER_KEY)")
 	fs.StringVar(&cfg.PublicAddress, "public-address", env("WARDEN_PUBLIC_ADDRESS", ""), "host:port announced to SDKs by ApiEndpointService; default the listen address (env WARDEN_PUBLIC_ADDRESS)")
+	var rolesFiles string
+	fs.StringVar(&rolesFiles, "roles-file", env("WARDEN_ROLES_FILE", ""), "comma-separated JSON files of extra roles for your own services: {\"roles\": [{\"id\", \"permissions\", \"includes\"}]} (env WARDEN_ROLES_FILE)")
 	fs.StringVar(&logLevel, "log-level", env("WARDEN_LOG_LEVEL", "info"), "debug, info, warn or error (env WARDEN_LOG_LEVEL)")
 	fs.StringVar(&logFormat, "log-format", env("WARDEN_LOG_FORMAT", "json"), "json or text (env WARDEN_LOG_FORMAT)")
 	fs.Parse(os.Args[1:])
 	cfg.AdminPassword = os.Getenv("WARDEN_ADMIN_PASSWORD")
 	cfg.Banner = os.Stderr
+	if rolesFiles != "" {
+		cfg.RolesFiles = strings.Split(rolesFiles, ",")
+	}
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
