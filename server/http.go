@@ -12,10 +12,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"warden"
 	"warden/api/grpcapi"
+	"warden/api/restapi"
 	"warden/service"
 )
 
@@ -48,15 +48,6 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 	})
 }
 
-// writeStatus answers an error as google.rpc.Status JSON.
-func writeStatus(w http.ResponseWriter, err error, id string) {
-	st := grpcapi.Status(err, id)
-	b, _ := protojson.Marshal(st.Proto())
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(grpcapi.HTTPStatus(st.Code()))
-	w.Write(b)
-}
-
 func readJSON(r *http.Request, v any) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
@@ -76,13 +67,13 @@ func (m *Main) login(w http.ResponseWriter, r *http.Request) {
 		Password string `json:"password"`
 	}
 	if err := readJSON(r, &req); err != nil {
-		writeStatus(w, err, id)
+		restapi.WriteError(w, err, id)
 		return
 	}
 	tok, err := m.svc.Login(r.Context(), req.Login, req.Password)
 	if err != nil {
 		m.log.Info("login failed", "request_id", id, "login", req.Login, "reason", err.Error())
-		writeStatus(w, err, id)
+		restapi.WriteError(w, err, id)
 		return
 	}
 	m.log.Info("login", "request_id", id, "login", req.Login)
@@ -97,28 +88,28 @@ func (m *Main) setPassword(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", id)
 	user, ok := strings.CutSuffix(r.PathValue("id"), ":setPassword")
 	if !ok {
-		writeStatus(w, status.Error(codes.NotFound, "no API method at "+r.URL.Path), id)
+		restapi.WriteError(w, status.Error(codes.NotFound, "no API method at "+r.URL.Path), id)
 		return
 	}
 	tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !found {
-		writeStatus(w, warden.ErrUnauthenticated, id)
+		restapi.WriteError(w, warden.ErrUnauthenticated, id)
 		return
 	}
 	sub, err, _ := m.svc.Authenticate(strings.TrimSpace(tok))
 	if err != nil {
-		writeStatus(w, err, id)
+		restapi.WriteError(w, err, id)
 		return
 	}
 	var req struct {
 		Password string `json:"password"`
 	}
 	if err := readJSON(r, &req); err != nil {
-		writeStatus(w, err, id)
+		restapi.WriteError(w, err, id)
 		return
 	}
 	if err := m.svc.SetPassword(service.WithSubject(r.Context(), sub), user, req.Password); err != nil {
-		writeStatus(w, err, id)
+		restapi.WriteError(w, err, id)
 		return
 	}
 	m.log.Info("password set", "request_id", id, "user_account_id", user, "subject", sub.ID)

@@ -219,12 +219,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := grpcapi.WithRequestID(incoming(r), id)
 	rt, vars, ok := h.find(r)
 	if !ok {
-		h.writeError(w, status.Errorf(codes.NotFound, "no API method at %s %s", r.Method, r.URL.Path), id)
+		WriteError(w, status.Errorf(codes.NotFound, "no API method at %s %s", r.Method, r.URL.Path), id)
 		return
 	}
 	req, err := h.decode(r, rt, vars)
 	if err != nil {
-		h.writeError(w, err, id)
+		WriteError(w, err, id)
 		return
 	}
 	dec := func(v any) error {
@@ -233,12 +233,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := rt.method.Desc.Handler(rt.method.Impl, ctx, dec, h.intercept)
 	if err != nil {
-		h.writeError(w, err, id)
+		WriteError(w, err, id)
 		return
 	}
 	b, err := h.marshal.Marshal(resp.(proto.Message))
 	if err != nil {
-		h.writeError(w, status.Error(codes.Internal, "internal error"), id)
+		WriteError(w, status.Error(codes.Internal, "internal error"), id)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -259,7 +259,9 @@ func incoming(r *http.Request) context.Context {
 	return ctx
 }
 
-func (h *Handler) writeError(w http.ResponseWriter, err error, id string) {
+// WriteError answers err as google.rpc.Status JSON, with the request id in
+// its details and the HTTP status of its code.
+func WriteError(w http.ResponseWriter, err error, id string) {
 	st := grpcapi.Status(err, id)
 	b, err := protojson.Marshal(st.Proto())
 	if err != nil {
