@@ -112,6 +112,7 @@ type Client struct {
 	ServiceAccounts iam.ServiceAccountServiceClient
 	IamTokens       iam.IamTokenServiceClient
 	UserAccounts    iam.UserAccountServiceClient
+	Roles           iam.RoleServiceClient
 	Clouds          rm.CloudServiceClient
 	Folders         rm.FolderServiceClient
 	Organizations   om.OrganizationServiceClient
@@ -153,6 +154,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c.ServiceAccounts = iam.NewServiceAccountServiceClient(c.conn)
 	c.IamTokens = iam.NewIamTokenServiceClient(c.conn)
 	c.UserAccounts = iam.NewUserAccountServiceClient(c.conn)
+	c.Roles = iam.NewRoleServiceClient(c.conn)
 	c.Clouds = rm.NewCloudServiceClient(c.conn)
 	c.Folders = rm.NewFolderServiceClient(c.conn)
 	c.Organizations = om.NewOrganizationServiceClient(c.conn)

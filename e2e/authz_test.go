@@ -214,3 +214,18 @@ func TestSuspendStopsTokens(t *testing.T) {
 		t.Errorf("deleted account's token: %d, want 401", r.status)
 	}
 }
+
+// TestBindingDeltaErrorsNameTheDelta: an invalid ADD is reported at its
+// place in the request.
+func TestBindingDeltaErrorsNameTheDelta(t *testing.T) {
+	n := start(t, t.TempDir(), "")
+	w := newWorld(t, n)
+	w.bind(t, "/resource-manager/v1/folders/"+w.folderA, "ADD", "viewer", "serviceAccount", w.robot)
+	r := n.rest("POST", "/resource-manager/v1/folders/"+w.folderA+":updateAccessBindings", w.admin, map[string]any{"accessBindingDeltas": []any{
+		map[string]any{"action": "ADD", "accessBinding": map[string]any{"roleId": "editor", "subject": map[string]string{"type": "serviceAccount", "id": w.robot}}},
+		map[string]any{"action": "ADD", "accessBinding": map[string]any{"roleId": "nope", "subject": map[string]string{"type": "serviceAccount", "id": w.robot}}},
+	}})
+	if msg, _ := r.body["message"].(string); r.status != 400 || msg != `access_binding_deltas[1].access_binding.role_id: role "nope" does not exist` {
+		t.Errorf("got %d %s", r.status, r.raw)
+	}
+}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 
@@ -64,12 +65,27 @@ func (s *Service) setAccessBindings(ctx context.Context, req *access.SetAccessBi
 		want = append(want, bindingFromProto(b))
 	}
 	return s.changeBindings(ctx, req.ResourceId, typ, &access.SetAccessBindingsMetadata{ResourceId: req.ResourceId},
+		func(ctx context.Context, tx warden.Tx) error {
+			return s.checkBindings(ctx, tx, want, "access_bindings[%d]")
+		},
 		func([]warden.AccessBinding) ([]warden.AccessBinding, error) { return want, nil })
 }
 
 // updateAccessBindings applies ADD and REMOVE deltas to a resource's bindings.
 func (s *Service) updateAccessBindings(ctx context.Context, req *access.UpdateAccessBindingsRequest, typ warden.ResourceType) (*operationT, error) {
+	var added []warden.AccessBinding
+	for _, d := range req.AccessBindingDeltas {
+		// REMOVE may name what no longer exists; only ADD must be valid.
+		b := bindingFromProto(d.AccessBinding)
+		if d.Action != access.AccessBindingAction_ADD {
+			b = warden.AccessBinding{RoleID: "viewer", SubjectType: "system", SubjectID: waccess.AllUsers}
+		}
+		added = append(added, b)
+	}
 	return s.changeBindings(ctx, req.ResourceId, typ, &access.UpdateAccessBindingsMetadata{ResourceId: req.ResourceId},
+		func(ctx context.Context, tx warden.Tx) error {
+			return s.checkBindings(ctx, tx, added, "access_binding_deltas[%d].access_binding")
+		},
 		func(cur []warden.AccessBinding) ([]warden.AccessBinding, error) {
 			for i, d := range req.AccessBindingDeltas {
 				b := bindingFromProto(d.AccessBinding)
@@ -89,10 +105,13 @@ func (s *Service) updateAccessBindings(ctx context.Context, req *access.UpdateAc
 }
 
 func (s *Service) changeBindings(ctx context.Context, id string, typ warden.ResourceType, metadata protoMessage,
-	change func([]warden.AccessBinding) ([]warden.AccessBinding, error)) (*operationT, error) {
+	check func(context.Context, warden.Tx) error, change func([]warden.AccessBinding) ([]warden.AccessBinding, error)) (*operationT, error) {
 	var op *operationT
 	err := s.store.Update(ctx, func(tx warden.Tx) error {
 		if _, err := s.getResource(ctx, tx, id, typ); err != nil {
+			return err
+		}
+		if err := check(ctx, tx); err != nil {
 			return err
 		}
 		before, err := tx.AccessBindings(ctx, id)
@@ -103,8 +122,8 @@ func (s *Service) changeBindings(ctx context.Context, id string, typ warden.Reso
 		if err != nil {
 			return err
 		}
-		if err := s.checkBindings(ctx, tx, after); err != nil {
-			return err
+		if len(after) > 1000 {
+			return warden.Errorf(warden.InvalidArgument, "access_bindings: at most 1000 bindings per resource")
 		}
 		if err := tx.SetAccessBindings(ctx, id, after); err != nil {
 			return err
@@ -142,15 +161,13 @@ func dedupe(bs []warden.AccessBinding) []warden.AccessBinding {
 }
 
 // checkBindings rejects bindings that name a role or a subject that does not
-// exist.
-func (s *Service) checkBindings(ctx context.Context, tx warden.Tx, bs []warden.AccessBinding) error {
-	if len(bs) > 1000 {
-		return warden.Errorf(warden.InvalidArgument, "access_bindings: at most 1000 bindings per resource")
-	}
+// exist; field is the request's path of binding i, as a format.
+func (s *Service) checkBindings(ctx context.Context, tx warden.Tx, bs []warden.AccessBinding, field string) error {
 	checked := map[string]bool{}
 	for i, b := range bs {
+		at := fmt.Sprintf(field, i)
 		if _, ok := s.authz.catalog.Role(b.RoleID); !ok {
-			return warden.Errorf(warden.InvalidArgument, "access_bindings[%d].role_id: role %q does not exist", i, b.RoleID)
+			return warden.Errorf(warden.InvalidArgument, "%s.role_id: role %q does not exist", at, b.RoleID)
 		}
 		if checked[b.SubjectType+":"+b.SubjectID] {
 			continue
@@ -159,20 +176,20 @@ func (s *Service) checkBindings(ctx context.Context, tx warden.Tx, bs []warden.A
 		switch b.SubjectType {
 		case "system":
 			if b.SubjectID != waccess.AllUsers && b.SubjectID != waccess.AllAuthenticatedUsers {
-				return warden.Errorf(warden.InvalidArgument, "access_bindings[%d].subject.id: system subject must be allUsers or allAuthenticatedUsers", i)
+				return warden.Errorf(warden.InvalidArgument, "%s.subject.id: system subject must be allUsers or allAuthenticatedUsers", at)
 			}
 		case "userAccount", "serviceAccount":
 			r, err := tx.GetResource(ctx, b.SubjectID)
 			if warden.IsCode(err, warden.NotFound) || (err == nil && string(r.Type) != b.SubjectType) {
-				return warden.Errorf(warden.InvalidArgument, "access_bindings[%d].subject: %s %s does not exist", i, b.SubjectType, b.SubjectID)
+				return warden.Errorf(warden.InvalidArgument, "%s.subject: %s %s does not exist", at, b.SubjectType, b.SubjectID)
 			}
 			if err != nil {
 				return err
 			}
 		case "federatedUser", "group":
-			return warden.Errorf(warden.InvalidArgument, "access_bindings[%d].subject: %s %s does not exist", i, b.SubjectType, b.SubjectID)
+			return warden.Errorf(warden.InvalidArgument, "%s.subject: %s %s does not exist", at, b.SubjectType, b.SubjectID)
 		default:
-			return warden.Errorf(warden.InvalidArgument, "access_bindings[%d].subject.type: must be userAccount, serviceAccount, federatedUser, group or system", i)
+			return warden.Errorf(warden.InvalidArgument, "%s.subject.type: must be userAccount, serviceAccount, federatedUser, group or system", at)
 		}
 	}
 	return nil

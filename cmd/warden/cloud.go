@@ -115,10 +115,17 @@ func (a *app) cloudCommand() *cobra.Command {
 		})
 	um.updateFlags(update)
 
+	bindings := accessBindingCommands(a, bindable[*rm.Cloud]{
+		what: "cloud", command: "resource-manager cloud", example: "my-cloud",
+		find:    a.resolveCloud,
+		id:      func(cl *rm.Cloud) string { return cl.Id },
+		service: func(c *client.Client) accessBindings { return c.Clouds },
+	})
+
 	return group("cloud", "Manage clouds", `
 Manage clouds: the top of the resource hierarchy below an organization.
 Commands that act on one cloud take its ID or name as an argument, or --id
-or --name.`, nil, list, get, create, update, del)
+or --name.`, nil, append([]*cobra.Command{list, get, create, update, del}, bindings...)...)
 }
 
 // organizationID is the organization for a new cloud: the one given, or

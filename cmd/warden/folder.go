@@ -126,8 +126,16 @@ func (a *app) folderCommand() *cobra.Command {
 		})
 	um.updateFlags(update)
 
+	bindings := accessBindingCommands(a, bindable[*rm.Folder]{
+		what: "folder", command: "resource-manager folder", example: "my-folder", help: folderCloudHelp,
+		find:    a.resolveFolder,
+		id:      func(f *rm.Folder) string { return f.Id },
+		service: func(c *client.Client) accessBindings { return c.Folders },
+	})
+
 	return group("folder", "Manage folders", `
 Manage folders: they hold service accounts and other resources. Commands
 that act on one folder take its ID or name as an argument, or --id or
---name; names are looked up in the selected cloud.`+folderCloudHelp, nil, list, get, create, update, del)
+--name; names are looked up in the selected cloud.`+folderCloudHelp, nil,
+		append([]*cobra.Command{list, get, create, update, del}, bindings...)...)
 }

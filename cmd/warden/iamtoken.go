@@ -10,8 +10,8 @@ import (
 
 func (a *app) iamCommand() *cobra.Command {
 	return group("iam", "Manage identities and access", `
-Manage identities and access: service accounts, user accounts and IAM
-tokens.`, nil, a.serviceAccountCommand(), a.userAccountCommand(), a.createTokenCommand())
+Manage identities and access: service accounts, user accounts, roles and
+IAM tokens.`, nil, a.serviceAccountCommand(), a.userAccountCommand(), a.roleCommand(), a.createTokenCommand())
 }
 
 func (a *app) createTokenCommand() *cobra.Command {

@@ -172,10 +172,18 @@ func (a *app) serviceAccountCommand() *cobra.Command {
 		})
 	um.updateFlags(update)
 
+	// Bindings on a service account say who may use or manage it.
+	bindings := accessBindingCommands(a, bindable[*iam.ServiceAccount]{
+		what: "service account", command: "iam service-account", example: "my-robot", help: folderHelp,
+		find:    a.resolveServiceAccount,
+		id:      func(sa *iam.ServiceAccount) string { return sa.Id },
+		service: func(c *client.Client) accessBindings { return c.ServiceAccounts },
+	})
+
 	return group("service-account", "Manage service accounts", `
 Manage service accounts: identities for programs. Commands that act on one
 service account take its ID or name as an argument, or --id or --name.`+folderHelp,
-		[]string{"service-accounts", "sa"}, list, get, create, update, del, suspend, reactivate)
+		[]string{"service-accounts", "sa"}, append([]*cobra.Command{list, get, create, update, del, suspend, reactivate}, bindings...)...)
 }
 
 // printResult waits for op and prints its response, unpacked into out.
