@@ -170,6 +170,7 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	iam.RegisterServiceAccountServiceServer(m.grpc, m.svc.ServiceAccounts())
 	iam.RegisterIamTokenServiceServer(m.grpc, m.svc.IamTokens())
+	iam.RegisterKeyServiceServer(m.grpc, m.svc.Keys())
 	iam.RegisterUserAccountServiceServer(m.grpc, m.svc.UserAccounts())
 	iam.RegisterRoleServiceServer(m.grpc, m.svc.Roles())
 	accesspb.RegisterAccessServiceServer(m.grpc, m.svc.AccessService())

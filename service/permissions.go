@@ -70,6 +70,12 @@ var Rules = func() []MethodRule {
 
 		{Method: iamSvc + "UserAccountService/Get", Check: "a user may read their own account; others need iam.userAccounts.get on it"},
 		{Method: iamSvc + "IamTokenService/CreateForServiceAccount", Permission: "iam.serviceAccounts.tokens.create", Field: "service_account_id"},
+		{Method: iamSvc + "KeyService/Get", Check: "iam.serviceAccounts.keys.get on the key's service account"},
+		{Method: iamSvc + "KeyService/List", Check: "iam.serviceAccounts.keys.list on service_account_id (default: the calling service account)"},
+		{Method: iamSvc + "KeyService/Create", Check: "iam.serviceAccounts.keys.create on service_account_id (default: the calling service account)"},
+		{Method: iamSvc + "KeyService/Update", Check: "iam.serviceAccounts.keys.update on the key's service account"},
+		{Method: iamSvc + "KeyService/Delete", Check: "iam.serviceAccounts.keys.delete on the key's service account"},
+		{Method: iamSvc + "KeyService/ListOperations", Check: "iam.serviceAccounts.keys.get on the key's service account"},
 		{Method: iamSvc + "RoleService/Get", Check: "any authenticated caller: the catalog is public"},
 		{Method: iamSvc + "RoleService/List", Check: "any authenticated caller: the catalog is public"},
 		{Method: "/yandex.cloud.operation.OperationService/Get", Check: "the .get permission of the operation's resource (…serviceAccounts.get on a service account)"},

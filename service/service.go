@@ -60,6 +60,7 @@ type Service struct {
 	verifier *token.Verifier
 	keys     *keyring
 	authz    *authz
+	jwtKeys  *keyState // authorized keys cached for the JWT exchange
 }
 
 // New validates cfg and returns a Service. Call Start before serving.
@@ -97,6 +98,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.authz = newAuthz(s, catalog)
+	s.jwtKeys = newKeyState(s)
 	s.verifier = token.NewVerifier(s.now)
 	s.keys = &keyring{s: s}
 	return s, nil
