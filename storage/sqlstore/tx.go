@@ -409,7 +409,15 @@ func (t *tx) getCredential(ctx context.Context, what, where string, args ...any)
 	return c, nil
 }
 
+// GetCredential locks the row inside Update, as GetResource does, so that
+// two read-modify-writes of one credential (an edit and a usage flush) do
+// not overwrite each other.
 func (t *tx) GetCredential(ctx context.Context, id string) (*warden.Credential, error) {
+	if !t.readOnly {
+		if _, err := t.exec(ctx, "lock credential", `UPDATE credentials SET id = id WHERE id = $1`, id); err != nil {
+			return nil, err
+		}
+	}
 	return t.getCredential(ctx, "credential "+id, `id = $1`, id)
 }
 
