@@ -51,7 +51,8 @@ type Config struct {
 	// expire.
 	OAuthToken string
 	// Credentials is any other credential that IamTokenService.Create
-	// accepts, exchanged and cached like OAuthToken.
+	// accepts, exchanged and cached like OAuthToken: a
+	// *ServiceAccountKey, for one.
 	Credentials Exchangeable
 
 	// Now is the clock for token expiry; time.Now when nil.
@@ -111,6 +112,7 @@ type Client struct {
 	// connection and its credentials.
 	ServiceAccounts iam.ServiceAccountServiceClient
 	IamTokens       iam.IamTokenServiceClient
+	Keys            iam.KeyServiceClient
 	UserAccounts    iam.UserAccountServiceClient
 	Roles           iam.RoleServiceClient
 	Clouds          rm.CloudServiceClient
@@ -153,6 +155,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c.ServiceAccounts = iam.NewServiceAccountServiceClient(c.conn)
 	c.IamTokens = iam.NewIamTokenServiceClient(c.conn)
+	c.Keys = iam.NewKeyServiceClient(c.conn)
 	c.UserAccounts = iam.NewUserAccountServiceClient(c.conn)
 	c.Roles = iam.NewRoleServiceClient(c.conn)
 	c.Clouds = rm.NewCloudServiceClient(c.conn)
@@ -187,7 +190,7 @@ func (c *Client) Conn() *grpc.ClientConn { return c.conn }
 func (c *Client) Close() error { return c.conn.Close() }
 
 // ErrNoCredentials is returned by Token when the Config named none.
-var ErrNoCredentials = errors.New("client: no credentials: log in or give an OAuth or IAM token")
+var ErrNoCredentials = errors.New("client: no credentials: log in or give an OAuth or IAM token or a service account key")
 
 // Token returns the IAM token the client sends, obtaining or refreshing it
 // if needed.

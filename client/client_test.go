@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"net"
 	"strings"
@@ -18,6 +19,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"warden/jwtauth"
 )
 
 // fake serves IamTokenService, CloudService and OperationService and
@@ -28,6 +31,9 @@ type fake struct {
 	// rejectOAuth makes Create fail with this status.
 	rejectOAuth *status.Status
 	opPolls     int
+	// jwtKey verifies the JWTs that Create accepts; jwts are those seen.
+	jwtKey *rsa.PublicKey
+	jwts   []*jwtauth.Token
 }
 
 func (f *fake) record(ctx context.Context, method string) {
@@ -53,6 +59,9 @@ func (f tokenService) Create(ctx context.Context, req *iam.CreateIamTokenRequest
 	f.record(ctx, "Create")
 	if f.rejectOAuth != nil {
 		return nil, f.rejectOAuth.Err()
+	}
+	if jwt := req.GetJwt(); jwt != "" {
+		return f.exchangeJWT(jwt)
 	}
 	if req.GetYandexPassportOauthToken() != "y0_good" {
 		return nil, status.Error(codes.Unauthenticated, "the OAuth token is not valid")

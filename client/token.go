@@ -46,7 +46,7 @@ func StaticToken(tok string) TokenSource {
 }
 
 // Exchangeable is a credential that IamTokenService.Create exchanges for an
-// IAM token: an OAuth token today, a service account key (signed JWT) later.
+// IAM token: an OAuthToken or a *ServiceAccountKey (a signed JWT).
 type Exchangeable interface {
 	// IAMTokenRequest builds the request; it is called for every exchange
 	// so that a JWT can be signed afresh.

@@ -34,6 +34,7 @@ func (e env) getenv(key string) string {
 type globalFlags struct {
 	configPath, profile                      string
 	endpoint, token, iamToken                string
+	serviceAccountKey                        string
 	tls                                      bool
 	format                                   string
 	folderID, folderName, cloudID, cloudName string
@@ -85,6 +86,7 @@ const (
 	envEndpoint = "WARDEN_ENDPOINT"
 	envToken    = "WARDEN_TOKEN"
 	envIAMToken = "WARDEN_IAM_TOKEN"
+	envKey      = "WARDEN_SERVICE_ACCOUNT_KEY"
 	envFolderID = "WARDEN_FOLDER_ID"
 	envCloudID  = "WARDEN_CLOUD_ID"
 	envFormat   = "WARDEN_FORMAT"
@@ -104,7 +106,15 @@ Start with:
   warden resource-manager folder list
 
 Settings are taken from flags first, then WARDEN_* environment variables,
-then the active profile of the config file.`,
+then the active profile of the config file.
+
+Credentials are looked for in the same order, and at each place an IAM
+token wins over a service account key, which wins over an OAuth token:
+  --iam-token, --service-account-key, --token
+  WARDEN_IAM_TOKEN, WARDEN_SERVICE_ACCOUNT_KEY, WARDEN_TOKEN
+  the profile's iam-token, service-account-key, token
+A service account key file (from ` + "`warden iam key create --output key.json`" + `)
+signs a JWT that is exchanged for an IAM token, as the Yandex SDKs do.`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		PersistentPreRunE: a.preRun,
@@ -120,6 +130,7 @@ then the active profile of the config file.`,
 	f.StringVar(&a.flags.endpoint, "endpoint", "", "Warden API endpoint, host:port or https://host:port (env "+envEndpoint+"; default "+client.DefaultEndpoint+")")
 	f.StringVar(&a.flags.token, "token", "", "OAuth token to authenticate with (env "+envToken+")")
 	f.StringVar(&a.flags.iamToken, "iam-token", "", "IAM token to authenticate with (env "+envIAMToken+")")
+	f.StringVar(&a.flags.serviceAccountKey, "service-account-key", "", "service account key `FILE` to authenticate with, as written by warden iam key create --output (env "+envKey+")")
 	f.BoolVar(&a.flags.tls, "tls", false, "connect with TLS (implied by an https:// endpoint)")
 	f.StringVar(&a.flags.format, "format", "", "output format: text, json or yaml (env "+envFormat+"; default text)")
 	f.StringVar(&a.flags.folderID, "folder-id", "", "folder to use (env "+envFolderID+"; default the profile's folder-id, else the folder named default)")
@@ -177,8 +188,8 @@ func (a *app) endpoint() (ep string, fromProfile bool, err error) {
 	return client.DefaultEndpoint, false, nil
 }
 
-// clientConfig assembles the connection settings and credentials.
-func (a *app) clientConfig() (client.Config, error) {
+// connConfig is where and how to connect, without credentials.
+func (a *app) connConfig() (client.Config, error) {
 	ep, _, err := a.endpoint()
 	if err != nil {
 		return client.Config{}, err
@@ -187,26 +198,51 @@ func (a *app) clientConfig() (client.Config, error) {
 	if err != nil {
 		return client.Config{}, err
 	}
-	cfg := client.Config{Endpoint: ep, TLS: a.flags.tls || p.TLS}
-	switch {
-	case a.flags.iamToken != "":
-		cfg.IAMToken = a.flags.iamToken
-	case a.flags.token != "":
-		cfg.OAuthToken = a.flags.token
-	case a.env.getenv(envIAMToken) != "":
-		cfg.IAMToken = a.env.getenv(envIAMToken)
-	case a.env.getenv(envToken) != "":
-		cfg.OAuthToken = a.env.getenv(envToken)
-	case p.IAMToken != "":
-		cfg.IAMToken = p.IAMToken
-	case p.Token != "":
-		cfg.OAuthToken = p.Token
+	return client.Config{Endpoint: ep, TLS: a.flags.tls || p.TLS}, nil
+}
+
+// clientConfig is connConfig with the credentials of this run: flags, then
+// the environment, then the profile; at each, an IAM token, then a service
+// account key, then an OAuth token.
+func (a *app) clientConfig() (client.Config, error) {
+	cfg, err := a.connConfig()
+	if err != nil {
+		return client.Config{}, err
+	}
+	p, name, err := a.profile()
+	if err != nil {
+		return client.Config{}, err
+	}
+	for _, src := range []struct {
+		from                      string
+		iamToken, key, oauthToken string
+	}{
+		{"--service-account-key", a.flags.iamToken, a.flags.serviceAccountKey, a.flags.token},
+		{envKey, a.env.getenv(envIAMToken), a.env.getenv(envKey), a.env.getenv(envToken)},
+		{fmt.Sprintf("service-account-key of profile %q", name), p.IAMToken, p.ServiceAccountKey, p.Token},
+	} {
+		switch {
+		case src.iamToken != "":
+			cfg.IAMToken = src.iamToken
+		case src.key != "":
+			key, err := client.ServiceAccountKeyFile(src.key)
+			if err != nil {
+				return client.Config{}, fmt.Errorf("%s: %w", src.from, err)
+			}
+			cfg.Credentials = key
+		case src.oauthToken != "":
+			cfg.OAuthToken = src.oauthToken
+		default:
+			continue
+		}
+		return cfg, nil
 	}
 	return cfg, nil
 }
 
 // errNotLoggedIn says how to get credentials.
-var errNotLoggedIn = errors.New("not logged in: run `warden login`, or give a token with --token, --iam-token, " + envToken + " or `warden config set token`")
+var errNotLoggedIn = errors.New("not logged in: run `warden login`, or give credentials with --token, --iam-token or --service-account-key, " +
+	envToken + " or " + envKey + ", or `warden config set token` or `warden config set service-account-key`")
 
 // dial returns the client, connecting on first use.
 func (a *app) dial(ctx context.Context) (*client.Client, error) {
@@ -217,7 +253,7 @@ func (a *app) dial(ctx context.Context) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.IAMToken == "" && cfg.OAuthToken == "" {
+	if cfg.IAMToken == "" && cfg.OAuthToken == "" && cfg.Credentials == nil {
 		return nil, errNotLoggedIn
 	}
 	c, err := client.Dial(ctx, cfg)

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"warden/keyfile"
 )
 
 // configFile is the CLI's config: named profiles of settings, one active,
@@ -30,8 +32,10 @@ type profile struct {
 	TLS      bool   `yaml:"tls,omitempty"`
 	Token    string `yaml:"token,omitempty"`
 	IAMToken string `yaml:"iam-token,omitempty"`
-	CloudID  string `yaml:"cloud-id,omitempty"`
-	FolderID string `yaml:"folder-id,omitempty"`
+	// ServiceAccountKey is the absolute path of a key file.
+	ServiceAccountKey string `yaml:"service-account-key,omitempty"`
+	CloudID           string `yaml:"cloud-id,omitempty"`
+	FolderID          string `yaml:"folder-id,omitempty"`
 }
 
 const defaultProfile = "default"
@@ -67,9 +71,32 @@ var configKeys = []configKey{
 			return nil
 		}},
 	stringKey("token", "OAuth token (from `warden login`)", true, func(p *profile) *string { return &p.Token }),
-	stringKey("iam-token", "IAM token; used instead of token while set", true, func(p *profile) *string { return &p.IAMToken }),
+	stringKey("iam-token", "IAM token; used instead of token and service-account-key while set", true, func(p *profile) *string { return &p.IAMToken }),
+	{name: "service-account-key", help: "service account key file (from `warden iam key create --output`); used instead of token while set",
+		get: func(p *profile) string { return p.ServiceAccountKey },
+		set: setServiceAccountKey},
 	stringKey("cloud-id", "default cloud", false, func(p *profile) *string { return &p.CloudID }),
 	stringKey("folder-id", "default folder", false, func(p *profile) *string { return &p.FolderID }),
+}
+
+// setServiceAccountKey keeps the absolute path of a key file, so that it
+// is found from any directory, after checking that it is a usable key
+// file. The file itself stays where it is.
+func setServiceAccountKey(p *profile, v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		p.ServiceAccountKey = ""
+		return nil
+	}
+	path, err := filepath.Abs(v)
+	if err != nil {
+		return fmt.Errorf("service-account-key: %w", err)
+	}
+	if _, err := keyfile.ReadFile(path); err != nil {
+		return fmt.Errorf("service-account-key: %w", err)
+	}
+	p.ServiceAccountKey = path
+	return nil
 }
 
 func lookupKey(name string) (configKey, error) {

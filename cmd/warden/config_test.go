@@ -51,7 +51,7 @@ func TestConfigSetGet(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"config", "set", "colour", "blue"}, `unknown config key "colour": known keys are endpoint, tls, token, iam-token, cloud-id, folder-id`},
+		{[]string{"config", "set", "colour", "blue"}, `unknown config key "colour": known keys are endpoint, tls, token, iam-token, service-account-key, cloud-id, folder-id`},
 		{[]string{"config", "set", "tls", "maybe"}, `tls must be true or false, not "maybe"`},
 		{[]string{"config", "get"}, "accepts 1 arg(s), received 0"},
 	} {

@@ -10,7 +10,7 @@ import (
 func (a *app) configCommand() *cobra.Command {
 	var keyHelp strings.Builder
 	for _, k := range configKeys {
-		fmt.Fprintf(&keyHelp, "  %-10s %s\n", k.name, k.help)
+		fmt.Fprintf(&keyHelp, "  %-20s %s\n", k.name, k.help)
 	}
 	set := &cobra.Command{
 		Use:   "set KEY VALUE",
@@ -18,6 +18,7 @@ func (a *app) configCommand() *cobra.Command {
 		Long:  "Set a setting of the active profile (or of --profile).\n\nKeys:\n" + keyHelp.String(),
 		Example: `  warden config set endpoint 127.0.0.1:8080
   warden config set token "$(cat warden-data/admin-oauth-token)"
+  warden config set service-account-key key.json
   warden config set folder-id b1fexample0000000000
   warden --profile prod config set endpoint https://iam.example.com:443`,
 		Args: cobra.ExactArgs(2),

@@ -10,8 +10,8 @@ import (
 
 func (a *app) iamCommand() *cobra.Command {
 	return group("iam", "Manage identities and access", `
-Manage identities and access: service accounts, user accounts, roles and
-IAM tokens.`, nil, a.serviceAccountCommand(), a.userAccountCommand(), a.roleCommand(), a.createTokenCommand())
+Manage identities and access: service accounts and their authorized keys,
+user accounts, roles and IAM tokens.`, nil, a.serviceAccountCommand(), a.keyCommand(), a.userAccountCommand(), a.roleCommand(), a.createTokenCommand())
 }
 
 func (a *app) createTokenCommand() *cobra.Command {
@@ -19,8 +19,10 @@ func (a *app) createTokenCommand() *cobra.Command {
 		Use:   "create-token",
 		Short: "Print an IAM token for the current credentials",
 		Long: `Print an IAM token for the current credentials: the OAuth token of the
-profile (or --token) is exchanged for one; an IAM token given as is
-(--iam-token, the profile's iam-token) is printed back. In text format only
+profile (or --token) is exchanged for one, and so is a JWT signed with a
+service account key (--service-account-key, the profile's
+service-account-key); an IAM token given as is (--iam-token, the profile's
+iam-token) is printed back. In text format only
 the token is printed, for use in scripts; json and yaml also show
 expires_at.`,
 		Example: `  warden iam create-token

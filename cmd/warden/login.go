@@ -21,7 +21,8 @@ func (a *app) loginCommand() *cobra.Command {
 		Use:   "login",
 		Short: "Log in and keep the OAuth token in the profile",
 		Long: `Log in as a user with a password and keep the OAuth token Warden returns in
-the profile (its token setting), replacing any iam-token set there. The
+the profile (its token setting), replacing any iam-token or
+service-account-key set there. The
 password is prompted for on a terminal; with --password-stdin, or when stdin
 is not a terminal, it is read from the first line of stdin.
 
@@ -40,11 +41,10 @@ WARDEN_ENDPOINT is kept too.`,
 			if tokenFile != "" && (cmd.Flags().Changed("login") || fromStdin) {
 				return errors.New("--oauth-token-file does not go with --login or --password-stdin")
 			}
-			cfg, err := a.clientConfig()
+			cfg, err := a.connConfig()
 			if err != nil {
 				return err
 			}
-			cfg.IAMToken, cfg.OAuthToken = "", ""
 			var tok, who string
 			if tokenFile != "" {
 				tok, err = a.checkTokenFile(cmd, cfg, tokenFile)
@@ -109,7 +109,7 @@ func (a *app) saveLogin(tok, who string) error {
 	if err != nil {
 		return err
 	}
-	p.Token, p.IAMToken = tok, ""
+	p.Token, p.IAMToken, p.ServiceAccountKey = tok, "", ""
 	if p.Endpoint == "" {
 		if ep, _, err := a.endpoint(); err == nil && ep != client.DefaultEndpoint {
 			p.Endpoint = ep
