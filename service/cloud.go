@@ -80,15 +80,6 @@ func (c *Clouds) ListOperations(ctx context.Context, req *rm.ListCloudOperations
 	return &rm.ListCloudOperationsResponse{Operations: ops, NextPageToken: next}, nil
 }
 
-func (s *Service) defaultOrganization(ctx context.Context) (string, error) {
-	var id string
-	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
-		id, err = tx.Meta(ctx, "bootstrap")
-		return err
-	})
-	return id, err
-}
-
 // ListAccessBindings lists the bindings set directly on the resource.
 func (c *Clouds) ListAccessBindings(ctx context.Context, req *access.ListAccessBindingsRequest) (*access.ListAccessBindingsResponse, error) {
 	return c.s.listAccessBindings(ctx, req, warden.TypeCloud)
