@@ -236,17 +236,9 @@ func (t *tx) ListResources(ctx context.Context, f warden.ResourceFilter) ([]*war
 	if err != nil {
 		return nil, "", internal("list resources", err)
 	}
-	defer rows.Close()
-	var out []*warden.Resource
-	for rows.Next() {
-		r, err := scanResource(rows)
-		if err != nil {
-			return nil, "", internal("list resources", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", internal("list resources", err)
+	out, err := collect(rows, "list resources", scanResource)
+	if err != nil {
+		return nil, "", err
 	}
 	if len(out) > size {
 		out = out[:size]
@@ -318,17 +310,9 @@ func (t *tx) ListOperations(ctx context.Context, resourceID string, p warden.Pag
 	if err != nil {
 		return nil, "", internal("list operations", err)
 	}
-	defer rows.Close()
-	var out []*warden.Operation
-	for rows.Next() {
-		op, err := scanOperation(rows)
-		if err != nil {
-			return nil, "", internal("list operations", err)
-		}
-		out = append(out, op)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", internal("list operations", err)
+	out, err := collect(rows, "list operations", scanOperation)
+	if err != nil {
+		return nil, "", err
 	}
 	if len(out) > size {
 		out = out[:size]
@@ -436,17 +420,9 @@ func (t *tx) ListCredentials(ctx context.Context, subjectID string, kind warden.
 	if err != nil {
 		return nil, "", internal("list credentials", err)
 	}
-	defer rows.Close()
-	var out []*warden.Credential
-	for rows.Next() {
-		c, err := scanCredential(rows)
-		if err != nil {
-			return nil, "", internal("list credentials", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", internal("list credentials", err)
+	out, err := collect(rows, "list credentials", scanCredential)
+	if err != nil {
+		return nil, "", err
 	}
 	if len(out) > size {
 		out = out[:size]
@@ -583,17 +559,9 @@ func (t *tx) AllResources(ctx context.Context) ([]*warden.Resource, error) {
 	if err != nil {
 		return nil, internal("all resources", err)
 	}
-	defer rows.Close()
-	var out []*warden.Resource
-	for rows.Next() {
-		r, err := scanResource(rows)
-		if err != nil {
-			return nil, internal("all resources", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, internal("all resources", err)
+	out, err := collect(rows, "all resources", scanResource)
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -615,6 +583,24 @@ func (t *tx) AllAccessBindings(ctx context.Context) (map[string][]warden.AccessB
 	}
 	if err := rows.Err(); err != nil {
 		return nil, internal("all access bindings", err)
+	}
+	return out, nil
+}
+
+// collect scans every row with scan and closes rows; what names the query
+// in errors.
+func collect[T any](rows *sql.Rows, what string, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, internal(what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal(what, err)
 	}
 	return out, nil
 }
