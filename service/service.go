@@ -104,9 +104,6 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// Verifier returns the IAM token verifier the service keeps current.
-func (s *Service) Verifier() *token.Verifier { return s.verifier }
-
 // Start loads signing keys and revocations and bootstraps an empty database.
 // It returns the bootstrap result (nil when the database was bootstrapped
 // before).

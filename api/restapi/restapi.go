@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -196,12 +197,6 @@ func (rt *route) match(parts []string) (map[string]string, bool) {
 	return vars, len(parts) == len(rt.segments)
 }
 
-// Match reports whether some route serves the request.
-func (h *Handler) Match(r *http.Request) bool {
-	_, _, ok := h.find(r)
-	return ok
-}
-
 func (h *Handler) find(r *http.Request) (*route, map[string]string, bool) {
 	parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
 	for _, rt := range h.routes[r.Method] {
@@ -302,7 +297,7 @@ func (h *Handler) decode(r *http.Request, rt *route, vars map[string]string) (pr
 		}
 	}
 	for field, raw := range vars {
-		v, err := unescape(raw)
+		v, err := url.PathUnescape(raw)
 		if err != nil {
 			return nil, invalid("%s: malformed path segment", field)
 		}
@@ -318,10 +313,6 @@ func (h *Handler) decode(r *http.Request, rt *route, vars map[string]string) (pr
 		}
 	}
 	return msg.Interface(), nil
-}
-
-func unescape(s string) (string, error) {
-	return urlPathUnescape(s)
 }
 
 // setField sets a (possibly dotted) field named by its proto or JSON name

@@ -1,14 +1,10 @@
 package restapi
 
 import (
-	"net/url"
-
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
-
-func urlPathUnescape(s string) (string, error) { return url.PathUnescape(s) }
 
 func dynamicNew(fd protoreflect.FieldDescriptor) protoreflect.Message {
 	if mt, err := protoregistry.GlobalTypes.FindMessageByName(fd.Message().FullName()); err == nil {
