@@ -15,6 +15,7 @@ const (
 	PrefixUserAccount    = "aju"
 	PrefixOperation      = "op1"
 	PrefixOAuthToken     = "oat"
+	PrefixPassword       = "apw"
 	PrefixKey            = "ajk"
 	PrefixAPIKey         = "aka"
 	PrefixAccessKey      = "ajs"

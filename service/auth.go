@@ -165,7 +165,7 @@ func (s *Service) SetPassword(ctx context.Context, userID, password string) erro
 			}
 		}
 		return tx.CreateCredential(ctx, &warden.Credential{
-			ID: warden.NewID(warden.PrefixOAuthToken), Kind: warden.CredPassword, SubjectID: userID,
+			ID: warden.NewID(warden.PrefixPassword), Kind: warden.CredPassword, SubjectID: userID,
 			Hash: []byte(hash), CreatedAt: s.now().UTC(),
 		})
 	})
