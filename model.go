@@ -102,6 +102,14 @@ type Credential struct {
 	LastUsedAt  time.Time
 }
 
+// CredentialChange is an entry of the credential change feed: the
+// credential with this ID was created, changed or deleted at At.
+type CredentialChange struct {
+	ID           string
+	CredentialID string
+	At           time.Time
+}
+
 // RevokedToken records an IAM token that must no longer be accepted. It can be
 // forgotten once ExpiresAt has passed.
 type RevokedToken struct {

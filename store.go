@@ -66,6 +66,18 @@ type Tx interface {
 	UpdateCredential(ctx context.Context, c *Credential) error
 	// DeleteCredential removes a credential; NotFound.
 	DeleteCredential(ctx context.Context, id string) error
+	// TouchCredential moves a credential's last use forward to at (never
+	// back); a missing credential is not an error. A use is not a change:
+	// it is not in the change feed and does not move the change mark.
+	TouchCredential(ctx context.Context, id string, at time.Time) error
+	// EachCredential calls fn with every credential of a kind, stopping at
+	// its first error.
+	EachCredential(ctx context.Context, kind CredentialKind, fn func(*Credential) error) error
+	// CredentialChanges returns the credential change feed from since on,
+	// oldest first: Create, Update and DeleteCredential each append one
+	// entry in their transaction. Entries are stamped with the writer's
+	// clock when written, not when committed, so readers re-read a window.
+	CredentialChanges(ctx context.Context, since time.Time) ([]CredentialChange, error)
 
 	// RevokeToken records a revoked token; revoking twice is not an error.
 	RevokeToken(ctx context.Context, t RevokedToken) error
@@ -83,10 +95,11 @@ type Tx interface {
 	// AllAccessBindings returns every access binding by resource ID.
 	AllAccessBindings(ctx context.Context) (map[string][]AccessBinding, error)
 	// ChangeMark returns a value that changes whenever a read-write
-	// transaction commits, so that other processes on the same database
+	// transaction that wrote (other than TouchCredential) commits, so that other processes on the same database
 	// can tell that their in-memory state is stale.
 	ChangeMark(ctx context.Context) (string, error)
-	// PruneChanges forgets change records older than before.
+	// PruneChanges forgets change records (and credential change feed
+	// entries) older than before.
 	PruneChanges(ctx context.Context, before time.Time) error
 
 	// InsertMeta records a key once; AlreadyExists when it is already set.

@@ -250,7 +250,7 @@ func (st *keyState) flush() {
 	defer cancel()
 	err := st.store.Update(ctx, func(tx warden.Tx) error {
 		for _, u := range uses {
-			if err := touchKey(ctx, tx, u.e.id, time.Unix(0, u.used).UTC()); err != nil {
+			if err := tx.TouchCredential(ctx, u.e.id, time.Unix(0, u.used).UTC()); err != nil {
 				return err
 			}
 		}
@@ -268,22 +268,6 @@ func (st *keyState) flush() {
 	for _, u := range uses {
 		u.e.flushed.Store(u.used)
 	}
-}
-
-// touchKey moves a key's last_used_at forward; a deleted key is skipped.
-func touchKey(ctx context.Context, tx warden.Tx, id string, t time.Time) error {
-	c, err := tx.GetCredential(ctx, id)
-	if warden.IsCode(err, warden.NotFound) {
-		return nil
-	}
-	if err != nil || !c.LastUsedAt.Before(t) {
-		return err
-	}
-	c.LastUsedAt = t
-	if err := tx.UpdateCredential(ctx, c); err != nil && !warden.IsCode(err, warden.NotFound) {
-		return err
-	}
-	return nil
 }
 
 // touchAccount moves a service account's last_authenticated_at forward.

@@ -78,4 +78,13 @@ var migrations = []string{
 		at BIGINT NOT NULL
 	);
 	CREATE INDEX changes_at ON changes (at);`,
+	// The credential change feed: one row per credential created, changed
+	// or deleted, so that wardend processes keep their in-memory index of
+	// API keys current by reading what changed instead of every key.
+	`CREATE TABLE credential_changes (
+		id TEXT PRIMARY KEY,
+		credential_id TEXT NOT NULL,
+		at BIGINT NOT NULL
+	);
+	CREATE INDEX credential_changes_at ON credential_changes (at);`,
 }

@@ -23,6 +23,7 @@ type tx struct {
 	q        querier
 	d        *Dialect
 	readOnly bool // a View: q is the database itself, so writes would commit
+	wrote    bool // a write other than a touch ran: the commit records a change
 }
 
 // errReadOnly is the cause of a write attempted inside View.
@@ -64,6 +65,7 @@ func (t *tx) exec(ctx context.Context, what, query string, args ...any) (int64, 
 	if t.readOnly {
 		return 0, internal(what, errReadOnly)
 	}
+	t.wrote = true
 	res, err := t.q.ExecContext(ctx, query, args...)
 	if err != nil {
 		if t.d.IsUniqueViolation(err) {
@@ -379,7 +381,65 @@ func (t *tx) CreateCredential(ctx context.Context, c *warden.Credential) error {
 	}
 	_, err := t.exec(ctx, "credential", `INSERT INTO credentials (`+credentialCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		c.ID, string(c.Kind), c.SubjectID, c.Hash, data, c.Description, toMicros(c.CreatedAt), toMicros(c.ExpiresAt), toMicros(c.LastUsedAt))
+	if err != nil {
+		return err
+	}
+	return t.credentialChanged(ctx, c.ID)
+}
+
+// credentialChanged appends to the credential change feed, in the same
+// transaction as the change itself.
+func (t *tx) credentialChanged(ctx context.Context, id string) error {
+	_, err := t.exec(ctx, "credential change", `INSERT INTO credential_changes (id, credential_id, at) VALUES ($1, $2, $3)`,
+		warden.NewID("chg"), id, toMicros(time.Now()))
 	return err
+}
+
+func (t *tx) CredentialChanges(ctx context.Context, since time.Time) ([]warden.CredentialChange, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT id, credential_id, at FROM credential_changes WHERE at >= $1 ORDER BY at, id`, toMicros(since))
+	if err != nil {
+		return nil, internal("credential changes", err)
+	}
+	return collect(rows, "credential changes", func(row interface{ Scan(...any) error }) (warden.CredentialChange, error) {
+		var c warden.CredentialChange
+		var at int64
+		err := row.Scan(&c.ID, &c.CredentialID, &at)
+		c.At = fromMicros(at)
+		return c, err
+	})
+}
+
+func (t *tx) EachCredential(ctx context.Context, kind warden.CredentialKind, fn func(*warden.Credential) error) error {
+	rows, err := t.q.QueryContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE kind = $1`, string(kind))
+	if err != nil {
+		return internal("all credentials", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanCredential(rows)
+		if err != nil {
+			return internal("all credentials", err)
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return internal("all credentials", err)
+	}
+	return nil
+}
+
+// TouchCredential bypasses exec: a use is not an edit, so it records no
+// change for the in-memory state of other wardend processes to reload.
+func (t *tx) TouchCredential(ctx context.Context, id string, at time.Time) error {
+	if t.readOnly {
+		return internal("touch credential", errReadOnly)
+	}
+	if _, err := t.q.ExecContext(ctx, `UPDATE credentials SET last_used_at = $2 WHERE id = $1 AND last_used_at < $2`, id, toMicros(at)); err != nil {
+		return internal("touch credential", err)
+	}
+	return nil
 }
 
 func (t *tx) getCredential(ctx context.Context, what, where string, args ...any) (*warden.Credential, error) {
@@ -444,7 +504,7 @@ func (t *tx) UpdateCredential(ctx context.Context, c *warden.Credential) error {
 	if n == 0 {
 		return notFound("credential", c.ID)
 	}
-	return nil
+	return t.credentialChanged(ctx, c.ID)
 }
 
 func (t *tx) DeleteCredential(ctx context.Context, id string) error {
@@ -455,7 +515,7 @@ func (t *tx) DeleteCredential(ctx context.Context, id string) error {
 	if n == 0 {
 		return notFound("credential", id)
 	}
-	return nil
+	return t.credentialChanged(ctx, id)
 }
 
 func (t *tx) RevokeToken(ctx context.Context, r warden.RevokedToken) error {
@@ -550,7 +610,10 @@ func (t *tx) ChangeMark(ctx context.Context) (string, error) {
 }
 
 func (t *tx) PruneChanges(ctx context.Context, before time.Time) error {
-	_, err := t.exec(ctx, "prune changes", `DELETE FROM changes WHERE at < $1`, toMicros(before))
+	if _, err := t.exec(ctx, "prune changes", `DELETE FROM changes WHERE at < $1`, toMicros(before)); err != nil {
+		return err
+	}
+	_, err := t.exec(ctx, "prune credential changes", `DELETE FROM credential_changes WHERE at < $1`, toMicros(before))
 	return err
 }
 

@@ -80,6 +80,7 @@ func testCredential(t *testing.T, s warden.Store) {
 	t.Run("Update", func(t *testing.T) { testCredentialUpdate(t, s) })
 	t.Run("Delete", func(t *testing.T) { testCredentialDelete(t, s) })
 	t.Run("List", func(t *testing.T) { testCredentialList(t, s) })
+	t.Run("Feed", func(t *testing.T) { testCredentialFeed(t, s) })
 }
 
 func testCredentialCreateGet(t *testing.T, s warden.Store) {
@@ -276,4 +277,81 @@ func testCredentialList(t *testing.T, s warden.Store) {
 		})
 		wantCode(t, "ListCredentials", err, warden.InvalidArgument)
 	})
+}
+
+// testCredentialFeed: every credential create, update and delete appears in
+// the change feed once; a touch does not, and moves last use forward only.
+func testCredentialFeed(t *testing.T, s warden.Store) {
+	since := time.Now().Add(-time.Second)
+	c := newCredential(warden.CredAPIKey, warden.NewID(warden.PrefixServiceAccount))
+	createCredentials(t, s, c)
+	update(t, s, func(tx warden.Tx) error {
+		c.Description = "edited"
+		return tx.UpdateCredential(t.Context(), c)
+	})
+	used := base.Add(time.Hour)
+	update(t, s, func(tx warden.Tx) error { return tx.TouchCredential(t.Context(), c.ID, used) })
+	update(t, s, func(tx warden.Tx) error { return tx.TouchCredential(t.Context(), c.ID, base) }) // older: ignored
+	update(t, s, func(tx warden.Tx) error { return tx.TouchCredential(t.Context(), warden.NewID(warden.PrefixAPIKey), used) })
+	got, err := credential(t, s, c.ID, "", nil)
+	if err != nil {
+		t.Fatalf("get touched credential: %v", err)
+	}
+	if !got.LastUsedAt.Equal(stored(used)) {
+		t.Errorf("LastUsedAt after touches = %v, want %v", got.LastUsedAt, stored(used))
+	}
+	var kinds int
+	err = s.View(t.Context(), func(tx warden.Tx) error {
+		return tx.EachCredential(t.Context(), warden.CredAPIKey, func(x *warden.Credential) error {
+			if x.Kind != warden.CredAPIKey {
+				t.Errorf("EachCredential(apiKey) returned a %s", x.Kind)
+			}
+			if x.ID == c.ID {
+				kinds++
+			}
+			return nil
+		})
+	})
+	if err != nil || kinds != 1 {
+		t.Errorf("EachCredential saw the key %d times, err %v; want once", kinds, err)
+	}
+	update(t, s, func(tx warden.Tx) error { return tx.DeleteCredential(t.Context(), c.ID) })
+
+	var feed []warden.CredentialChange
+	err = s.View(t.Context(), func(tx warden.Tx) (err error) {
+		feed, err = tx.CredentialChanges(t.Context(), since)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("CredentialChanges: %v", err)
+	}
+	var mine int
+	for i, ch := range feed {
+		if i > 0 && ch.At.Before(feed[i-1].At) {
+			t.Errorf("feed not in time order at %d", i)
+		}
+		if ch.CredentialID == c.ID {
+			mine++
+		}
+	}
+	if mine != 3 {
+		t.Errorf("feed has %d entries for the credential, want 3 (create, update, delete; no touches)", mine)
+	}
+	// A rolled-back write leaves no feed entry.
+	lost := newCredential(warden.CredAPIKey, warden.NewID(warden.PrefixServiceAccount))
+	_ = s.Update(t.Context(), func(tx warden.Tx) error {
+		if err := tx.CreateCredential(t.Context(), lost); err != nil {
+			return err
+		}
+		return warden.Errorf(warden.FailedPrecondition, "roll back")
+	})
+	_ = s.View(t.Context(), func(tx warden.Tx) (err error) {
+		feed, err = tx.CredentialChanges(t.Context(), since)
+		return err
+	})
+	for _, ch := range feed {
+		if ch.CredentialID == lost.ID {
+			t.Errorf("feed has an entry for a rolled-back create")
+		}
+	}
 }
