@@ -164,6 +164,7 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(m.svc.Collectors()...)
 	m.grpc, err = grpcapi.NewServer(grpcapi.Config{Logger: m.log, Metrics: reg, Auth: m.svc, Public: publicMethods, Authorize: m.svc.AuthorizeCall})
 	if err != nil {
 		return err
@@ -171,6 +172,7 @@ func (m *Main) open(ctx context.Context) error {
 	iam.RegisterServiceAccountServiceServer(m.grpc, m.svc.ServiceAccounts())
 	iam.RegisterIamTokenServiceServer(m.grpc, m.svc.IamTokens())
 	iam.RegisterKeyServiceServer(m.grpc, m.svc.Keys())
+	iam.RegisterApiKeyServiceServer(m.grpc, m.svc.APIKeys())
 	iam.RegisterUserAccountServiceServer(m.grpc, m.svc.UserAccounts())
 	iam.RegisterRoleServiceServer(m.grpc, m.svc.Roles())
 	accesspb.RegisterAccessServiceServer(m.grpc, m.svc.AccessService())

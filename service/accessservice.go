@@ -9,6 +9,7 @@ import (
 
 	"warden"
 	"warden/api/accesspb"
+	"warden/apikey"
 )
 
 // AccessService implements Warden's own access service, the one question
@@ -22,7 +23,10 @@ type AccessService struct {
 func (s *Service) AccessService() *AccessService { return &AccessService{s: s} }
 
 // Credential types reported by Authenticate.
-const credIAMToken = "iamToken"
+const (
+	credIAMToken = "iamToken"
+	credAPIKey   = "apiKey"
+)
 
 // header returns the first value of a header, matched case-insensitively.
 func header(req *accesspb.Request, name string) string {
@@ -42,9 +46,19 @@ var errNoCredential = errors.New("no credential in the request")
 func (s *Service) authenticateRequest(req *accesspb.Request) (Subject, string, error, error) {
 	if auth := header(req, "Authorization"); auth != "" {
 		scheme, cred, _ := strings.Cut(auth, " ")
-		if strings.EqualFold(scheme, "Bearer") {
+		switch {
+		case strings.EqualFold(scheme, "Bearer"):
 			sub, err, reason := s.Authenticate(strings.TrimSpace(cred))
 			return sub, credIAMToken, err, reason
+		case strings.EqualFold(scheme, "Api-Key"):
+			sub, err, reason := s.AuthenticateAPIKey(&apikey.Request{
+				Secret: strings.TrimSpace(cred), Client: req.GetClientAddress(), Now: s.now(),
+				Product: req.GetService(), Scope: req.GetScope(),
+			})
+			if err != nil {
+				return sub, credAPIKey, err, errors.New(reason)
+			}
+			return sub, credAPIKey, nil, nil
 		}
 		return Subject{}, "", warden.ErrUnauthenticated, errors.New("unsupported Authorization scheme")
 	}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/proto"
@@ -20,6 +21,7 @@ import (
 
 	"warden"
 	"warden/access"
+	"warden/apikey"
 	"warden/secret"
 	"warden/token"
 )
@@ -45,6 +47,8 @@ type Config struct {
 	RefreshInterval time.Duration
 	// Roles are operators' role documents added to the built-in catalog.
 	Roles [][]byte
+	// Products API keys can be bound to; the built-in catalog when nil.
+	Products *apikey.Catalog
 }
 
 // Service holds the state shared by every API method.
@@ -61,6 +65,9 @@ type Service struct {
 	keys     *keyring
 	authz    *authz
 	jwtKeys  *keyState // authorized keys cached for the JWT exchange
+	apiKeys  *apiKeyIndex
+	products *apikey.Catalog
+	refusals *prometheus.CounterVec
 }
 
 // New validates cfg and returns a Service. Call Start before serving.
@@ -98,6 +105,12 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.authz = newAuthz(s, catalog)
+	s.products = cfg.Products
+	if s.products == nil {
+		s.products = apikey.DefaultCatalog()
+	}
+	s.apiKeys = newAPIKeyIndex(s)
+	s.refusals = newRefusals()
 	s.jwtKeys = newKeyState(s)
 	s.verifier = token.NewVerifier(s.now)
 	s.keys = &keyring{s: s}
@@ -121,6 +134,9 @@ func (s *Service) Start(ctx context.Context) (*Bootstrap, error) {
 	if err := s.authz.reload(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.apiKeys.loadAll(ctx); err != nil {
+		return nil, err
+	}
 	return boot, nil
 }
 
@@ -134,6 +150,8 @@ func (s *Service) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// Uses not yet written would be lost with the process.
+			s.apiKeys.flush(context.Background())
 			return
 		case <-tick.C:
 		}
@@ -143,6 +161,9 @@ func (s *Service) Run(ctx context.Context) {
 		lastRevocations = s.now()
 		if err := s.loadRevocations(ctx, since); err != nil && ctx.Err() == nil {
 			s.log.Warn("refresh revocations", "err", err)
+		}
+		if err := s.apiKeys.refresh(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("refresh API keys", "err", err)
 		}
 		if s.now().Sub(lastKeys) >= 30*time.Second {
 			lastKeys = s.now()

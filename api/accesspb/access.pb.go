@@ -44,7 +44,11 @@ type Request struct {
 	// The client's address as the resource service saw it (IP or IP:port).
 	ClientAddress string `protobuf:"bytes,6,opt,name=client_address,json=clientAddress,proto3" json:"client_address,omitempty"`
 	// The resource service's name (e.g. "postbox"), for API key products.
-	Service       string `protobuf:"bytes,7,opt,name=service,proto3" json:"service,omitempty"`
+	Service string `protobuf:"bytes,7,opt,name=service,proto3" json:"service,omitempty"`
+	// The API key scope the requested operation needs (e.g.
+	// "yc.postbox.send"); a key with scopes serves only requests naming one
+	// of them.
+	Scope         string `protobuf:"bytes,8,opt,name=scope,proto3" json:"scope,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -124,6 +128,13 @@ func (x *Request) GetClientAddress() string {
 func (x *Request) GetService() string {
 	if x != nil {
 		return x.Service
+	}
+	return ""
+}
+
+func (x *Request) GetScope() string {
+	if x != nil {
+		return x.Scope
 	}
 	return ""
 }
@@ -587,7 +598,7 @@ var File_warden_access_v1_access_proto protoreflect.FileDescriptor
 
 const file_warden_access_v1_access_proto_rawDesc = "" +
 	"\n" +
-	"\x1dwarden/access/v1/access.proto\x12\x10warden.access.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xc7\x02\n" +
+	"\x1dwarden/access/v1/access.proto\x12\x10warden.access.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xdd\x02\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x14\n" +
@@ -596,7 +607,8 @@ const file_warden_access_v1_access_proto_rawDesc = "" +
 	"\vbody_sha256\x18\x05 \x01(\tR\n" +
 	"bodySha256\x12%\n" +
 	"\x0eclient_address\x18\x06 \x01(\tR\rclientAddress\x12\x18\n" +
-	"\aservice\x18\a \x01(\tR\aservice\x1aV\n" +
+	"\aservice\x18\a \x01(\tR\aservice\x12\x14\n" +
+	"\x05scope\x18\b \x01(\tR\x05scope\x1aV\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
 	"\x05value\x18\x02 \x01(\v2\x1a.google.protobuf.ListValueR\x05value:\x028\x01\"e\n" +

@@ -1,0 +1,407 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"warden"
+	"warden/apikey"
+	"warden/secret"
+	"warden/token"
+)
+
+// APIKey is an API key as both of its APIs describe it (the Yandex
+// ApiKeyService and the Cloud.ru-style REST API): one stored kind of key,
+// never its secret.
+type APIKey struct {
+	ID               string
+	ServiceAccountID string
+	Name             string // Cloud.ru name; empty for keys made through the Yandex API
+	Description      string
+	Scopes           []string // empty: any scope
+	Products         []string // empty: any service
+	Addresses        []string // addresses and subnets; empty: anywhere
+	Slots            []apikey.Slot
+	Timezone         int
+	Enabled          bool
+	MaskedSecret     string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	ExpiresAt        time.Time // zero: never
+	LastUsedAt       time.Time
+	hash             []byte
+}
+
+// apiKeyData is what an API key credential's Data holds.
+type apiKeyData struct {
+	Name         string        `json:"name,omitempty"`
+	Scopes       []string      `json:"scopes,omitempty"`
+	Products     []string      `json:"products,omitempty"`
+	Addresses    []string      `json:"addresses,omitempty"`
+	Slots        []apikey.Slot `json:"time_slots,omitempty"`
+	Timezone     int           `json:"timezone,omitempty"`
+	Disabled     bool          `json:"disabled,omitempty"`
+	MaskedSecret string        `json:"masked_secret"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+}
+
+func decodeAPIKey(c *warden.Credential) (*APIKey, error) {
+	var d apiKeyData
+	if err := json.Unmarshal(c.Data, &d); err != nil {
+		return nil, fmt.Errorf("API key data: %w", err)
+	}
+	return &APIKey{
+		ID: c.ID, ServiceAccountID: c.SubjectID, Name: d.Name, Description: c.Description,
+		Scopes: d.Scopes, Products: d.Products, Addresses: d.Addresses, Slots: d.Slots, Timezone: d.Timezone,
+		Enabled: !d.Disabled, MaskedSecret: d.MaskedSecret, CreatedAt: c.CreatedAt, UpdatedAt: d.UpdatedAt.UTC(),
+		ExpiresAt: c.ExpiresAt, LastUsedAt: c.LastUsedAt, hash: c.Hash,
+	}, nil
+}
+
+func (k *APIKey) credential() (*warden.Credential, error) {
+	data, err := json.Marshal(apiKeyData{
+		Name: k.Name, Scopes: k.Scopes, Products: k.Products, Addresses: k.Addresses, Slots: k.Slots,
+		Timezone: k.Timezone, Disabled: !k.Enabled, MaskedSecret: k.MaskedSecret, UpdatedAt: k.UpdatedAt,
+	})
+	if err != nil {
+		return nil, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
+	}
+	return &warden.Credential{
+		ID: k.ID, Kind: warden.CredAPIKey, SubjectID: k.ServiceAccountID, Hash: k.hash, Data: data,
+		Description: k.Description, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt,
+	}, nil
+}
+
+func (k *APIKey) spec() apikey.Spec {
+	return apikey.Spec{
+		KeyID: k.ID, SubjectID: k.ServiceAccountID, Hash: k.hash, Disabled: !k.Enabled, ExpiresAt: k.ExpiresAt,
+		Addresses: k.Addresses, Slots: k.Slots, Timezone: k.Timezone, Products: k.Products, Scopes: k.Scopes,
+	}
+}
+
+// APIKeyFields names the request fields of an API's key, for errors that
+// name the field at fault. An empty name: the API has no such field.
+type APIKeyFields struct {
+	Description, Scopes, Products, Addresses, Slots, Timezone string
+}
+
+// Limits of API key fields.
+const (
+	maxAPIKeyDescription = 256
+	maxAPIKeyScopes      = 100
+	maxAPIKeyScope       = 256
+)
+
+// ValidateAPIKey checks the fields every API shares; f names them.
+func (s *Service) ValidateAPIKey(k *APIKey, f APIKeyFields) error {
+	if utf8.RuneCountInString(k.Description) > maxAPIKeyDescription {
+		return warden.Errorf(warden.InvalidArgument, "%s: at most %d characters", f.Description, maxAPIKeyDescription)
+	}
+	if len(k.Scopes) > maxAPIKeyScopes {
+		return warden.Errorf(warden.InvalidArgument, "%s: at most %d scopes, not %d", f.Scopes, maxAPIKeyScopes, len(k.Scopes))
+	}
+	for i, sc := range k.Scopes {
+		switch {
+		case len(sc) > maxAPIKeyScope:
+			return warden.Errorf(warden.InvalidArgument, "%s[%d]: at most %d characters", f.Scopes, i, maxAPIKeyScope)
+		case slices.Contains(k.Scopes[:i], sc):
+			return warden.Errorf(warden.InvalidArgument, "%s[%d]: %q is listed twice", f.Scopes, i, sc)
+		case !s.products.HasScope(sc):
+			return warden.Errorf(warden.InvalidArgument, "%s[%d]: unknown scope %q (see ListScopes)", f.Scopes, i, sc)
+		}
+	}
+	for i, p := range k.Products {
+		if _, ok := s.products.Product(p); !ok {
+			return warden.Errorf(warden.InvalidArgument, "%s[%d]: unknown product %q (see GET /api/v1/products)", f.Products, i, p)
+		}
+		if slices.Contains(k.Products[:i], p) {
+			return warden.Errorf(warden.InvalidArgument, "%s[%d]: %q is listed twice", f.Products, i, p)
+		}
+	}
+	if len(k.Addresses) > apikey.MaxAddresses {
+		return warden.Errorf(warden.InvalidArgument, "%s: at most %d addresses and subnets, not %d", f.Addresses, apikey.MaxAddresses, len(k.Addresses))
+	}
+	for i, a := range k.Addresses {
+		if _, err := apikey.ParseNet(a); err != nil {
+			return warden.Errorf(warden.InvalidArgument, "%s[%d]: %v", f.Addresses, i, err)
+		}
+	}
+	if len(k.Slots) > apikey.MaxTimeSlots {
+		return warden.Errorf(warden.InvalidArgument, "%s: at most %d time slots, not %d", f.Slots, apikey.MaxTimeSlots, len(k.Slots))
+	}
+	for i, sl := range k.Slots {
+		if err := sl.Check(); err != nil {
+			return warden.Errorf(warden.InvalidArgument, "%s[%d]: %v", f.Slots, i, err)
+		}
+	}
+	if k.Timezone < apikey.MinTimezone || k.Timezone > apikey.MaxTimezone {
+		return warden.Errorf(warden.InvalidArgument, "%s: must be between %d and %d, not %d", f.Timezone, apikey.MinTimezone, apikey.MaxTimezone, k.Timezone)
+	}
+	return nil
+}
+
+// Products returns the product catalog API keys are bound to.
+func (s *Service) Products() *apikey.Catalog { return s.products }
+
+// Permissions on a service account that govern its API keys.
+const (
+	permAPIKeysGet    = "iam.serviceAccounts.apiKeys.get"
+	permAPIKeysList   = "iam.serviceAccounts.apiKeys.list"
+	permAPIKeysCreate = "iam.serviceAccounts.apiKeys.create"
+	permAPIKeysUpdate = "iam.serviceAccounts.apiKeys.update"
+	permAPIKeysDelete = "iam.serviceAccounts.apiKeys.delete"
+)
+
+// CreateAPIKey stores a new key for k.ServiceAccountID (the caller, when it
+// is a service account and names none) and returns it with its secret, the
+// only time the secret exists outside the caller. k must have passed
+// ValidateAPIKey; inside, withOp may add an operation to the transaction.
+func (s *Service) CreateAPIKey(ctx context.Context, k *APIKey, withOp func(warden.Tx, *APIKey) error) (*APIKey, secret.String, error) {
+	sa, err := keyOwner(ctx, k.ServiceAccountID)
+	if err != nil {
+		return nil, secret.String{}, err
+	}
+	if err := s.authorize(ctx, permAPIKeysCreate, sa); err != nil {
+		return nil, secret.String{}, err
+	}
+	out := *k
+	out.ID, out.ServiceAccountID = warden.NewID(warden.PrefixAPIKey), sa
+	sec := apikey.NewSecret(out.ID)
+	out.hash, out.MaskedSecret = secret.Hash(sec), apikey.Masked(sec)
+	out.CreatedAt = s.now()
+	out.UpdatedAt, out.LastUsedAt = out.CreatedAt, time.Time{}
+	c, err := out.credential()
+	if err != nil {
+		return nil, secret.String{}, err
+	}
+	err = s.store.Update(ctx, func(tx warden.Tx) error {
+		if _, err := s.getResource(ctx, tx, sa, warden.TypeServiceAccount); err != nil {
+			return err
+		}
+		if err := tx.CreateCredential(ctx, c); err != nil {
+			return err
+		}
+		if withOp != nil {
+			return withOp(tx, &out)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, secret.String{}, err
+	}
+	s.apiKeys.changed(ctx, out.ID)
+	return &out, secret.New(sec), nil
+}
+
+// GetAPIKey returns a key the caller may read.
+func (s *Service) GetAPIKey(ctx context.Context, id string) (*APIKey, error) {
+	return s.authorizeAPIKey(ctx, permAPIKeysGet, id)
+}
+
+// ListAPIKeys returns one page of a service account's keys (the caller's,
+// when it is a service account and names none).
+func (s *Service) ListAPIKeys(ctx context.Context, serviceAccountID string, p warden.Page) ([]*APIKey, string, error) {
+	sa, err := keyOwner(ctx, serviceAccountID)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.authorize(ctx, permAPIKeysList, sa); err != nil {
+		return nil, "", err
+	}
+	var out []*APIKey
+	var next string
+	err = s.store.View(ctx, func(tx warden.Tx) error {
+		if _, err := s.getResource(ctx, tx, sa, warden.TypeServiceAccount); err != nil {
+			return err
+		}
+		cs, n, err := tx.ListCredentials(ctx, sa, warden.CredAPIKey, p)
+		if err != nil {
+			return err
+		}
+		next = n
+		for _, c := range cs {
+			k, err := decodeAPIKey(c)
+			if err != nil {
+				return &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
+			}
+			out = append(out, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, next, nil
+}
+
+// UpdateAPIKey changes a key with edit, which must leave it valid (it is
+// given a copy and the result is checked with f), in one transaction with
+// whatever withOp adds. The change is enforced on this wardend when
+// UpdateAPIKey returns, and on the others within the refresh interval.
+func (s *Service) UpdateAPIKey(ctx context.Context, id string, f APIKeyFields, edit func(*APIKey) error, withOp func(warden.Tx, *APIKey) error) (*APIKey, error) {
+	if _, err := s.authorizeAPIKey(ctx, permAPIKeysUpdate, id); err != nil {
+		return nil, err
+	}
+	var out *APIKey
+	err := s.store.Update(ctx, func(tx warden.Tx) error {
+		k, err := getAPIKey(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := edit(k); err != nil {
+			return err
+		}
+		if err := s.ValidateAPIKey(k, f); err != nil {
+			return err
+		}
+		k.ID, k.UpdatedAt = id, s.now()
+		c, err := k.credential()
+		if err != nil {
+			return err
+		}
+		if err := tx.UpdateCredential(ctx, c); err != nil {
+			return err
+		}
+		out = k
+		if withOp != nil {
+			return withOp(tx, k)
+		}
+		return nil
+	})
+	s.apiKeys.changed(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteAPIKey deletes a key; requests with it are refused on this wardend
+// when DeleteAPIKey returns, and on the others within the refresh interval.
+func (s *Service) DeleteAPIKey(ctx context.Context, id string, withOp func(warden.Tx) error) error {
+	if _, err := s.authorizeAPIKey(ctx, permAPIKeysDelete, id); err != nil {
+		return err
+	}
+	err := s.store.Update(ctx, func(tx warden.Tx) error {
+		if _, err := getAPIKey(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := tx.DeleteCredential(ctx, id); err != nil {
+			return err
+		}
+		if withOp != nil {
+			return withOp(tx)
+		}
+		return nil
+	})
+	s.apiKeys.changed(ctx, id)
+	return err
+}
+
+// authorizeAPIKey returns a key after checking permission on the service
+// account that owns it; whether a key exists is told only to a caller who
+// holds the permission somewhere.
+func (s *Service) authorizeAPIKey(ctx context.Context, permission, id string) (*APIKey, error) {
+	var k *APIKey
+	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
+		k, err = getAPIKey(ctx, tx, id)
+		return err
+	})
+	if warden.IsCode(err, warden.NotFound) {
+		if aerr := s.authorize(ctx, permission, id); aerr != nil {
+			return nil, aerr
+		}
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, permission, k.ServiceAccountID); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// getAPIKey reads a key; a credential of another kind is NotFound.
+func getAPIKey(ctx context.Context, tx warden.Tx, id string) (*APIKey, error) {
+	c, err := tx.GetCredential(ctx, id)
+	if err == nil && c.Kind != warden.CredAPIKey {
+		err = warden.Errorf(warden.NotFound, "API key %s not found", id)
+	}
+	if warden.IsCode(err, warden.NotFound) {
+		return nil, warden.Errorf(warden.NotFound, "API key %s not found", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	k, err := decodeAPIKey(c)
+	if err != nil {
+		return nil, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
+	}
+	return k, nil
+}
+
+// errAPIKeyScope is the one answer to a key used for a scope it lacks.
+var errAPIKeyScope = warden.Errorf(warden.PermissionDenied, "the API key is not valid for this scope")
+
+// Reasons an API key is refused before its policy is consulted.
+var (
+	errAPIKeyMalformed = errors.New("malformed API key")
+	errAPIKeyUnknown   = errors.New("unknown API key")
+)
+
+// AuthenticateAPIKey checks an API key and every restriction on it against
+// the request, from memory. The error is warden.ErrUnauthenticated (or
+// errAPIKeyScope) whatever was wrong; the reason is returned separately,
+// for logs and metrics only.
+func (s *Service) AuthenticateAPIKey(r *apikey.Request) (Subject, error, string) {
+	id, ok := apikey.KeyID(r.Secret)
+	if !ok {
+		s.refusals.WithLabelValues(credAPIKey, "malformed").Inc()
+		return Subject{}, warden.ErrUnauthenticated, errAPIKeyMalformed.Error()
+	}
+	e := s.apiKeys.get(id)
+	if e == nil {
+		s.refusals.WithLabelValues(credAPIKey, "unknown_key").Inc()
+		return Subject{}, warden.ErrUnauthenticated, errAPIKeyUnknown.Error()
+	}
+	refusal := e.policy.Check(r)
+	if refusal == apikey.Accepted || refusal == apikey.WrongScope {
+		if !s.subjectActive(context.Background(), e.policy.SubjectID) {
+			s.refusals.WithLabelValues(credAPIKey, "subject_inactive").Inc()
+			return Subject{}, warden.ErrUnauthenticated, errSubjectInactive.Error()
+		}
+	}
+	switch refusal {
+	case apikey.Accepted:
+	case apikey.WrongScope:
+		s.refusals.WithLabelValues(credAPIKey, refusal.String()).Inc()
+		return Subject{}, errAPIKeyScope, "API key refused: " + refusal.String()
+	default:
+		s.refusals.WithLabelValues(credAPIKey, refusal.String()).Inc()
+		return Subject{}, warden.ErrUnauthenticated, "API key refused: " + refusal.String()
+	}
+	s.apiKeys.recordUse(e, r.Now)
+	return Subject{Type: token.SubjectServiceAccount, ID: e.policy.SubjectID}, nil, ""
+}
+
+// newRefusals is the counter of refused credentials by type and reason.
+func newRefusals() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "warden_credential_refusals_total",
+		Help: "Credentials refused by the access service, by credential type and reason (never told to the caller).",
+	}, []string{"credential", "reason"})
+}
+
+// Collectors returns the service's Prometheus metrics.
+func (s *Service) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{s.refusals, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "warden_api_keys_loaded", Help: "API keys held in memory for checking.",
+	}, func() float64 { return float64(s.apiKeys.Len()) })}
+}

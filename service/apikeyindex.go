@@ -1,0 +1,263 @@
+package service
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"warden"
+	"warden/apikey"
+)
+
+// apiKeyIndex holds every API key of the database in memory, compiled for
+// checking, so that an Api-Key request costs a map lookup, one SHA-256 and
+// the restriction checks: no database read.
+//
+// Freshness: every credential write appends to the store's change feed in
+// its own transaction; each refresh interval (200 ms by default) the index
+// reads the feed from a little before its newest entry and reloads only the
+// keys named there, so an edit, disable or delete through any wardend is
+// enforced everywhere within about one interval. A write through this
+// process is applied at once. A feed that could not be read for longer than
+// it is kept (see feedGap) makes a full reload, as does start-up.
+type apiKeyIndex struct {
+	s *Service
+
+	mu   sync.RWMutex
+	keys map[string]*apiKeyEntry
+
+	// Feed position, touched only by the refresher (under feedMu).
+	feedMu   sync.Mutex
+	since    time.Time            // At of the newest feed entry read
+	seen     map[string]time.Time // feed entries already applied, within the overlap
+	lastRead time.Time            // when the feed was last read successfully
+
+	flushPending atomic.Bool
+	flushEvery   time.Duration
+}
+
+// apiKeyEntry is one key: its policy, replaced whole on a change, and its
+// last use not yet written to the store.
+type apiKeyEntry struct {
+	policy        *apikey.Policy
+	used, flushed atomic.Int64 // UnixNano
+}
+
+const (
+	// feedOverlap is how far behind its newest entry the feed is re-read:
+	// entries are stamped when written, not when committed, and by the
+	// writer's clock. Transactions and clock skew must stay within it.
+	feedOverlap = 10 * time.Second
+	// feedGap is how long the feed may go unread before the index no
+	// longer trusts it (entries are pruned after 10 minutes).
+	feedGap = 5 * time.Minute
+)
+
+func newAPIKeyIndex(s *Service) *apiKeyIndex {
+	return &apiKeyIndex{s: s, keys: map[string]*apiKeyEntry{}, seen: map[string]time.Time{}, flushEvery: 25 * s.refresh}
+}
+
+// get returns the entry of a key ID, or nil.
+func (x *apiKeyIndex) get(id string) *apiKeyEntry {
+	x.mu.RLock()
+	e := x.keys[id]
+	x.mu.RUnlock()
+	return e
+}
+
+// Len returns the number of keys held.
+func (x *apiKeyIndex) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.keys)
+}
+
+// loadAll replaces the index with every API key in the store. The feed is
+// read from just before the load began, so a change committed during it is
+// applied afterwards.
+func (x *apiKeyIndex) loadAll(ctx context.Context) error {
+	x.feedMu.Lock()
+	defer x.feedMu.Unlock()
+	start := x.s.now()
+	keys := map[string]*apiKeyEntry{}
+	err := x.s.store.View(ctx, func(tx warden.Tx) error {
+		return tx.EachCredential(ctx, warden.CredAPIKey, func(c *warden.Credential) error {
+			if p := x.compile(c); p != nil {
+				keys[c.ID] = &apiKeyEntry{policy: p}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	for id, e := range keys {
+		if old := x.keys[id]; old != nil {
+			e.used.Store(old.used.Load())
+			e.flushed.Store(old.flushed.Load())
+		}
+	}
+	x.keys = keys
+	x.mu.Unlock()
+	x.since, x.lastRead = start.Add(-feedOverlap), start
+	clear(x.seen)
+	return nil
+}
+
+// compile turns a stored key into its policy; nil (and a log line) for one
+// that cannot be read, which then authenticates nothing.
+func (x *apiKeyIndex) compile(c *warden.Credential) *apikey.Policy {
+	k, err := decodeAPIKey(c)
+	if err == nil {
+		var p *apikey.Policy
+		if p, err = apikey.Compile(k.spec()); err == nil {
+			return p
+		}
+	}
+	x.s.log.Error("unreadable API key", "api_key_id", c.ID, "err", err)
+	return nil
+}
+
+// refresh applies the feed entries written since the last read.
+func (x *apiKeyIndex) refresh(ctx context.Context) error {
+	x.feedMu.Lock()
+	if x.s.now().Sub(x.lastRead) > feedGap {
+		x.feedMu.Unlock()
+		x.s.log.Warn("API key change feed unread for too long: reloading every key")
+		return x.loadAll(ctx)
+	}
+	defer x.feedMu.Unlock()
+	readAt := x.s.now()
+	var feed []warden.CredentialChange
+	err := x.s.store.View(ctx, func(tx warden.Tx) (err error) {
+		feed, err = tx.CredentialChanges(ctx, x.since.Add(-feedOverlap))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, ch := range feed {
+		if _, done := x.seen[ch.ID]; done {
+			continue
+		}
+		x.seen[ch.ID] = ch.At
+		ids = append(ids, ch.CredentialID)
+		if ch.At.After(x.since) {
+			x.since = ch.At
+		}
+	}
+	if err := x.reload(ctx, ids...); err != nil {
+		for _, ch := range feed { // applied on the next read instead
+			delete(x.seen, ch.ID)
+		}
+		return err
+	}
+	for id, at := range x.seen {
+		if at.Before(x.since.Add(-2 * feedOverlap)) {
+			delete(x.seen, id)
+		}
+	}
+	x.lastRead = readAt
+	return nil
+}
+
+// reload re-reads keys from the store: a key that is gone (or is not an API
+// key) leaves the index.
+func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	found := make(map[string]*apikey.Policy, len(ids))
+	err := x.s.store.View(ctx, func(tx warden.Tx) error {
+		for _, id := range ids {
+			c, err := tx.GetCredential(ctx, id)
+			if warden.IsCode(err, warden.NotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if c.Kind == warden.CredAPIKey {
+				found[id] = x.compile(c)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, id := range ids {
+		p := found[id]
+		old := x.keys[id]
+		if p == nil {
+			delete(x.keys, id)
+			continue
+		}
+		e := &apiKeyEntry{policy: p}
+		if old != nil {
+			e.used.Store(old.used.Load())
+			e.flushed.Store(old.flushed.Load())
+		}
+		x.keys[id] = e
+	}
+	return nil
+}
+
+// changed applies a write made through this process at once, without
+// waiting for the feed; on failure the feed catches up.
+func (x *apiKeyIndex) changed(ctx context.Context, id string) {
+	if err := x.reload(ctx, id); err != nil {
+		x.s.log.Warn("reload API key", "api_key_id", id, "err", err)
+	}
+}
+
+// recordUse notes an accepted use; a flush writes it later.
+func (x *apiKeyIndex) recordUse(e *apiKeyEntry, now time.Time) {
+	e.used.Store(now.UnixNano())
+	if !x.flushPending.Load() && x.flushPending.CompareAndSwap(false, true) {
+		time.AfterFunc(x.flushEvery, func() { x.flush(context.Background()) })
+	}
+}
+
+// flush writes last_used_at of the keys used since the last flush in one
+// transaction. Touches are not changes: no node reloads anything for them.
+func (x *apiKeyIndex) flush(ctx context.Context) {
+	x.flushPending.Store(false)
+	type use struct {
+		e    *apiKeyEntry
+		used int64
+	}
+	var uses []use
+	x.mu.RLock()
+	for _, e := range x.keys {
+		if u := e.used.Load(); u > e.flushed.Load() {
+			uses = append(uses, use{e, u})
+		}
+	}
+	x.mu.RUnlock()
+	if len(uses) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := x.s.store.Update(ctx, func(tx warden.Tx) error {
+		for _, u := range uses {
+			if err := tx.TouchCredential(ctx, u.e.policy.KeyID, time.Unix(0, u.used).UTC()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		x.s.log.Warn("write API key usage", "keys", len(uses), "err", err)
+		return
+	}
+	for _, u := range uses {
+		u.e.flushed.Store(u.used)
+	}
+}
