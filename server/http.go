@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"warden"
+	"warden/api/cloudru"
 	"warden/api/grpcapi"
 	"warden/api/restapi"
 	"warden/service"
@@ -38,6 +39,7 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("POST /warden/v1/login", m.login)
 	mux.HandleFunc("POST /warden/v1/userAccounts/{id}", m.setPassword)
+	cloudru.Register(mux, m.svc, m.grpc)
 	mux.Handle("/", rest)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {

@@ -382,10 +382,10 @@ func (s *Service) AuthenticateAPIKey(r *apikey.Request) (Subject, error, string)
 	case apikey.Accepted:
 	case apikey.WrongScope:
 		s.refusals.WithLabelValues(credAPIKey, refusal.String()).Inc()
-		return Subject{}, errAPIKeyScope, "API key refused: " + refusal.String()
+		return Subject{}, errAPIKeyScope, "API key " + id + " refused: " + refusal.String()
 	default:
 		s.refusals.WithLabelValues(credAPIKey, refusal.String()).Inc()
-		return Subject{}, warden.ErrUnauthenticated, "API key refused: " + refusal.String()
+		return Subject{}, warden.ErrUnauthenticated, "API key " + id + " refused: " + refusal.String()
 	}
 	s.apiKeys.recordUse(e, r.Now)
 	return Subject{Type: token.SubjectServiceAccount, ID: e.policy.SubjectID}, nil, ""

@@ -27,6 +27,9 @@ const (
 	iamSvc = "/yandex.cloud.iam.v1."
 	rmSvc  = "/yandex.cloud.resourcemanager.v1."
 	omSvc  = "/yandex.cloud.organizationmanager.v1."
+	// The Cloud.ru-style REST API (api/cloudru) logs and checks its
+	// endpoints under these names.
+	cloudruSvc = "/cloudru.iam.v1."
 )
 
 func bindingRules(svc, perm, field string) []MethodRule {
@@ -83,6 +86,12 @@ var Rules = func() []MethodRule {
 		{Method: iamSvc + "ApiKeyService/Delete", Check: "iam.serviceAccounts.apiKeys.delete on the key's service account"},
 		{Method: iamSvc + "ApiKeyService/ListOperations", Check: "iam.serviceAccounts.apiKeys.get on the key's service account"},
 		{Method: iamSvc + "ApiKeyService/ListScopes", Check: "any authenticated caller: the scope catalog is public"},
+		{Method: cloudruSvc + "ApiKeyService/Get", Check: "GET /api/v1/service-accounts/credentials/api-keys/{id}: as ApiKeyService/Get"},
+		{Method: cloudruSvc + "ApiKeyService/List", Check: "GET /api/v1/service-accounts/credentials/api-keys?serviceAccountId=: as ApiKeyService/List"},
+		{Method: cloudruSvc + "ApiKeyService/Create", Check: "POST /api/v1/service-accounts/credentials/api-keys: as ApiKeyService/Create"},
+		{Method: cloudruSvc + "ApiKeyService/Update", Check: "PATCH /api/v1/service-accounts/credentials/api-keys/{id}: as ApiKeyService/Update"},
+		{Method: cloudruSvc + "ApiKeyService/Delete", Check: "DELETE /api/v1/service-accounts/credentials/api-keys/{id}: as ApiKeyService/Delete"},
+		{Method: cloudruSvc + "ProductService/List", Check: "GET /api/v1/products: any authenticated caller"},
 		{Method: iamSvc + "RoleService/Get", Check: "any authenticated caller: the catalog is public"},
 		{Method: iamSvc + "RoleService/List", Check: "any authenticated caller: the catalog is public"},
 		{Method: "/yandex.cloud.operation.OperationService/Get", Check: "the .get permission of the operation's resource (…serviceAccounts.get on a service account)"},

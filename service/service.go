@@ -193,6 +193,9 @@ func (s *Service) loadRevocations(ctx context.Context, since time.Time) error {
 	return nil
 }
 
+// Now returns the service's clock reading.
+func (s *Service) Now() time.Time { return s.now() }
+
 // Ready reports whether the store is reachable.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	"warden"
 	"warden/api/validate"
@@ -141,6 +142,19 @@ func (s *Server) Intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		return nil, st.Err()
 	}
 	return resp, nil
+}
+
+// Handle runs fn as the method named method with what Intercept gives a
+// protobuf method: request id, authentication (the subject is in fn's ctx),
+// one log line and metrics. It is for endpoints that are not protobuf
+// methods (the Cloud.ru-style REST API); fn validates and authorizes
+// itself. The error is the google.rpc.Status to answer with.
+func (s *Server) Handle(ctx context.Context, method string, fn func(context.Context) error) error {
+	info := &grpc.UnaryServerInfo{FullMethod: method}
+	_, err := s.Intercept(ctx, &emptypb.Empty{}, info, func(ctx context.Context, _ any) (any, error) {
+		return nil, fn(ctx)
+	})
+	return err
 }
 
 func (s *Server) call(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error, error) {

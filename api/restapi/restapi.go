@@ -240,6 +240,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
+// Incoming is the context a handler outside the routes gives
+// grpcapi.Server.Handle: the request's headers as metadata, its client
+// address as the peer.
+func Incoming(r *http.Request) context.Context { return incoming(r) }
+
 // incoming presents the HTTP request to the interceptors as gRPC would: its
 // headers as incoming metadata and the client address as the peer.
 func incoming(r *http.Request) context.Context {

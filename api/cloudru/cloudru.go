@@ -1,0 +1,376 @@
+// Package cloudru serves API keys the way Cloud.ru's IAM API does: products
+// to bind a key to, and keys with IP and time-window restrictions, an
+// enabled flag and an expiry. Requests are camelCase JSON and responses
+// snake_case, field for field as Cloud.ru documents them; errors are
+// google.rpc.Status JSON like the rest of Warden's REST API. The keys are
+// the same ones the Yandex ApiKeyService serves.
+package cloudru
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"warden"
+	"warden/api/grpcapi"
+	"warden/api/restapi"
+	"warden/apikey"
+	"warden/service"
+)
+
+// Method names under which requests are logged, counted and listed in the
+// permission table.
+const (
+	MethodListProducts = "/cloudru.iam.v1.ProductService/List"
+	MethodCreate       = "/cloudru.iam.v1.ApiKeyService/Create"
+	MethodGet          = "/cloudru.iam.v1.ApiKeyService/Get"
+	MethodList         = "/cloudru.iam.v1.ApiKeyService/List"
+	MethodUpdate       = "/cloudru.iam.v1.ApiKeyService/Update"
+	MethodDelete       = "/cloudru.iam.v1.ApiKeyService/Delete"
+)
+
+const keysPath = "/api/v1/service-accounts/credentials/api-keys"
+
+// Register adds the routes to mux. Requests run through srv's interceptor
+// (authentication, request id, logs, metrics).
+func Register(mux *http.ServeMux, svc *service.Service, srv *grpcapi.Server) {
+	h := &handler{svc: svc, srv: srv}
+	mux.HandleFunc("GET /api/v1/products", h.serve(MethodListProducts, h.listProducts))
+	mux.HandleFunc("POST "+keysPath, h.serve(MethodCreate, h.create))
+	mux.HandleFunc("GET "+keysPath, h.serve(MethodList, h.list))
+	mux.HandleFunc("GET "+keysPath+"/{id}", h.serve(MethodGet, h.get))
+	mux.HandleFunc("PATCH "+keysPath+"/{id}", h.serve(MethodUpdate, h.update))
+	mux.HandleFunc("PUT "+keysPath+"/{id}", h.serve(MethodUpdate, h.update))
+	mux.HandleFunc("DELETE "+keysPath+"/{id}", h.serve(MethodDelete, h.remove))
+}
+
+type handler struct {
+	svc *service.Service
+	srv *grpcapi.Server
+}
+
+// serve adapts fn, which returns the response body, to net/http.
+func (h *handler) serve(method string, fn func(context.Context, *http.Request) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := grpcapi.NewRequestID()
+		w.Header().Set("X-Request-Id", id)
+		var body any
+		err := h.srv.Handle(grpcapi.WithRequestID(restapi.Incoming(r), id), method, func(ctx context.Context) (err error) {
+			body, err = fn(ctx, r)
+			return err
+		})
+		if err != nil {
+			restapi.WriteError(w, err, id)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(body)
+	}
+}
+
+// Wire shapes. Requests are camelCase, responses snake_case (as Cloud.ru).
+
+type slotIn struct {
+	Start *float64 `json:"start"`
+	End   *float64 `json:"end"`
+}
+
+type restrictionsIn struct {
+	IPAddresses *struct {
+		IPAddresses []string `json:"ipAddresses"`
+	} `json:"ipAddresses"`
+	TimeRange *struct {
+		TimeSlots []slotIn `json:"timeSlots"`
+		Timezone  *float64 `json:"timezone"`
+	} `json:"timeRange"`
+}
+
+type keyIn struct {
+	Name             *string         `json:"name"`
+	Description      *string         `json:"description"`
+	ServiceAccountID *string         `json:"serviceAccountId"`
+	Products         *[]string       `json:"products"`
+	Scopes           *[]string       `json:"scopes"` // a Warden extension: Yandex-style scopes
+	Restrictions     *restrictionsIn `json:"restrictions"`
+	Enabled          *bool           `json:"enabled"`
+	ExpiresAt        *string         `json:"expiresAt"`
+}
+
+type restrictionsOut struct {
+	IPAddresses struct {
+		IPAddresses []string `json:"ip_addresses"`
+	} `json:"ip_addresses"`
+	TimeRange struct {
+		TimeSlots []apikey.Slot `json:"time_slots"`
+		Timezone  int           `json:"timezone"`
+	} `json:"time_range"`
+}
+
+type keyOut struct {
+	ID               string          `json:"id"`
+	Name             string          `json:"name"`
+	Description      string          `json:"description"`
+	ServiceAccountID string          `json:"service_account_id"`
+	Products         []string        `json:"products"`
+	Scopes           []string        `json:"scopes"`
+	Secret           string          `json:"secret"`
+	Restrictions     restrictionsOut `json:"restrictions"`
+	Enabled          bool            `json:"enabled"`
+	MaskedSecret     string          `json:"masked_secret"`
+	CreatedAt        string          `json:"created_at"`
+	UpdatedAt        string          `json:"updated_at"`
+	ExpiresAt        *string         `json:"expires_at"`
+	LastUsedAt       *string         `json:"last_used_at"`
+}
+
+func timeOut(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339Nano)
+	return &s
+}
+
+func keyJSON(k *service.APIKey, secret string) keyOut {
+	out := keyOut{
+		ID: k.ID, Name: k.Name, Description: k.Description, ServiceAccountID: k.ServiceAccountID,
+		Products: nonNil(k.Products), Scopes: nonNil(k.Scopes), Secret: secret, Enabled: k.Enabled,
+		MaskedSecret: k.MaskedSecret, CreatedAt: *timeOut(k.CreatedAt), UpdatedAt: *timeOut(k.UpdatedAt),
+		ExpiresAt: timeOut(k.ExpiresAt), LastUsedAt: timeOut(k.LastUsedAt),
+	}
+	out.Restrictions.IPAddresses.IPAddresses = nonNil(k.Addresses)
+	out.Restrictions.TimeRange.TimeSlots = k.Slots
+	if out.Restrictions.TimeRange.TimeSlots == nil {
+		out.Restrictions.TimeRange.TimeSlots = []apikey.Slot{}
+	}
+	out.Restrictions.TimeRange.Timezone = k.Timezone
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// fields names the request fields in errors.
+var fields = service.APIKeyFields{
+	Description: "description", Scopes: "scopes", Products: "products",
+	Addresses: "restrictions.ipAddresses.ipAddresses", Slots: "restrictions.timeRange.timeSlots",
+	Timezone: "restrictions.timeRange.timezone",
+}
+
+var namePattern = regexp.MustCompile(`^[a-zA-Z0-9._\- ]{1,256}$`)
+
+// Expiry bounds: from one day to one year ahead; a year when unset. A
+// minute of slack lets a client send exactly "now + 1 day".
+const expirySlack = time.Minute
+
+func invalid(format string, args ...any) error {
+	return warden.Errorf(warden.InvalidArgument, format, args...)
+}
+
+// decode reads a JSON body strictly: unknown fields (a snake_case name, a
+// typo) are refused rather than silently ignored.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return invalid("%s: must be a JSON %s, not %s", te.Field, te.Type.Kind(), te.Value)
+		}
+		return invalid("invalid JSON body: %s", err.Error())
+	}
+	if dec.More() {
+		return invalid("invalid JSON body: more than one JSON value")
+	}
+	return nil
+}
+
+// apply copies the fields present in in onto k, checking the ones only
+// this API has; the shared ones are checked by service.ValidateAPIKey.
+func (h *handler) apply(in *keyIn, k *service.APIKey, creating bool) error {
+	now := h.svc.Now()
+	if in.Name != nil {
+		if !namePattern.MatchString(*in.Name) {
+			return invalid("name: 1 to 256 Latin letters, digits, '-', '_', '.' and spaces")
+		}
+		k.Name = *in.Name
+	} else if creating {
+		return invalid("name: required")
+	}
+	if in.Description != nil {
+		k.Description = *in.Description
+	}
+	if in.Products != nil {
+		k.Products = *in.Products
+	}
+	if in.Scopes != nil {
+		k.Scopes = *in.Scopes
+	}
+	if in.Enabled != nil {
+		k.Enabled = *in.Enabled
+	}
+	if r := in.Restrictions; r != nil {
+		k.Addresses, k.Slots, k.Timezone = nil, nil, 0
+		if r.IPAddresses != nil {
+			k.Addresses = r.IPAddresses.IPAddresses
+		}
+		if tr := r.TimeRange; tr != nil {
+			for i, s := range tr.TimeSlots {
+				start, err := hour(fmt.Sprintf("%s[%d].start", fields.Slots, i), s.Start)
+				if err != nil {
+					return err
+				}
+				end, err := hour(fmt.Sprintf("%s[%d].end", fields.Slots, i), s.End)
+				if err != nil {
+					return err
+				}
+				k.Slots = append(k.Slots, apikey.Slot{Start: start, End: end})
+			}
+			if tr.Timezone != nil {
+				tz, err := integer(fields.Timezone, *tr.Timezone)
+				if err != nil {
+					return err
+				}
+				k.Timezone = tz
+			}
+		}
+	}
+	switch {
+	case in.ExpiresAt != nil:
+		t, err := time.Parse(time.RFC3339Nano, *in.ExpiresAt)
+		if err != nil {
+			return invalid("expiresAt: must be an RFC 3339 time such as 2025-01-31T09:00:00Z")
+		}
+		if t.Before(now.Add(24*time.Hour - expirySlack)) {
+			return invalid("expiresAt: must be at least one day ahead")
+		}
+		if t.After(now.AddDate(1, 0, 0).Add(expirySlack)) {
+			return invalid("expiresAt: must be at most one year ahead")
+		}
+		k.ExpiresAt = t.UTC()
+	case creating:
+		k.ExpiresAt = now.AddDate(1, 0, 0).UTC()
+	}
+	return nil
+}
+
+// hour reads a slot bound: a whole number of hours (range checked later,
+// with the slot).
+func hour(field string, v *float64) (int, error) {
+	if v == nil {
+		return 0, invalid("%s: required", field)
+	}
+	return integer(field, *v)
+}
+
+func integer(field string, v float64) (int, error) {
+	if v != math.Trunc(v) || math.Abs(v) > 1e6 {
+		return 0, invalid("%s: must be a whole number, not %v", field, v)
+	}
+	return int(v), nil
+}
+
+func (h *handler) create(ctx context.Context, r *http.Request) (any, error) {
+	var in keyIn
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	k := &service.APIKey{Enabled: true}
+	if in.ServiceAccountID != nil {
+		k.ServiceAccountID = *in.ServiceAccountID
+	}
+	if err := h.apply(&in, k, true); err != nil {
+		return nil, err
+	}
+	if err := h.svc.ValidateAPIKey(k, fields); err != nil {
+		return nil, err
+	}
+	out, sec, err := h.svc.CreateAPIKey(ctx, k, nil)
+	if err != nil {
+		return nil, withField(err, "serviceAccountId")
+	}
+	return keyJSON(out, sec.Reveal()), nil
+}
+
+// withField names the request field in an InvalidArgument from the
+// service, which speaks of the Yandex field name.
+func withField(err error, field string) error {
+	var we *warden.Error
+	if errors.As(err, &we) && we.Code == warden.InvalidArgument && field != "" {
+		return invalid("%s: required unless the caller is a service account", field)
+	}
+	return err
+}
+
+func (h *handler) get(ctx context.Context, r *http.Request) (any, error) {
+	k, err := h.svc.GetAPIKey(ctx, r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	return keyJSON(k, ""), nil
+}
+
+func (h *handler) list(ctx context.Context, r *http.Request) (any, error) {
+	q := r.URL.Query()
+	size := 0
+	if v := q.Get("pageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 1000 {
+			return nil, invalid("pageSize: a whole number from 0 to 1000")
+		}
+		size = n
+	}
+	ks, next, err := h.svc.ListAPIKeys(ctx, q.Get("serviceAccountId"), warden.Page{Size: size, Token: q.Get("pageToken")})
+	if err != nil {
+		return nil, withField(err, "serviceAccountId")
+	}
+	out := struct {
+		APIKeys       []keyOut `json:"api_keys"`
+		NextPageToken string   `json:"next_page_token"`
+	}{APIKeys: []keyOut{}, NextPageToken: next}
+	for _, k := range ks {
+		out.APIKeys = append(out.APIKeys, keyJSON(k, ""))
+	}
+	return out, nil
+}
+
+func (h *handler) update(ctx context.Context, r *http.Request) (any, error) {
+	var in keyIn
+	if err := decode(r, &in); err != nil {
+		return nil, err
+	}
+	if in.ServiceAccountID != nil {
+		return nil, invalid("serviceAccountId: a key cannot move to another service account")
+	}
+	k, err := h.svc.UpdateAPIKey(ctx, r.PathValue("id"), fields, func(k *service.APIKey) error {
+		return h.apply(&in, k, false)
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return keyJSON(k, ""), nil
+}
+
+func (h *handler) remove(ctx context.Context, r *http.Request) (any, error) {
+	if err := h.svc.DeleteAPIKey(ctx, r.PathValue("id"), nil); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+func (h *handler) listProducts(ctx context.Context, r *http.Request) (any, error) {
+	return struct {
+		Products []apikey.Product `json:"products"`
+	}{h.svc.Products().Products()}, nil
+}
