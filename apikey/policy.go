@@ -32,7 +32,8 @@ type Policy struct {
 	SubjectID string
 	hash      [sha256.Size]byte
 	disabled  bool
-	expires   int64 // Unix seconds; 0: never
+	expires   int64 // UnixNano; with hasExpiry
+	hasExpiry bool
 	nets      []netip.Prefix
 	hours     uint32 // bit h: usable during UTC hour h
 	products  []string
@@ -63,7 +64,7 @@ func Compile(s Spec) (*Policy, error) {
 	p := &Policy{KeyID: s.KeyID, SubjectID: s.SubjectID, disabled: s.Disabled, hours: allHours}
 	copy(p.hash[:], s.Hash)
 	if !s.ExpiresAt.IsZero() {
-		p.expires = s.ExpiresAt.Unix()
+		p.expires, p.hasExpiry = s.ExpiresAt.UnixNano(), true
 	}
 	for _, a := range s.Addresses {
 		n, err := ParseNet(a)
@@ -190,10 +191,10 @@ func (p *Policy) Check(r *Request) Refusal {
 	if p.disabled {
 		return Disabled
 	}
-	now := r.Now.Unix()
-	if p.expires != 0 && now >= p.expires {
+	if p.hasExpiry && r.Now.UnixNano() >= p.expires {
 		return Expired
 	}
+	now := r.Now.Unix()
 	if len(p.nets) > 0 && !p.allowsAddress(r.Client) {
 		return OutsideAddresses
 	}

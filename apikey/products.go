@@ -76,7 +76,7 @@ func ParseCatalog(b []byte) (*Catalog, error) {
 		if !productName.MatchString(p.Name) {
 			return nil, fmt.Errorf("products[%d].name %q: must match %s", i, p.Name, productName)
 		}
-		if c.byName[p.Name] != nil {
+		if slices.ContainsFunc(c.products, func(q Product) bool { return q.Name == p.Name }) {
 			return nil, fmt.Errorf("products[%d].name %q: listed twice", i, p.Name)
 		}
 		for _, s := range p.Scopes {
@@ -129,4 +129,19 @@ func (c *Catalog) Scopes() []string { return slices.Clone(c.scopes) }
 func (c *Catalog) HasScope(s string) bool {
 	_, ok := slices.BinarySearch(c.scopes, s)
 	return ok
+}
+
+// Intern replaces product names and scopes in place by the catalog's own
+// copies, so that a million keys naming "postbox" share one string.
+func (c *Catalog) Intern(products, scopes []string) {
+	for i, p := range products {
+		if cp, ok := c.byName[p]; ok {
+			products[i] = cp.Name
+		}
+	}
+	for i, s := range scopes {
+		if j, ok := slices.BinarySearch(c.scopes, s); ok {
+			scopes[i] = c.scopes[j]
+		}
+	}
 }

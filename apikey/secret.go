@@ -70,13 +70,13 @@ func KeyID(s string) (string, bool) {
 		return "", false
 	}
 	body := s[:SecretLength-checksumLen]
-	var want uint32
+	var want uint64 // six base-62 digits exceed 32 bits: no wrap-around, one spelling per checksum
 	for i := SecretLength - checksumLen; i < SecretLength; i++ {
 		v := base62Value(s[i])
 		if v < 0 {
 			return "", false
 		}
-		want = want*62 + uint32(v)
+		want = want*62 + uint64(v)
 	}
 	for i := len(Prefix) + warden.IDLength + 1; i < len(body); i++ {
 		if base62Value(s[i]) < 0 {
@@ -89,7 +89,7 @@ func KeyID(s string) (string, bool) {
 			return "", false
 		}
 	}
-	if crc32.ChecksumIEEE(unsafeBytes(body)) != want {
+	if uint64(crc32.ChecksumIEEE(unsafeBytes(body))) != want {
 		return "", false
 	}
 	return id, true

@@ -40,9 +40,11 @@ type apiKeyIndex struct {
 // apiKeyEntry is one key: its policy, replaced whole on a change, and its
 // last use not yet written to the store.
 type apiKeyEntry struct {
-	policy        *apikey.Policy
-	used, flushed atomic.Int64 // UnixNano
+	policy        apikey.Policy // by value: one allocation per key
+	used, flushed atomic.Int64  // UnixNano
 }
+
+func newAPIKeyEntry(p *apikey.Policy) *apiKeyEntry { return &apiKeyEntry{policy: *p} }
 
 const (
 	// feedOverlap is how far behind its newest entry the feed is re-read:
@@ -84,7 +86,7 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	err := x.s.store.View(ctx, func(tx warden.Tx) error {
 		return tx.EachCredential(ctx, warden.CredAPIKey, func(c *warden.Credential) error {
 			if p := x.compile(c); p != nil {
-				keys[c.ID] = &apiKeyEntry{policy: p}
+				keys[c.ID] = newAPIKeyEntry(p)
 			}
 			return nil
 		})
@@ -111,8 +113,13 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 func (x *apiKeyIndex) compile(c *warden.Credential) *apikey.Policy {
 	k, err := decodeAPIKey(c)
 	if err == nil {
+		spec := k.spec()
+		x.s.products.Intern(spec.Products, spec.Scopes)
+		if n, ok := x.s.authz.snap.Load().Node(spec.SubjectID); ok {
+			spec.SubjectID = n.ID // shared by the account's keys
+		}
 		var p *apikey.Policy
-		if p, err = apikey.Compile(k.spec()); err == nil {
+		if p, err = apikey.Compile(spec); err == nil {
 			return p
 		}
 	}
@@ -198,7 +205,7 @@ func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
 			delete(x.keys, id)
 			continue
 		}
-		e := &apiKeyEntry{policy: p}
+		e := newAPIKeyEntry(p)
 		if old != nil {
 			e.used.Store(old.used.Load())
 			e.flushed.Store(old.flushed.Load())
