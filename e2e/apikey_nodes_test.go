@@ -1,0 +1,71 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	"warden/server"
+)
+
+// TestAPIKeyChangesAcrossNodes: with two wardend processes on one
+// PostgreSQL database and the default refresh interval, a key created,
+// disabled, re-enabled, restricted or deleted through one — or its account
+// suspended — is enforced by the other within a second.
+func TestAPIKeyChangesAcrossNodes(t *testing.T) {
+	var pg *backend
+	for _, b := range backends(t) {
+		if b.name == "postgres" {
+			pg = &b
+		}
+	}
+	if pg == nil {
+		t.Skip("WARDEN_TEST_POSTGRES is not set")
+	}
+	dir, db := t.TempDir(), pg.database(t)
+	defaults := func(c *server.Config) { c.RefreshInterval = 200 * time.Millisecond }
+	a := start(t, dir, db, defaults)
+	b := start(t, dir, db, defaults)
+	w := newWorld(t, a)
+
+	create := a.rest("POST", "/api/v1/service-accounts/credentials/api-keys", w.admin, map[string]any{
+		"name": "across-nodes", "serviceAccountId": w.robot, "products": []string{"postbox"},
+		"restrictions": map[string]any{"ipAddresses": map[string]any{"ipAddresses": []string{"10.0.0.0/8"}}},
+	})
+	if create.status != 200 {
+		t.Fatalf("create through a: %s", create.raw)
+	}
+	id, secret := str(create.body, "id"), str(create.body, "secret")
+	authenticate := func(n *node, client string) int {
+		return n.rest("POST", "/access/v1:authenticate", "", map[string]any{"request": map[string]any{
+			"headers": map[string]any{"Authorization": []string{"Api-Key " + secret}}, "clientAddress": client, "service": "postbox",
+		}}).status
+	}
+	patch := func(body map[string]any) {
+		t.Helper()
+		if r := a.rest("PATCH", "/api/v1/service-accounts/credentials/api-keys/"+id, w.admin, body); r.status != 200 {
+			t.Fatalf("PATCH %v through a: %s", body, r.raw)
+		}
+	}
+
+	within(t, "a new key through a accepted by b", func() bool { return authenticate(b, "10.1.1.1") == 200 })
+
+	patch(map[string]any{"enabled": false})
+	within(t, "disable through a enforced by b", func() bool { return authenticate(b, "10.1.1.1") == 401 })
+	patch(map[string]any{"enabled": true})
+	within(t, "enable through a seen by b", func() bool { return authenticate(b, "10.1.1.1") == 200 })
+
+	patch(map[string]any{"restrictions": map[string]any{"ipAddresses": map[string]any{"ipAddresses": []string{"192.168.0.0/16"}}}})
+	within(t, "restriction edit through a enforced by b", func() bool {
+		return authenticate(b, "10.1.1.1") == 401 && authenticate(b, "192.168.3.4") == 200
+	})
+
+	a.rest("POST", "/iam/v1/serviceAccounts/"+w.robot+":suspend", w.admin, map[string]any{})
+	within(t, "suspension through a enforced by b", func() bool { return authenticate(b, "192.168.3.4") == 401 })
+	a.rest("POST", "/iam/v1/serviceAccounts/"+w.robot+":reactivate", w.admin, map[string]any{})
+	within(t, "reactivation through a seen by b", func() bool { return authenticate(b, "192.168.3.4") == 200 })
+
+	if r := a.rest("DELETE", "/api/v1/service-accounts/credentials/api-keys/"+id, w.admin, nil); r.status != 200 {
+		t.Fatalf("delete through a: %s", r.raw)
+	}
+	within(t, "delete through a enforced by b", func() bool { return authenticate(b, "192.168.3.4") == 401 })
+}
