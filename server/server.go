@@ -32,6 +32,7 @@ import (
 	"warden/api/accesspb"
 	"warden/api/grpcapi"
 	"warden/api/restapi"
+	"warden/apikey"
 	"warden/secret"
 	"warden/service"
 	"warden/storage/postgres"
@@ -57,6 +58,10 @@ type Config struct {
 	// "includes"}]}) added to the built-in catalog: operators' roles for
 	// their own services.
 	RolesFiles []string
+	// ProductsFile is a JSON document of the products (services) API keys
+	// can be bound to, replacing the built-in postbox, monaas, logaas and
+	// storage: {"products": [{"name", "description", "endpoints", "scopes"}]}.
+	ProductsFile string
 	// AdminPassword, when set, becomes the bootstrap admin's password at
 	// the first start.
 	AdminPassword string
@@ -147,9 +152,15 @@ func (m *Main) open(ctx context.Context) error {
 		}
 		roles = append(roles, b)
 	}
+	var products *apikey.Catalog
+	if m.cfg.ProductsFile != "" {
+		if products, err = apikey.LoadCatalog(m.cfg.ProductsFile); err != nil {
+			return fmt.Errorf("server: products file: %w", err)
+		}
+	}
 	m.svc, err = service.New(service.Config{
 		Store: m.store, Logger: m.log, Now: m.cfg.Now, Sealer: sealer, PublicAddress: public,
-		RefreshInterval: m.cfg.RefreshInterval, Roles: roles,
+		RefreshInterval: m.cfg.RefreshInterval, Roles: roles, Products: products,
 	})
 	if err != nil {
 		return err

@@ -44,6 +44,7 @@ func run() error {
 	fs.StringVar(&cfg.PublicAddress, "public-address", env("WARDEN_PUBLIC_ADDRESS", ""), "host:port announced to SDKs by ApiEndpointService; default the listen address (env WARDEN_PUBLIC_ADDRESS)")
 	var rolesFiles string
 	fs.StringVar(&rolesFiles, "roles-file", env("WARDEN_ROLES_FILE", ""), "comma-separated JSON files of extra roles for your own services: {\"roles\": [{\"id\", \"permissions\", \"includes\"}]} (env WARDEN_ROLES_FILE)")
+	fs.StringVar(&cfg.ProductsFile, "products-file", env("WARDEN_PRODUCTS_FILE", ""), "JSON file of the products (services) API keys can be bound to, replacing the built-in postbox, monaas, logaas, storage: {\"products\": [{\"name\", \"description\", \"endpoints\", \"scopes\"}]} (env WARDEN_PRODUCTS_FILE)")
 	fs.StringVar(&logLevel, "log-level", env("WARDEN_LOG_LEVEL", "info"), "debug, info, warn or error (env WARDEN_LOG_LEVEL)")
 	fs.StringVar(&logFormat, "log-format", env("WARDEN_LOG_FORMAT", "json"), "json or text (env WARDEN_LOG_FORMAT)")
 	fs.Parse(os.Args[1:])
