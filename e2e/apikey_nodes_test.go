@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -68,4 +70,29 @@ func TestAPIKeyChangesAcrossNodes(t *testing.T) {
 		t.Fatalf("delete through a: %s", r.raw)
 	}
 	within(t, "delete through a enforced by b", func() bool { return authenticate(b, "192.168.3.4") == 401 })
+}
+
+// TestProductsFile: an operator's products file replaces the built-in
+// products, for the products list and for what keys may be bound to.
+func TestProductsFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "products.json")
+	os.WriteFile(file, []byte(`{"products": [{"name": "billing", "description": "Billing API", "endpoints": ["billing.example.net"], "scopes": ["yc.billing.read"]}]}`), 0o600)
+	n := start(t, dir, "", func(c *server.Config) { c.ProductsFile = file })
+	tok := n.iamToken()
+	r := n.rest("GET", "/api/v1/products", tok, nil)
+	products, _ := r.body["products"].([]any)
+	if r.status != 200 || len(products) != 1 || str(products[0], "name") != "billing" || str(products[0], "id") == "" {
+		t.Fatalf("GET /api/v1/products = %d %s, want only billing", r.status, r.raw)
+	}
+	sa := n.rest("POST", "/iam/v1/serviceAccounts", tok, map[string]any{"folderId": n.defaultFolder(tok), "name": "biller"})
+	robot := str(sa.body, "response", "id")
+	for product, want := range map[string]int{"billing": 200, "postbox": 400} {
+		r := n.rest("POST", "/api/v1/service-accounts/credentials/api-keys", tok, map[string]any{
+			"name": "k", "serviceAccountId": robot, "products": []string{product},
+		})
+		if r.status != want {
+			t.Errorf("create a key for product %s = %d %s, want %d", product, r.status, r.raw, want)
+		}
+	}
 }
