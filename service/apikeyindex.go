@@ -33,8 +33,11 @@ type apiKeyIndex struct {
 	seen     map[string]time.Time // feed entries already applied, within the overlap
 	lastRead time.Time            // when the feed was last read successfully
 
-	flushPending atomic.Bool
-	flushEvery   time.Duration
+	// Entries used since the last flush, so that a flush costs the keys
+	// used rather than every key held.
+	pendingMu  sync.Mutex
+	pending    []*apiKeyEntry
+	flushEvery time.Duration
 }
 
 // apiKeyEntry is one key: its policy, replaced whole on a change, and its
@@ -42,6 +45,7 @@ type apiKeyIndex struct {
 type apiKeyEntry struct {
 	policy        apikey.Policy // by value: one allocation per key
 	used, flushed atomic.Int64  // UnixNano
+	queued        atomic.Bool   // in pending
 }
 
 func newAPIKeyEntry(p *apikey.Policy) *apiKeyEntry { return &apiKeyEntry{policy: *p} }
@@ -223,30 +227,42 @@ func (x *apiKeyIndex) changed(ctx context.Context, id string) {
 	}
 }
 
-// recordUse notes an accepted use; a flush writes it later.
+// recordUse notes an accepted use; a flush writes it later. The first use
+// of a key since the last flush queues it (and schedules a flush when none
+// is), later ones cost an atomic store and load.
 func (x *apiKeyIndex) recordUse(e *apiKeyEntry, now time.Time) {
 	e.used.Store(now.UnixNano())
-	if !x.flushPending.Load() && x.flushPending.CompareAndSwap(false, true) {
+	if e.queued.Load() || !e.queued.CompareAndSwap(false, true) {
+		return
+	}
+	x.pendingMu.Lock()
+	x.pending = append(x.pending, e)
+	first := len(x.pending) == 1
+	x.pendingMu.Unlock()
+	if first {
 		time.AfterFunc(x.flushEvery, func() { x.flush(context.Background()) })
 	}
 }
 
 // flush writes last_used_at of the keys used since the last flush in one
 // transaction. Touches are not changes: no node reloads anything for them.
+// Uses a failed flush could not write are queued again.
 func (x *apiKeyIndex) flush(ctx context.Context) {
-	x.flushPending.Store(false)
+	x.pendingMu.Lock()
+	batch := x.pending
+	x.pending = nil
+	x.pendingMu.Unlock()
 	type use struct {
 		e    *apiKeyEntry
 		used int64
 	}
 	var uses []use
-	x.mu.RLock()
-	for _, e := range x.keys {
+	for _, e := range batch {
+		e.queued.Store(false) // a use from here on queues the entry again
 		if u := e.used.Load(); u > e.flushed.Load() {
 			uses = append(uses, use{e, u})
 		}
 	}
-	x.mu.RUnlock()
 	if len(uses) == 0 {
 		return
 	}
@@ -262,6 +278,9 @@ func (x *apiKeyIndex) flush(ctx context.Context) {
 	})
 	if err != nil {
 		x.s.log.Warn("write API key usage", "keys", len(uses), "err", err)
+		for _, u := range uses {
+			x.recordUse(u.e, time.Unix(0, max(u.used, u.e.used.Load())))
+		}
 		return
 	}
 	for _, u := range uses {
