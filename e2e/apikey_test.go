@@ -994,9 +994,6 @@ func apiKeyServiceAccountDeleted(t *testing.T, be backend) {
 		}
 	})
 	t.Run("forgotten", func(t *testing.T) {
-		t.Skip("BUG: storage/sqlstore tx.DeleteResource deletes the account's credentials without appending them to the credential change feed, " +
-			"so the API key index keeps the deleted keys until wardend restarts: warden_api_keys_loaded does not drop, and every use of such a key is refused as " +
-			"subject_inactive after a store read and an access-snapshot reload (service.subjectActive) instead of as unknown_key from memory")
 		deadline := time.Now().Add(5 * time.Second)
 		for l.keysLoaded(t) != loaded {
 			if time.Now().After(deadline) {
@@ -1073,10 +1070,6 @@ func TestAPIKeySecretNotEchoed(t *testing.T) {
 		}
 	})
 	t.Run("Cloud.ru API", func(t *testing.T) {
-		t.Skip(`BUG: api/cloudru does not validate the {id} path segment or serviceAccountId (the Yandex API limits both to 50 characters), ` +
-			`and its NotFound errors quote them: GET/PATCH/DELETE /api/v1/service-accounts/credentials/api-keys/<secret> answers 404 ` +
-			`{"code":5,"message":"API key <secret> not found"}, GET ...?serviceAccountId=<secret> and POST {"serviceAccountId":"<secret>"} ` +
-			`answer 404 "service account <secret> not found"`)
 		pasted(t, [][3]string{
 			{"GET", cloudKeys + "/" + secret, ""},
 			{"PATCH", cloudKeys + "/" + secret, `{"enabled": false}`},

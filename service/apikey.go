@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -114,12 +116,12 @@ func (s *Service) ValidateAPIKey(k *APIKey, f APIKeyFields) error {
 		case slices.Contains(k.Scopes[:i], sc):
 			return warden.Errorf(warden.InvalidArgument, "%s[%d]: %q is listed twice", f.Scopes, i, sc)
 		case !s.products.HasScope(sc):
-			return warden.Errorf(warden.InvalidArgument, "%s[%d]: unknown scope %q (see ListScopes)", f.Scopes, i, sc)
+			return warden.Errorf(warden.InvalidArgument, "%s[%d]: unknown scope %s (see ListScopes)", f.Scopes, i, shown(sc))
 		}
 	}
 	for i, p := range k.Products {
 		if _, ok := s.products.Product(p); !ok {
-			return warden.Errorf(warden.InvalidArgument, "%s[%d]: unknown product %q (see GET /api/v1/products)", f.Products, i, p)
+			return warden.Errorf(warden.InvalidArgument, "%s[%d]: unknown product %s (see GET /api/v1/products)", f.Products, i, shown(p))
 		}
 		if slices.Contains(k.Products[:i], p) {
 			return warden.Errorf(warden.InvalidArgument, "%s[%d]: %q is listed twice", f.Products, i, p)
@@ -129,6 +131,9 @@ func (s *Service) ValidateAPIKey(k *APIKey, f APIKeyFields) error {
 		return warden.Errorf(warden.InvalidArgument, "%s: at most %d addresses and subnets, not %d", f.Addresses, apikey.MaxAddresses, len(k.Addresses))
 	}
 	for i, a := range k.Addresses {
+		if strings.HasPrefix(a, apikey.Prefix) {
+			return warden.Errorf(warden.InvalidArgument, "%s[%d]: %s is not an IPv4 or IPv6 address or subnet", f.Addresses, i, shown(a))
+		}
 		if _, err := apikey.ParseNet(a); err != nil {
 			return warden.Errorf(warden.InvalidArgument, "%s[%d]: %v", f.Addresses, i, err)
 		}
@@ -145,6 +150,15 @@ func (s *Service) ValidateAPIKey(k *APIKey, f APIKeyFields) error {
 		return warden.Errorf(warden.InvalidArgument, "%s: must be between %d and %d, not %d", f.Timezone, apikey.MinTimezone, apikey.MaxTimezone, k.Timezone)
 	}
 	return nil
+}
+
+// shown quotes a value for an error message, unless it looks like an API
+// key secret pasted into the wrong field: errors never repeat a secret.
+func shown(v string) string {
+	if strings.Contains(v, apikey.Prefix) {
+		return "(a value that looks like an API key secret)"
+	}
+	return strconv.Quote(v)
 }
 
 // Products returns the product catalog API keys are bound to.

@@ -85,7 +85,7 @@ func (x *apiKeyIndex) Len() int {
 func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	x.feedMu.Lock()
 	defer x.feedMu.Unlock()
-	start := x.s.now()
+	start := time.Now() // the feed is stamped by the store's clock, not the service's (injectable) one
 	keys := map[string]*apiKeyEntry{}
 	err := x.s.store.View(ctx, func(tx warden.Tx) error {
 		return tx.EachCredential(ctx, warden.CredAPIKey, func(c *warden.Credential) error {
@@ -134,13 +134,13 @@ func (x *apiKeyIndex) compile(c *warden.Credential) *apikey.Policy {
 // refresh applies the feed entries written since the last read.
 func (x *apiKeyIndex) refresh(ctx context.Context) error {
 	x.feedMu.Lock()
-	if x.s.now().Sub(x.lastRead) > feedGap {
+	if time.Since(x.lastRead) > feedGap {
 		x.feedMu.Unlock()
 		x.s.log.Warn("API key change feed unread for too long: reloading every key")
 		return x.loadAll(ctx)
 	}
 	defer x.feedMu.Unlock()
-	readAt := x.s.now()
+	readAt := time.Now()
 	var feed []warden.CredentialChange
 	err := x.s.store.View(ctx, func(tx warden.Tx) (err error) {
 		feed, err = tx.CredentialChanges(ctx, x.since.Add(-feedOverlap))

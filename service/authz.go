@@ -201,7 +201,7 @@ func (s *Service) runAuthz(ctx context.Context) {
 		case <-s.authz.kick:
 			err = s.authz.reload(ctx)
 		case <-prune.C:
-			err = s.store.Update(ctx, func(tx warden.Tx) error { return tx.PruneChanges(ctx, s.now().Add(-10*time.Minute)) })
+			err = s.store.Update(ctx, func(tx warden.Tx) error { return tx.PruneChanges(ctx, time.Now().Add(-10*time.Minute)) })
 		}
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("refresh access snapshot", "err", err)

@@ -168,7 +168,27 @@ var fields = service.APIKeyFields{
 	Timezone: "restrictions.timeRange.timezone",
 }
 
-var namePattern = regexp.MustCompile(`^[a-zA-Z0-9._\- ]{1,256}$`)
+var (
+	namePattern = regexp.MustCompile(`^[a-zA-Z0-9._\- ]{1,256}$`)
+	// idPattern admits Warden IDs (and UUID-shaped ones); the errors it
+	// causes never repeat the value, which may be a secret pasted by
+	// mistake where an ID belongs.
+	idPattern = regexp.MustCompile(`^[a-z0-9-]{1,50}$`)
+)
+
+// checkID refuses a malformed ID without repeating it.
+func checkID(field, id string) error {
+	if !idPattern.MatchString(id) {
+		return invalid("%s: must be an ID of 1 to 50 lowercase letters, digits and '-'", field)
+	}
+	return nil
+}
+
+// keyID is the key ID of the request path.
+func keyID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	return id, checkID("id", id)
+}
 
 // Expiry bounds: from one day to one year ahead; a year when unset. A
 // minute of slack lets a client send exactly "now + 1 day".
@@ -288,6 +308,9 @@ func (h *handler) create(ctx context.Context, r *http.Request) (any, error) {
 	}
 	k := &service.APIKey{Enabled: true}
 	if in.ServiceAccountID != nil {
+		if err := checkID("serviceAccountId", *in.ServiceAccountID); err != nil {
+			return nil, err
+		}
 		k.ServiceAccountID = *in.ServiceAccountID
 	}
 	if err := h.apply(&in, k, true); err != nil {
@@ -314,7 +337,11 @@ func withField(err error, field string) error {
 }
 
 func (h *handler) get(ctx context.Context, r *http.Request) (any, error) {
-	k, err := h.svc.GetAPIKey(ctx, r.PathValue("id"))
+	id, err := keyID(r)
+	if err != nil {
+		return nil, err
+	}
+	k, err := h.svc.GetAPIKey(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -323,6 +350,11 @@ func (h *handler) get(ctx context.Context, r *http.Request) (any, error) {
 
 func (h *handler) list(ctx context.Context, r *http.Request) (any, error) {
 	q := r.URL.Query()
+	if sa := q.Get("serviceAccountId"); sa != "" {
+		if err := checkID("serviceAccountId", sa); err != nil {
+			return nil, err
+		}
+	}
 	size := 0
 	if v := q.Get("pageSize"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -346,6 +378,10 @@ func (h *handler) list(ctx context.Context, r *http.Request) (any, error) {
 }
 
 func (h *handler) update(ctx context.Context, r *http.Request) (any, error) {
+	id, err := keyID(r)
+	if err != nil {
+		return nil, err
+	}
 	var in keyIn
 	if err := decode(r, &in); err != nil {
 		return nil, err
@@ -353,7 +389,7 @@ func (h *handler) update(ctx context.Context, r *http.Request) (any, error) {
 	if in.ServiceAccountID != nil {
 		return nil, invalid("serviceAccountId: a key cannot move to another service account")
 	}
-	k, err := h.svc.UpdateAPIKey(ctx, r.PathValue("id"), fields, func(k *service.APIKey) error {
+	k, err := h.svc.UpdateAPIKey(ctx, id, fields, func(k *service.APIKey) error {
 		return h.apply(&in, k, false)
 	}, nil)
 	if err != nil {
@@ -363,7 +399,11 @@ func (h *handler) update(ctx context.Context, r *http.Request) (any, error) {
 }
 
 func (h *handler) remove(ctx context.Context, r *http.Request) (any, error) {
-	if err := h.svc.DeleteAPIKey(ctx, r.PathValue("id"), nil); err != nil {
+	id, err := keyID(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.svc.DeleteAPIKey(ctx, id, nil); err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil

@@ -199,15 +199,18 @@ func (t *tx) DeleteResource(ctx context.Context, id string) error {
 	if _, err := t.exec(ctx, "delete resource", `DELETE FROM resources WHERE id = $1`, id); err != nil {
 		return err
 	}
-	for _, q := range []string{
-		`DELETE FROM access_bindings WHERE resource_id = $1 OR subject_id = $1`,
-		`DELETE FROM credentials WHERE subject_id = $1`,
-	} {
-		if _, err := t.exec(ctx, "delete resource", q, id); err != nil {
-			return err
-		}
+	if _, err := t.exec(ctx, "delete resource", `DELETE FROM access_bindings WHERE resource_id = $1 OR subject_id = $1`, id); err != nil {
+		return err
 	}
-	return nil
+	// The subject's credentials go with it, each through the change feed
+	// like any other credential delete (feed IDs: one fresh prefix plus the
+	// credential ID, unique without a per-row generator).
+	if _, err := t.exec(ctx, "delete resource", `INSERT INTO credential_changes (id, credential_id, at)
+		SELECT $2 || id, id, $3 FROM credentials WHERE subject_id = $1`, id, warden.NewID("chg"), toMicros(time.Now())); err != nil {
+		return err
+	}
+	_, err := t.exec(ctx, "delete resource", `DELETE FROM credentials WHERE subject_id = $1`, id)
+	return err
 }
 
 func (t *tx) ListResources(ctx context.Context, f warden.ResourceFilter) ([]*warden.Resource, string, error) {

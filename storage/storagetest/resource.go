@@ -248,6 +248,20 @@ func testResourceDeleteCascades(t *testing.T, s warden.Store) {
 		wantCode(t, "CredentialByHash(deleted subject's)", err, warden.NotFound)
 		_, err = tx.GetCredential(ctx, kept.ID)
 		wantCode(t, "GetCredential(other subject's)", err, "")
+		// The cascade is in the credential change feed, like a delete.
+		feed, err := tx.CredentialChanges(ctx, time.Now().Add(-time.Minute))
+		if err != nil {
+			return err
+		}
+		var entries int
+		for _, ch := range feed {
+			if ch.CredentialID == cred.ID {
+				entries++
+			}
+		}
+		if entries != 2 {
+			t.Errorf("credential change feed has %d entries for the deleted subject's credential, want 2 (create, delete)", entries)
+		}
 		return nil
 	})
 }
