@@ -292,7 +292,9 @@ func testCredentialFeed(t *testing.T, s warden.Store) {
 	used := base.Add(time.Hour)
 	update(t, s, func(tx warden.Tx) error { return tx.TouchCredential(t.Context(), c.ID, used) })
 	update(t, s, func(tx warden.Tx) error { return tx.TouchCredential(t.Context(), c.ID, base) }) // older: ignored
-	update(t, s, func(tx warden.Tx) error { return tx.TouchCredential(t.Context(), warden.NewID(warden.PrefixAPIKey), used) })
+	update(t, s, func(tx warden.Tx) error {
+		return tx.TouchCredential(t.Context(), warden.NewID(warden.PrefixAPIKey), used)
+	})
 	got, err := credential(t, s, c.ID, "", nil)
 	if err != nil {
 		t.Fatalf("get touched credential: %v", err)
