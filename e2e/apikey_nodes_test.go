@@ -14,15 +14,7 @@ import (
 // disabled, re-enabled, restricted or deleted through one — or its account
 // suspended — is enforced by the other within a second.
 func TestAPIKeyChangesAcrossNodes(t *testing.T) {
-	var pg *backend
-	for _, b := range backends(t) {
-		if b.name == "postgres" {
-			pg = &b
-		}
-	}
-	if pg == nil {
-		t.Skip("WARDEN_TEST_POSTGRES is not set")
-	}
+	pg := postgresBackend(t)
 	dir, db := t.TempDir(), pg.database(t)
 	defaults := func(c *server.Config) { c.RefreshInterval = 200 * time.Millisecond }
 	a := start(t, dir, db, defaults)

@@ -40,15 +40,7 @@ func TestRestartKeepsWrites(t *testing.T) {
 // through one is read through the other, tokens issued by one are accepted
 // by the other, and a revocation on one reaches the other within a second.
 func TestTwoNodesOnePostgres(t *testing.T) {
-	var pg *backend
-	for _, b := range backends(t) {
-		if b.name == "postgres" {
-			pg = &b
-		}
-	}
-	if pg == nil {
-		t.Skip("WARDEN_TEST_POSTGRES is not set")
-	}
+	pg := postgresBackend(t)
 	dir, db := t.TempDir(), pg.database(t)
 	a := start(t, dir, db)
 	b := start(t, dir, db) // same data dir: the same master key

@@ -45,6 +45,20 @@ func backends(testing.TB) []backend {
 
 // freshPostgres creates an empty database on the server of dsn and returns
 // its DSN; the database is dropped when the test ends.
+// postgresBackend returns the PostgreSQL backend, skipping the test when
+// WARDEN_TEST_POSTGRES is not set: for tests of several wardend processes
+// on one database.
+func postgresBackend(t *testing.T) backend {
+	t.Helper()
+	for _, b := range backends(t) {
+		if b.name == "postgres" {
+			return b
+		}
+	}
+	t.Skip("WARDEN_TEST_POSTGRES is not set")
+	return backend{}
+}
+
 func freshPostgres(t testing.TB, dsn string) string {
 	t.Helper()
 	ctx := context.Background()

@@ -289,15 +289,7 @@ func (n *node) restHeader(method, path, token string, body any, key, value strin
 // TestKeyChangesAcrossNodes: a key deleted, or an account suspended,
 // through one wardend stops exchanges on another within a second.
 func TestKeyChangesAcrossNodes(t *testing.T) {
-	var pg *backend
-	for _, b := range backends(t) {
-		if b.name == "postgres" {
-			pg = &b
-		}
-	}
-	if pg == nil {
-		t.Skip("WARDEN_TEST_POSTGRES is not set")
-	}
+	pg := postgresBackend(t)
 	dir, db := t.TempDir(), pg.database(t)
 	a := start(t, dir, db)
 	b := start(t, dir, db)

@@ -140,24 +140,11 @@ func (a *APIKeys) ListOperations(ctx context.Context, req *iam.ListApiKeyOperati
 	if _, err := a.s.GetAPIKey(ctx, req.ApiKeyId); err != nil {
 		return nil, err
 	}
-	var ops []*warden.Operation
-	var next string
-	err := a.s.store.View(ctx, func(tx warden.Tx) (err error) {
-		ops, next, err = tx.ListOperations(ctx, req.ApiKeyId, page(req.PageSize, req.PageToken))
-		return err
-	})
+	ops, next, err := a.s.operationsOf(ctx, req.ApiKeyId, req, nil)
 	if err != nil {
 		return nil, err
 	}
-	out := &iam.ListApiKeyOperationsResponse{NextPageToken: next}
-	for _, op := range ops {
-		p, err := operationProto(op)
-		if err != nil {
-			return nil, err
-		}
-		out.Operations = append(out.Operations, p)
-	}
-	return out, nil
+	return &iam.ListApiKeyOperationsResponse{Operations: ops, NextPageToken: next}, nil
 }
 
 // ListScopes implements ApiKeyService.ListScopes: the scopes of every

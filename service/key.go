@@ -289,24 +289,11 @@ func (k *Keys) ListOperations(ctx context.Context, req *iam.ListKeyOperationsReq
 	if _, err := k.authorizeKey(ctx, permKeysGet, req.KeyId); err != nil {
 		return nil, err
 	}
-	var ops []*warden.Operation
-	var next string
-	err := k.s.store.View(ctx, func(tx warden.Tx) (err error) {
-		ops, next, err = tx.ListOperations(ctx, req.KeyId, page(req.PageSize, req.PageToken))
-		return err
-	})
+	ops, next, err := k.s.operationsOf(ctx, req.KeyId, req, nil)
 	if err != nil {
 		return nil, err
 	}
-	out := &iam.ListKeyOperationsResponse{NextPageToken: next}
-	for _, op := range ops {
-		p, err := operationProto(op)
-		if err != nil {
-			return nil, err
-		}
-		out.Operations = append(out.Operations, p)
-	}
-	return out, nil
+	return &iam.ListKeyOperationsResponse{Operations: ops, NextPageToken: next}, nil
 }
 
 // Permissions on a service account that govern its keys (roles

@@ -164,11 +164,22 @@ func (s *Service) setStatus(ctx context.Context, id string, typ warden.ResourceT
 
 // listOperations returns a page of the operations of a resource of a type.
 func (s *Service) listOperations(ctx context.Context, id string, typ warden.ResourceType, req listRequest) ([]*operation.Operation, string, error) {
+	return s.operationsOf(ctx, id, req, func(tx warden.Tx) error {
+		_, err := s.getResource(ctx, tx, id, typ)
+		return err
+	})
+}
+
+// operationsOf returns one page of the operations on id, after check (when
+// not nil) in the same read.
+func (s *Service) operationsOf(ctx context.Context, id string, req listRequest, check func(warden.Tx) error) ([]*operation.Operation, string, error) {
 	var ops []*warden.Operation
 	var next string
 	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
-		if _, err := s.getResource(ctx, tx, id, typ); err != nil {
-			return err
+		if check != nil {
+			if err := check(tx); err != nil {
+				return err
+			}
 		}
 		ops, next, err = tx.ListOperations(ctx, id, page(req.GetPageSize(), req.GetPageToken()))
 		return err
