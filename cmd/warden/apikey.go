@@ -503,7 +503,7 @@ func (a *app) apiKeyGetCommand() *cobra.Command {
 // apiKeyUpdate holds the flags of api-key update.
 type apiKeyUpdate struct {
 	name, description string
-	products          []string
+	products, scopes  []string
 	restrictions      apiKeyRestrictionFlags
 	clear             bool
 }
@@ -511,7 +511,7 @@ type apiKeyUpdate struct {
 func (a *app) apiKeyUpdateCommand() *cobra.Command {
 	var u apiKeyUpdate
 	var cmd *cobra.Command
-	cmd = a.apiKeyIDCommand("update", "Change an API key's name, description, products or restrictions", "\n\n"+`Only the fields whose flags are given change.
+	cmd = a.apiKeyIDCommand("update", "Change an API key's name, description, products, scopes or restrictions", "\n\n"+`Only the fields whose flags are given change.
 
 A restriction flag replaces that restriction and keeps the others:
 --allowed-ips "" removes the address restriction, --time-slot "" the time
@@ -528,6 +528,7 @@ flags, the key is left with only those.`+apiKeyRestrictionsHelp,
 	f.StringVar(&u.name, "name", "", "new name: 1 to 256 Latin letters, digits, '-', '_', '.' and spaces")
 	f.StringVar(&u.description, "description", "", "new description (\"\" clears it)")
 	f.StringSliceVar(&u.products, "products", nil, "products the key may be used with, replacing all, separated by commas (\"\" removes all)")
+	f.StringSliceVar(&u.scopes, "scopes", nil, "scopes the key grants, replacing all, separated by commas (\"\" removes all)")
 	u.restrictions.register(cmd, " (\"\" removes the restriction)")
 	f.BoolVar(&u.clear, "clear-restrictions", false, "remove all restrictions, or all but those of the restriction flags given with it")
 	return cmd
@@ -545,6 +546,9 @@ func (a *app) updateAPIKey(ctx context.Context, cmd *cobra.Command, c *client.Cl
 	if flags.Changed("products") {
 		patch["products"] = nonNilStrings(u.products)
 	}
+	if flags.Changed("scopes") {
+		patch["scopes"] = nonNilStrings(u.scopes)
+	}
 	if u.clear || u.restrictions.changed(cmd) {
 		// The server replaces all restrictions with the ones sent, so
 		// the ones not being changed are sent as they are.
@@ -560,7 +564,7 @@ func (a *app) updateAPIKey(ctx context.Context, cmd *cobra.Command, c *client.Cl
 		patch["restrictions"] = base
 	}
 	if len(patch) == 0 {
-		return errors.New("nothing to update: give --name, --description, --products, --allowed-ips, --time-slot, --timezone or --clear-restrictions")
+		return errors.New("nothing to update: give --name, --description, --products, --scopes, --allowed-ips, --time-slot, --timezone or --clear-restrictions")
 	}
 	var k apiKey
 	if err := c.DoJSON(ctx, http.MethodPatch, apiKeyPath(id), patch, &k); err != nil {

@@ -570,7 +570,7 @@ func TestAPIKeyErrors(t *testing.T) {
 		{"two expiries", append(create, "--expires-in", "90d", "--expires-at", "2027-01-01T00:00:00Z"), "give --expires-in or --expires-at, not both", false},
 		{"bad expires at", append(create, "--expires-at", "2027-01-01"), `--expires-at "2027-01-01": want an RFC 3339 time like 2027-01-31T00:00:00Z`, false},
 		{"two service accounts", []string{"iam", "api-key", "create", "--service-account-id", fakeRobot, "--service-account-name", "my-robot"}, "give --service-account-id or --service-account-name, not both", false},
-		{"nothing to update", []string{"iam", "api-key", "update", "aka1"}, "nothing to update: give --name, --description, --products, --allowed-ips, --time-slot, --timezone or --clear-restrictions", false},
+		{"nothing to update", []string{"iam", "api-key", "update", "aka1"}, "nothing to update: give --name, --description, --products, --scopes, --allowed-ips, --time-slot, --timezone or --clear-restrictions", false},
 		{"no ID", []string{"iam", "api-key", "get"}, "name the API key: give its ID as the one argument", false},
 		{"two IDs", []string{"iam", "api-key", "delete", "a", "b"}, "name the API key: give its ID as the one argument", false},
 	} {
