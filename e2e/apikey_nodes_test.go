@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"warden/server"
 )
@@ -86,5 +90,65 @@ func TestProductsFile(t *testing.T) {
 		if r.status != want {
 			t.Errorf("create a key for product %s = %d %s, want %d", product, r.status, r.raw, want)
 		}
+	}
+}
+
+// TestAPIKeyRestrictionPatch: a PATCH replaces the parts of the
+// restrictions it sends and keeps the others, so two people editing
+// different restrictions do not undo each other; {} removes them all.
+func TestAPIKeyRestrictionPatch(t *testing.T) {
+	n := start(t, t.TempDir(), "")
+	w := newWorld(t, n)
+	create := n.rest("POST", "/api/v1/service-accounts/credentials/api-keys", w.admin, map[string]any{
+		"name": "patched", "serviceAccountId": w.robot, "restrictions": map[string]any{
+			"ipAddresses": map[string]any{"ipAddresses": []string{"10.0.0.0/8"}},
+			"timeRange":   map[string]any{"timeSlots": []map[string]int{{"start": 18, "end": 19}}, "timezone": 3},
+		},
+	})
+	path := "/api/v1/service-accounts/credentials/api-keys/" + str(create.body, "id")
+	steps := []struct {
+		patch string
+		want  string // restrictions afterwards
+	}{
+		{`{"ipAddresses": {"ipAddresses": ["192.168.0.0/16"]}}`,
+			`{"ip_addresses": {"ip_addresses": ["192.168.0.0/16"]}, "time_range": {"time_slots": [{"start": 18, "end": 19}], "timezone": 3}}`},
+		{`{"timeRange": {"timezone": -5}}`,
+			`{"ip_addresses": {"ip_addresses": ["192.168.0.0/16"]}, "time_range": {"time_slots": [{"start": 18, "end": 19}], "timezone": -5}}`},
+		{`{"timeRange": {"timeSlots": [{"start": 0, "end": 24}]}}`,
+			`{"ip_addresses": {"ip_addresses": ["192.168.0.0/16"]}, "time_range": {"time_slots": [{"start": 0, "end": 24}], "timezone": -5}}`},
+		{`{}`, `{"ip_addresses": {"ip_addresses": []}, "time_range": {"time_slots": [], "timezone": 0}}`},
+	}
+	for _, step := range steps {
+		r := n.rest("PATCH", path, w.admin, `{"restrictions": `+step.patch+`}`)
+		if r.status != 200 {
+			t.Fatalf("PATCH restrictions %s: %s", step.patch, r.raw)
+		}
+		var want map[string]any
+		json.Unmarshal([]byte(step.want), &want)
+		if diff := cmp.Diff(want, r.body["restrictions"]); diff != "" {
+			t.Errorf("after PATCH %s (-want +got):\n%s", step.patch, diff)
+		}
+	}
+}
+
+// TestAPIKeyUpdateKeepsScopes: the Yandex Update cannot empty a key's
+// scopes (which would let it serve every scope), and an address that
+// carries a pasted secret is refused without repeating it.
+func TestAPIKeyUpdateKeepsScopes(t *testing.T) {
+	n := start(t, t.TempDir(), "")
+	w := newWorld(t, n)
+	create := n.rest("POST", "/iam/v1/apiKeys", w.admin, map[string]any{"serviceAccountId": w.robot, "scopes": []string{"yc.postbox.send"}})
+	id, secret := str(create.body, "apiKey", "id"), str(create.body, "secret")
+	r := n.rest("PATCH", "/iam/v1/apiKeys/"+id, w.admin, map[string]any{"updateMask": "scopes", "scopes": []string{}})
+	if r.status != 400 || !strings.HasPrefix(str(r.body, "message"), "scopes:") {
+		t.Errorf("update to no scopes = %d %s, want 400 naming scopes", r.status, r.raw)
+	}
+	if got := n.rest("GET", "/iam/v1/apiKeys/"+id, w.admin, nil); !strings.Contains(got.raw, "yc.postbox.send") {
+		t.Errorf("scopes after the refused update: %s", got.raw)
+	}
+	r = n.rest("PATCH", "/api/v1/service-accounts/credentials/api-keys/"+id, w.admin,
+		map[string]any{"restrictions": map[string]any{"ipAddresses": map[string]any{"ipAddresses": []string{"Api-Key " + secret}}}})
+	if r.status != 400 || strings.Contains(r.raw, secret[len(secret)-20:]) {
+		t.Errorf("an address holding the secret = %d, body repeats it: %v", r.status, strings.Contains(r.raw, secret[len(secret)-20:]))
 	}
 }

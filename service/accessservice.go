@@ -43,7 +43,7 @@ var errNoCredential = errors.New("no credential in the request")
 
 // authenticateRequest finds the credential in a presented request and
 // authenticates it; Warden, not the resource service, picks the header.
-func (s *Service) authenticateRequest(req *accesspb.Request) (Subject, string, error, error) {
+func (s *Service) authenticateRequest(ctx context.Context, req *accesspb.Request) (Subject, string, error, error) {
 	if auth := header(req, "Authorization"); auth != "" {
 		scheme, cred, _ := strings.Cut(auth, " ")
 		switch {
@@ -51,7 +51,7 @@ func (s *Service) authenticateRequest(req *accesspb.Request) (Subject, string, e
 			sub, err, reason := s.Authenticate(strings.TrimSpace(cred))
 			return sub, credIAMToken, err, reason
 		case strings.EqualFold(scheme, "Api-Key"):
-			sub, err, reason := s.AuthenticateAPIKey(&apikey.Request{
+			sub, err, reason := s.AuthenticateAPIKey(ctx, &apikey.Request{
 				Secret: strings.TrimSpace(cred), Client: req.GetClientAddress(), Now: s.now(),
 				Product: req.GetService(), Scope: req.GetScope(),
 			})
@@ -83,7 +83,7 @@ func (s *Service) subjectProto(sub Subject) *accesspb.Subject {
 
 // Authenticate implements AccessService.Authenticate.
 func (a *AccessService) Authenticate(ctx context.Context, req *accesspb.AuthenticateRequest) (*accesspb.AuthenticateResponse, error) {
-	sub, cred, err, reason := a.s.authenticateRequest(req.GetRequest())
+	sub, cred, err, reason := a.s.authenticateRequest(ctx, req.GetRequest())
 	if err != nil {
 		a.s.log.Info("access: authentication refused", "reason", reason.Error(), "service", req.GetRequest().GetService())
 		return nil, err
@@ -101,7 +101,7 @@ func (a *AccessService) Authorize(ctx context.Context, req *accesspb.AuthorizeRe
 	switch {
 	case req.Request != nil:
 		var err, reason error
-		if sub, cred, err, reason = a.s.authenticateRequest(req.Request); err != nil {
+		if sub, cred, err, reason = a.s.authenticateRequest(ctx, req.Request); err != nil {
 			a.s.log.Info("access: authentication refused", "reason", reason.Error(), "service", req.Request.GetService())
 			return nil, err
 		}

@@ -131,7 +131,7 @@ func (s *Service) ValidateAPIKey(k *APIKey, f APIKeyFields) error {
 		return warden.Errorf(warden.InvalidArgument, "%s: at most %d addresses and subnets, not %d", f.Addresses, apikey.MaxAddresses, len(k.Addresses))
 	}
 	for i, a := range k.Addresses {
-		if strings.HasPrefix(a, apikey.Prefix) {
+		if strings.Contains(a, apikey.Prefix) {
 			return warden.Errorf(warden.InvalidArgument, "%s[%d]: %s is not an IPv4 or IPv6 address or subnet", f.Addresses, i, shown(a))
 		}
 		if _, err := apikey.ParseNet(a); err != nil {
@@ -374,7 +374,7 @@ var (
 // the request, from memory. The error is warden.ErrUnauthenticated (or
 // errAPIKeyScope) whatever was wrong; the reason is returned separately,
 // for logs and metrics only.
-func (s *Service) AuthenticateAPIKey(r *apikey.Request) (Subject, error, string) {
+func (s *Service) AuthenticateAPIKey(ctx context.Context, r *apikey.Request) (Subject, error, string) {
 	id, ok := apikey.KeyID(r.Secret)
 	if !ok {
 		s.refusals.WithLabelValues(credAPIKey, "malformed").Inc()
@@ -387,7 +387,7 @@ func (s *Service) AuthenticateAPIKey(r *apikey.Request) (Subject, error, string)
 	}
 	refusal := e.policy.Check(r)
 	if refusal == apikey.Accepted || refusal == apikey.WrongScope {
-		if !s.subjectActive(context.Background(), e.policy.SubjectID) {
+		if !s.subjectActive(ctx, e.policy.SubjectID) {
 			s.refusals.WithLabelValues(credAPIKey, "subject_inactive").Inc()
 			return Subject{}, warden.ErrUnauthenticated, errSubjectInactive.Error()
 		}

@@ -87,16 +87,17 @@ func BenchmarkAPIKeyAuthenticate(b *testing.B) {
 	reqs := make([]apikey.Request, len(secrets))
 	for i, sec := range secrets {
 		reqs[i] = apikey.Request{Secret: sec, Client: "10.20.30.40:51234", Now: benchNow, Product: "postbox", Scope: "yc.postbox.send"}
-		if _, err, reason := s.AuthenticateAPIKey(&reqs[i]); err != nil {
+		if _, err, reason := s.AuthenticateAPIKey(context.Background(), &reqs[i]); err != nil {
 			b.Fatalf("AuthenticateAPIKey: %v (%s)", err, reason)
 		}
 	}
 	start := reads()
+	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	i := 0
 	for b.Loop() {
-		if _, err, _ := s.AuthenticateAPIKey(&reqs[i%len(reqs)]); err != nil {
+		if _, err, _ := s.AuthenticateAPIKey(ctx, &reqs[i%len(reqs)]); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -26,6 +26,10 @@ type apiKeyIndex struct {
 
 	mu   sync.RWMutex
 	keys map[string]*apiKeyEntry
+	// reloadMu orders reloads: each reads the store and installs what it
+	// read before the next reads, so an older read never overwrites a
+	// newer one (a write through this process racing the feed).
+	reloadMu sync.Mutex
 
 	// Feed position, touched only by the refresher (under feedMu).
 	feedMu   sync.Mutex
@@ -38,6 +42,7 @@ type apiKeyIndex struct {
 	pendingMu  sync.Mutex
 	pending    []*apiKeyEntry
 	flushEvery time.Duration
+	stopped    atomic.Bool // the final flush ran: failures are not retried
 }
 
 // apiKeyEntry is one key: its policy, replaced whole on a change, and its
@@ -150,22 +155,31 @@ func (x *apiKeyIndex) refresh(ctx context.Context) error {
 		return err
 	}
 	var ids []string
+	var fresh []warden.CredentialChange
+	newest := x.since
 	for _, ch := range feed {
 		if _, done := x.seen[ch.ID]; done {
 			continue
 		}
-		x.seen[ch.ID] = ch.At
+		fresh = append(fresh, ch)
 		ids = append(ids, ch.CredentialID)
-		if ch.At.After(x.since) {
-			x.since = ch.At
+		if ch.At.After(newest) {
+			newest = ch.At
 		}
 	}
 	if err := x.reload(ctx, ids...); err != nil {
-		for _, ch := range feed { // applied on the next read instead
-			delete(x.seen, ch.ID)
-		}
-		return err
+		return err // nothing recorded: the next read applies the same entries
 	}
+	for _, ch := range fresh {
+		x.seen[ch.ID] = ch.At
+	}
+	// The window follows the newest entry, but never past this node's
+	// clock: a writer whose clock runs ahead must not push it beyond the
+	// entries of writers whose clocks are right.
+	if newest.After(readAt) {
+		newest = readAt
+	}
+	x.since = newest
 	for id, at := range x.seen {
 		if at.Before(x.since.Add(-2 * feedOverlap)) {
 			delete(x.seen, id)
@@ -181,6 +195,8 @@ func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	x.reloadMu.Lock()
+	defer x.reloadMu.Unlock()
 	found := make(map[string]*apikey.Policy, len(ids))
 	err := x.s.store.View(ctx, func(tx warden.Tx) error {
 		for _, id := range ids {
@@ -278,6 +294,9 @@ func (x *apiKeyIndex) flush(ctx context.Context) {
 	})
 	if err != nil {
 		x.s.log.Warn("write API key usage", "keys", len(uses), "err", err)
+		if x.stopped.Load() {
+			return
+		}
 		for _, u := range uses {
 			x.recordUse(u.e, time.Unix(0, max(u.used, u.e.used.Load())))
 		}

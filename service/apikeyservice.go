@@ -87,6 +87,11 @@ func (a *APIKeys) Update(ctx context.Context, req *iam.UpdateApiKeyRequest) (*op
 			return nil, warden.Errorf(warden.InvalidArgument, "update_mask: field %q cannot be updated", p)
 		}
 	}
+	if slices.Contains(paths, "scopes") && len(req.Scopes) == 0 {
+		// The proto's size 1-100 admits no empty list: a key is not
+		// widened to every scope by an update.
+		return nil, warden.Errorf(warden.InvalidArgument, "scopes: between 1 and %d scopes are required", maxAPIKeyScopes)
+	}
 	if slices.Contains(paths, "expires_at") && req.ExpiresAt != nil {
 		if err := req.ExpiresAt.CheckValid(); err != nil {
 			return nil, warden.Errorf(warden.InvalidArgument, "expires_at: %v", err)

@@ -50,6 +50,11 @@ func (s *Service) authorizeOperation(ctx context.Context, op *warden.Operation) 
 	if sub.ID != "" && op.CreatedBy == sub.ID {
 		return nil
 	}
+	if len(op.ResourceID) >= 3 {
+		if c, ok := credentialReadPermission[op.ResourceID[:3]]; ok {
+			return s.authorizeCredentialOperation(ctx, op, c.kind, c.permission)
+		}
+	}
 	typ := warden.TypeServiceAccount
 	if n, ok := s.authz.snap.Load().Node(op.ResourceID); ok {
 		typ = n.Type
@@ -62,6 +67,39 @@ func (s *Service) authorizeOperation(ctx context.Context, op *warden.Operation) 
 	}
 	if err := s.authorize(ctx, perm, op.ResourceID); err != nil {
 		return errDenied(perm, op.ResourceID)
+	}
+	return nil
+}
+
+// credentialReadPermission is, by ID prefix, the kind of credential an
+// operation may be about and the permission on its service account that
+// reads it.
+var credentialReadPermission = map[string]struct {
+	kind       warden.CredentialKind
+	permission string
+}{
+	warden.PrefixKey:    {warden.CredKey, permKeysGet},
+	warden.PrefixAPIKey: {warden.CredAPIKey, permAPIKeysGet},
+}
+
+// authorizeCredentialOperation lets a caller read an operation on a key
+// when they may read the key, on its service account. A credential is not
+// a resource of the hierarchy: once deleted, nothing says whose it was, so
+// its operations are then the creator's alone.
+func (s *Service) authorizeCredentialOperation(ctx context.Context, op *warden.Operation, kind warden.CredentialKind, permission string) error {
+	var c *warden.Credential
+	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
+		c, err = tx.GetCredential(ctx, op.ResourceID)
+		return err
+	})
+	if warden.IsCode(err, warden.NotFound) || (err == nil && c.Kind != kind) {
+		return errDenied(permission, op.ResourceID)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(ctx, permission, c.SubjectID); err != nil {
+		return errDenied(permission, c.SubjectID)
 	}
 	return nil
 }

@@ -151,6 +151,7 @@ func (s *Service) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			// Uses not yet written would be lost with the process.
+			s.apiKeys.stopped.Store(true)
 			s.apiKeys.flush(context.Background())
 			return
 		case <-tick.C:

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"warden"
@@ -241,21 +242,29 @@ func (h *handler) apply(in *keyIn, k *service.APIKey, creating bool) error {
 		k.Enabled = *in.Enabled
 	}
 	if r := in.Restrictions; r != nil {
-		k.Addresses, k.Slots, k.Timezone = nil, nil, 0
+		if r.IPAddresses == nil && r.TimeRange == nil {
+			k.Addresses, k.Slots, k.Timezone = nil, nil, 0 // {}: no restrictions
+		}
+		// Each part sent replaces that part; a part left out stays as it
+		// is, so that two edits of different restrictions do not undo
+		// each other.
 		if r.IPAddresses != nil {
 			k.Addresses = r.IPAddresses.IPAddresses
 		}
 		if tr := r.TimeRange; tr != nil {
-			for i, s := range tr.TimeSlots {
-				start, err := hour(fmt.Sprintf("%s[%d].start", fields.Slots, i), s.Start)
-				if err != nil {
-					return err
+			if tr.TimeSlots != nil {
+				k.Slots = nil
+				for i, s := range tr.TimeSlots {
+					start, err := hour(fmt.Sprintf("%s[%d].start", fields.Slots, i), s.Start)
+					if err != nil {
+						return err
+					}
+					end, err := hour(fmt.Sprintf("%s[%d].end", fields.Slots, i), s.End)
+					if err != nil {
+						return err
+					}
+					k.Slots = append(k.Slots, apikey.Slot{Start: start, End: end})
 				}
-				end, err := hour(fmt.Sprintf("%s[%d].end", fields.Slots, i), s.End)
-				if err != nil {
-					return err
-				}
-				k.Slots = append(k.Slots, apikey.Slot{Start: start, End: end})
 			}
 			if tr.Timezone != nil {
 				tz, err := integer(fields.Timezone, *tr.Timezone)
@@ -330,7 +339,7 @@ func (h *handler) create(ctx context.Context, r *http.Request) (any, error) {
 // service, which speaks of the Yandex field name.
 func withField(err error, field string) error {
 	var we *warden.Error
-	if errors.As(err, &we) && we.Code == warden.InvalidArgument && field != "" {
+	if errors.As(err, &we) && we.Code == warden.InvalidArgument && strings.HasPrefix(we.Message, "service_account_id:") {
 		return invalid("%s: required unless the caller is a service account", field)
 	}
 	return err

@@ -45,9 +45,11 @@ type ipAddressesRequest struct {
 	IPAddresses []string `json:"ipAddresses"`
 }
 
+// timeRangeRequest leaves out what does not change: the server keeps the
+// slots or the timezone a PATCH does not send.
 type timeRangeRequest struct {
-	TimeSlots []timeSlot `json:"timeSlots"`
-	Timezone  int        `json:"timezone"`
+	TimeSlots *[]timeSlot `json:"timeSlots,omitempty"`
+	Timezone  *int        `json:"timezone,omitempty"`
 }
 
 type createAPIKeyRequest struct {
@@ -106,21 +108,6 @@ func (k *apiKey) tidy() {
 	if r.IPAddresses == nil && r.TimeRange == nil {
 		k.Restrictions = nil
 	}
-}
-
-// request returns the restrictions as a request carries them.
-func (r *restrictions) request() *restrictionsRequest {
-	out := &restrictionsRequest{}
-	if r == nil {
-		return out
-	}
-	if r.IPAddresses != nil && len(r.IPAddresses.IPAddresses) > 0 {
-		out.IPAddresses = &ipAddressesRequest{IPAddresses: r.IPAddresses.IPAddresses}
-	}
-	if tr := r.TimeRange; tr != nil && (len(tr.TimeSlots) > 0 || tr.Timezone != 0) {
-		out.TimeRange = &timeRangeRequest{TimeSlots: tr.TimeSlots, Timezone: tr.Timezone}
-	}
-	return out
 }
 
 var apiKeyColumns = []column[apiKey]{
@@ -188,35 +175,32 @@ func (r *apiKeyRestrictionFlags) changed(cmd *cobra.Command) bool {
 	return false
 }
 
-// apply overrides the parts of base whose flags were given.
-func (r *apiKeyRestrictionFlags) apply(cmd *cobra.Command, base *restrictionsRequest) {
+// request returns the restrictions whose flags were given, as a PATCH or
+// a create carries them: the server replaces the sub-objects sent (an
+// empty list removes that restriction) and keeps the others. With all,
+// both sub-objects are sent, empty where no flag was given, so that
+// nothing else remains.
+func (r *apiKeyRestrictionFlags) request(cmd *cobra.Command, all bool) *restrictionsRequest {
 	changed := cmd.Flags().Changed
-	if changed("allowed-ips") {
-		base.IPAddresses = nil
-		if len(r.allowedIPs) > 0 {
-			base.IPAddresses = &ipAddressesRequest{IPAddresses: r.allowedIPs}
+	out := &restrictionsRequest{}
+	if all || changed("allowed-ips") {
+		out.IPAddresses = &ipAddressesRequest{IPAddresses: nonNilStrings(r.allowedIPs)}
+	}
+	if all || changed("time-slot") || changed("timezone") {
+		out.TimeRange = &timeRangeRequest{}
+		if all || changed("time-slot") {
+			slots := r.timeSlots.slots
+			if slots == nil {
+				slots = []timeSlot{}
+			}
+			out.TimeRange.TimeSlots = &slots
+		}
+		if all || changed("timezone") {
+			tz := r.timezone
+			out.TimeRange.Timezone = &tz
 		}
 	}
-	if !changed("time-slot") && !changed("timezone") {
-		return
-	}
-	tr := base.TimeRange
-	if tr == nil {
-		tr = &timeRangeRequest{}
-	}
-	if changed("time-slot") {
-		tr.TimeSlots = r.timeSlots.slots
-	}
-	if changed("timezone") {
-		tr.Timezone = r.timezone
-	}
-	base.TimeRange = tr
-	switch {
-	case len(tr.TimeSlots) == 0 && !changed("timezone"):
-		base.TimeRange = nil // --time-slot "": no time restriction left
-	case tr.TimeSlots == nil:
-		tr.TimeSlots = []timeSlot{}
-	}
+	return out
 }
 
 // apiKeyCreate holds the flags of api-key create.
@@ -277,8 +261,7 @@ func (a *app) createAPIKey(cmd *cobra.Command, k *apiKeyCreate) error {
 		req.Name = defaultAPIKeyName
 	}
 	if k.restrictions.changed(cmd) {
-		req.Restrictions = &restrictionsRequest{}
-		k.restrictions.apply(cmd, req.Restrictions)
+		req.Restrictions = k.restrictions.request(cmd, false)
 	}
 	c, err := a.dial(ctx)
 	if err != nil {
@@ -549,19 +532,13 @@ func (a *app) updateAPIKey(ctx context.Context, cmd *cobra.Command, c *client.Cl
 	if flags.Changed("scopes") {
 		patch["scopes"] = nonNilStrings(u.scopes)
 	}
-	if u.clear || u.restrictions.changed(cmd) {
-		// The server replaces all restrictions with the ones sent, so
-		// the ones not being changed are sent as they are.
-		base := &restrictionsRequest{}
-		if !u.clear {
-			var current apiKey
-			if err := c.DoJSON(ctx, http.MethodGet, apiKeyPath(id), nil, &current); err != nil {
-				return err
-			}
-			base = current.Restrictions.request()
-		}
-		u.restrictions.apply(cmd, base)
-		patch["restrictions"] = base
+	switch {
+	case u.clear && !u.restrictions.changed(cmd):
+		patch["restrictions"] = struct{}{} // {}: no restrictions at all
+	case u.clear:
+		patch["restrictions"] = u.restrictions.request(cmd, true)
+	case u.restrictions.changed(cmd):
+		patch["restrictions"] = u.restrictions.request(cmd, false)
 	}
 	if len(patch) == 0 {
 		return errors.New("nothing to update: give --name, --description, --products, --scopes, --allowed-ips, --time-slot, --timezone or --clear-restrictions")

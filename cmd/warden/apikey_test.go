@@ -200,16 +200,31 @@ func (f *fakeAPIKeys) apply(k, body map[string]any) *apiErr {
 		return invalidArg("name: 1 to 256 Latin letters, digits, '-', '_', '.' and spaces")
 	}
 	if v, ok := body["restrictions"]; ok {
+		// As the server: each part sent replaces that part, {} removes all.
 		r, _ := v.(map[string]any)
-		tr, _ := r["timeRange"].(map[string]any)
-		slots, _ := tr["timeSlots"].([]any)
+		ips, hasIPs := r["ipAddresses"].(map[string]any)
+		tr, hasTR := r["timeRange"].(map[string]any)
+		slots, hasSlots := tr["timeSlots"].([]any)
 		for i, s := range slots {
 			s := s.(map[string]any)
 			if s["start"].(float64) >= s["end"].(float64) {
 				return invalidArg("restrictions.timeRange.timeSlots[%d]: start %v is not before end %v", i, s["start"], s["end"])
 			}
 		}
-		k["restrictions"] = snakeRestrictions(r)
+		cur := k["restrictions"].(map[string]any)
+		if !hasIPs && !hasTR {
+			cur = snakeRestrictions(nil)
+		}
+		if hasIPs {
+			cur["ip_addresses"] = snakeRestrictions(map[string]any{"ipAddresses": ips})["ip_addresses"]
+		}
+		if hasSlots {
+			cur["time_range"].(map[string]any)["time_slots"] = slots
+		}
+		if tz, ok := tr["timezone"].(float64); ok {
+			cur["time_range"].(map[string]any)["timezone"] = tz
+		}
+		k["restrictions"] = cur
 	}
 	for camel, snake := range map[string]string{"name": "name", "description": "description", "products": "products", "enabled": "enabled"} {
 		if v, ok := body[camel]; ok {
@@ -311,9 +326,9 @@ func TestAPIKeyCreateRequest(t *testing.T) {
 			  "enabled": false, "expiresAt": "2027-01-31T00:00:00Z"}`},
 		{"timezone alone", []string{"--service-account-name", "my-robot", "--timezone", "-5"},
 			`{"name": "api-key", "serviceAccountId": "` + fakeRobot + `", "enabled": true,
-			  "restrictions": {"timeRange": {"timeSlots": [], "timezone": -5}}}`},
+			  "restrictions": {"timeRange": {"timezone": -5}}}`},
 		{"no addresses", []string{"--service-account-name", "my-robot", "--allowed-ips", ""},
-			`{"name": "api-key", "serviceAccountId": "` + fakeRobot + `", "enabled": true, "restrictions": {}}`},
+			`{"name": "api-key", "serviceAccountId": "` + fakeRobot + `", "enabled": true, "restrictions": {"ipAddresses": {"ipAddresses": []}}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := f.count()
@@ -508,20 +523,23 @@ func TestAPIKeyUpdateRestrictions(t *testing.T) {
 		t.Errorf("created restrictions (-want +got):\n%s", diff)
 	}
 	for _, tc := range []struct {
-		args []string
-		want string
+		args   []string
+		want   string // the PATCH's restrictions: only what the flags change
+		result string // the key's restrictions afterwards as shown (empty parts left out; "": none)
 	}{
-		{[]string{"--allowed-ips", "192.0.2.0/24,2001:db8::/32"},
-			`{"ipAddresses": {"ipAddresses": ["192.0.2.0/24", "2001:db8::/32"]}, "timeRange": {"timeSlots": [{"start": 18, "end": 19}], "timezone": 3}}`},
-		{[]string{"--timezone", "5"},
-			`{"ipAddresses": {"ipAddresses": ["192.0.2.0/24", "2001:db8::/32"]}, "timeRange": {"timeSlots": [{"start": 18, "end": 19}], "timezone": 5}}`},
-		{[]string{"--time-slot", "9-12", "--time-slot", "13-17"},
-			`{"ipAddresses": {"ipAddresses": ["192.0.2.0/24", "2001:db8::/32"]}, "timeRange": {"timeSlots": [{"start": 9, "end": 12}, {"start": 13, "end": 17}], "timezone": 5}}`},
-		{[]string{"--time-slot", ""},
-			`{"ipAddresses": {"ipAddresses": ["192.0.2.0/24", "2001:db8::/32"]}}`},
-		{[]string{"--allowed-ips", ""}, `{}`},
-		{[]string{"--clear-restrictions", "--time-slot", "1-2"}, `{"timeRange": {"timeSlots": [{"start": 1, "end": 2}], "timezone": 0}}`},
-		{[]string{"--clear-restrictions"}, `{}`},
+		{[]string{"--allowed-ips", "192.0.2.0/24,2001:db8::/32"}, `{"ipAddresses": {"ipAddresses": ["192.0.2.0/24", "2001:db8::/32"]}}`,
+			`{"ip_addresses": {"ip_addresses": ["192.0.2.0/24", "2001:db8::/32"]}, "time_range": {"time_slots": [{"start": 18, "end": 19}], "timezone": 3}}`},
+		{[]string{"--timezone", "5"}, `{"timeRange": {"timezone": 5}}`,
+			`{"ip_addresses": {"ip_addresses": ["192.0.2.0/24", "2001:db8::/32"]}, "time_range": {"time_slots": [{"start": 18, "end": 19}], "timezone": 5}}`},
+		{[]string{"--time-slot", "9-12", "--time-slot", "13-17"}, `{"timeRange": {"timeSlots": [{"start": 9, "end": 12}, {"start": 13, "end": 17}]}}`,
+			`{"ip_addresses": {"ip_addresses": ["192.0.2.0/24", "2001:db8::/32"]}, "time_range": {"time_slots": [{"start": 9, "end": 12}, {"start": 13, "end": 17}], "timezone": 5}}`},
+		{[]string{"--time-slot", ""}, `{"timeRange": {"timeSlots": []}}`,
+			`{"ip_addresses": {"ip_addresses": ["192.0.2.0/24", "2001:db8::/32"]}, "time_range": {"time_slots": [], "timezone": 5}}`},
+		{[]string{"--allowed-ips", ""}, `{"ipAddresses": {"ipAddresses": []}}`,
+			`{"time_range": {"time_slots": [], "timezone": 5}}`},
+		{[]string{"--clear-restrictions", "--time-slot", "1-2"}, `{"ipAddresses": {"ipAddresses": []}, "timeRange": {"timeSlots": [{"start": 1, "end": 2}], "timezone": 0}}`,
+			`{"time_range": {"time_slots": [{"start": 1, "end": 2}], "timezone": 0}}`},
+		{[]string{"--clear-restrictions"}, `{}`, ""},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			n := f.count()
@@ -531,16 +549,23 @@ func TestAPIKeyUpdateRestrictions(t *testing.T) {
 			for _, r := range reqs {
 				methods = append(methods, r.Method)
 			}
-			wantMethods := []string{"GET", "PATCH"}
-			if tc.args[0] == "--clear-restrictions" {
-				wantMethods = []string{"PATCH"} // nothing to keep: no need to read the key
-			}
-			if diff := cmp.Diff(wantMethods, methods); diff != "" {
+			// One PATCH, no read first: the server keeps what is not sent,
+			// so a concurrent edit of another restriction is not undone.
+			if diff := cmp.Diff([]string{"PATCH"}, methods); diff != "" {
 				t.Fatalf("requests (-want +got):\n%s", diff)
 			}
 			patch := reqs[len(reqs)-1].Body
 			if diff := cmp.Diff(map[string]any{"restrictions": jsonMap(t, tc.want)}, patch); diff != "" {
 				t.Errorf("body (-want +got):\n%s", diff)
+			}
+			var got map[string]any
+			decode(t, "json", c.ok("iam", "api-key", "get", id, "--format", "json"), &got)
+			var want any
+			if tc.result != "" {
+				want = jsonMap(t, tc.result)
+			}
+			if diff := cmp.Diff(want, got["restrictions"]); diff != "" {
+				t.Errorf("restrictions afterwards (-want +got):\n%s", diff)
 			}
 		})
 	}
