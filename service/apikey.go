@@ -241,9 +241,9 @@ func (s *Service) ListAPIKeys(ctx context.Context, serviceAccountID string, p wa
 		}
 		next = n
 		for _, c := range cs {
-			k, err := decodeAPIKey(c)
+			k, err := decodeStoredAPIKey(c)
 			if err != nil {
-				return &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
+				return err
 			}
 			out = append(out, k)
 		}
@@ -318,42 +318,28 @@ func (s *Service) DeleteAPIKey(ctx context.Context, id string, withOp func(warde
 	return err
 }
 
-// authorizeAPIKey returns a key after checking permission on the service
-// account that owns it; whether a key exists is told only to a caller who
-// holds the permission somewhere.
+// authorizeAPIKey returns a key the caller may act on (see
+// authorizeCredential).
 func (s *Service) authorizeAPIKey(ctx context.Context, permission, id string) (*APIKey, error) {
-	var k *APIKey
-	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
-		k, err = getAPIKey(ctx, tx, id)
-		return err
-	})
-	if warden.IsCode(err, warden.NotFound) {
-		if aerr := s.authorize(ctx, permission, id); aerr != nil {
-			return nil, aerr
-		}
-		return nil, err
-	}
+	c, err := s.authorizeCredential(ctx, permission, id, warden.CredAPIKey, "API key")
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, permission, k.ServiceAccountID); err != nil {
-		return nil, err
-	}
-	return k, nil
+	return decodeStoredAPIKey(c)
 }
 
 // getAPIKey reads a key; a credential of another kind is NotFound.
 func getAPIKey(ctx context.Context, tx warden.Tx, id string) (*APIKey, error) {
-	c, err := tx.GetCredential(ctx, id)
-	if err == nil && c.Kind != warden.CredAPIKey {
-		err = warden.Errorf(warden.NotFound, "API key %s not found", id)
-	}
-	if warden.IsCode(err, warden.NotFound) {
-		return nil, warden.Errorf(warden.NotFound, "API key %s not found", id)
-	}
+	c, err := getCredential(ctx, tx, id, warden.CredAPIKey, "API key")
 	if err != nil {
 		return nil, err
 	}
+	return decodeStoredAPIKey(c)
+}
+
+// decodeStoredAPIKey is decodeAPIKey for a request: unreadable data is an
+// internal error.
+func decodeStoredAPIKey(c *warden.Credential) (*APIKey, error) {
 	k, err := decodeAPIKey(c)
 	if err != nil {
 		return nil, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}

@@ -306,17 +306,29 @@ const (
 	permKeysDelete = "iam.serviceAccounts.keys.delete"
 )
 
-// authorizeKey returns a key after checking permission on the service
-// account that owns it. Whether a key ID exists is told only to a caller
-// who holds the permission somewhere, as for resources.
+// authorizeKey returns an authorized key the caller may act on.
 func (k *Keys) authorizeKey(ctx context.Context, permission, id string) (*warden.Credential, error) {
+	return k.s.authorizeCredential(ctx, permission, id, warden.CredKey, "key")
+}
+
+// getKey returns an authorized key; a credential of another kind is
+// NotFound, as if it did not exist.
+func getKey(ctx context.Context, tx warden.Tx, id string) (*warden.Credential, error) {
+	return getCredential(ctx, tx, id, warden.CredKey, "key")
+}
+
+// authorizeCredential returns a credential of a kind after checking
+// permission on the service account that owns it. Whether its ID exists is
+// told only to a caller who holds the permission somewhere, as for
+// resources.
+func (s *Service) authorizeCredential(ctx context.Context, permission, id string, kind warden.CredentialKind, noun string) (*warden.Credential, error) {
 	var c *warden.Credential
-	err := k.s.store.View(ctx, func(tx warden.Tx) (err error) {
-		c, err = getKey(ctx, tx, id)
+	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
+		c, err = getCredential(ctx, tx, id, kind, noun)
 		return err
 	})
 	if warden.IsCode(err, warden.NotFound) {
-		if aerr := k.s.authorize(ctx, permission, id); aerr != nil {
+		if aerr := s.authorize(ctx, permission, id); aerr != nil {
 			return nil, aerr
 		}
 		return nil, err
@@ -324,21 +336,18 @@ func (k *Keys) authorizeKey(ctx context.Context, permission, id string) (*warden
 	if err != nil {
 		return nil, err
 	}
-	if err := k.s.authorize(ctx, permission, c.SubjectID); err != nil {
+	if err := s.authorize(ctx, permission, c.SubjectID); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// getKey returns an authorized key; a credential of another kind is
-// NotFound, as if it did not exist.
-func getKey(ctx context.Context, tx warden.Tx, id string) (*warden.Credential, error) {
+// getCredential reads a credential of a kind; one of another kind is
+// NotFound ("<noun> <id> not found"), as if it did not exist.
+func getCredential(ctx context.Context, tx warden.Tx, id string, kind warden.CredentialKind, noun string) (*warden.Credential, error) {
 	c, err := tx.GetCredential(ctx, id)
-	if err == nil && c.Kind != warden.CredKey {
-		err = warden.Errorf(warden.NotFound, "key %s not found", id)
-	}
-	if warden.IsCode(err, warden.NotFound) {
-		return nil, warden.Errorf(warden.NotFound, "key %s not found", id)
+	if warden.IsCode(err, warden.NotFound) || (err == nil && c.Kind != kind) {
+		return nil, warden.Errorf(warden.NotFound, "%s %s not found", noun, id)
 	}
 	return c, err
 }
