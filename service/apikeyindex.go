@@ -55,6 +55,15 @@ type apiKeyEntry struct {
 
 func newAPIKeyEntry(p *apikey.Policy) *apiKeyEntry { return &apiKeyEntry{policy: *p} }
 
+// carryUses takes over the uses of the entry e replaces (nil: none) that
+// are not yet written.
+func (e *apiKeyEntry) carryUses(old *apiKeyEntry) {
+	if old != nil {
+		e.used.Store(old.used.Load())
+		e.flushed.Store(old.flushed.Load())
+	}
+}
+
 const (
 	// feedOverlap is how far behind its newest entry the feed is re-read:
 	// entries are stamped when written, not when committed, and by the
@@ -105,10 +114,7 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	}
 	x.mu.Lock()
 	for id, e := range keys {
-		if old := x.keys[id]; old != nil {
-			e.used.Store(old.used.Load())
-			e.flushed.Store(old.flushed.Load())
-		}
+		e.carryUses(x.keys[id])
 	}
 	x.keys = keys
 	x.mu.Unlock()
@@ -226,10 +232,7 @@ func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
 			continue
 		}
 		e := newAPIKeyEntry(p)
-		if old != nil {
-			e.used.Store(old.used.Load())
-			e.flushed.Store(old.flushed.Load())
-		}
+		e.carryUses(old)
 		x.keys[id] = e
 	}
 	return nil

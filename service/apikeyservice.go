@@ -7,6 +7,7 @@ import (
 	"time"
 
 	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"warden"
 )
@@ -57,13 +58,10 @@ func (a *APIKeys) Create(ctx context.Context, req *iam.CreateApiKeyRequest) (*ia
 	}
 	k := &APIKey{ServiceAccountID: req.ServiceAccountId, Description: req.Description, Scopes: scopes, Enabled: true}
 	if req.ExpiresAt != nil {
-		if err := req.ExpiresAt.CheckValid(); err != nil {
-			return nil, warden.Errorf(warden.InvalidArgument, "expires_at: %v", err)
+		if err := a.checkExpiry(req.ExpiresAt); err != nil {
+			return nil, err
 		}
 		k.ExpiresAt = req.ExpiresAt.AsTime()
-		if !k.ExpiresAt.After(a.s.now()) {
-			return nil, warden.Errorf(warden.InvalidArgument, "expires_at: must be in the future")
-		}
 	}
 	if err := a.s.ValidateAPIKey(k, yandexAPIKeyFields); err != nil {
 		return nil, err
@@ -73,6 +71,17 @@ func (a *APIKeys) Create(ctx context.Context, req *iam.CreateApiKeyRequest) (*ia
 		return nil, err
 	}
 	return &iam.CreateApiKeyResponse{ApiKey: apiKeyProto(out), Secret: sec.Reveal()}, nil
+}
+
+// checkExpiry refuses an expires_at that is malformed or not in the future.
+func (a *APIKeys) checkExpiry(t *timestamppb.Timestamp) error {
+	if err := t.CheckValid(); err != nil {
+		return warden.Errorf(warden.InvalidArgument, "expires_at: %v", err)
+	}
+	if !t.AsTime().After(a.s.now()) {
+		return warden.Errorf(warden.InvalidArgument, "expires_at: must be in the future")
+	}
+	return nil
 }
 
 // Update implements ApiKeyService.Update: description, scopes and
@@ -93,11 +102,8 @@ func (a *APIKeys) Update(ctx context.Context, req *iam.UpdateApiKeyRequest) (*op
 		return nil, warden.Errorf(warden.InvalidArgument, "scopes: between 1 and %d scopes are required", maxAPIKeyScopes)
 	}
 	if slices.Contains(paths, "expires_at") && req.ExpiresAt != nil {
-		if err := req.ExpiresAt.CheckValid(); err != nil {
-			return nil, warden.Errorf(warden.InvalidArgument, "expires_at: %v", err)
-		}
-		if !req.ExpiresAt.AsTime().After(a.s.now()) {
-			return nil, warden.Errorf(warden.InvalidArgument, "expires_at: must be in the future")
+		if err := a.checkExpiry(req.ExpiresAt); err != nil {
+			return nil, err
 		}
 	}
 	var op *operationT
