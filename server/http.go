@@ -72,15 +72,17 @@ func (m *Main) login(w http.ResponseWriter, r *http.Request) {
 		restapi.WriteError(w, err, id)
 		return
 	}
-	tok, err := m.svc.Login(r.Context(), req.Login, req.Password)
+	res, err := m.svc.Login(r.Context(), service.LoginRequest{Login: req.Login, Password: req.Password, ClientAddress: r.RemoteAddr})
 	if err != nil {
-		m.log.Info("login failed", "request_id", id, "login", req.Login, "reason", err.Error())
+		// res.Login, never req.Login: a password typed into the login
+		// field must not reach the log.
+		m.log.Info("login failed", "request_id", id, "login", res.Login, "user_account_id", res.UserAccountID, "client", r.RemoteAddr, "reason", err.Error())
 		restapi.WriteError(w, err, id)
 		return
 	}
-	m.log.Info("login", "request_id", id, "login", req.Login)
+	m.log.Info("login", "request_id", id, "login", res.Login, "user_account_id", res.UserAccountID, "client", r.RemoteAddr)
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]string{"oauthToken": tok.Reveal()})
+	json.NewEncoder(w).Encode(map[string]string{"oauthToken": res.OAuthToken.Reveal()})
 }
 
 // setPassword sets a user's password:

@@ -62,6 +62,11 @@ type Config struct {
 	// can be bound to, replacing the built-in postbox, monaas, logaas and
 	// storage: {"products": [{"name", "description", "endpoints", "scopes"}]}.
 	ProductsFile string
+	// OAuthTokenLifetime is how long a login's OAuth token stays valid;
+	// 30 days when zero (see service.Config).
+	OAuthTokenLifetime time.Duration
+	// Logins tunes the throttling of failed password logins.
+	Logins service.LoginLimits
 	// AdminPassword, when set, becomes the bootstrap admin's password at
 	// the first start.
 	AdminPassword string
@@ -161,6 +166,7 @@ func (m *Main) open(ctx context.Context) error {
 	m.svc, err = service.New(service.Config{
 		Store: m.store, Logger: m.log, Now: m.cfg.Now, Sealer: sealer, PublicAddress: public,
 		RefreshInterval: m.cfg.RefreshInterval, Roles: roles, Products: products,
+		OAuthTokenLifetime: m.cfg.OAuthTokenLifetime, Logins: m.cfg.Logins,
 	})
 	if err != nil {
 		return err

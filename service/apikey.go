@@ -401,7 +401,7 @@ func newRefusals() *prometheus.CounterVec {
 
 // Collectors returns the service's Prometheus metrics.
 func (s *Service) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{s.refusals, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	return append([]prometheus.Collector{s.refusals, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "warden_api_keys_loaded", Help: "API keys held in memory for checking.",
-	}, func() float64 { return float64(s.apiKeys.Len()) })}
+	}, func() float64 { return float64(s.apiKeys.Len()) })}, s.logins.collectors()...)
 }

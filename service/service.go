@@ -49,6 +49,12 @@ type Config struct {
 	Roles [][]byte
 	// Products API keys can be bound to; the built-in catalog when nil.
 	Products *apikey.Catalog
+	// OAuthTokenLifetime is how long a user's OAuth token (from a login)
+	// stays valid; DefaultOAuthTokenLifetime when zero, at most
+	// MaxOAuthTokenLifetime.
+	OAuthTokenLifetime time.Duration
+	// Logins tunes the throttling of failed password logins.
+	Logins LoginLimits
 }
 
 // Service holds the state shared by every API method.
@@ -68,6 +74,9 @@ type Service struct {
 	apiKeys  *apiKeyIndex
 	products *apikey.Catalog
 	refusals *prometheus.CounterVec
+	logins   *loginGuard
+	// oauthLifetime is how long a new OAuth token is valid.
+	oauthLifetime time.Duration
 }
 
 // New validates cfg and returns a Service. Call Start before serving.
@@ -97,6 +106,13 @@ func New(cfg Config) (*Service, error) {
 	if s.rotation == 0 {
 		s.rotation = 24 * time.Hour
 	}
+	s.oauthLifetime = cfg.OAuthTokenLifetime
+	if s.oauthLifetime == 0 {
+		s.oauthLifetime = DefaultOAuthTokenLifetime
+	}
+	if s.oauthLifetime < time.Minute || s.oauthLifetime > MaxOAuthTokenLifetime {
+		return nil, fmt.Errorf("service: OAuth token lifetime %s is outside 1m to %s", s.oauthLifetime, MaxOAuthTokenLifetime)
+	}
 	if s.refresh == 0 {
 		s.refresh = 200 * time.Millisecond
 	}
@@ -111,6 +127,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.apiKeys = newAPIKeyIndex(s)
 	s.refusals = newRefusals()
+	if s.logins, err = newLoginGuard(cfg.Logins, s.now); err != nil {
+		return nil, err
+	}
 	s.jwtKeys = newKeyState(s)
 	s.verifier = token.NewVerifier(s.now)
 	s.keys = &keyring{s: s}

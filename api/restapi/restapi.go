@@ -268,6 +268,9 @@ func WriteError(w http.ResponseWriter, err error, id string) {
 		b = []byte(`{"code":13,"message":"internal error"}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if secs := grpcapi.RetryAfterSeconds(st); secs > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
 	w.WriteHeader(grpcapi.HTTPStatus(st.Code()))
 	w.Write(b)
 }
