@@ -108,14 +108,15 @@ func Passwords() *PasswordLimiter {
 // memory the process may use (the cgroup limit, GOMEMLIMIT or the
 // machine's memory, whichever is least) divided by HashMemory — an eighth
 // because the garbage collector lets freed hash buffers pile up to about
-// the live heap again before it runs — and no more than GOMAXPROCS, since
-// argon2id is CPU-bound. At least 1.
+// the live heap again before it runs — and no more than GOMAXPROCS divided
+// by the threads of one hash: argon2id is CPU-bound, and one hash already
+// keeps that many cores busy. At least 1.
 func DefaultPasswordSlots() int {
 	return passwordSlots(memoryLimit(), runtime.GOMAXPROCS(0))
 }
 
 func passwordSlots(memory uint64, procs int) int {
-	n := procs
+	n := procs / argonThreads
 	if bySize := memory / 8 / HashMemory; bySize < uint64(n) {
 		n = int(bySize)
 	}

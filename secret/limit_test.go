@@ -16,10 +16,11 @@ func TestPasswordSlots(t *testing.T) {
 		procs  int
 		want   int
 	}{
-		{24 * gib, 2, 2},   // this machine: CPU-bound
-		{24 * gib, 64, 48}, // big box: 24 GiB / 8 / 64 MiB
-		{2 * gib, 64, 4},   // 2 GiB / 8 / 64 MiB
-		{256 << 20, 8, 1},  // tiny container: at least one
+		{24 * gib, 2, 1},    // this machine: one hash keeps both cores busy
+		{24 * gib, 16, 8},   // CPU-bound: two threads a hash
+		{24 * gib, 128, 48}, // big box: 24 GiB / 8 / 64 MiB
+		{2 * gib, 64, 4},    // 2 GiB / 8 / 64 MiB
+		{256 << 20, 8, 1},   // tiny container: at least one
 		{0, 4, 1},
 	}
 	for _, tt := range tests {

@@ -76,6 +76,11 @@ type loginGuard struct {
 	addresses *throttle.Throttle
 	total     *prometheus.CounterVec
 	tagKey    []byte
+	// pause is how long a throttled login is held before its answer, at
+	// most: a client that ignores Retry-After then gets one answer a
+	// second per request in flight instead of thousands, each of which
+	// would cost the server CPU that its other callers need.
+	pause time.Duration
 }
 
 func newLoginGuard(limits LoginLimits, now func() time.Time) (*loginGuard, error) {
@@ -100,7 +105,7 @@ func newLoginGuard(limits LoginLimits, now func() time.Time) (*loginGuard, error
 	for _, r := range []string{loginSuccess, loginFailure, loginThrottled, loginBusy} {
 		total.WithLabelValues(r)
 	}
-	return &loginGuard{accounts: accounts, addresses: addresses, total: total, tagKey: secret.RandomBytes(32)}, nil
+	return &loginGuard{accounts: accounts, addresses: addresses, total: total, tagKey: secret.RandomBytes(32), pause: time.Second}, nil
 }
 
 // collectors are the login metrics: the counter, and the process-wide
@@ -134,7 +139,7 @@ var (
 func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, error) {
 	res := LoginResult{Login: s.logins.logForm(req.Login, false)}
 	account, address := accountKey(req.Login), addressKey(req.ClientAddress)
-	if err := s.logins.attempt(account, address); err != nil {
+	if err := s.logins.attempt(ctx, account, address); err != nil {
 		return res, err
 	}
 	userID, hash, err := s.passwordOf(ctx, req.Login)
@@ -212,8 +217,9 @@ func (s *Service) passwordOf(ctx context.Context, login string) (userID, hash st
 	return userID, hash, err
 }
 
-// attempt asks both throttles; a refusal by either counts in neither.
-func (g *loginGuard) attempt(account, address string) error {
+// attempt asks both throttles; a refusal by either counts in neither, and
+// is answered after the pause.
+func (g *loginGuard) attempt(ctx context.Context, account, address string) error {
 	wait := g.accounts.Attempt(account)
 	if wait == 0 && address != "" {
 		if wait = g.addresses.Attempt(address); wait > 0 {
@@ -224,9 +230,17 @@ func (g *loginGuard) attempt(account, address string) error {
 		return nil
 	}
 	g.total.WithLabelValues(loginThrottled).Inc()
+	pause := min(wait, g.pause)
+	t := time.NewTimer(pause)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	// One message for the login and the address, for known and unknown
 	// logins alike.
-	return &warden.Error{Code: warden.ResourceExhausted, Message: "too many failed logins: retry later", RetryAfter: wait}
+	return &warden.Error{Code: warden.ResourceExhausted, Message: "too many failed logins: retry later", RetryAfter: max(wait-pause, time.Second)}
 }
 
 // undo takes back an attempt that was not a verdict on the password.

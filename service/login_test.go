@@ -43,6 +43,7 @@ func newLoginFixture(t *testing.T, limits LoginLimits) *loginFixture {
 	if err := s.SetPassword(ctx, boot.AdminID, testPassword); err != nil {
 		t.Fatal(err)
 	}
+	s.logins.pause = 0 // the clock is the test's: no real-time pause
 	return &loginFixture{t: t, s: s, clock: clk, admin: boot.AdminID}
 }
 
