@@ -191,6 +191,7 @@ func (m *Main) open(ctx context.Context) error {
 	iam.RegisterKeyServiceServer(m.grpc, m.svc.Keys())
 	iam.RegisterApiKeyServiceServer(m.grpc, m.svc.APIKeys())
 	iam.RegisterUserAccountServiceServer(m.grpc, m.svc.UserAccounts())
+	iam.RegisterRefreshTokenServiceServer(m.grpc, m.svc.RefreshTokens())
 	iam.RegisterRoleServiceServer(m.grpc, m.svc.Roles())
 	accesspb.RegisterAccessServiceServer(m.grpc, m.svc.AccessService())
 	rm.RegisterCloudServiceServer(m.grpc, m.svc.Clouds())

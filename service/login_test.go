@@ -189,3 +189,29 @@ func loginsTotal(t *testing.T, s *Service, result string) float64 {
 	t.Fatalf("warden_logins_total{result=%q} not exported", result)
 	return 0
 }
+
+// TestRevokeOAuthTokens: the helper a password change calls deletes every
+// OAuth token of the user and nothing else.
+func TestRevokeOAuthTokens(t *testing.T) {
+	f := newLoginFixture(t, LoginLimits{})
+	ctx := context.Background()
+	var toks []string
+	for range 3 {
+		res, err := f.s.Login(ctx, LoginRequest{Login: "admin", Password: testPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, res.OAuthToken.Reveal())
+	}
+	if err := f.s.store.Update(ctx, func(tx warden.Tx) error { return f.s.revokeOAuthTokens(ctx, tx, f.admin) }); err != nil {
+		t.Fatal(err)
+	}
+	for i, tok := range toks {
+		if _, _, err := f.s.exchangeOAuthToken(ctx, tok); !warden.IsCode(err, warden.Unauthenticated) {
+			t.Errorf("token %d after revokeOAuthTokens: %v", i, err)
+		}
+	}
+	if _, err := f.s.Login(ctx, LoginRequest{Login: "admin", Password: testPassword}); err != nil {
+		t.Errorf("the password went with the tokens: %v", err)
+	}
+}
