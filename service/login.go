@@ -51,9 +51,10 @@ type LoginResult struct {
 	// say which logins exist.
 	UserAccountID string
 	// Login is the login as it may be logged: the login itself when it
-	// named an account, otherwise only its length and a tag that groups
-	// attempts on one login in this process's log. A password typed into
-	// the login field must not land in the log.
+	// named an account, otherwise (and when refused before the lookup) only
+	// its length and a tag that groups attempts on one login in this
+	// process's log. A password typed into the login field must not land
+	// in the log.
 	Login string
 }
 
@@ -289,5 +290,5 @@ func (g *loginGuard) logForm(login string, known bool) string {
 	}
 	mac := hmac.New(sha256.New, g.tagKey)
 	mac.Write([]byte(login))
-	return fmt.Sprintf("unknown login of %d bytes, tag %s", len(login), hex.EncodeToString(mac.Sum(nil)[:4]))
+	return fmt.Sprintf("(withheld: %d bytes, tag %s)", len(login), hex.EncodeToString(mac.Sum(nil)[:4]))
 }
