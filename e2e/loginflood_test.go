@@ -247,13 +247,15 @@ func TestAttackLoginFlood(t *testing.T) {
 }
 
 // BenchmarkLoginFlood prints the figures of TestAttackLoginFlood for each
-// backend; one iteration is one 6 s flood (run with -benchtime 1x).
+// backend, with the writer alone (no-flood) for comparison; one iteration
+// is one 6 s flood (run with -benchtime 1x).
 func BenchmarkLoginFlood(b *testing.B) {
 	for _, be := range backends(nil) {
 		for _, lim := range []struct {
-			name   string
-			limits service.LoginLimits
-		}{{"default", service.LoginLimits{}}, {"hash-limiter-alone", service.LoginLimits{PerAddress: 1 << 30}}} {
+			name    string
+			limits  service.LoginLimits
+			workers int
+		}{{"no-flood", service.LoginLimits{}, 0}, {"default", service.LoginLimits{}, 64}, {"hash-limiter-alone", service.LoginLimits{PerAddress: 1 << 30}, 64}} {
 			b.Run(be.name+"/"+lim.name, func(b *testing.B) {
 				n := start(b, b.TempDir(), be.database(b), func(c *server.Config) {
 					c.Logins = lim.limits
@@ -262,7 +264,7 @@ func BenchmarkLoginFlood(b *testing.B) {
 				b.ReportAllocs()
 				var fig floodFigures
 				for b.Loop() {
-					fig = flood(b, n, floodConfig{workers: 64, perWorker: 200, duration: 6 * time.Second})
+					fig = flood(b, n, floodConfig{workers: lim.workers, perWorker: 200, duration: 6 * time.Second})
 				}
 				b.Logf("%s", fig)
 				b.ReportMetric(float64(fig.writerP50.Microseconds())/1000, "writer-p50-ms")
