@@ -49,6 +49,7 @@ func TestLimiterBoundsAndWaits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	l.rest = 0 // TestSlotRests covers the rest
 	ctx := context.Background()
 	r1, err1 := l.acquire(ctx, true)
 	r2, err2 := l.acquire(ctx, true)
@@ -99,6 +100,32 @@ func TestLimiterBoundsAndWaits(t *testing.T) {
 	}
 }
 
+// TestSlotRests: a slot is given back half a hash's duration after the
+// hash, not at once.
+func TestSlotRests(t *testing.T) {
+	l, _ := NewPasswordLimiter(1, 0)
+	release, err := l.acquire(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := 200 * time.Millisecond
+	time.Sleep(held) // stands for the hash's work
+	released := time.Now()
+	release()
+	if l.InUse() != 1 {
+		t.Fatal("the slot came back without resting")
+	}
+	for l.InUse() != 0 {
+		if time.Since(released) > 10*time.Second {
+			t.Fatal("the slot never came back")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if rested := time.Since(released); rested < held/2 {
+		t.Errorf("the slot rested %s after a %s hash, want at least %s", rested, held, held/2)
+	}
+}
+
 // TestPasswordFunctionsUseTheLimiter: every argon2id entry point takes a
 // slot of the process-wide limiter, so a full limiter turns the bounded
 // ones away with ErrBusy and makes the unbounded ones wait.
@@ -106,6 +133,7 @@ func TestPasswordFunctionsUseTheLimiter(t *testing.T) {
 	old := Passwords()
 	t.Cleanup(func() { SetPasswordLimiter(old) })
 	l, _ := NewPasswordLimiter(1, 10*time.Millisecond)
+	l.rest = 0
 	SetPasswordLimiter(l)
 	release, err := l.acquire(context.Background(), true)
 	if err != nil {
