@@ -1,6 +1,10 @@
 package access
 
-import "warden"
+import (
+	"time"
+
+	"warden"
+)
 
 // Subject ids of the system groups.
 const (
@@ -14,6 +18,13 @@ type Node struct {
 	Type     warden.ResourceType
 	ParentID string
 	Status   string
+	// ExpiresAt is when a service account stops being usable; zero: never.
+	ExpiresAt time.Time
+}
+
+// ActiveAt reports whether the node is active and unexpired at now.
+func (n Node) ActiveAt(now time.Time) bool {
+	return n.Status == warden.StatusActive && (n.ExpiresAt.IsZero() || now.Before(n.ExpiresAt))
 }
 
 // Binding is an access binding on a resource.

@@ -13,11 +13,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"warden"
 	"warden/api/cloudru"
 	"warden/api/grpcapi"
 	"warden/api/restapi"
-	"warden/service"
 )
 
 // handler routes one port: gRPC by content type, then health, metrics,
@@ -37,8 +35,8 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("POST /warden/v1/login", m.login)
-	mux.HandleFunc("POST /warden/v1/userAccounts/{id}", m.setPassword)
+	mux.HandleFunc("POST /warden/v1/login", m.serve(MethodLogin, m.login))
+	mux.HandleFunc("POST /warden/v1/userAccounts/{id}", m.serve(MethodSetPassword, m.setPassword))
 	cloudru.Register(mux, m.svc, m.grpc)
 	mux.Handle("/", rest)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -59,62 +57,67 @@ func readJSON(r *http.Request, v any) error {
 	return nil
 }
 
+// Warden's own routes run through the interceptor chain under these method
+// names: authentication (except Login), the permission table, request id,
+// log line and metrics, as every other method.
+const (
+	MethodLogin       = "/warden.iam.v1.SessionService/Login"
+	MethodSetPassword = "/warden.iam.v1.UserAccountService/SetPassword"
+)
+
+// serve runs fn as method through the interceptor chain and answers its
+// result as JSON.
+func (m *Main) serve(method string, fn func(ctx context.Context, r *http.Request) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := grpcapi.NewRequestID()
+		w.Header().Set("X-Request-Id", id)
+		var body any
+		err := m.grpc.Handle(grpcapi.WithRequestID(restapi.Incoming(r), id), method, func(ctx context.Context) (err error) {
+			body, err = fn(ctx, r)
+			return err
+		})
+		if err != nil {
+			restapi.WriteError(w, err, id)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(body)
+	}
+}
+
 // login exchanges a local user's login and password for an OAuth token:
 // POST /warden/v1/login {"login": "...", "password": "..."}.
-func (m *Main) login(w http.ResponseWriter, r *http.Request) {
-	id := grpcapi.NewRequestID()
-	w.Header().Set("X-Request-Id", id)
+func (m *Main) login(ctx context.Context, r *http.Request) (any, error) {
 	var req struct {
 		Login    string `json:"login"`
 		Password string `json:"password"`
 	}
 	if err := readJSON(r, &req); err != nil {
-		restapi.WriteError(w, err, id)
-		return
+		return nil, err
 	}
-	tok, err := m.svc.Login(r.Context(), req.Login, req.Password)
+	tok, err := m.svc.Login(ctx, req.Login, req.Password)
 	if err != nil {
-		m.log.Info("login failed", "request_id", id, "login", req.Login, "reason", err.Error())
-		restapi.WriteError(w, err, id)
-		return
+		return nil, err
 	}
-	m.log.Info("login", "request_id", id, "login", req.Login)
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]string{"oauthToken": tok.Reveal()})
+	return map[string]string{"oauthToken": tok.Reveal()}, nil
 }
 
 // setPassword sets a user's password:
-// POST /warden/v1/userAccounts/{id}:setPassword {"password": "..."}.
-func (m *Main) setPassword(w http.ResponseWriter, r *http.Request) {
-	id := grpcapi.NewRequestID()
-	w.Header().Set("X-Request-Id", id)
+// POST /warden/v1/userAccounts/{id}:setPassword {"password": "...", "currentPassword": "..."}.
+func (m *Main) setPassword(ctx context.Context, r *http.Request) (any, error) {
 	user, ok := strings.CutSuffix(r.PathValue("id"), ":setPassword")
 	if !ok {
-		restapi.WriteError(w, status.Error(codes.NotFound, "no API method at "+r.URL.Path), id)
-		return
-	}
-	tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !found {
-		restapi.WriteError(w, warden.ErrUnauthenticated, id)
-		return
-	}
-	sub, err, _ := m.svc.Authenticate(strings.TrimSpace(tok))
-	if err != nil {
-		restapi.WriteError(w, err, id)
-		return
+		return nil, status.Error(codes.NotFound, "no API method at "+r.URL.Path)
 	}
 	var req struct {
-		Password string `json:"password"`
+		Password        string `json:"password"`
+		CurrentPassword string `json:"currentPassword"`
 	}
 	if err := readJSON(r, &req); err != nil {
-		restapi.WriteError(w, err, id)
-		return
+		return nil, err
 	}
-	if err := m.svc.SetPassword(service.WithSubject(r.Context(), sub), user, req.Password); err != nil {
-		restapi.WriteError(w, err, id)
-		return
+	if err := m.svc.SetPassword(ctx, user, req.CurrentPassword, req.Password); err != nil {
+		return nil, err
 	}
-	m.log.Info("password set", "request_id", id, "user_account_id", user, "subject", sub.ID)
-	w.Header().Set("Content-Type", "application/json")
-	w.Write([]byte("{}\n"))
+	return struct{}{}, nil
 }

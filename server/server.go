@@ -27,12 +27,15 @@ import (
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
 	rm "github.com/yandex-cloud/go-genproto/yandex/cloud/resourcemanager/v1"
+	"google.golang.org/grpc/metadata"
 
 	"warden"
+	"warden/api/accessapi"
 	"warden/api/accesspb"
 	"warden/api/grpcapi"
 	"warden/api/restapi"
 	"warden/apikey"
+	"warden/authn"
 	"warden/secret"
 	"warden/service"
 	"warden/storage/postgres"
@@ -83,6 +86,7 @@ type Main struct {
 	log      *slog.Logger
 	store    warden.Store
 	svc      *service.Service
+	authn    *authn.Pipeline
 	grpc     *grpcapi.Server
 	http     *http.Server
 	lis      net.Listener
@@ -160,7 +164,7 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	m.svc, err = service.New(service.Config{
 		Store: m.store, Logger: m.log, Now: m.cfg.Now, Sealer: sealer, PublicAddress: public,
-		RefreshInterval: m.cfg.RefreshInterval, Roles: roles, Products: products,
+		RefreshInterval: m.cfg.RefreshInterval, Roles: roles, Products: products, AdminPassword: m.cfg.AdminPassword,
 	})
 	if err != nil {
 		return err
@@ -176,7 +180,15 @@ func (m *Main) open(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(m.svc.Collectors()...)
-	m.grpc, err = grpcapi.NewServer(grpcapi.Config{Logger: m.log, Metrics: reg, Auth: m.svc, Public: publicMethods, Authorize: m.svc.AuthorizeCall})
+	m.authn, err = authn.New(authn.Config{Schemes: schemes(m.svc), Accounts: m.svc})
+	if err != nil {
+		return err
+	}
+	reg.MustRegister(m.authn.Collector())
+	m.grpc, err = grpcapi.NewServer(grpcapi.Config{
+		Logger: m.log, Metrics: reg, Auth: m.authn, Public: publicMethods, Authorize: m.svc.AuthorizeCall,
+		Incoming: incoming,
+	})
 	if err != nil {
 		return err
 	}
@@ -186,7 +198,7 @@ func (m *Main) open(ctx context.Context) error {
 	iam.RegisterApiKeyServiceServer(m.grpc, m.svc.APIKeys())
 	iam.RegisterUserAccountServiceServer(m.grpc, m.svc.UserAccounts())
 	iam.RegisterRoleServiceServer(m.grpc, m.svc.Roles())
-	accesspb.RegisterAccessServiceServer(m.grpc, m.svc.AccessService())
+	accesspb.RegisterAccessServiceServer(m.grpc, accessapi.New(m.svc, m.authn))
 	rm.RegisterCloudServiceServer(m.grpc, m.svc.Clouds())
 	rm.RegisterFolderServiceServer(m.grpc, m.svc.Folders())
 	om.RegisterOrganizationServiceServer(m.grpc, m.svc.Organizations())
@@ -217,12 +229,32 @@ func (m *Main) open(ctx context.Context) error {
 	return nil
 }
 
+// schemes are the credential schemes of the authentication pipeline, in the
+// order they are tried. A new kind of credential is one file in authn and
+// one line here.
+func schemes(svc *service.Service) []authn.Scheme {
+	return []authn.Scheme{
+		authn.IAMToken{Verifier: svc},
+		authn.APIKey{Index: svc.APIKeyIndex(), Now: svc.Now},
+	}
+}
+
+// incoming hands the service the request metadata it needs beyond the
+// credential.
+func incoming(ctx context.Context, md metadata.MD) context.Context {
+	if v := md.Get(service.PublicKeyMetadata); len(v) > 0 {
+		return service.WithCallerPublicKey(ctx, v[0])
+	}
+	return ctx
+}
+
 // publicMethods need no credential.
 var publicMethods = map[string]bool{
 	"/yandex.cloud.iam.v1.IamTokenService/Create":    true,
 	"/yandex.cloud.iam.v1.IamTokenService/Revoke":    true,
 	"/yandex.cloud.endpoint.ApiEndpointService/Get":  true,
 	"/yandex.cloud.endpoint.ApiEndpointService/List": true,
+	MethodLogin: true,
 	// The access service authenticates the credential it is given.
 	"/warden.access.v1.AccessService/Authenticate": true,
 	"/warden.access.v1.AccessService/Authorize":    true,
@@ -294,9 +326,6 @@ func (m *Main) finishBootstrap(ctx context.Context) error {
 	m.log.Info("bootstrap admin OAuth token written", "path", path)
 	if m.cfg.Banner != nil {
 		fmt.Fprintf(m.cfg.Banner, "wardend: the bootstrap admin's OAuth token is in %s\n", path)
-	}
-	if m.cfg.AdminPassword != "" {
-		return m.svc.SetPassword(service.WithSubject(ctx, service.Subject{Type: "userAccount", ID: m.boot.AdminID}), m.boot.AdminID, m.cfg.AdminPassword)
 	}
 	return nil
 }

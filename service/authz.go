@@ -53,7 +53,7 @@ func (a *authz) reload(ctx context.Context) error {
 	}
 	nodes := make([]access.Node, 0, len(resources))
 	for _, r := range resources {
-		nodes = append(nodes, access.Node{ID: r.ID, Type: r.Type, ParentID: r.ParentID, Status: r.Status})
+		nodes = append(nodes, nodeOf(r))
 	}
 	var bs []access.Binding
 	for id, list := range bindings {
@@ -103,7 +103,11 @@ func errDenied(permission, resourceID string) error {
 // (or an ancestor). Only a resource the snapshot does not know yet costs
 // store reads: one created a moment ago on another node, or a missing one.
 func (s *Service) authorize(ctx context.Context, permission, resourceID string) error {
-	sub := SubjectFrom(ctx)
+	return s.authorizeAs(ctx, SubjectFrom(ctx), permission, resourceID)
+}
+
+// authorizeAs is authorize for a subject given apart from ctx.
+func (s *Service) authorizeAs(ctx context.Context, sub Subject, permission, resourceID string) error {
 	snap := s.authz.snap.Load()
 	if snap.Allowed(sub.ID, sub.ID != "", permission, resourceID) {
 		return nil
@@ -166,12 +170,17 @@ func (s *Service) allowed(ctx context.Context, permission, resourceID string) bo
 	return s.authz.snap.Load().Allowed(sub.ID, sub.ID != "", permission, resourceID)
 }
 
-// subjectActive reports whether an account may still act: it exists and is
-// not suspended. Known accounts are answered from the snapshot; one created
-// since the last reload is looked up.
+// nodeOf is what the snapshot keeps of a resource.
+func nodeOf(r *warden.Resource) access.Node {
+	return access.Node{ID: r.ID, Type: r.Type, ParentID: r.ParentID, Status: r.Status, ExpiresAt: attrTime(r, attrExpiresAt)}
+}
+
+// subjectActive reports whether an account may still act: it exists, is not
+// suspended and has not expired. Known accounts are answered from the
+// snapshot; one created since the last reload is looked up.
 func (s *Service) subjectActive(ctx context.Context, id string) bool {
 	if n, ok := s.authz.snap.Load().Node(id); ok {
-		return n.Status == warden.StatusActive
+		return n.ActiveAt(s.now())
 	}
 	var r *warden.Resource
 	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
@@ -182,7 +191,7 @@ func (s *Service) subjectActive(ctx context.Context, id string) bool {
 		return false
 	}
 	s.authz.changed()
-	return r.Status == warden.StatusActive
+	return nodeOf(r).ActiveAt(s.now())
 }
 
 // runAuthz polls the change mark every interval and reloads on a kick.

@@ -22,6 +22,23 @@ type Bootstrap struct {
 // per database. A meta row claimed in the same transaction makes concurrent
 // first starts of several wardend safe: exactly one wins.
 func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
+	// The admin's password is hashed before the transaction, and only when
+	// this start may bootstrap: argon2id never runs inside a transaction.
+	var passwordHash string
+	if s.adminPassword != "" {
+		err := s.store.View(ctx, func(tx warden.Tx) error {
+			_, err := tx.Meta(ctx, "bootstrap")
+			return err
+		})
+		switch {
+		case warden.IsCode(err, warden.NotFound):
+			if passwordHash, err = s.hashPassword(ctx, s.adminPassword); err != nil {
+				return nil, err
+			}
+		case err != nil:
+			return nil, err
+		}
+	}
 	var b *Bootstrap
 	err := s.store.Update(ctx, func(tx warden.Tx) error {
 		if _, err := tx.Meta(ctx, "bootstrap"); err == nil {
@@ -50,6 +67,19 @@ func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 		}
 		if err := tx.SetAccessBindings(ctx, b.OrganizationID, []warden.AccessBinding{{RoleID: "admin", SubjectType: "userAccount", SubjectID: b.AdminID}}); err != nil {
 			return err
+		}
+		if s.adminPassword != "" {
+			if passwordHash == "" {
+				// Another start bootstrapped and then this database was
+				// emptied between the check and now: try again later.
+				return warden.Errorf(warden.Unavailable, "bootstrap raced; start again")
+			}
+			if err := tx.CreateCredential(ctx, &warden.Credential{
+				ID: warden.NewID(warden.PrefixPassword), Kind: warden.CredPassword, SubjectID: b.AdminID,
+				Hash: []byte(passwordHash), CreatedAt: now,
+			}); err != nil {
+				return err
+			}
 		}
 		var err error
 		b.AdminOAuthToken, err = s.newOAuthToken(ctx, tx, b.AdminID, "bootstrap")

@@ -58,7 +58,7 @@ func (t *IamTokens) CreateForServiceAccount(ctx context.Context, req *iam.Create
 	if r.Status != warden.StatusActive {
 		return nil, warden.Errorf(warden.FailedPrecondition, "service account %s is suspended", r.ID)
 	}
-	tok, exp, err := t.s.issueToken(token.SubjectServiceAccount, r.ID)
+	tok, exp, err := t.s.issueToken(token.SubjectServiceAccount, r.ID, mintingCredential(SubjectFrom(ctx)))
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (s *Service) exchangeJWT(ctx context.Context, keys *keyState, compact strin
 // BenchmarkExchangeJWT), and a second token for the same key holder within
 // a fraction of a second buys nothing.
 func (s *Service) serviceAccountToken(k *cachedKey) (*issuedToken, error) {
-	if it := k.token.Load(); it != nil && !s.verifier.IsRevoked(it.id) {
+	if it := k.token.Load(); it != nil && !s.verifier.IsRevoked(it.id) && !s.verifier.IsCredentialRevoked(k.id) {
 		return it, nil
 	}
 	keyID, priv, err := s.keys.current()
@@ -152,6 +152,7 @@ func (s *Service) serviceAccountToken(k *cachedKey) (*issuedToken, error) {
 	c := token.Claims{
 		TokenID: hex.EncodeToString(secret.RandomBytes(16)), KeyID: keyID,
 		SubjectType: token.SubjectServiceAccount, SubjectID: k.subject, IssuedAt: now, ExpiresAt: now.Add(s.lifetime),
+		CredentialID: k.id,
 	}
 	tok, err := token.Sign(c, priv)
 	if err != nil {

@@ -71,6 +71,7 @@ var Rules = func() []MethodRule {
 		{Method: iamSvc + "ServiceAccountService/Reactivate", Permission: "iam.serviceAccounts.reactivate", Field: "service_account_id"},
 		{Method: iamSvc + "ServiceAccountService/ListOperations", Permission: "iam.serviceAccounts.get", Field: "service_account_id"},
 
+		{Method: "/warden.iam.v1.UserAccountService/SetPassword", Check: "POST /warden/v1/userAccounts/{id}:setPassword: a user sets their own giving current_password; another's needs iam.userAccounts.setPassword on the user"},
 		{Method: iamSvc + "UserAccountService/Get", Check: "a user may read their own account; others need iam.userAccounts.get on it"},
 		{Method: iamSvc + "IamTokenService/CreateForServiceAccount", Permission: "iam.serviceAccounts.tokens.create", Field: "service_account_id"},
 		{Method: iamSvc + "KeyService/Get", Check: "iam.serviceAccounts.keys.get on the key's service account"},

@@ -10,8 +10,8 @@ import (
 	"log/slog"
 	"regexp"
 	"time"
+	"unicode/utf8"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/proto"
@@ -49,6 +49,9 @@ type Config struct {
 	Roles [][]byte
 	// Products API keys can be bound to; the built-in catalog when nil.
 	Products *apikey.Catalog
+	// AdminPassword, when set, is the bootstrap admin's password, set in
+	// the bootstrap transaction (ignored once bootstrapped).
+	AdminPassword string
 }
 
 // Service holds the state shared by every API method.
@@ -67,7 +70,8 @@ type Service struct {
 	jwtKeys  *keyState // authorized keys cached for the JWT exchange
 	apiKeys  *apiKeyIndex
 	products *apikey.Catalog
-	refusals *prometheus.CounterVec
+	// adminPassword is set at bootstrap only.
+	adminPassword string
 }
 
 // New validates cfg and returns a Service. Call Start before serving.
@@ -88,6 +92,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	// The store keeps microseconds: answer with what a later read returns.
 	s.now = func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
+	if n := utf8.RuneCountInString(cfg.AdminPassword); cfg.AdminPassword != "" && (n < minPasswordLength || n > maxPasswordLength) {
+		return nil, fmt.Errorf("service: the admin password must be %d to %d characters long", minPasswordLength, maxPasswordLength)
+	}
+	s.adminPassword = cfg.AdminPassword
 	if s.lifetime == 0 {
 		s.lifetime = token.MaxLifetime
 	}
@@ -110,7 +118,6 @@ func New(cfg Config) (*Service, error) {
 		s.products = apikey.DefaultCatalog()
 	}
 	s.apiKeys = newAPIKeyIndex(s)
-	s.refusals = newRefusals()
 	s.jwtKeys = newKeyState(s)
 	s.verifier = token.NewVerifier(s.now)
 	s.keys = &keyring{s: s}
@@ -184,13 +191,7 @@ func (s *Service) loadRevocations(ctx context.Context, since time.Time) error {
 	if err != nil {
 		return err
 	}
-	m := make(map[string]time.Time, len(revoked))
-	for _, r := range revoked {
-		if !s.verifier.IsRevoked(r.TokenID) {
-			m[r.TokenID] = r.ExpiresAt
-		}
-	}
-	s.verifier.Revoke(m)
+	s.applyRevocations(revoked)
 	return nil
 }
 
