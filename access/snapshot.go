@@ -40,6 +40,9 @@ type Snapshot struct {
 	catalog *Catalog
 	nodes   map[string]*node
 	roots   []*node
+	// bound lists, per subject, the nodes where it has a binding: what the
+	// escalation guard compares.
+	bound map[string][]*node
 }
 
 type node struct {
@@ -51,7 +54,7 @@ type node struct {
 // NewSnapshot builds a snapshot. Bindings naming unknown roles or resources
 // are ignored (they cannot grant anything).
 func NewSnapshot(c *Catalog, nodes []Node, bindings []Binding) *Snapshot {
-	s := &Snapshot{catalog: c, nodes: make(map[string]*node, len(nodes))}
+	s := &Snapshot{catalog: c, nodes: make(map[string]*node, len(nodes)), bound: map[string][]*node{}}
 	for _, n := range nodes {
 		s.nodes[n.ID] = &node{Node: n}
 	}
@@ -75,6 +78,7 @@ func NewSnapshot(c *Catalog, nodes []Node, bindings []Binding) *Snapshot {
 		if g == nil {
 			g = newBitset(len(c.perms))
 			n.grants[b.SubjectID] = g
+			s.bound[b.SubjectID] = append(s.bound[b.SubjectID], n)
 		}
 		g.or(perms)
 	}

@@ -184,6 +184,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, k *APIKey, withOp func(warde
 	if err := s.authorize(ctx, permAPIKeysCreate, sa); err != nil {
 		return nil, secret.String{}, err
 	}
+	if err := s.guardMint(ctx, sa); err != nil {
+		return nil, secret.String{}, err
+	}
 	out := *k
 	out.ID, out.ServiceAccountID = warden.NewID(warden.PrefixAPIKey), sa
 	sec := apikey.NewSecret(out.ID)

@@ -59,8 +59,8 @@ func (s *Service) Active(ctx context.Context, id string) bool { return s.subject
 
 // issueToken signs a new IAM token for a subject, minted through the stored
 // credential mintedBy ("" when none): deleting it revokes the token.
-func (s *Service) issueToken(subjectType, subjectID, mintedBy string) (string, time.Time, error) {
-	keyID, priv, err := s.keys.current()
+func (s *Service) issueToken(ctx context.Context, subjectType, subjectID, mintedBy string) (string, time.Time, error) {
+	keyID, priv, err := s.keys.current(ctx)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -119,7 +119,7 @@ func (s *Service) exchangeOAuthToken(ctx context.Context, oauth string) (string,
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	return s.issueToken(token.SubjectUserAccount, user.ID, credID)
+	return s.issueToken(ctx, token.SubjectUserAccount, user.ID, credID)
 }
 
 // Login checks a local user's password and returns a new OAuth token. Every

@@ -66,7 +66,7 @@ func BenchmarkAuthorizeToken(b *testing.B) {
 		i++
 	}
 	subject, folder := bindings[i].SubjectID, bindings[i].ResourceID
-	tok, _, err := s.issueToken(token.SubjectServiceAccount, subject, "")
+	tok, _, err := s.issueToken(context.Background(), token.SubjectServiceAccount, subject, "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 // store when the store's change mark moves (any commit, on any wardend),
 // and at once after a change made through this process.
 type authz struct {
-	s       *Service
+	store   warden.Store
 	catalog *access.Catalog
 	snap    atomic.Pointer[access.Snapshot]
 	mu      sync.Mutex // serializes reloads
@@ -23,8 +23,8 @@ type authz struct {
 	kick    chan struct{}
 }
 
-func newAuthz(s *Service, c *access.Catalog) *authz {
-	a := &authz{s: s, catalog: c, kick: make(chan struct{}, 1)}
+func newAuthz(store warden.Store, c *access.Catalog) *authz {
+	a := &authz{store: store, catalog: c, kick: make(chan struct{}, 1)}
 	a.snap.Store(access.NewSnapshot(c, nil, nil))
 	return a
 }
@@ -36,7 +36,7 @@ func (a *authz) reload(ctx context.Context) error {
 	var mark string
 	var resources []*warden.Resource
 	var bindings map[string][]warden.AccessBinding
-	err := a.s.store.View(ctx, func(tx warden.Tx) (err error) {
+	err := a.store.View(ctx, func(tx warden.Tx) (err error) {
 		// The mark is read first: a commit racing the load moves it again,
 		// so the next poll reloads.
 		if mark, err = tx.ChangeMark(ctx); err != nil {
@@ -69,7 +69,7 @@ func (a *authz) reload(ctx context.Context) error {
 // poll reloads when the store changed since the last load.
 func (a *authz) poll(ctx context.Context) error {
 	var mark string
-	err := a.s.store.View(ctx, func(tx warden.Tx) (err error) {
+	err := a.store.View(ctx, func(tx warden.Tx) (err error) {
 		mark, err = tx.ChangeMark(ctx)
 		return err
 	})

@@ -93,6 +93,9 @@ func (k *Keys) Create(ctx context.Context, req *iam.CreateKeyRequest) (*iam.Crea
 	if err := k.s.authorize(ctx, permKeysCreate, sa); err != nil {
 		return nil, err
 	}
+	if err := k.s.guardMint(ctx, sa); err != nil {
+		return nil, err
+	}
 	if req.Format != iam.KeyFormat_PEM_FILE {
 		return nil, warden.Errorf(warden.InvalidArgument, "format: only PEM_FILE is supported")
 	}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -524,7 +523,7 @@ func TestKeyCreateRejects(t *testing.T) {
 }
 
 func withPublicKey(ctx context.Context, v string) context.Context {
-	return metadata.NewIncomingContext(ctx, metadata.Pairs(PublicKeyMetadata, v))
+	return WithCallerPublicKey(ctx, v)
 }
 
 func pemBase64(t testing.TB, priv *rsa.PrivateKey) string {

@@ -112,7 +112,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.authz = newAuthz(s, catalog)
+	s.authz = newAuthz(s.store, catalog)
 	s.products = cfg.Products
 	if s.products == nil {
 		s.products = apikey.DefaultCatalog()
@@ -120,7 +120,7 @@ func New(cfg Config) (*Service, error) {
 	s.apiKeys = newAPIKeyIndex(s)
 	s.jwtKeys = newKeyState(s)
 	s.verifier = token.NewVerifier(s.now)
-	s.keys = &keyring{s: s}
+	s.keys = &keyring{store: s.store, sealer: s.sealer, verifier: s.verifier, now: s.now, rotation: s.rotation}
 	return s, nil
 }
 
