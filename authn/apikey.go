@@ -17,7 +17,7 @@ type APIKeyIndex interface {
 	// CheckAPIKey checks the key of r.Secret (whose id is keyID) against
 	// every restriction on it and records an accepted use. found is false
 	// for a key the index does not hold.
-	CheckAPIKey(keyID string, r *apikey.Request) (subjectID string, refusal apikey.Refusal, found bool)
+	CheckAPIKey(keyID string, r apikey.Request) (subjectID string, refusal apikey.Refusal, found bool)
 }
 
 // ErrAPIKeyScope is the one answer to a key used for a scope it lacks.
@@ -43,7 +43,7 @@ func (s APIKey) Verify(_ context.Context, r *Request, secret string) (Principal,
 	if !ok {
 		return Principal{}, Refuse("malformed", "malformed API key")
 	}
-	sub, refusal, found := s.Index.CheckAPIKey(id, &apikey.Request{
+	sub, refusal, found := s.Index.CheckAPIKey(id, apikey.Request{
 		Secret: secret, Client: r.ClientAddress, Now: s.Now(), Product: r.Service, Scope: r.Scope,
 	})
 	if !found {

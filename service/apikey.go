@@ -354,12 +354,12 @@ func decodeStoredAPIKey(c *warden.Credential) (*APIKey, error) {
 }
 
 // CheckAPIKey implements authn.APIKeyIndex from memory: no database read.
-func (x *apiKeyIndex) CheckAPIKey(id string, r *apikey.Request) (string, apikey.Refusal, bool) {
+func (x *apiKeyIndex) CheckAPIKey(id string, r apikey.Request) (string, apikey.Refusal, bool) {
 	e := x.get(id)
 	if e == nil {
 		return "", 0, false
 	}
-	refusal := e.policy.Check(r)
+	refusal := e.policy.Check(&r)
 	if refusal == apikey.Accepted {
 		x.recordUse(e, r.Now)
 	}
