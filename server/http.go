@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"warden"
 	"warden/api/cloudru"
 	"warden/api/grpcapi"
+	"warden/api/jsonbody"
 	"warden/api/restapi"
 	"warden/service"
 )
@@ -51,12 +51,7 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 }
 
 func readJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return status.Errorf(codes.InvalidArgument, "invalid JSON body: %v", err)
-	}
-	return nil
+	return jsonbody.Decode(r.Body, 64<<10, v)
 }
 
 // login exchanges a local user's login and password for an OAuth token:
