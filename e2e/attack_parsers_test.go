@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +97,64 @@ func TestAttackOversizedBody(t *testing.T) {
 				t.Errorf("413 body %.200s, want google.rpc.Status RESOURCE_EXHAUSTED naming the limit", r.raw)
 			}
 		})
+	}
+}
+
+// tokenSpellings returns the spellings of an IAM token that a lenient
+// base64url decoder reads as the same bytes: every other last character of
+// the payload and of the signature with the same bits, padding, a line
+// break inside a part, and the standard alphabet's + and /.
+func tokenSpellings(tok string) []string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	dot := strings.LastIndexByte(tok, '.')
+	var out []string
+	for _, p := range [][2]int{{len("t1."), dot}, {dot + 1, len(tok)}} {
+		part := tok[p[0]:p[1]]
+		want, _ := base64.RawURLEncoding.DecodeString(part)
+		for _, c := range alphabet {
+			alt := part[:len(part)-1] + string(c)
+			if got, err := base64.RawURLEncoding.DecodeString(alt); err == nil && alt != part && bytes.Equal(got, want) {
+				out = append(out, tok[:p[0]]+alt+tok[p[1]:])
+			}
+		}
+		for _, alt := range []string{part + "=", part + "==", part[:4] + "\r\n" + part[4:], strings.NewReplacer("-", "+", "_", "/").Replace(part)} {
+			if alt != part {
+				out = append(out, tok[:p[0]]+alt+tok[p[1]:])
+			}
+		}
+	}
+	return out
+}
+
+// TestAttackTokenMalleability: an IAM token had 16 accepted spellings (the
+// signature's last character carries 4 unused bits), so a token could be
+// presented in a form a revocation or audit list keyed by its text would
+// not match. Only the canonical spelling is accepted, as a bearer token on
+// the API and through the access service.
+func TestAttackTokenMalleability(t *testing.T) {
+	n := start(t, t.TempDir(), "")
+	tok := n.iamToken()
+	authenticate := func(tok string) int {
+		return n.rest("POST", "/access/v1:authenticate", "", map[string]any{"request": map[string]any{
+			"headers": map[string]any{"Authorization": []string{"Bearer " + tok}},
+		}}).status
+	}
+	if got := authenticate(tok); got != 200 {
+		t.Fatalf("canonical token through the access service: %d, want 200", got)
+	}
+	alts := tokenSpellings(tok)
+	if len(alts) < 15+8 {
+		t.Fatalf("only %d other spellings: the test no longer covers the attack", len(alts))
+	}
+	for _, alt := range alts {
+		if got := authenticate(alt); got != 401 {
+			t.Errorf("access service accepted %q: %d, want 401", alt, got)
+		}
+		if strings.ContainsAny(alt, "\r\n") {
+			continue // not sendable as an HTTP header
+		}
+		if r := n.rest("GET", "/resource-manager/v1/clouds", alt, nil); r.status != 401 {
+			t.Errorf("API accepted bearer %q: %d, want 401", alt, r.status)
+		}
 	}
 }
