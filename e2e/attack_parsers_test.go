@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -157,4 +160,81 @@ func TestAttackTokenMalleability(t *testing.T) {
 			t.Errorf("API accepted bearer %q: %d, want 401", alt, r.status)
 		}
 	}
+}
+
+// TestAttackPageTokenLeak: cloud and folder lists paged first and filtered
+// after, so with pageSize=1 a caller got empty pages whose tokens were the
+// ids of clouds it cannot see. A subject that may see one of several clouds
+// (and one of several folders) now pages through exactly what it may see,
+// and no page token names anything else.
+func TestAttackPageTokenLeak(t *testing.T) {
+	n := start(t, t.TempDir(), "")
+	w := newWorld(t, n)
+	org := str(n.rest("GET", "/resource-manager/v1/clouds/"+w.cloud, w.admin, nil).body, "organizationId")
+	var clouds []string
+	for i := range 4 {
+		r := n.rest("POST", "/resource-manager/v1/clouds", w.admin, map[string]any{"organizationId": org, "name": fmt.Sprintf("cloud-%d", i)})
+		if r.status != 200 {
+			t.Fatalf("create cloud: %s", r.raw)
+		}
+		clouds = append(clouds, str(r.body, "response", "id"))
+	}
+	// The visible cloud sorts after the other new ones, so that they come
+	// before it on pages of their own. (Not the bootstrap cloud: a viewer
+	// there would see every folder below.)
+	slices.Sort(clouds)
+	visible := clouds[len(clouds)-1]
+	clouds = append(clouds, w.cloud)
+	w.bind(t, "/resource-manager/v1/clouds/"+visible, "ADD", "viewer", "serviceAccount", w.robot)
+	folders := []string{w.folderA, w.folderB}
+	for i := range 3 {
+		r := n.rest("POST", "/resource-manager/v1/folders", w.admin, map[string]any{"cloudId": w.cloud, "name": fmt.Sprintf("folder-%d", i)})
+		folders = append(folders, str(r.body, "response", "id"))
+	}
+	slices.Sort(folders)
+	visibleFolder := folders[len(folders)-1]
+	w.bind(t, "/resource-manager/v1/folders/"+visibleFolder, "ADD", "viewer", "serviceAccount", w.robot)
+
+	page := func(t *testing.T, path, items string, hidden []string) []string {
+		var seen []string
+		token := ""
+		for range 20 {
+			r := n.rest("GET", path+"&pageSize=1&pageToken="+url.QueryEscape(token), w.robotToken, nil)
+			if r.status != 200 {
+				t.Fatalf("GET %s: %d %s", path, r.status, r.raw)
+			}
+			list, _ := r.body[items].([]any)
+			for _, it := range list {
+				seen = append(seen, str(it, "id"))
+			}
+			token = str(r.body, "nextPageToken")
+			decoded, _ := base64.RawURLEncoding.DecodeString(token)
+			for _, id := range hidden {
+				if token != "" && (strings.Contains(token, id) || strings.Contains(string(decoded), id)) {
+					t.Errorf("page token %q names %s, which the caller cannot see", token, id)
+				}
+				if slices.Contains(seen, id) {
+					t.Errorf("listed %s, which the caller cannot see", id)
+				}
+			}
+			if token == "" {
+				return seen
+			}
+		}
+		t.Fatalf("paging %s did not end", path)
+		return nil
+	}
+	t.Run("clouds", func(t *testing.T) {
+		hidden := slices.DeleteFunc(slices.Clone(clouds), func(id string) bool { return id == visible })
+		got := page(t, "/resource-manager/v1/clouds?organizationId="+org, "clouds", hidden)
+		if !slices.Equal(got, []string{visible}) {
+			t.Errorf("clouds seen = %v, want only %s", got, visible)
+		}
+	})
+	t.Run("folders", func(t *testing.T) {
+		got := page(t, "/resource-manager/v1/folders?cloudId="+w.cloud, "folders", folders[:len(folders)-1])
+		if !slices.Equal(got, []string{visibleFolder}) {
+			t.Errorf("folders seen = %v, want only %s", got, visibleFolder)
+		}
+	})
 }

@@ -218,6 +218,37 @@ func (t *tx) ListResources(ctx context.Context, f warden.ResourceFilter) ([]*war
 	if err != nil {
 		return nil, "", err
 	}
+	size := pageSize(f.Page)
+	batch := size + 1
+	if f.Keep != nil {
+		batch = max(batch, 100) // fewer round trips when most rows are dropped
+	}
+	var out []*warden.Resource
+	for {
+		rs, err := t.listResourcesAfter(ctx, f, after, batch)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, r := range rs {
+			if f.Keep == nil || f.Keep(r) {
+				out = append(out, r)
+			}
+			if len(out) > size {
+				// One more than a page: there is a next page, and it starts
+				// after the last resource of this one, which the caller sees.
+				return out[:size], pageToken(out[size-1].ID), nil
+			}
+		}
+		if len(rs) < batch {
+			return out, "", nil
+		}
+		after = rs[len(rs)-1].ID
+	}
+}
+
+// listResourcesAfter reads up to limit resources matching f (but for Keep)
+// with IDs after after, in ID order.
+func (t *tx) listResourcesAfter(ctx context.Context, f warden.ResourceFilter, after string, limit int) ([]*warden.Resource, error) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -234,22 +265,13 @@ func (t *tx) ListResources(ctx context.Context, f warden.ResourceFilter) ([]*war
 	if after != "" {
 		add("id > ?", after)
 	}
-	size := pageSize(f.Page)
-	args = append(args, size+1)
+	args = append(args, limit)
 	rows, err := t.q.QueryContext(ctx, `SELECT `+resourceCols+` FROM resources WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY id LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
-		return nil, "", internal("list resources", err)
+		return nil, internal("list resources", err)
 	}
-	out, err := collect(rows, "list resources", scanResource)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(out) > size {
-		out = out[:size]
-		return out, pageToken(out[size-1].ID), nil
-	}
-	return out, "", nil
+	return collect(rows, "list resources", scanResource)
 }
 
 const operationCols = `id, resource_id, description, created_by, created_at, modified_at, done, metadata, response, error`
