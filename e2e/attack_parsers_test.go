@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"warden/api/accesspb"
+	"warden/server"
 )
 
 // TestAttackDeepNesting replays the quadratic-validation attack: an
@@ -236,5 +237,71 @@ func TestAttackPageTokenLeak(t *testing.T) {
 		if !slices.Equal(got, []string{visibleFolder}) {
 			t.Errorf("folders seen = %v, want only %s", got, visibleFolder)
 		}
+	})
+}
+
+// TestAttackClockSkew: revocations were stamped with the writing node's
+// clock and read from "this node's clock - 10 s", so a revocation through a
+// node more than 10 s behind was never seen by the others (and one ahead
+// hid the others' from it). With two wardends on one PostgreSQL, one of
+// them 30 s behind, a revocation or API key change through either is
+// enforced by the other within a second.
+func TestAttackClockSkew(t *testing.T) {
+	pg := postgresBackend(t)
+	dir, db := t.TempDir(), pg.database(t)
+	a := start(t, dir, db)
+	skewed := start(t, dir, db, func(c *server.Config) {
+		c.Now = func() time.Time { return time.Now().Add(-30 * time.Second) }
+	})
+	w := newWorld(t, a)
+	authenticate := func(n *node, header string) int {
+		return n.rest("POST", "/access/v1:authenticate", "", map[string]any{"request": map[string]any{
+			"headers": map[string]any{"Authorization": []string{header}}, "clientAddress": "10.1.1.1", "service": "postbox",
+		}}).status
+	}
+	mint := func(n *node) string {
+		r := n.rest("POST", "/iam/v1/tokens:createForServiceAccount", w.admin, map[string]any{"serviceAccountId": w.robot})
+		if r.status != 200 {
+			t.Fatalf("token for robot: %s", r.raw)
+		}
+		return str(r.body, "iamToken")
+	}
+	for _, tt := range []struct {
+		name          string
+		through, seen *node
+	}{
+		{"revoked through the node behind", skewed, a},
+		{"revoked through the node on time", a, skewed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tok := mint(tt.through)
+			within(t, "token accepted by the other node", func() bool { return authenticate(tt.seen, "Bearer "+tok) == 200 })
+			if r := tt.through.rest("POST", "/iam/v1/tokens:revoke", "", map[string]string{"iamToken": tok}); r.status != 200 {
+				t.Fatalf("revoke: %s", r.raw)
+			}
+			within(t, "revocation enforced by the other node", func() bool { return authenticate(tt.seen, "Bearer "+tok) == 401 })
+		})
+	}
+	t.Run("API key", func(t *testing.T) {
+		create := a.rest("POST", "/api/v1/service-accounts/credentials/api-keys", w.admin, map[string]any{
+			"name": "skewed", "serviceAccountId": w.robot, "products": []string{"postbox"},
+		})
+		if create.status != 200 {
+			t.Fatalf("create: %s", create.raw)
+		}
+		id, secret := str(create.body, "id"), "Api-Key "+str(create.body, "secret")
+		enable := func(n *node, on bool) {
+			t.Helper()
+			if r := n.rest("PATCH", "/api/v1/service-accounts/credentials/api-keys/"+id, w.admin, map[string]any{"enabled": on}); r.status != 200 {
+				t.Fatalf("PATCH enabled=%v: %s", on, r.raw)
+			}
+		}
+		within(t, "new key accepted by the node behind", func() bool { return authenticate(skewed, secret) == 200 })
+		enable(skewed, false)
+		within(t, "disable through the node behind enforced by the other", func() bool { return authenticate(a, secret) == 401 })
+		enable(a, true)
+		within(t, "enable through the node on time seen by the node behind", func() bool { return authenticate(skewed, secret) == 200 })
+		enable(a, false)
+		within(t, "disable through the node on time enforced by the node behind", func() bool { return authenticate(skewed, secret) == 401 })
 	})
 }

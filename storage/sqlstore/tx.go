@@ -206,7 +206,7 @@ func (t *tx) DeleteResource(ctx context.Context, id string) error {
 	// like any other credential delete (feed IDs: one fresh prefix plus the
 	// credential ID, unique without a per-row generator).
 	if _, err := t.exec(ctx, "delete resource", `INSERT INTO credential_changes (id, credential_id, at)
-		SELECT $2 || id, id, $3 FROM credentials WHERE subject_id = $1`, id, warden.NewID("chg"), toMicros(time.Now())); err != nil {
+		SELECT $2 || id, id, `+t.d.Now+` FROM credentials WHERE subject_id = $1`, id, warden.NewID("chg")); err != nil {
 		return err
 	}
 	_, err := t.exec(ctx, "delete resource", `DELETE FROM credentials WHERE subject_id = $1`, id)
@@ -413,11 +413,19 @@ func (t *tx) CreateCredential(ctx context.Context, c *warden.Credential) error {
 }
 
 // credentialChanged appends to the credential change feed, in the same
-// transaction as the change itself.
+// transaction as the change itself, stamped by the database's clock.
 func (t *tx) credentialChanged(ctx context.Context, id string) error {
-	_, err := t.exec(ctx, "credential change", `INSERT INTO credential_changes (id, credential_id, at) VALUES ($1, $2, $3)`,
-		warden.NewID("chg"), id, toMicros(time.Now()))
+	_, err := t.exec(ctx, "credential change", `INSERT INTO credential_changes (id, credential_id, at) VALUES ($1, $2, `+t.d.Now+`)`,
+		warden.NewID("chg"), id)
 	return err
+}
+
+func (t *tx) Clock(ctx context.Context) (time.Time, error) {
+	var now int64
+	if err := t.q.QueryRowContext(ctx, `SELECT `+t.d.Now).Scan(&now); err != nil {
+		return time.Time{}, internal("database clock", err)
+	}
+	return fromMicros(now), nil
 }
 
 func (t *tx) CredentialChanges(ctx context.Context, since time.Time) ([]warden.CredentialChange, error) {
@@ -547,9 +555,12 @@ func (t *tx) RevokeToken(ctx context.Context, r warden.RevokedToken) error {
 	// ON CONFLICT rather than a lookup first: two servers revoking one token
 	// at once must both succeed, and SQLite, PostgreSQL, CockroachDB and
 	// YugabyteDB all speak this form.
-	_, err := t.exec(ctx, "revoked token", `INSERT INTO revoked_tokens (token_id, subject_id, revoked_at, expires_at) VALUES ($1, $2, $3, $4)
+	// revoked_at is the database's clock, not r.RevokedAt: readers find new
+	// revocations by it, and a writer whose clock lags must not stamp its
+	// revocation into the past they have already read.
+	_, err := t.exec(ctx, "revoked token", `INSERT INTO revoked_tokens (token_id, subject_id, revoked_at, expires_at) VALUES ($1, $2, `+t.d.Now+`, $3)
 		ON CONFLICT (token_id) DO NOTHING`,
-		r.TokenID, r.SubjectID, toMicros(r.RevokedAt), toMicros(r.ExpiresAt))
+		r.TokenID, r.SubjectID, toMicros(r.ExpiresAt))
 	return err
 }
 
@@ -622,7 +633,7 @@ func (t *tx) Meta(ctx context.Context, key string) (string, error) {
 }
 
 func (t *tx) recordChange(ctx context.Context) error {
-	_, err := t.exec(ctx, "change", `INSERT INTO changes (id, at) VALUES ($1, $2)`, warden.NewID("chg"), toMicros(time.Now()))
+	_, err := t.exec(ctx, "change", `INSERT INTO changes (id, at) VALUES ($1, `+t.d.Now+`)`, warden.NewID("chg"))
 	return err
 }
 
