@@ -360,6 +360,8 @@ var (
 // the request, from memory. The error is warden.ErrUnauthenticated (or
 // errAPIKeyScope) whatever was wrong; the reason is returned separately,
 // for logs and metrics only.
+//
+//lint:ignore ST1008 the reason comes after the error: it is for logs, the error is for the caller
 func (s *Service) AuthenticateAPIKey(ctx context.Context, r *apikey.Request) (Subject, error, string) {
 	id, ok := apikey.KeyID(r.Secret)
 	if !ok {
