@@ -115,6 +115,30 @@ func testListResources(t *testing.T, s warden.Store) {
 		}
 	})
 
+	// Many dropped resources between kept ones: a backend that reads in
+	// batches must carry on past a batch with nothing kept.
+	t.Run("keep few of many", func(t *testing.T) {
+		many := folder(t, s)
+		var rs []*warden.Resource
+		for range 250 {
+			rs = append(rs, newResource(warden.TypeServiceAccount, many.ID))
+		}
+		create(t, s, rs...)
+		every := ids(rs)
+		slices.Sort(every)
+		kept := []string{every[0], every[120], every[121], every[249]}
+		keep := func(r *warden.Resource) bool { return slices.Contains(kept, r.ID) }
+		for _, size := range []int{0, 1, 3} {
+			got, pages := listAll(t, s, warden.ResourceFilter{Type: warden.TypeServiceAccount, ParentID: many.ID, Page: warden.Page{Size: size}, Keep: keep})
+			if diff := cmp.Diff(kept, ids(got)); diff != "" {
+				t.Errorf("size %d: IDs over all pages mismatch (-want +got):\n%s", size, diff)
+			}
+			if want := max(1, (len(kept)+size-1)/max(size, 1)); size > 0 && pages != want {
+				t.Errorf("size %d: pages = %d, want %d", size, pages, want)
+			}
+		}
+	})
+
 	t.Run("malformed page token", func(t *testing.T) {
 		err := s.View(t.Context(), func(tx warden.Tx) error {
 			_, _, err := tx.ListResources(t.Context(), warden.ResourceFilter{Type: warden.TypeServiceAccount, ParentID: f.ID, Page: warden.Page{Token: "not a page token!"}})
