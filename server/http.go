@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"warden/api/cloudru"
 	"warden/api/grpcapi"
+	"warden/api/jsonbody"
 	"warden/api/restapi"
 )
 
@@ -49,12 +49,7 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 }
 
 func readJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return status.Errorf(codes.InvalidArgument, "invalid JSON body: %v", err)
-	}
-	return nil
+	return jsonbody.Decode(r.Body, 64<<10, v)
 }
 
 // Warden's own routes run through the interceptor chain under these method

@@ -33,9 +33,9 @@ type apiKeyIndex struct {
 
 	// Feed position, touched only by the refresher (under feedMu).
 	feedMu   sync.Mutex
-	since    time.Time            // At of the newest feed entry read
+	since    time.Time            // At of the newest feed entry read (database clock)
 	seen     map[string]time.Time // feed entries already applied, within the overlap
-	lastRead time.Time            // when the feed was last read successfully
+	lastRead time.Time            // when the feed was last read successfully (this node's clock)
 
 	// Entries used since the last flush, so that a flush costs the keys
 	// used rather than every key held.
@@ -66,8 +66,9 @@ func (e *apiKeyEntry) carryUses(old *apiKeyEntry) {
 
 const (
 	// feedOverlap is how far behind its newest entry the feed is re-read:
-	// entries are stamped when written, not when committed, and by the
-	// writer's clock. Transactions and clock skew must stay within it.
+	// entries are stamped when written, not when committed, so a
+	// transaction must commit within it. They are stamped and read by the
+	// database's clock: the nodes' clocks do not matter.
 	feedOverlap = 10 * time.Second
 	// feedGap is how long the feed may go unread before the index no
 	// longer trusts it (entries are pruned after 10 minutes).
@@ -99,9 +100,12 @@ func (x *apiKeyIndex) Len() int {
 func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	x.feedMu.Lock()
 	defer x.feedMu.Unlock()
-	start := time.Now() // the feed is stamped by the store's clock, not the service's (injectable) one
+	var start time.Time // the database's clock, which stamps the feed
 	keys := map[string]*apiKeyEntry{}
-	err := x.s.store.View(ctx, func(tx warden.Tx) error {
+	err := x.s.store.View(ctx, func(tx warden.Tx) (err error) {
+		if start, err = tx.Clock(ctx); err != nil {
+			return err
+		}
 		return tx.EachCredential(ctx, warden.CredAPIKey, func(c *warden.Credential) error {
 			if p := x.compile(c); p != nil {
 				keys[c.ID] = newAPIKeyEntry(p)
@@ -118,7 +122,7 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	}
 	x.keys = keys
 	x.mu.Unlock()
-	x.since, x.lastRead = start.Add(-feedOverlap), start
+	x.since, x.lastRead = start.Add(-feedOverlap), time.Now()
 	clear(x.seen)
 	return nil
 }
@@ -151,9 +155,12 @@ func (x *apiKeyIndex) refresh(ctx context.Context) error {
 		return x.loadAll(ctx)
 	}
 	defer x.feedMu.Unlock()
-	readAt := time.Now()
+	var readAt time.Time // the database's clock, which stamps the feed
 	var feed []warden.CredentialChange
 	err := x.s.store.View(ctx, func(tx warden.Tx) (err error) {
+		if readAt, err = tx.Clock(ctx); err != nil {
+			return err
+		}
 		feed, err = tx.CredentialChanges(ctx, x.since.Add(-feedOverlap))
 		return err
 	})
@@ -179,9 +186,8 @@ func (x *apiKeyIndex) refresh(ctx context.Context) error {
 	for _, ch := range fresh {
 		x.seen[ch.ID] = ch.At
 	}
-	// The window follows the newest entry, but never past this node's
-	// clock: a writer whose clock runs ahead must not push it beyond the
-	// entries of writers whose clocks are right.
+	// The window follows the newest entry, but never past the clock at the
+	// read: an entry stamped later was not committed when it began.
 	if newest.After(readAt) {
 		newest = readAt
 	}
@@ -191,7 +197,7 @@ func (x *apiKeyIndex) refresh(ctx context.Context) error {
 			delete(x.seen, id)
 		}
 	}
-	x.lastRead = readAt
+	x.lastRead = time.Now()
 	return nil
 }
 

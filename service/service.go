@@ -135,7 +135,7 @@ func (s *Service) Start(ctx context.Context) (*Bootstrap, error) {
 	if err := s.keys.load(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.loadRevocations(ctx, time.Time{}); err != nil {
+	if _, err := s.loadRevocations(ctx, time.Time{}); err != nil {
 		return nil, err
 	}
 	if err := s.authz.reload(ctx); err != nil {
@@ -152,7 +152,7 @@ func (s *Service) Run(ctx context.Context) {
 	go s.runAuthz(ctx)
 	tick := time.NewTicker(s.refresh)
 	defer tick.Stop()
-	lastRevocations := s.now()
+	var lastRevocations time.Time // by the database's clock; zero: read them all once
 	lastKeys := s.now()
 	for {
 		select {
@@ -164,11 +164,17 @@ func (s *Service) Run(ctx context.Context) {
 		case <-tick.C:
 		}
 		// Re-read a window behind the last poll: a revocation committed late
-		// by a slow transaction on another node is still picked up.
-		since := lastRevocations.Add(-10 * time.Second)
-		lastRevocations = s.now()
-		if err := s.loadRevocations(ctx, since); err != nil && ctx.Err() == nil {
+		// by a slow transaction on another node is still picked up. Both
+		// ends are the database's clock, which stamps revocations, so a node
+		// whose clock is off neither misses them nor makes others miss its.
+		since := lastRevocations
+		if !since.IsZero() {
+			since = since.Add(-10 * time.Second)
+		}
+		if read, err := s.loadRevocations(ctx, since); err != nil && ctx.Err() == nil {
 			s.log.Warn("refresh revocations", "err", err)
+		} else if err == nil {
+			lastRevocations = read
 		}
 		if err := s.apiKeys.refresh(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("refresh API keys", "err", err)
@@ -182,17 +188,24 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-func (s *Service) loadRevocations(ctx context.Context, since time.Time) error {
+// loadRevocations applies the revocations recorded since then (by the
+// database's clock) and returns the database's clock as it was before it
+// read them: the next read starts from there.
+func (s *Service) loadRevocations(ctx context.Context, since time.Time) (time.Time, error) {
 	var revoked []warden.RevokedToken
+	var read time.Time
 	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
+		if read, err = tx.Clock(ctx); err != nil {
+			return err
+		}
 		revoked, err = tx.RevokedTokens(ctx, since, s.now())
 		return err
 	})
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	s.applyRevocations(revoked)
-	return nil
+	return read, nil
 }
 
 // Now returns the service's clock reading.

@@ -71,7 +71,19 @@ var (
 	ErrRevoked    = errors.New("token: revoked")
 )
 
-var b64 = base64.RawURLEncoding
+// b64 refuses the spellings a lenient decoder accepts: non-zero bits after
+// the last byte (each 64-byte signature had 16 spellings) and padding.
+var b64 = base64.RawURLEncoding.Strict()
+
+// decode reads one base64url part and accepts only its canonical spelling:
+// Strict still skips '\r' and '\n', which the length check catches.
+func decode(s string) ([]byte, bool) {
+	b, err := b64.DecodeString(s)
+	if err != nil || b64.EncodedLen(len(b)) != len(s) {
+		return nil, false
+	}
+	return b, true
+}
 
 // Sign returns the token for c, signed with priv. c.KeyID must name priv.
 func Sign(c Claims, priv ed25519.PrivateKey) (string, error) {
@@ -112,10 +124,11 @@ func split(tok string) (signed string, payload, sig []byte, err error) {
 		return "", nil, nil, ErrMalformed
 	}
 	signed = tok[:dot]
-	if payload, err = b64.DecodeString(signed[len(Prefix):]); err != nil {
+	payload, ok := decode(signed[len(Prefix):])
+	if !ok {
 		return "", nil, nil, ErrMalformed
 	}
-	if sig, err = b64.DecodeString(tok[dot+1:]); err != nil || len(sig) != ed25519.SignatureSize {
+	if sig, ok = decode(tok[dot+1:]); !ok || len(sig) != ed25519.SignatureSize {
 		return "", nil, nil, ErrMalformed
 	}
 	return signed, payload, sig, nil

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"regexp"
@@ -21,6 +20,7 @@ import (
 
 	"warden"
 	"warden/api/grpcapi"
+	"warden/api/jsonbody"
 	"warden/api/restapi"
 	"warden/apikey"
 	"warden/service"
@@ -63,11 +63,15 @@ func (h *handler) serve(method string, fn func(context.Context, *http.Request) (
 		id := grpcapi.NewRequestID()
 		w.Header().Set("X-Request-Id", id)
 		var body any
-		err := h.srv.Handle(grpcapi.WithRequestID(restapi.Incoming(r), id), method, func(ctx context.Context) (err error) {
-			body, err = fn(ctx, r)
-			return err
+		var fnErr error
+		err := h.srv.Handle(grpcapi.WithRequestID(restapi.Incoming(r), id), method, func(ctx context.Context) error {
+			body, fnErr = fn(ctx, r)
+			return fnErr
 		})
 		if err != nil {
+			if warden.IsCode(fnErr, warden.TooLarge) {
+				err = fnErr // the gRPC status Handle answers has no 413 of its own
+			}
 			restapi.WriteError(w, err, id)
 			return
 		}
@@ -202,19 +206,12 @@ func invalid(format string, args ...any) error {
 // decode reads a JSON body strictly: unknown fields (a snake_case name, a
 // typo) are refused rather than silently ignored.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return invalid("%s: must be a JSON %s, not %s", te.Field, te.Type.Kind(), te.Value)
-		}
-		return invalid("invalid JSON body: %s", err.Error())
+	err := jsonbody.Decode(r.Body, 64<<10, v)
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return invalid("%s: must be a JSON %s, not %s", te.Field, te.Type.Kind(), te.Value)
 	}
-	if dec.More() {
-		return invalid("invalid JSON body: more than one JSON value")
-	}
-	return nil
+	return err
 }
 
 // apply copies the fields present in in onto k, checking the ones only

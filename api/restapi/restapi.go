@@ -8,7 +8,6 @@ package restapi
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -27,7 +26,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"warden"
 	"warden/api/grpcapi"
+	"warden/api/jsonbody"
 )
 
 // maxBody bounds a request body.
@@ -263,12 +264,16 @@ func incoming(r *http.Request) context.Context {
 // its details and the HTTP status of its code.
 func WriteError(w http.ResponseWriter, err error, id string) {
 	st := grpcapi.Status(err, id)
-	b, err := protojson.Marshal(st.Proto())
-	if err != nil {
+	code := grpcapi.HTTPStatus(st.Code())
+	if warden.IsCode(err, warden.TooLarge) {
+		code = http.StatusRequestEntityTooLarge // gRPC's ResourceExhausted would say 429: retry later
+	}
+	b, merr := protojson.Marshal(st.Proto())
+	if merr != nil {
 		b = []byte(`{"code":13,"message":"internal error"}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(grpcapi.HTTPStatus(st.Code()))
+	w.WriteHeader(code)
 	w.Write(b)
 }
 
@@ -280,12 +285,11 @@ func invalid(format string, args ...any) error {
 func (h *Handler) decode(r *http.Request, rt *route, vars map[string]string) (proto.Message, error) {
 	msg := rt.input.New()
 	if rt.body != "" {
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		// Size and nesting are bounded before protojson builds anything:
+		// a deep body would make it and the validator recurse.
+		body, err := jsonbody.Read(r.Body, maxBody)
 		if err != nil {
-			return nil, invalid("cannot read the request body")
-		}
-		if len(body) > maxBody {
-			return nil, status.Errorf(codes.ResourceExhausted, "the request body exceeds %d bytes", maxBody)
+			return nil, err
 		}
 		if len(strings.TrimSpace(string(body))) > 0 {
 			target := msg

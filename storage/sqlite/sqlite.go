@@ -52,4 +52,7 @@ var Dialect = sqlstore.Dialect{
 	IsUniqueViolation: func(err error) bool {
 		return strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "PRIMARY KEY constraint failed")
 	},
+	// The host's clock (SQLite is embedded), in milliseconds: SQLite's
+	// 'now' has no finer resolution.
+	Now: `CAST(ROUND(unixepoch('subsec') * 1000) AS INTEGER) * 1000`,
 }

@@ -24,6 +24,10 @@ type Dialect struct {
 	LockMigrations func(ctx context.Context, tx *sql.Tx) error
 	// IsUniqueViolation reports whether err is a unique-constraint violation.
 	IsUniqueViolation func(err error) bool
+	// Now is an SQL expression of the database's clock in microseconds
+	// since the Unix epoch. Change feeds are stamped and read with it, so
+	// that the clocks of the nodes sharing the database do not matter.
+	Now string
 }
 
 // Store is a warden.Store over a *sql.DB.
@@ -34,7 +38,7 @@ type Store struct {
 
 // New returns a Store over db after applying pending migrations.
 func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
-	if d.LockMigrations == nil || d.IsUniqueViolation == nil || d.BytesType == "" {
+	if d.LockMigrations == nil || d.IsUniqueViolation == nil || d.BytesType == "" || d.Now == "" {
 		return nil, errors.New("sqlstore: incomplete dialect")
 	}
 	s := &Store{db: db, d: d}
