@@ -115,7 +115,7 @@ func BenchmarkAPIKeyAuthenticate(b *testing.B) {
 // countReads wraps the service's store to count its reads.
 func countReads(s *Service) func() int64 {
 	c := &countingStore{Store: s.store}
-	s.store = c
+	s.store, s.apiKeys.store, s.authz.store = c, c, c
 	return func() int64 { return c.views.Load() }
 }
 

@@ -117,7 +117,7 @@ func New(cfg Config) (*Service, error) {
 	if s.products == nil {
 		s.products = apikey.DefaultCatalog()
 	}
-	s.apiKeys = newAPIKeyIndex(s)
+	s.apiKeys = newAPIKeyIndex(s.store, s.log, s.products, func(id string) (access.Node, bool) { return s.authz.snap.Load().Node(id) }, s.refresh)
 	s.jwtKeys = newKeyState(s)
 	s.verifier = token.NewVerifier(s.now)
 	s.keys = &keyring{store: s.store, sealer: s.sealer, verifier: s.verifier, now: s.now, rotation: s.rotation}
