@@ -31,6 +31,7 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := m.svc.Ready(ctx); err != nil {
+			m.log.Warn("not ready", "err", err)
 			http.Error(w, "database unreachable\n", http.StatusServiceUnavailable)
 			return
 		}

@@ -24,7 +24,7 @@ type Bootstrap struct {
 func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 	var b *Bootstrap
 	err := s.store.Update(ctx, func(tx warden.Tx) error {
-		if _, err := tx.Meta(ctx, "bootstrap"); err == nil {
+		if _, err := tx.Meta(ctx, metaBootstrap); err == nil {
 			return nil
 		} else if !warden.IsCode(err, warden.NotFound) {
 			return err
@@ -34,7 +34,7 @@ func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 			OrganizationID: warden.NewID(warden.PrefixOrganization), CloudID: warden.NewID(warden.PrefixCloud),
 			FolderID: warden.NewID(warden.PrefixFolder), AdminID: warden.NewID(warden.PrefixUserAccount),
 		}
-		if err := tx.InsertMeta(ctx, "bootstrap", b.OrganizationID); err != nil {
+		if err := tx.InsertMeta(ctx, metaBootstrap, b.OrganizationID); err != nil {
 			return err
 		}
 		for _, r := range []*warden.Resource{
