@@ -43,10 +43,14 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 	cloudru.Register(mux, m.svc, m.grpc)
 	mux.Handle("/", rest)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.limit.shedOverflow(w, r) {
+			return
+		}
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 			m.grpc.ServeHTTP(w, r)
 			return
 		}
+		bodyDeadlines(w, r, m.cfg.ReadTimeout, m.cfg.WriteTimeout)
 		mux.ServeHTTP(w, r)
 	})
 }

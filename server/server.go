@@ -69,6 +69,15 @@ type Config struct {
 	RefreshInterval time.Duration
 	// ShutdownTimeout bounds the wait for in-flight requests; 30 s when zero.
 	ShutdownTimeout time.Duration
+	// ReadTimeout bounds the time to read a request's body, WriteTimeout
+	// the time from the start of its handling to the end of its response,
+	// for every request but gRPC calls (which may be long); 30 s and 60 s
+	// when zero.
+	ReadTimeout, WriteTimeout time.Duration
+	// MaxConnections bounds client connections; beyond it a few more are
+	// accepted briefly to answer health checks, and the rest are turned
+	// away. When zero, 10000 or what RLIMIT_NOFILE allows.
+	MaxConnections int
 	// Banner, when set, is told once where the bootstrap token was written
 	// (wardend passes its standard error).
 	Banner io.Writer
@@ -83,6 +92,7 @@ type Main struct {
 	grpc     *grpcapi.Server
 	http     *http.Server
 	lis      net.Listener
+	limit    *limitListener
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	addr     string
@@ -112,6 +122,9 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 	// Checked before anything is created: a refused password must not leave
 	// a bootstrapped database behind without it.
 	if err := validateAdminPassword(cfg.AdminPassword); err != nil {
+		return nil, err
+	}
+	if err := boundClients(&cfg); err != nil {
 		return nil, err
 	}
 	m := &Main{cfg: cfg, log: cfg.Logger, serveErr: make(chan error, 1)}
@@ -152,6 +165,8 @@ func (m *Main) open(ctx context.Context) error {
 	if m.lis, err = net.Listen("tcp", m.cfg.Listen); err != nil {
 		return fmt.Errorf("server: listen: %w", err)
 	}
+	m.limit = newLimitListener(m.lis, m.cfg.MaxConnections)
+	m.lis = m.limit
 	m.addr = m.lis.Addr().String()
 	public := m.cfg.PublicAddress
 	if public == "" {
@@ -182,6 +197,7 @@ func (m *Main) open(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(m.svc.Collectors()...)
+	reg.MustRegister(m.limit.Collectors()...)
 	m.grpc, err = grpcapi.NewServer(grpcapi.Config{Logger: m.log, Metrics: reg, Auth: m.svc, Public: publicMethods, Authorize: m.svc.AuthorizeCall})
 	if err != nil {
 		return err
@@ -206,6 +222,7 @@ func (m *Main) open(ctx context.Context) error {
 		Handler:           m.handler(rest, reg),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       5 * time.Minute,
+		ConnContext:       connContext, // ReadTimeout, WriteTimeout: per request in handler
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
 	m.http.Protocols = new(http.Protocols)

@@ -13,8 +13,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"warden/server"
 )
@@ -59,6 +61,10 @@ func serve(args []string) error {
 	var rolesFiles string
 	fs.StringVar(&rolesFiles, "roles-file", env("WARDEN_ROLES_FILE", ""), "comma-separated JSON files of extra roles for your own services: {\"roles\": [{\"id\", \"permissions\", \"includes\"}]} (env WARDEN_ROLES_FILE)")
 	fs.StringVar(&cfg.ProductsFile, "products-file", env("WARDEN_PRODUCTS_FILE", ""), "JSON file of the products (services) API keys can be bound to, replacing the built-in postbox, monaas, logaas, storage: {\"products\": [{\"name\", \"description\", \"endpoints\", \"scopes\"}]} (env WARDEN_PRODUCTS_FILE)")
+	var readTimeout, writeTimeout, maxConns string
+	fs.StringVar(&readTimeout, "read-timeout", env("WARDEN_READ_TIMEOUT", "30s"), "longest time to read a request body, gRPC calls excepted (env WARDEN_READ_TIMEOUT)")
+	fs.StringVar(&writeTimeout, "write-timeout", env("WARDEN_WRITE_TIMEOUT", "60s"), "longest time from a request's headers to the end of its response, gRPC calls excepted (env WARDEN_WRITE_TIMEOUT)")
+	fs.StringVar(&maxConns, "max-connections", env("WARDEN_MAX_CONNECTIONS", "0"), "most client connections served at once; beyond it a few more are accepted for 5 s to answer /healthz and /readyz, the rest get 503 or are closed; 0: 10000, or fewer if ulimit -n requires (env WARDEN_MAX_CONNECTIONS)")
 	fs.StringVar(&logLevel, "log-level", env("WARDEN_LOG_LEVEL", "info"), "debug, info, warn or error (env WARDEN_LOG_LEVEL)")
 	fs.StringVar(&logFormat, "log-format", env("WARDEN_LOG_FORMAT", "json"), "json or text (env WARDEN_LOG_FORMAT)")
 	fs.Parse(args)
@@ -66,6 +72,17 @@ func serve(args []string) error {
 	cfg.Banner = os.Stderr
 	if rolesFiles != "" {
 		cfg.RolesFiles = strings.Split(rolesFiles, ",")
+	}
+
+	var err error
+	if cfg.ReadTimeout, err = time.ParseDuration(readTimeout); err != nil {
+		return fmt.Errorf("--read-timeout: %w", err)
+	}
+	if cfg.WriteTimeout, err = time.ParseDuration(writeTimeout); err != nil {
+		return fmt.Errorf("--write-timeout: %w", err)
+	}
+	if cfg.MaxConnections, err = strconv.Atoi(maxConns); err != nil {
+		return fmt.Errorf("--max-connections: %w", err)
 	}
 
 	var level slog.Level
