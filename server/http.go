@@ -29,6 +29,7 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := m.svc.Ready(ctx); err != nil {
+			m.log.Warn("not ready", "err", err)
 			http.Error(w, "database unreachable\n", http.StatusServiceUnavailable)
 			return
 		}
@@ -40,10 +41,14 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 	cloudru.Register(mux, m.svc, m.grpc)
 	mux.Handle("/", rest)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.limit.shedOverflow(w, r) {
+			return
+		}
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 			m.grpc.ServeHTTP(w, r)
 			return
 		}
+		bodyDeadlines(w, r, m.cfg.ReadTimeout, m.cfg.WriteTimeout)
 		mux.ServeHTTP(w, r)
 	})
 }

@@ -27,7 +27,7 @@ func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 	var passwordHash string
 	if s.adminPassword != "" {
 		err := s.store.View(ctx, func(tx warden.Tx) error {
-			_, err := tx.Meta(ctx, "bootstrap")
+			_, err := tx.Meta(ctx, metaBootstrap)
 			return err
 		})
 		switch {
@@ -41,7 +41,7 @@ func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 	}
 	var b *Bootstrap
 	err := s.store.Update(ctx, func(tx warden.Tx) error {
-		if _, err := tx.Meta(ctx, "bootstrap"); err == nil {
+		if _, err := tx.Meta(ctx, metaBootstrap); err == nil {
 			return nil
 		} else if !warden.IsCode(err, warden.NotFound) {
 			return err
@@ -51,7 +51,7 @@ func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 			OrganizationID: warden.NewID(warden.PrefixOrganization), CloudID: warden.NewID(warden.PrefixCloud),
 			FolderID: warden.NewID(warden.PrefixFolder), AdminID: warden.NewID(warden.PrefixUserAccount),
 		}
-		if err := tx.InsertMeta(ctx, "bootstrap", b.OrganizationID); err != nil {
+		if err := tx.InsertMeta(ctx, metaBootstrap, b.OrganizationID); err != nil {
 			return err
 		}
 		for _, r := range []*warden.Resource{

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"regexp"
 	"time"
-	"unicode/utf8"
 
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	"google.golang.org/genproto/googleapis/rpc/status"
@@ -92,8 +91,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	// The store keeps microseconds: answer with what a later read returns.
 	s.now = func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
-	if n := utf8.RuneCountInString(cfg.AdminPassword); cfg.AdminPassword != "" && (n < minPasswordLength || n > maxPasswordLength) {
-		return nil, fmt.Errorf("service: the admin password must be %d to %d characters long", minPasswordLength, maxPasswordLength)
+	if cfg.AdminPassword != "" {
+		if err := ValidatePassword(cfg.AdminPassword); err != nil {
+			return nil, fmt.Errorf("service: admin password: %s", warden.ErrorMessage(err))
+		}
 	}
 	s.adminPassword = cfg.AdminPassword
 	if s.lifetime == 0 {

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"unicode/utf8"
 
 	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
 
@@ -35,10 +34,6 @@ func (u *UserAccounts) Get(ctx context.Context, req *iam.GetUserAccountRequest) 
 	}}, nil
 }
 
-// Password length bounds: argon2id hashes any length in the same time, but
-// a bound keeps requests small.
-const minPasswordLength, maxPasswordLength = 8, 1024
-
 // SetPassword sets a local user's password. A user sets their own by giving
 // the current one (when they have one); setting another's needs
 // iam.userAccounts.setPassword on that user. Authorization, existence and the
@@ -46,8 +41,8 @@ const minPasswordLength, maxPasswordLength = 8, 1024
 // hash runs inside a transaction. The user's OAuth tokens are revoked, and
 // with them every IAM token exchanged for one, on every node.
 func (s *Service) SetPassword(ctx context.Context, userID, current, password string) error {
-	if n := utf8.RuneCountInString(password); n < minPasswordLength || n > maxPasswordLength {
-		return warden.Errorf(warden.InvalidArgument, "password: must be %d to %d characters long", minPasswordLength, maxPasswordLength)
+	if err := ValidatePassword(password); err != nil {
+		return err
 	}
 	self := SubjectFrom(ctx).ID == userID
 	if !self {
