@@ -315,6 +315,11 @@ func TestFailCleanly(t *testing.T) {
 			want: "postgres: connect: failed to connect",
 		},
 		{
+			name:  "more connections than file descriptors",
+			setup: func(*testing.T, string) []string { return []string{"--max-connections", "1000000000"} },
+			want:  "needs more file descriptors than",
+		},
+		{
 			name: "invalid database URL",
 			setup: func(t *testing.T, dir string) []string {
 				return []string{"--database", "mysql://warden@127.0.0.1/warden"}
