@@ -315,6 +315,11 @@ func TestFailCleanly(t *testing.T) {
 			want: "postgres: connect: failed to connect",
 		},
 		{
+			name:  "more connections than file descriptors",
+			setup: func(*testing.T, string) []string { return []string{"--max-connections", "1000000000"} },
+			want:  "needs more file descriptors than",
+		},
+		{
 			name: "invalid database URL",
 			setup: func(t *testing.T, dir string) []string {
 				return []string{"--database", "mysql://warden@127.0.0.1/warden"}
@@ -599,11 +604,11 @@ func mustRead(t *testing.T, path string) []byte {
 	return b
 }
 
-// TestSignalStops: the README's first command runs the built binary, which a
-// SIGTERM (kill) stops cleanly; `go run` would leave its child running.
-func TestSignalStops(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--data-dir", dir)
+// startBinary runs the built wardend on dataDir and returns it once it
+// serves, with its address.
+func startBinary(t *testing.T, dataDir string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--data-dir", dataDir)
 	cmd.Env = cleanEnv()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -612,7 +617,7 @@ func TestSignalStops(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	t.Cleanup(func() { cmd.Process.Kill() })
 	serving := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -625,11 +630,19 @@ func TestSignalStops(t *testing.T) {
 	}()
 	select {
 	case addr := <-serving:
-		if got := status("http://" + addr + "/healthz"); got != http.StatusOK {
-			t.Fatalf("/healthz: %d", got)
-		}
+		return cmd, addr
 	case <-time.After(time.Minute):
 		t.Fatal("wardend did not start within a minute")
+		return nil, ""
+	}
+}
+
+// TestSignalStops: the README's first command runs the built binary, which a
+// SIGTERM (kill) stops cleanly; `go run` would leave its child running.
+func TestSignalStops(t *testing.T) {
+	cmd, addr := startBinary(t, filepath.Join(t.TempDir(), "data"))
+	if got := status("http://" + addr + "/healthz"); got != http.StatusOK {
+		t.Fatalf("/healthz: %d", got)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	exited := make(chan error, 1)
@@ -641,5 +654,26 @@ func TestSignalStops(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("wardend still runs 30 s after SIGTERM")
+	}
+}
+
+// TestStartsAfterCrash: a database left by a killed wardend, its last
+// transactions only in the write-ahead log, is not mistaken for a damaged
+// one: the next start recovers it and keeps the bootstrap.
+func TestStartsAfterCrash(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	cmd, _ := startBinary(t, dir)
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, err := os.Stat(filepath.Join(dir, "warden.db-wal")); err != nil {
+		t.Fatalf("the killed wardend left no write-ahead log, so this test shows nothing: %v", err)
+	}
+	token := mustRead(t, filepath.Join(dir, server.AdminTokenFile))
+	base := serveInProcess(t, server.Config{DataDir: dir})
+	if got := status(base + "/readyz"); got != http.StatusOK {
+		t.Errorf("/readyz after the restart: %d", got)
+	}
+	if !bytes.Equal(mustRead(t, filepath.Join(dir, server.AdminTokenFile)), token) {
+		t.Error("the restart bootstrapped again: the admin token file changed")
 	}
 }

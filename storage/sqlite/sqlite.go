@@ -95,12 +95,15 @@ func Inspect(ctx context.Context, path string) (*sqlstore.Store, error) {
 	if err := checkHeader(path, fi); err != nil {
 		return nil, err
 	}
-	// An immutable open takes no lock and makes no -shm file; it would miss
-	// transactions still in a non-empty write-ahead log, which a read-only
-	// open reads.
+	// An immutable open takes no lock and makes no -shm file. A write-ahead
+	// log or its index beside the file means that a process has it open or
+	// crashed with transactions in the log: then a read-only open, which
+	// locks and reads the log, sees what they committed.
 	mode := "immutable=1"
-	if wal, err := os.Stat(path + "-wal"); err == nil && wal.Size() > 0 {
-		mode = "mode=ro"
+	for _, f := range []string{path + "-wal", path + "-shm"} {
+		if _, err := os.Stat(f); err == nil {
+			mode = "mode=ro"
+		}
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+mode)
 	if err != nil {
