@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -36,8 +37,10 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("POST /warden/v1/login", m.serve(MethodLogin, m.login))
-	mux.HandleFunc("POST /warden/v1/userAccounts/{id}", m.serve(MethodSetPassword, m.setPassword))
+	own := map[string]func(context.Context, *http.Request) (any, error){MethodLogin: m.login, MethodSetPassword: m.setPassword}
+	for _, rt := range ownRoutes {
+		mux.HandleFunc(rt.Pattern, m.serve(rt.Method, own[rt.Method]))
+	}
 	cloudru.Register(mux, m.svc, m.grpc)
 	mux.Handle("/", rest)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -64,6 +67,54 @@ const (
 	MethodLogin       = "/warden.iam.v1.SessionService/Login"
 	MethodSetPassword = "/warden.iam.v1.UserAccountService/SetPassword"
 )
+
+// ownRoutes are Warden's own hand-written routes.
+var ownRoutes = []cloudru.Route{
+	{Pattern: "POST /warden/v1/login", Method: MethodLogin},
+	{Pattern: "POST /warden/v1/userAccounts/{id}", Method: MethodSetPassword}, // {id} ends in ":setPassword"
+}
+
+// infraRoutes answer probes and metrics scrapes: no credential, no data of
+// any tenant. Bind wardend where only the operator's network reaches them
+// (the default listen address is 127.0.0.1).
+var infraRoutes = []string{"GET /healthz", "GET /readyz", "GET /metrics"}
+
+// Route is one route of wardend's port and the method name it runs under
+// through the interceptor chain ("" for the infrastructure routes).
+type Route struct {
+	Route  string // "VERB /path" for HTTP, "gRPC /package.Service/Method" for gRPC
+	Method string
+}
+
+// Routes lists every route wardend serves: docs/PERMISSIONS.md is
+// generated from it, and a test checks each runs under a rule.
+func (m *Main) Routes() []Route {
+	var out []Route
+	for _, r := range infraRoutes {
+		out = append(out, Route{Route: r})
+	}
+	for _, r := range ownRoutes {
+		out = append(out, Route{Route: strings.Replace(r.Pattern, "{id}", "{id}:setPassword", 1), Method: r.Method})
+	}
+	for _, r := range cloudru.Routes {
+		out = append(out, Route{Route: r.Pattern, Method: r.Method})
+	}
+	for _, r := range m.rest.Routes() {
+		out = append(out, Route{Route: r.Verb + " " + r.Path, Method: r.Method})
+	}
+	names := make([]string, 0, len(m.grpc.Methods()))
+	for name := range m.grpc.Methods() {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		out = append(out, Route{Route: "gRPC " + name, Method: name})
+	}
+	return out
+}
+
+// IsPublic reports whether a method runs without a credential.
+func IsPublic(method string) bool { return publicMethods[method] }
 
 // serve runs fn as method through the interceptor chain and answers its
 // result as JSON.

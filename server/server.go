@@ -94,6 +94,7 @@ type Main struct {
 	svc      *service.Service
 	authn    *authn.Pipeline
 	grpc     *grpcapi.Server
+	rest     *restapi.Handler
 	http     *http.Server
 	lis      net.Listener
 	limit    *limitListener
@@ -226,12 +227,12 @@ func (m *Main) open(ctx context.Context) error {
 	om.RegisterOrganizationServiceServer(m.grpc, m.svc.Organizations())
 	operation.RegisterOperationServiceServer(m.grpc, m.svc.Operations())
 	endpoint.RegisterApiEndpointServiceServer(m.grpc, m.svc.Endpoints())
-	rest, err := restapi.New(m.grpc)
+	m.rest, err = restapi.New(m.grpc)
 	if err != nil {
 		return err
 	}
 	m.http = &http.Server{
-		Handler:           m.handler(rest, reg),
+		Handler:           m.handler(m.rest, reg),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 		ConnContext:       connContext, // ReadTimeout, WriteTimeout: per request in handler

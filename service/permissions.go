@@ -12,7 +12,7 @@ import (
 
 // MethodRule says which permission a method needs, on the resource whose ID
 // the request carries in Field. docs/PERMISSIONS.md is generated from this
-// table (go test ./service -run TestPermissionsDoc -update), so the code and
+// table (go test ./server -run TestPermissionsDoc -update), so the code and
 // the documentation cannot disagree.
 type MethodRule struct {
 	Method     string // full gRPC method name

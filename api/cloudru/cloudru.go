@@ -43,13 +43,30 @@ const keysPath = "/api/v1/service-accounts/credentials/api-keys"
 // (authentication, request id, logs, metrics).
 func Register(mux *http.ServeMux, svc *service.Service, srv *grpcapi.Server) {
 	h := &handler{svc: svc, srv: srv}
-	mux.HandleFunc("GET /api/v1/products", h.serve(MethodListProducts, h.listProducts))
-	mux.HandleFunc("POST "+keysPath, h.serve(MethodCreate, h.create))
-	mux.HandleFunc("GET "+keysPath, h.serve(MethodList, h.list))
-	mux.HandleFunc("GET "+keysPath+"/{id}", h.serve(MethodGet, h.get))
-	mux.HandleFunc("PATCH "+keysPath+"/{id}", h.serve(MethodUpdate, h.update))
-	mux.HandleFunc("PUT "+keysPath+"/{id}", h.serve(MethodUpdate, h.update))
-	mux.HandleFunc("DELETE "+keysPath+"/{id}", h.serve(MethodDelete, h.remove))
+	fns := map[string]func(context.Context, *http.Request) (any, error){
+		MethodListProducts: h.listProducts, MethodCreate: h.create, MethodList: h.list,
+		MethodGet: h.get, MethodUpdate: h.update, MethodDelete: h.remove,
+	}
+	for _, rt := range Routes {
+		mux.HandleFunc(rt.Pattern, h.serve(rt.Method, fns[rt.Method]))
+	}
+}
+
+// Route is an HTTP route and the method name it runs under.
+type Route struct {
+	Pattern string // net/http pattern: "VERB /path"
+	Method  string
+}
+
+// Routes are the API's routes.
+var Routes = []Route{
+	{"GET /api/v1/products", MethodListProducts},
+	{"POST " + keysPath, MethodCreate},
+	{"GET " + keysPath, MethodList},
+	{"GET " + keysPath + "/{id}", MethodGet},
+	{"PATCH " + keysPath + "/{id}", MethodUpdate},
+	{"PUT " + keysPath + "/{id}", MethodUpdate},
+	{"DELETE " + keysPath + "/{id}", MethodDelete},
 }
 
 type handler struct {

@@ -49,6 +49,7 @@ type route struct {
 	segments []segment
 	verb     string
 	literals int
+	template string
 }
 
 type segment struct {
@@ -115,7 +116,7 @@ func (h *Handler) add(m grpcapi.Method) error {
 		if err != nil {
 			return fmt.Errorf("restapi: %s: %w", m.FullName, err)
 		}
-		rt.method, rt.input, rt.body = m, input, r.Body
+		rt.method, rt.input, rt.body, rt.template = m, input, r.Body, path
 		h.routes[verb] = append(h.routes[verb], rt)
 	}
 	return nil
@@ -137,6 +138,29 @@ func httpPattern(r *annotations.HttpRule) (string, string) {
 		return p.Custom.Kind, p.Custom.Path
 	}
 	return "", ""
+}
+
+// Route is a REST route and the gRPC method it calls.
+type Route struct {
+	Verb, Path string // Path is the google.api.http template
+	Method     string
+}
+
+// Routes returns every route, sorted by path and verb.
+func (h *Handler) Routes() []Route {
+	var out []Route
+	for verb, rs := range h.routes {
+		for _, rt := range rs {
+			out = append(out, Route{Verb: verb, Path: rt.template, Method: rt.method.FullName})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Verb < out[j].Verb
+	})
+	return out
 }
 
 // parseTemplate reads a path template such as
