@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"sort"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"warden/api/cloudru"
-	"warden/api/grpcapi"
 	"warden/api/jsonbody"
 	"warden/api/restapi"
 )
@@ -39,7 +37,7 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	own := map[string]func(context.Context, *http.Request) (any, error){MethodLogin: m.login, MethodSetPassword: m.setPassword}
 	for _, rt := range ownRoutes {
-		mux.HandleFunc(rt.Pattern, m.serve(rt.Method, own[rt.Method]))
+		mux.HandleFunc(rt.Pattern, restapi.HandlerFunc(m.grpc, rt.Method, own[rt.Method]))
 	}
 	cloudru.Register(mux, m.svc, m.grpc)
 	mux.Handle("/", rest)
@@ -115,26 +113,6 @@ func (m *Main) Routes() []Route {
 
 // IsPublic reports whether a method runs without a credential.
 func IsPublic(method string) bool { return publicMethods[method] }
-
-// serve runs fn as method through the interceptor chain and answers its
-// result as JSON.
-func (m *Main) serve(method string, fn func(ctx context.Context, r *http.Request) (any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id := grpcapi.NewRequestID()
-		w.Header().Set("X-Request-Id", id)
-		var body any
-		err := m.grpc.Handle(grpcapi.WithRequestID(restapi.Incoming(r), id), method, func(ctx context.Context) (err error) {
-			body, err = fn(ctx, r)
-			return err
-		})
-		if err != nil {
-			restapi.WriteError(w, err, id)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(body)
-	}
-}
 
 // login exchanges a local user's login and password for an OAuth token:
 // POST /warden/v1/login {"login": "...", "password": "..."}.

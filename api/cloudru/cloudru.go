@@ -48,7 +48,7 @@ func Register(mux *http.ServeMux, svc *service.Service, srv *grpcapi.Server) {
 		MethodGet: h.get, MethodUpdate: h.update, MethodDelete: h.remove,
 	}
 	for _, rt := range Routes {
-		mux.HandleFunc(rt.Pattern, h.serve(rt.Method, fns[rt.Method]))
+		mux.HandleFunc(rt.Pattern, restapi.HandlerFunc(srv, rt.Method, fns[rt.Method]))
 	}
 }
 
@@ -72,29 +72,6 @@ var Routes = []Route{
 type handler struct {
 	svc *service.Service
 	srv *grpcapi.Server
-}
-
-// serve adapts fn, which returns the response body, to net/http.
-func (h *handler) serve(method string, fn func(context.Context, *http.Request) (any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id := grpcapi.NewRequestID()
-		w.Header().Set("X-Request-Id", id)
-		var body any
-		var fnErr error
-		err := h.srv.Handle(grpcapi.WithRequestID(restapi.Incoming(r), id), method, func(ctx context.Context) error {
-			body, fnErr = fn(ctx, r)
-			return fnErr
-		})
-		if err != nil {
-			if warden.IsCode(fnErr, warden.TooLarge) {
-				err = fnErr // the gRPC status Handle answers has no 413 of its own
-			}
-			restapi.WriteError(w, err, id)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(body)
-	}
 }
 
 // Wire shapes. Requests are camelCase, responses snake_case (as Cloud.ru).

@@ -7,6 +7,7 @@ package restapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -438,4 +439,30 @@ func parseScalar(fd protoreflect.FieldDescriptor, s string) (protoreflect.Value,
 		return protoreflect.ValueOfMessage(m), nil
 	}
 	return protoreflect.Value{}, fmt.Errorf("unsupported parameter type")
+}
+
+// HandlerFunc serves a hand-written JSON endpoint (not a protobuf method)
+// through srv's interceptor chain as method: request id, authentication,
+// the permission table, one log line and metrics. fn returns the response
+// body, encoded as JSON; its error is answered as google.rpc.Status JSON.
+func HandlerFunc(srv *grpcapi.Server, method string, fn func(context.Context, *http.Request) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := grpcapi.NewRequestID()
+		w.Header().Set("X-Request-Id", id)
+		var body any
+		var fnErr error
+		err := srv.Handle(grpcapi.WithRequestID(incoming(r), id), method, func(ctx context.Context) error {
+			body, fnErr = fn(ctx, r)
+			return fnErr
+		})
+		if err != nil {
+			if warden.IsCode(fnErr, warden.TooLarge) {
+				err = fnErr // the gRPC status Handle answers has no 413 of its own
+			}
+			WriteError(w, err, id)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(body)
+	}
 }
