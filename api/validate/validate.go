@@ -34,7 +34,7 @@ func (e *Error) Error() string { return e.Field + ": " + e.Reason }
 
 // Message validates m and returns the first violation found, or nil.
 func Message(m proto.Message) error {
-	w := &walker{steps: make([]step, 0, 16)}
+	w := &walker{steps: make([]step, 0, 8)} // most requests nest less
 	return w.message(m.ProtoReflect(), 1)
 }
 
@@ -77,6 +77,20 @@ func fieldRules(fd protoreflect.FieldDescriptor) *rules {
 	}
 	cache.Store(fd, r)
 	return r
+}
+
+var oneofCache sync.Map // protoreflect.OneofDescriptor → bool
+
+// exactlyOne reports whether a oneof carries yandex.cloud.exactly_one,
+// cached: reading an extension costs more than the rest of a visit.
+func exactlyOne(od protoreflect.OneofDescriptor) bool {
+	if v, ok := oneofCache.Load(od); ok {
+		return v.(bool)
+	}
+	opts, ok := od.Options().(*descriptorpb.OneofOptions)
+	v := ok && opts != nil && proto.GetExtension(opts, yc.E_ExactlyOne).(bool)
+	oneofCache.Store(od, v)
+	return v
 }
 
 var patterns sync.Map
@@ -236,7 +250,7 @@ func (w *walker) message(m protoreflect.Message, depth int) error {
 	oneofs := md.Oneofs()
 	for i := 0; i < oneofs.Len(); i++ {
 		od := oneofs.Get(i)
-		if opts, ok := od.Options().(*descriptorpb.OneofOptions); ok && opts != nil && proto.GetExtension(opts, yc.E_ExactlyOne).(bool) {
+		if exactlyOne(od) {
 			if m.WhichOneof(od) == nil {
 				w.push(step{name: string(od.Name())})
 				return w.violation("exactly one of its fields must be set")

@@ -122,7 +122,7 @@ func BenchmarkMessage(b *testing.B) {
 // validates the same way after a marshal round trip.
 func FuzzMessage(f *testing.F) {
 	for _, m := range []proto.Message{
-		nested(2), nested(MaxDepth), nested(200),
+		nested(2), nested((MaxDepth - fixedLevels) / 2), nested((MaxDepth-fixedLevels)/2 + 1),
 		&iam.CreateServiceAccountRequest{FolderId: "b1g", Name: "robot", Labels: map[string]string{"Env": "x"}},
 		&access.SetAccessBindingsRequest{ResourceId: "r", AccessBindings: []*access.AccessBinding{{RoleId: "viewer"}}},
 	} {
