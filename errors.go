@@ -26,6 +26,11 @@ const (
 	Unimplemented      Code = "unimplemented"
 	Unavailable        Code = "unavailable"
 	Internal           Code = "internal"
+
+	// TooLarge is a request bigger than a limit: HTTP 413, which says to a
+	// REST client that retrying the same request cannot help (429 would
+	// invite it); gRPC has no code of its own and answers ResourceExhausted.
+	TooLarge Code = "too_large"
 )
 
 // Error is Warden's one error type. Message is safe to show to the caller;

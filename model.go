@@ -41,6 +41,11 @@ type ResourceFilter struct {
 	ParentID string // empty: any parent
 	Name     string // empty: any name
 	Page     Page
+	// Keep, when set, drops resources before paging: a page holds up to
+	// Page.Size resources it keeps and its token points after a kept one,
+	// so a resource the caller may not see leaks neither as an item nor
+	// through a page token. It runs while the store reads: no I/O.
+	Keep func(*Resource) bool
 }
 
 // Page asks for one page of a list: at most Size items after the position

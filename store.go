@@ -73,16 +73,22 @@ type Tx interface {
 	// EachCredential calls fn with every credential of a kind, stopping at
 	// its first error.
 	EachCredential(ctx context.Context, kind CredentialKind, fn func(*Credential) error) error
-	// CredentialChanges returns the credential change feed from since on,
-	// oldest first: Create, Update and DeleteCredential each append one
-	// entry in their transaction. Entries are stamped with the writer's
-	// clock when written, not when committed, so readers re-read a window.
+	// CredentialChanges returns the credential change feed from since (a
+	// reading of Clock) on, oldest first: Create, Update and
+	// DeleteCredential each append one entry in their transaction. Entries
+	// are stamped with the database's clock when written, not when
+	// committed, so readers re-read a window.
 	CredentialChanges(ctx context.Context, since time.Time) ([]CredentialChange, error)
+	// Clock returns the database's clock: the one that stamps the change
+	// feeds (CredentialChanges, RevokedTokens), so that readers on nodes
+	// whose clocks disagree still read from the right place.
+	Clock(ctx context.Context) (time.Time, error)
 
 	// RevokeToken records a revoked token; revoking twice is not an error.
+	// RevokedAt is set by the database's clock; the caller's is ignored.
 	RevokeToken(ctx context.Context, t RevokedToken) error
-	// RevokedTokens returns the revocations recorded at or after since that
-	// have not expired by now.
+	// RevokedTokens returns the revocations recorded at or after since (a
+	// reading of Clock) that have not expired by now.
 	RevokedTokens(ctx context.Context, since, now time.Time) ([]RevokedToken, error)
 
 	// CreateSigningKey stores a new server signing key.

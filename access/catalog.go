@@ -41,6 +41,9 @@ var (
 	permissionPattern = regexp.MustCompile(`^[a-z][a-zA-Z0-9-]*(\.[a-zA-Z][a-zA-Z0-9-]*){1,4}$`)
 )
 
+// AdminRole is the role that holds every permission.
+const AdminRole = "admin"
+
 // NewCatalog returns the built-in roles plus the roles of each extra JSON
 // document ({"roles": [...]}), which operators supply for their own
 // services. An extra role may not redefine a built-in one.
@@ -95,6 +98,14 @@ func (c *Catalog) expand(id string, visiting map[string]bool) (bitset, error) {
 	b := newBitset(len(c.perms))
 	for _, p := range r.Permissions {
 		b.set(c.perms[p])
+	}
+	if id == AdminRole {
+		// admin holds every permission of the catalog, operators' roles
+		// included (as Yandex's admin holds every service's): someone must
+		// be able to grant them past the escalation guard.
+		for _, i := range c.perms {
+			b.set(i)
+		}
 	}
 	for _, inc := range r.Includes {
 		sub, err := c.expand(inc, visiting)

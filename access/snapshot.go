@@ -1,6 +1,10 @@
 package access
 
-import "warden"
+import (
+	"time"
+
+	"warden"
+)
 
 // Subject ids of the system groups.
 const (
@@ -14,6 +18,13 @@ type Node struct {
 	Type     warden.ResourceType
 	ParentID string
 	Status   string
+	// ExpiresAt is when a service account stops being usable; zero: never.
+	ExpiresAt time.Time
+}
+
+// ActiveAt reports whether the node is active and unexpired at now.
+func (n Node) ActiveAt(now time.Time) bool {
+	return n.Status == warden.StatusActive && (n.ExpiresAt.IsZero() || now.Before(n.ExpiresAt))
 }
 
 // Binding is an access binding on a resource.
@@ -29,6 +40,9 @@ type Snapshot struct {
 	catalog *Catalog
 	nodes   map[string]*node
 	roots   []*node
+	// bound lists, per subject, the nodes where it has a binding: what the
+	// escalation guard compares.
+	bound map[string][]*node
 }
 
 type node struct {
@@ -40,7 +54,7 @@ type node struct {
 // NewSnapshot builds a snapshot. Bindings naming unknown roles or resources
 // are ignored (they cannot grant anything).
 func NewSnapshot(c *Catalog, nodes []Node, bindings []Binding) *Snapshot {
-	s := &Snapshot{catalog: c, nodes: make(map[string]*node, len(nodes))}
+	s := &Snapshot{catalog: c, nodes: make(map[string]*node, len(nodes)), bound: map[string][]*node{}}
 	for _, n := range nodes {
 		s.nodes[n.ID] = &node{Node: n}
 	}
@@ -64,6 +78,7 @@ func NewSnapshot(c *Catalog, nodes []Node, bindings []Binding) *Snapshot {
 		if g == nil {
 			g = newBitset(len(c.perms))
 			n.grants[b.SubjectID] = g
+			s.bound[b.SubjectID] = append(s.bound[b.SubjectID], n)
 		}
 		g.or(perms)
 	}

@@ -91,13 +91,6 @@ func (c Config) target() (target, baseURL string, useTLS bool, err error) {
 	return ep, scheme + ep, useTLS, nil
 }
 
-func (c Config) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
-}
-
 func (c Config) httpClient() *http.Client {
 	if c.HTTPClient != nil {
 		return c.HTTPClient

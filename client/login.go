@@ -44,13 +44,15 @@ func (c Config) Login(ctx context.Context, login, password string) (string, erro
 
 // SetPassword sets a user account's password
 // (POST /warden/v1/userAccounts/{id}:setPassword) as the client's subject.
-func (c *Client) SetPassword(ctx context.Context, userAccountID, password string) error {
+// current is the account's current password, needed when it is the
+// caller's own; "" otherwise.
+func (c *Client) SetPassword(ctx context.Context, userAccountID, current, password string) error {
 	tok, err := c.Token(ctx)
 	if err != nil {
 		return err
 	}
 	u := c.baseURL + "/warden/v1/userAccounts/" + url.PathEscape(userAccountID) + ":setPassword"
-	return postJSON(ctx, c.cfg.httpClient(), u, tok.Value, map[string]string{"password": password}, nil)
+	return postJSON(ctx, c.cfg.httpClient(), u, tok.Value, map[string]string{"password": password, "currentPassword": current}, nil)
 }
 
 // postJSON posts body as JSON and decodes a 2xx answer into out (when not

@@ -45,6 +45,21 @@ func TestAgainstWardend(t *testing.T) {
 		}
 	}
 
+	// The bootstrap token file works as an OAuth token too, until the
+	// password changes.
+	b, err := os.ReadFile(filepath.Join(dir, server.AdminTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := client.Dial(ctx, client.Config{Endpoint: m.Addr(), OAuthToken: strings.TrimSpace(string(b))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if _, err := c2.Token(ctx); err != nil {
+		t.Errorf("exchange the bootstrap token: %v", err)
+	}
+
 	c, err := client.Dial(ctx, client.Config{Endpoint: "http://" + m.Addr(), OAuthToken: tok})
 	if err != nil {
 		t.Fatal(err)
@@ -60,28 +75,36 @@ func TestAgainstWardend(t *testing.T) {
 	}
 
 	admin := m.Bootstrap().AdminID
-	if err := c.SetPassword(ctx, admin, "second-password"); err != nil {
+	if err := c.SetPassword(ctx, admin, "", "second-password"); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("SetPassword of one's own without the current password: %v, want InvalidArgument", err)
+	}
+	if err := c.SetPassword(ctx, admin, "wrong-password", "second-password"); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("SetPassword of one's own with a wrong current password: %v, want PermissionDenied", err)
+	}
+	if err := c.SetPassword(ctx, admin, "first-password", "second-password"); err != nil {
 		t.Fatalf("SetPassword: %v", err)
 	}
-	if _, err := client.Login(ctx, m.Addr(), "admin", "second-password"); err != nil {
-		t.Errorf("Login with the new password: %v", err)
+	// The change revoked every OAuth token of the admin, the bootstrap one
+	// included: log in again.
+	c2.Close()
+	c2, err = client.Dial(ctx, client.Config{Endpoint: m.Addr(), OAuthToken: strings.TrimSpace(string(b))})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := c.SetPassword(ctx, "ajunosuchuser0000000", "x-password"); status.Code(err) != codes.NotFound {
+	if _, err := c2.Token(ctx); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("exchange the bootstrap token after a password change: %v, want Unauthenticated", err)
+	}
+	tok, err = client.Login(ctx, m.Addr(), "admin", "second-password")
+	if err != nil {
+		t.Fatalf("Login with the new password: %v", err)
+	}
+	c, err = client.Dial(ctx, client.Config{Endpoint: "http://" + m.Addr(), OAuthToken: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SetPassword(ctx, "ajunosuchuser0000000", "", "x-password"); status.Code(err) != codes.NotFound {
 		t.Errorf("SetPassword of a missing user: %v", err)
-	}
-
-	// The bootstrap token file works as an OAuth token too.
-	b, err := os.ReadFile(filepath.Join(dir, server.AdminTokenFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c2, err := client.Dial(ctx, client.Config{Endpoint: m.Addr(), OAuthToken: strings.TrimSpace(string(b))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
-	if _, err := c2.Token(ctx); err != nil {
-		t.Errorf("exchange the bootstrap token: %v", err)
 	}
 
 	if _, err := client.Login(ctx, "127.0.0.1:1", "admin", "x"); status.Code(err) != codes.Unavailable {

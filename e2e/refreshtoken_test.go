@@ -154,11 +154,18 @@ func TestAttackOAuthTokenRevoke(t *testing.T) {
 	if r := exchange(n.adminOAuthToken()); r.status != 401 {
 		t.Errorf("the bootstrap token after revoke-all: %d %s", r.status, r.raw)
 	}
-	if r := n.rest("GET", "/iam/v1/refreshTokens", w.admin, nil); r.status != 200 || len(r.body) != 0 {
-		t.Errorf("list after revoke-all: %d %s", r.status, r.raw)
+	// The IAM tokens exchanged for the revoked tokens die with them (the
+	// admin's session here came from the bootstrap token).
+	if r := n.rest("GET", "/iam/v1/refreshTokens", w.admin, nil); r.status != 401 {
+		t.Errorf("an IAM token of a revoked OAuth token: %d %s", r.status, r.raw)
+	}
+	fresh := str(exchange(login()).body, "iamToken")
+	if r := n.rest("GET", "/iam/v1/refreshTokens", fresh, nil); r.status != 200 || len(r.body["refreshTokens"].([]any)) != 1 {
+		t.Errorf("list after revoke-all and a new login: %d %s", r.status, r.raw)
 	}
 	// A service account has no tokens of its own.
-	if r := n.rest("GET", "/iam/v1/refreshTokens", w.robotToken, nil); restCode(r) != codes.InvalidArgument {
+	robot := n.rest("POST", "/iam/v1/tokens:createForServiceAccount", fresh, map[string]any{"serviceAccountId": w.robot})
+	if r := n.rest("GET", "/iam/v1/refreshTokens", str(robot.body, "iamToken"), nil); restCode(r) != codes.InvalidArgument {
 		t.Errorf("a robot lists its own tokens: %d %s", r.status, r.raw)
 	}
 }

@@ -2,9 +2,8 @@ package server
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -13,9 +12,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"warden"
 	"warden/api/cloudru"
 	"warden/api/grpcapi"
+	"warden/api/jsonbody"
 	"warden/api/restapi"
 	"warden/service"
 )
@@ -31,92 +30,127 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := m.svc.Ready(ctx); err != nil {
+			m.log.Warn("not ready", "err", err)
 			http.Error(w, "database unreachable\n", http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("POST /warden/v1/login", m.login)
-	mux.HandleFunc("POST /warden/v1/userAccounts/{id}", m.setPassword)
+	own := map[string]func(context.Context, *http.Request) (any, error){MethodLogin: m.login, MethodSetPassword: m.setPassword}
+	for _, rt := range ownRoutes {
+		mux.HandleFunc(rt.Pattern, restapi.HandlerFunc(m.grpc, rt.Method, own[rt.Method]))
+	}
 	cloudru.Register(mux, m.svc, m.grpc)
 	mux.Handle("/", rest)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.limit.shedOverflow(w, r) {
+			return
+		}
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 			m.grpc.ServeHTTP(w, r)
 			return
 		}
+		bodyDeadlines(w, r, m.cfg.ReadTimeout, m.cfg.WriteTimeout)
 		mux.ServeHTTP(w, r)
 	})
 }
 
 func readJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return status.Errorf(codes.InvalidArgument, "invalid JSON body: %v", err)
-	}
-	return nil
+	return jsonbody.Decode(r.Body, 64<<10, v)
 }
+
+// Warden's own routes run through the interceptor chain under these method
+// names: authentication (except Login), the permission table, request id,
+// log line and metrics, as every other method.
+const (
+	MethodLogin       = "/warden.iam.v1.SessionService/Login"
+	MethodSetPassword = "/warden.iam.v1.UserAccountService/SetPassword"
+)
+
+// ownRoutes are Warden's own hand-written routes.
+var ownRoutes = []cloudru.Route{
+	{Pattern: "POST /warden/v1/login", Method: MethodLogin},
+	{Pattern: "POST /warden/v1/userAccounts/{id}", Method: MethodSetPassword}, // {id} ends in ":setPassword"
+}
+
+// infraRoutes answer probes and metrics scrapes: no credential, no data of
+// any tenant. Bind wardend where only the operator's network reaches them
+// (the default listen address is 127.0.0.1).
+var infraRoutes = []string{"GET /healthz", "GET /readyz", "GET /metrics"}
+
+// Route is one route of wardend's port and the method name it runs under
+// through the interceptor chain ("" for the infrastructure routes).
+type Route struct {
+	Route  string // "VERB /path" for HTTP, "gRPC /package.Service/Method" for gRPC
+	Method string
+}
+
+// Routes lists every route wardend serves: docs/PERMISSIONS.md is
+// generated from it, and a test checks each runs under a rule.
+func (m *Main) Routes() []Route {
+	var out []Route
+	for _, r := range infraRoutes {
+		out = append(out, Route{Route: r})
+	}
+	for _, r := range ownRoutes {
+		out = append(out, Route{Route: strings.Replace(r.Pattern, "{id}", "{id}:setPassword", 1), Method: r.Method})
+	}
+	for _, r := range cloudru.Routes {
+		out = append(out, Route{Route: r.Pattern, Method: r.Method})
+	}
+	for _, r := range m.rest.Routes() {
+		out = append(out, Route{Route: r.Verb + " " + r.Path, Method: r.Method})
+	}
+	names := make([]string, 0, len(m.grpc.Methods()))
+	for name := range m.grpc.Methods() {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		out = append(out, Route{Route: "gRPC " + name, Method: name})
+	}
+	return out
+}
+
+// IsPublic reports whether a method runs without a credential.
+func IsPublic(method string) bool { return publicMethods[method] }
 
 // login exchanges a local user's login and password for an OAuth token:
 // POST /warden/v1/login {"login": "...", "password": "..."}.
-func (m *Main) login(w http.ResponseWriter, r *http.Request) {
-	id := grpcapi.NewRequestID()
-	w.Header().Set("X-Request-Id", id)
+func (m *Main) login(ctx context.Context, r *http.Request) (any, error) {
 	var req struct {
 		Login    string `json:"login"`
 		Password string `json:"password"`
 	}
 	if err := readJSON(r, &req); err != nil {
-		restapi.WriteError(w, err, id)
-		return
+		return nil, err
 	}
-	res, err := m.svc.Login(r.Context(), service.LoginRequest{Login: req.Login, Password: req.Password, ClientAddress: r.RemoteAddr})
+	res, err := m.svc.Login(ctx, service.LoginRequest{Login: req.Login, Password: req.Password, ClientAddress: r.RemoteAddr})
 	if err != nil {
-		// res.Login, never req.Login: a password typed into the login
-		// field must not reach the log.
-		m.log.Info("login failed", "request_id", id, "login", res.Login, "user_account_id", res.UserAccountID, "client", r.RemoteAddr, "reason", err.Error())
-		restapi.WriteError(w, err, id)
-		return
+		return nil, err // the request's log line gives the reason, with res.Login, never req.Login
 	}
-	m.log.Info("login", "request_id", id, "login", res.Login, "user_account_id", res.UserAccountID, "client", r.RemoteAddr)
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]string{"oauthToken": res.OAuthToken.Reveal()})
+	// The request's own line names no subject: a login is unauthenticated.
+	m.log.Info("login", "request_id", grpcapi.RequestID(ctx), "user_account_id", res.UserAccountID)
+	return map[string]string{"oauthToken": res.OAuthToken.Reveal()}, nil
 }
 
 // setPassword sets a user's password:
-// POST /warden/v1/userAccounts/{id}:setPassword {"password": "..."}.
-func (m *Main) setPassword(w http.ResponseWriter, r *http.Request) {
-	id := grpcapi.NewRequestID()
-	w.Header().Set("X-Request-Id", id)
+// POST /warden/v1/userAccounts/{id}:setPassword {"password": "...", "currentPassword": "..."}.
+func (m *Main) setPassword(ctx context.Context, r *http.Request) (any, error) {
 	user, ok := strings.CutSuffix(r.PathValue("id"), ":setPassword")
 	if !ok {
-		restapi.WriteError(w, status.Error(codes.NotFound, "no API method at "+r.URL.Path), id)
-		return
-	}
-	tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !found {
-		restapi.WriteError(w, warden.ErrUnauthenticated, id)
-		return
-	}
-	sub, err, _ := m.svc.Authenticate(strings.TrimSpace(tok))
-	if err != nil {
-		restapi.WriteError(w, err, id)
-		return
+		return nil, status.Error(codes.NotFound, "no API method at "+r.URL.Path)
 	}
 	var req struct {
-		Password string `json:"password"`
+		Password        string `json:"password"`
+		CurrentPassword string `json:"currentPassword"`
 	}
 	if err := readJSON(r, &req); err != nil {
-		restapi.WriteError(w, err, id)
-		return
+		return nil, err
 	}
-	if err := m.svc.SetPassword(service.WithSubject(r.Context(), sub), user, req.Password); err != nil {
-		restapi.WriteError(w, err, id)
-		return
+	if err := m.svc.SetPassword(ctx, user, req.CurrentPassword, req.Password); err != nil {
+		return nil, err
 	}
-	m.log.Info("password set", "request_id", id, "user_account_id", user, "subject", sub.ID)
-	w.Header().Set("Content-Type", "application/json")
-	w.Write([]byte("{}\n"))
+	return struct{}{}, nil
 }

@@ -7,7 +7,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -27,16 +25,18 @@ import (
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
 	rm "github.com/yandex-cloud/go-genproto/yandex/cloud/resourcemanager/v1"
+	"google.golang.org/grpc/metadata"
 
 	"warden"
+	"warden/access"
+	"warden/api/accessapi"
 	"warden/api/accesspb"
 	"warden/api/grpcapi"
 	"warden/api/restapi"
 	"warden/apikey"
+	"warden/authn"
 	"warden/secret"
 	"warden/service"
-	"warden/storage/postgres"
-	"warden/storage/sqlite"
 )
 
 // Config is wardend's configuration; cmd/wardend fills it from flags and
@@ -77,6 +77,15 @@ type Config struct {
 	RefreshInterval time.Duration
 	// ShutdownTimeout bounds the wait for in-flight requests; 30 s when zero.
 	ShutdownTimeout time.Duration
+	// ReadTimeout bounds the time to read a request's body, WriteTimeout
+	// the time from the start of its handling to the end of its response,
+	// for every request but gRPC calls (which may be long); 30 s and 60 s
+	// when zero.
+	ReadTimeout, WriteTimeout time.Duration
+	// MaxConnections bounds client connections; beyond it a few more are
+	// accepted briefly to answer health checks, and the rest are turned
+	// away. When zero, 10000 or what RLIMIT_NOFILE allows.
+	MaxConnections int
 	// Banner, when set, is told once where the bootstrap token was written
 	// (wardend passes its standard error).
 	Banner io.Writer
@@ -88,9 +97,12 @@ type Main struct {
 	log      *slog.Logger
 	store    warden.Store
 	svc      *service.Service
+	authn    *authn.Pipeline
 	grpc     *grpcapi.Server
+	rest     *restapi.Handler
 	http     *http.Server
 	lis      net.Listener
+	limit    *limitListener
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	addr     string
@@ -117,8 +129,13 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, errors.New("server: --tls-cert and --tls-key go together")
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("server: data dir: %w", err)
+	// Checked before anything is created: a refused password must not leave
+	// a bootstrapped database behind without it.
+	if err := validateAdminPassword(cfg.AdminPassword); err != nil {
+		return nil, err
+	}
+	if err := boundClients(&cfg); err != nil {
+		return nil, err
 	}
 	m := &Main{cfg: cfg, log: cfg.Logger, serveErr: make(chan error, 1)}
 	if err := m.open(ctx); err != nil {
@@ -129,26 +146,8 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 }
 
 func (m *Main) open(ctx context.Context) error {
-	var err error
-	if m.store, err = openStore(ctx, m.cfg); err != nil {
-		return err
-	}
-	masterKey, err := loadMasterKey(m.cfg)
-	if err != nil {
-		return err
-	}
-	sealer, err := secret.NewSealer(masterKey)
-	if err != nil {
-		return err
-	}
-	if m.lis, err = net.Listen("tcp", m.cfg.Listen); err != nil {
-		return fmt.Errorf("server: listen: %w", err)
-	}
-	m.addr = m.lis.Addr().String()
-	public := m.cfg.PublicAddress
-	if public == "" {
-		public = m.addr
-	}
+	// Files named in the configuration are read, and the port bound, before
+	// the database is opened: a mistake in them creates nothing.
 	var roles [][]byte
 	for _, f := range m.cfg.RolesFiles {
 		b, err := os.ReadFile(f)
@@ -157,19 +156,46 @@ func (m *Main) open(ctx context.Context) error {
 		}
 		roles = append(roles, b)
 	}
+	if _, err := access.NewCatalog(roles...); err != nil {
+		return fmt.Errorf("server: roles file: %w", err)
+	}
 	var products *apikey.Catalog
+	var err error
 	if m.cfg.ProductsFile != "" {
 		if products, err = apikey.LoadCatalog(m.cfg.ProductsFile); err != nil {
 			return fmt.Errorf("server: products file: %w", err)
 		}
 	}
+	var cert tls.Certificate
+	if m.cfg.TLSCert != "" {
+		if cert, err = tls.LoadX509KeyPair(m.cfg.TLSCert, m.cfg.TLSKey); err != nil {
+			return fmt.Errorf("server: TLS: %w", err)
+		}
+	}
+	if m.lis, err = net.Listen("tcp", m.cfg.Listen); err != nil {
+		return fmt.Errorf("server: listen: %w", err)
+	}
+	m.limit = newLimitListener(m.lis, m.cfg.MaxConnections)
+	m.lis = m.limit
+	m.addr = m.lis.Addr().String()
+	public := m.cfg.PublicAddress
+	if public == "" {
+		public = m.addr
+	}
+	var sealer *secret.Sealer
+	if m.store, sealer, err = openStore(ctx, m.cfg, true); err != nil {
+		return err
+	}
 	m.svc, err = service.New(service.Config{
 		Store: m.store, Logger: m.log, Now: m.cfg.Now, Sealer: sealer, PublicAddress: public,
-		RefreshInterval: m.cfg.RefreshInterval, Roles: roles, Products: products,
+		RefreshInterval: m.cfg.RefreshInterval, Roles: roles, Products: products, AdminPassword: m.cfg.AdminPassword,
 		OAuthTokenLifetime: m.cfg.OAuthTokenLifetime, Logins: m.cfg.Logins,
 	})
 	if err != nil {
 		return err
+	}
+	if err := m.svc.CheckMasterKey(ctx); err != nil {
+		return fmt.Errorf("server: %s", operatorText(err))
 	}
 	if m.boot, err = m.svc.Start(ctx); err != nil {
 		return fmt.Errorf("server: start: %w", err)
@@ -182,7 +208,16 @@ func (m *Main) open(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(m.svc.Collectors()...)
-	m.grpc, err = grpcapi.NewServer(grpcapi.Config{Logger: m.log, Metrics: reg, Auth: m.svc, Public: publicMethods, Authorize: m.svc.AuthorizeCall})
+	reg.MustRegister(m.limit.Collectors()...)
+	m.authn, err = authn.New(authn.Config{Schemes: schemes(m.svc), Accounts: m.svc})
+	if err != nil {
+		return err
+	}
+	reg.MustRegister(m.authn.Collector())
+	m.grpc, err = grpcapi.NewServer(grpcapi.Config{
+		Logger: m.log, Metrics: reg, Auth: m.authn, Public: publicMethods, Authorize: m.svc.AuthorizeCall,
+		Incoming: incoming,
+	})
 	if err != nil {
 		return err
 	}
@@ -193,29 +228,26 @@ func (m *Main) open(ctx context.Context) error {
 	iam.RegisterUserAccountServiceServer(m.grpc, m.svc.UserAccounts())
 	iam.RegisterRefreshTokenServiceServer(m.grpc, m.svc.RefreshTokens())
 	iam.RegisterRoleServiceServer(m.grpc, m.svc.Roles())
-	accesspb.RegisterAccessServiceServer(m.grpc, m.svc.AccessService())
+	accesspb.RegisterAccessServiceServer(m.grpc, accessapi.New(m.svc, m.authn))
 	rm.RegisterCloudServiceServer(m.grpc, m.svc.Clouds())
 	rm.RegisterFolderServiceServer(m.grpc, m.svc.Folders())
 	om.RegisterOrganizationServiceServer(m.grpc, m.svc.Organizations())
 	operation.RegisterOperationServiceServer(m.grpc, m.svc.Operations())
 	endpoint.RegisterApiEndpointServiceServer(m.grpc, m.svc.Endpoints())
-	rest, err := restapi.New(m.grpc)
+	m.rest, err = restapi.New(m.grpc)
 	if err != nil {
 		return err
 	}
 	m.http = &http.Server{
-		Handler:           m.handler(rest, reg),
+		Handler:           m.handler(m.rest, reg),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       5 * time.Minute,
+		ConnContext:       connContext, // ReadTimeout, WriteTimeout: per request in handler
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
 	m.http.Protocols = new(http.Protocols)
 	m.http.Protocols.SetHTTP1(true)
 	if m.cfg.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(m.cfg.TLSCert, m.cfg.TLSKey)
-		if err != nil {
-			return fmt.Errorf("server: TLS: %w", err)
-		}
 		m.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		m.http.Protocols.SetHTTP2(true)
 	} else {
@@ -224,75 +256,39 @@ func (m *Main) open(ctx context.Context) error {
 	return nil
 }
 
+// schemes are the credential schemes of the authentication pipeline, in the
+// order they are tried. A new kind of credential is one file in authn and
+// one line here.
+func schemes(svc *service.Service) []authn.Scheme {
+	return []authn.Scheme{
+		authn.IAMToken{Verifier: svc},
+		authn.APIKey{Index: svc.APIKeyIndex(), Now: svc.Now},
+	}
+}
+
+// incoming hands the service the request metadata it needs beyond the
+// credential.
+func incoming(ctx context.Context, md metadata.MD) context.Context {
+	if v := md.Get(service.PublicKeyMetadata); len(v) > 0 {
+		return service.WithCallerPublicKey(ctx, v[0])
+	}
+	return ctx
+}
+
 // publicMethods need no credential.
 var publicMethods = map[string]bool{
 	"/yandex.cloud.iam.v1.IamTokenService/Create":    true,
 	"/yandex.cloud.iam.v1.IamTokenService/Revoke":    true,
 	"/yandex.cloud.endpoint.ApiEndpointService/Get":  true,
 	"/yandex.cloud.endpoint.ApiEndpointService/List": true,
+	MethodLogin: true,
 	// The access service authenticates the credential it is given.
 	"/warden.access.v1.AccessService/Authenticate": true,
 	"/warden.access.v1.AccessService/Authorize":    true,
 }
 
-func openStore(ctx context.Context, cfg Config) (warden.Store, error) {
-	switch {
-	case cfg.Database == "":
-		return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "warden.db"))
-	case strings.HasPrefix(cfg.Database, "postgres://"), strings.HasPrefix(cfg.Database, "postgresql://"):
-		return postgres.Open(ctx, cfg.Database)
-	case strings.HasPrefix(cfg.Database, "sqlite://"), strings.HasPrefix(cfg.Database, "file:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(cfg.Database, "sqlite://"), "file:")
-		return sqlite.Open(ctx, path)
-	}
-	return nil, errors.New("server: --database must be postgres://… or sqlite://PATH")
-}
-
-func loadMasterKey(cfg Config) ([]byte, error) {
-	if env := os.Getenv("WARDEN_MASTER_KEY"); env != "" && cfg.MasterKeyFile == "" {
-		return decodeMasterKey(env)
-	}
-	path := cfg.MasterKeyFile
-	if path == "" {
-		path = filepath.Join(cfg.DataDir, "master.key")
-	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) && cfg.MasterKeyFile == "" {
-		key := base64.StdEncoding.EncodeToString(secret.RandomBytes(secret.MasterKeySize))
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) {
-			return loadMasterKey(cfg) // another process made it first
-		}
-		if err != nil {
-			return nil, fmt.Errorf("server: create master key: %w", err)
-		}
-		if _, err := f.WriteString(key + "\n"); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("server: write master key: %w", err)
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, err
-		}
-		f.Close()
-		return decodeMasterKey(key)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("server: read master key: %w", err)
-	}
-	return decodeMasterKey(string(b))
-}
-
-func decodeMasterKey(s string) ([]byte, error) {
-	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
-	if err != nil || len(b) != secret.MasterKeySize {
-		return nil, fmt.Errorf("server: the master key must be %d bytes in base64", secret.MasterKeySize)
-	}
-	return b, nil
-}
-
-// finishBootstrap writes the admin's OAuth token file and sets the admin
-// password when one is configured.
+// finishBootstrap writes the admin's OAuth token file (the password, when
+// configured, was set in the bootstrap transaction).
 func (m *Main) finishBootstrap(ctx context.Context) error {
 	path := filepath.Join(m.cfg.DataDir, AdminTokenFile)
 	if err := writeSecretFile(path, m.boot.AdminOAuthToken.Reveal()+"\n"); err != nil {
@@ -301,9 +297,6 @@ func (m *Main) finishBootstrap(ctx context.Context) error {
 	m.log.Info("bootstrap admin OAuth token written", "path", path)
 	if m.cfg.Banner != nil {
 		fmt.Fprintf(m.cfg.Banner, "wardend: the bootstrap admin's OAuth token is in %s\n", path)
-	}
-	if m.cfg.AdminPassword != "" {
-		return m.svc.SetPassword(service.WithSubject(ctx, service.Subject{Type: "userAccount", ID: m.boot.AdminID}), m.boot.AdminID, m.cfg.AdminPassword)
 	}
 	return nil
 }
@@ -378,8 +371,8 @@ func (m *Main) Close() error {
 		m.cancel()
 	}
 	m.wg.Wait()
-	if m.lis != nil && m.http == nil {
-		m.lis.Close()
+	if m.lis != nil {
+		m.lis.Close() // after Run's shutdown this is a harmless second close
 	}
 	if m.store != nil {
 		return m.store.Close()

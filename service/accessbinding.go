@@ -125,6 +125,13 @@ func (s *Service) changeBindings(ctx context.Context, id string, typ warden.Reso
 		if len(after) > 1000 {
 			return warden.Errorf(warden.InvalidArgument, "access_bindings: at most 1000 bindings per resource")
 		}
+		for _, b := range after {
+			if !slices.Contains(before, b) {
+				if err := s.guardGrant(ctx, tx, b.RoleID, id); err != nil {
+					return err
+				}
+			}
+		}
 		if err := tx.SetAccessBindings(ctx, id, after); err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -15,8 +14,8 @@ import (
 
 	"warden"
 	"warden/apikey"
+	"warden/authn"
 	"warden/secret"
-	"warden/token"
 )
 
 // APIKey is an API key as both of its APIs describe it (the Yandex
@@ -185,6 +184,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, k *APIKey, withOp func(warde
 	if err := s.authorize(ctx, permAPIKeysCreate, sa); err != nil {
 		return nil, secret.String{}, err
 	}
+	if err := s.guardMint(ctx, sa); err != nil {
+		return nil, secret.String{}, err
+	}
 	out := *k
 	out.ID, out.ServiceAccountID = warden.NewID(warden.PrefixAPIKey), sa
 	sec := apikey.NewSecret(out.ID)
@@ -303,10 +305,11 @@ func (s *Service) DeleteAPIKey(ctx context.Context, id string, withOp func(warde
 		return err
 	}
 	err := s.store.Update(ctx, func(tx warden.Tx) error {
-		if _, err := getAPIKey(ctx, tx, id); err != nil {
+		c, err := getCredential(ctx, tx, id, warden.CredAPIKey, "API key")
+		if err != nil {
 			return err
 		}
-		if err := tx.DeleteCredential(ctx, id); err != nil {
+		if err := s.deleteCredential(ctx, tx, c); err != nil {
 			return err
 		}
 		if withOp != nil {
@@ -315,6 +318,9 @@ func (s *Service) DeleteAPIKey(ctx context.Context, id string, withOp func(warde
 		return nil
 	})
 	s.apiKeys.changed(ctx, id)
+	if err == nil {
+		s.revokedHere(id)
+	}
 	return err
 }
 
@@ -347,61 +353,26 @@ func decodeStoredAPIKey(c *warden.Credential) (*APIKey, error) {
 	return k, nil
 }
 
-// errAPIKeyScope is the one answer to a key used for a scope it lacks.
-var errAPIKeyScope = warden.Errorf(warden.PermissionDenied, "the API key is not valid for this scope")
-
-// Reasons an API key is refused before its policy is consulted.
-var (
-	errAPIKeyMalformed = errors.New("malformed API key")
-	errAPIKeyUnknown   = errors.New("unknown API key")
-)
-
-// AuthenticateAPIKey checks an API key and every restriction on it against
-// the request, from memory. The error is warden.ErrUnauthenticated (or
-// errAPIKeyScope) whatever was wrong; the reason is returned separately,
-// for logs and metrics only.
-func (s *Service) AuthenticateAPIKey(ctx context.Context, r *apikey.Request) (Subject, error, string) {
-	id, ok := apikey.KeyID(r.Secret)
-	if !ok {
-		s.refusals.WithLabelValues(credAPIKey, "malformed").Inc()
-		return Subject{}, warden.ErrUnauthenticated, errAPIKeyMalformed.Error()
-	}
-	e := s.apiKeys.get(id)
+// CheckAPIKey implements authn.APIKeyIndex from memory: no database read.
+func (x *apiKeyIndex) CheckAPIKey(id string, r apikey.Request) (string, apikey.Refusal, bool) {
+	e := x.get(id)
 	if e == nil {
-		s.refusals.WithLabelValues(credAPIKey, "unknown_key").Inc()
-		return Subject{}, warden.ErrUnauthenticated, errAPIKeyUnknown.Error()
+		return "", 0, false
 	}
-	refusal := e.policy.Check(r)
-	if refusal == apikey.Accepted || refusal == apikey.WrongScope {
-		if !s.subjectActive(ctx, e.policy.SubjectID) {
-			s.refusals.WithLabelValues(credAPIKey, "subject_inactive").Inc()
-			return Subject{}, warden.ErrUnauthenticated, errSubjectInactive.Error()
-		}
+	refusal := e.policy.Check(&r)
+	if refusal == apikey.Accepted {
+		x.recordUse(e, r.Now)
 	}
-	switch refusal {
-	case apikey.Accepted:
-	case apikey.WrongScope:
-		s.refusals.WithLabelValues(credAPIKey, refusal.String()).Inc()
-		return Subject{}, errAPIKeyScope, "API key " + id + " refused: " + refusal.String()
-	default:
-		s.refusals.WithLabelValues(credAPIKey, refusal.String()).Inc()
-		return Subject{}, warden.ErrUnauthenticated, "API key " + id + " refused: " + refusal.String()
-	}
-	s.apiKeys.recordUse(e, r.Now)
-	return Subject{Type: token.SubjectServiceAccount, ID: e.policy.SubjectID}, nil, ""
+	return e.policy.SubjectID, refusal, true
 }
 
-// newRefusals is the counter of refused credentials by type and reason.
-func newRefusals() *prometheus.CounterVec {
-	return prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "warden_credential_refusals_total",
-		Help: "Credentials refused by the access service, by credential type and reason (never told to the caller).",
-	}, []string{"credential", "reason"})
-}
+// APIKeyIndex returns the in-memory API key index for the authentication
+// pipeline.
+func (s *Service) APIKeyIndex() authn.APIKeyIndex { return s.apiKeys }
 
 // Collectors returns the service's Prometheus metrics.
 func (s *Service) Collectors() []prometheus.Collector {
-	return append([]prometheus.Collector{s.refusals, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	return append([]prometheus.Collector{prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "warden_api_keys_loaded", Help: "API keys held in memory for checking.",
 	}, func() float64 { return float64(s.apiKeys.Len()) })}, s.logins.collectors()...)
 }

@@ -2,11 +2,13 @@ package service
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"warden"
+	"warden/access"
 	"warden/apikey"
 )
 
@@ -22,7 +24,12 @@ import (
 // process is applied at once. A feed that could not be read for longer than
 // it is kept (see feedGap) makes a full reload, as does start-up.
 type apiKeyIndex struct {
-	s *Service
+	store    warden.Store
+	log      *slog.Logger
+	products *apikey.Catalog
+	// node looks an account up in the access snapshot, so that the keys of
+	// one account share its ID string.
+	node func(id string) (access.Node, bool)
 
 	mu   sync.RWMutex
 	keys map[string]*apiKeyEntry
@@ -33,9 +40,9 @@ type apiKeyIndex struct {
 
 	// Feed position, touched only by the refresher (under feedMu).
 	feedMu   sync.Mutex
-	since    time.Time            // At of the newest feed entry read
+	since    time.Time            // At of the newest feed entry read (database clock)
 	seen     map[string]time.Time // feed entries already applied, within the overlap
-	lastRead time.Time            // when the feed was last read successfully
+	lastRead time.Time            // when the feed was last read successfully (this node's clock)
 
 	// Entries used since the last flush, so that a flush costs the keys
 	// used rather than every key held.
@@ -66,16 +73,20 @@ func (e *apiKeyEntry) carryUses(old *apiKeyEntry) {
 
 const (
 	// feedOverlap is how far behind its newest entry the feed is re-read:
-	// entries are stamped when written, not when committed, and by the
-	// writer's clock. Transactions and clock skew must stay within it.
+	// entries are stamped when written, not when committed, so a
+	// transaction must commit within it. They are stamped and read by the
+	// database's clock: the nodes' clocks do not matter.
 	feedOverlap = 10 * time.Second
 	// feedGap is how long the feed may go unread before the index no
 	// longer trusts it (entries are pruned after 10 minutes).
 	feedGap = 5 * time.Minute
 )
 
-func newAPIKeyIndex(s *Service) *apiKeyIndex {
-	return &apiKeyIndex{s: s, keys: map[string]*apiKeyEntry{}, seen: map[string]time.Time{}, flushEvery: 25 * s.refresh}
+func newAPIKeyIndex(store warden.Store, log *slog.Logger, products *apikey.Catalog, node func(string) (access.Node, bool), refresh time.Duration) *apiKeyIndex {
+	return &apiKeyIndex{
+		store: store, log: log, products: products, node: node,
+		keys: map[string]*apiKeyEntry{}, seen: map[string]time.Time{}, flushEvery: 25 * refresh,
+	}
 }
 
 // get returns the entry of a key ID, or nil.
@@ -99,9 +110,12 @@ func (x *apiKeyIndex) Len() int {
 func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	x.feedMu.Lock()
 	defer x.feedMu.Unlock()
-	start := time.Now() // the feed is stamped by the store's clock, not the service's (injectable) one
+	var start time.Time // the database's clock, which stamps the feed
 	keys := map[string]*apiKeyEntry{}
-	err := x.s.store.View(ctx, func(tx warden.Tx) error {
+	err := x.store.View(ctx, func(tx warden.Tx) (err error) {
+		if start, err = tx.Clock(ctx); err != nil {
+			return err
+		}
 		return tx.EachCredential(ctx, warden.CredAPIKey, func(c *warden.Credential) error {
 			if p := x.compile(c); p != nil {
 				keys[c.ID] = newAPIKeyEntry(p)
@@ -118,7 +132,7 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	}
 	x.keys = keys
 	x.mu.Unlock()
-	x.since, x.lastRead = start.Add(-feedOverlap), start
+	x.since, x.lastRead = start.Add(-feedOverlap), time.Now()
 	clear(x.seen)
 	return nil
 }
@@ -129,8 +143,8 @@ func (x *apiKeyIndex) compile(c *warden.Credential) *apikey.Policy {
 	k, err := decodeAPIKey(c)
 	if err == nil {
 		spec := k.spec()
-		x.s.products.Intern(spec.Products, spec.Scopes)
-		if n, ok := x.s.authz.snap.Load().Node(spec.SubjectID); ok {
+		x.products.Intern(spec.Products, spec.Scopes)
+		if n, ok := x.node(spec.SubjectID); ok {
 			spec.SubjectID = n.ID // shared by the account's keys
 		}
 		var p *apikey.Policy
@@ -138,7 +152,7 @@ func (x *apiKeyIndex) compile(c *warden.Credential) *apikey.Policy {
 			return p
 		}
 	}
-	x.s.log.Error("unreadable API key", "api_key_id", c.ID, "err", err)
+	x.log.Error("unreadable API key", "api_key_id", c.ID, "err", err)
 	return nil
 }
 
@@ -147,13 +161,16 @@ func (x *apiKeyIndex) refresh(ctx context.Context) error {
 	x.feedMu.Lock()
 	if time.Since(x.lastRead) > feedGap {
 		x.feedMu.Unlock()
-		x.s.log.Warn("API key change feed unread for too long: reloading every key")
+		x.log.Warn("API key change feed unread for too long: reloading every key")
 		return x.loadAll(ctx)
 	}
 	defer x.feedMu.Unlock()
-	readAt := time.Now()
+	var readAt time.Time // the database's clock, which stamps the feed
 	var feed []warden.CredentialChange
-	err := x.s.store.View(ctx, func(tx warden.Tx) (err error) {
+	err := x.store.View(ctx, func(tx warden.Tx) (err error) {
+		if readAt, err = tx.Clock(ctx); err != nil {
+			return err
+		}
 		feed, err = tx.CredentialChanges(ctx, x.since.Add(-feedOverlap))
 		return err
 	})
@@ -179,9 +196,8 @@ func (x *apiKeyIndex) refresh(ctx context.Context) error {
 	for _, ch := range fresh {
 		x.seen[ch.ID] = ch.At
 	}
-	// The window follows the newest entry, but never past this node's
-	// clock: a writer whose clock runs ahead must not push it beyond the
-	// entries of writers whose clocks are right.
+	// The window follows the newest entry, but never past the clock at the
+	// read: an entry stamped later was not committed when it began.
 	if newest.After(readAt) {
 		newest = readAt
 	}
@@ -191,7 +207,7 @@ func (x *apiKeyIndex) refresh(ctx context.Context) error {
 			delete(x.seen, id)
 		}
 	}
-	x.lastRead = readAt
+	x.lastRead = time.Now()
 	return nil
 }
 
@@ -204,7 +220,7 @@ func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
 	x.reloadMu.Lock()
 	defer x.reloadMu.Unlock()
 	found := make(map[string]*apikey.Policy, len(ids))
-	err := x.s.store.View(ctx, func(tx warden.Tx) error {
+	err := x.store.View(ctx, func(tx warden.Tx) error {
 		for _, id := range ids {
 			c, err := tx.GetCredential(ctx, id)
 			if warden.IsCode(err, warden.NotFound) {
@@ -242,7 +258,7 @@ func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
 // waiting for the feed; on failure the feed catches up.
 func (x *apiKeyIndex) changed(ctx context.Context, id string) {
 	if err := x.reload(ctx, id); err != nil {
-		x.s.log.Warn("reload API key", "api_key_id", id, "err", err)
+		x.log.Warn("reload API key", "api_key_id", id, "err", err)
 	}
 }
 
@@ -287,7 +303,7 @@ func (x *apiKeyIndex) flush(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	err := x.s.store.Update(ctx, func(tx warden.Tx) error {
+	err := x.store.Update(ctx, func(tx warden.Tx) error {
 		for _, u := range uses {
 			if err := tx.TouchCredential(ctx, u.e.policy.KeyID, time.Unix(0, u.used).UTC()); err != nil {
 				return err
@@ -296,7 +312,7 @@ func (x *apiKeyIndex) flush(ctx context.Context) {
 		return nil
 	})
 	if err != nil {
-		x.s.log.Warn("write API key usage", "keys", len(uses), "err", err)
+		x.log.Warn("write API key usage", "keys", len(uses), "err", err)
 		if x.stopped.Load() {
 			return
 		}

@@ -53,8 +53,10 @@ func (a *APIKeys) List(ctx context.Context, req *iam.ListApiKeysRequest) (*iam.L
 // An unset expires_at makes a key that never expires, as in Yandex Cloud.
 func (a *APIKeys) Create(ctx context.Context, req *iam.CreateApiKeyRequest) (*iam.CreateApiKeyResponse, error) {
 	scopes := req.Scopes
-	if len(scopes) == 0 && req.Scope != "" { //nolint:staticcheck // the deprecated single scope still arrives from old clients
-		scopes = []string{req.Scope} //nolint:staticcheck
+	//lint:ignore SA1019 the deprecated single scope still arrives from old clients
+	if len(scopes) == 0 && req.Scope != "" {
+		//lint:ignore SA1019 as above
+		scopes = []string{req.Scope}
 	}
 	k := &APIKey{ServiceAccountID: req.ServiceAccountId, Description: req.Description, Scopes: scopes, Enabled: true}
 	if req.ExpiresAt != nil {

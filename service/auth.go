@@ -8,52 +8,59 @@ import (
 	"time"
 
 	"warden"
+	"warden/authn"
 	"warden/secret"
 	"warden/token"
 )
 
-// Subject is the authenticated caller of a request.
-type Subject struct {
-	Type    string // token.SubjectUserAccount or token.SubjectServiceAccount
-	ID      string
-	TokenID string
-}
+// Subject is the authenticated caller of a request: the principal the
+// authentication pipeline (package authn) found.
+type Subject = authn.Principal
 
-type subjectKey struct{}
+// SubjectOf returns the principal of an account acting without a presented
+// credential (bootstrap, operator commands, tests).
+func SubjectOf(subjectType, id string) Subject {
+	return Subject{Subject: authn.Subject{Type: subjectType, ID: id}}
+}
 
 // WithSubject returns ctx carrying the authenticated subject.
-func WithSubject(ctx context.Context, s Subject) context.Context {
-	return context.WithValue(ctx, subjectKey{}, s)
-}
+func WithSubject(ctx context.Context, s Subject) context.Context { return authn.WithPrincipal(ctx, s) }
 
 // SubjectFrom returns the subject ctx carries (zero when unauthenticated).
-func SubjectFrom(ctx context.Context) Subject {
-	s, _ := ctx.Value(subjectKey{}).(Subject)
-	return s
+func SubjectFrom(ctx context.Context) Subject { return authn.PrincipalFrom(ctx) }
+
+// mintingCredential is the stored credential behind a principal: the one
+// that minted its IAM token, or the API key it presented. A token minted on
+// its behalf dies with it.
+func mintingCredential(p Subject) string {
+	if p.MintedBy != "" {
+		return p.MintedBy
+	}
+	if p.Credential == authn.CredAPIKey {
+		return p.CredentialID
+	}
+	return ""
 }
 
-// Authenticate checks an IAM token on the hot path: no database read. The
-// error is always warden.ErrUnauthenticated, whatever was wrong; the reason
-// is returned separately for logs and metrics.
-func (s *Service) Authenticate(tok string) (Subject, error, error) {
+// VerifyToken implements authn.TokenVerifier: it checks an IAM token on the
+// hot path, with no database read unless the token names a signing key made
+// by another wardend since the last refresh.
+func (s *Service) VerifyToken(ctx context.Context, tok string) (*token.Claims, error) {
 	c, err := s.verifier.Verify(tok)
-	if errors.Is(err, token.ErrUnknownKey) && s.keys.reloadForUnknown(context.Background()) {
+	if errors.Is(err, token.ErrUnknownKey) && s.keys.reloadForUnknown(ctx) {
 		c, err = s.verifier.Verify(tok)
 	}
-	if err != nil {
-		return Subject{}, warden.ErrUnauthenticated, err
-	}
-	if !s.subjectActive(context.Background(), c.SubjectID) {
-		return Subject{}, warden.ErrUnauthenticated, errSubjectInactive
-	}
-	return Subject{Type: c.SubjectType, ID: c.SubjectID, TokenID: c.TokenID}, nil, nil
+	return c, err
 }
 
-var errSubjectInactive = errors.New("the subject is suspended or deleted")
+// Active implements authn.Accounts: an account may act when it exists, is
+// not suspended and has not expired.
+func (s *Service) Active(ctx context.Context, id string) bool { return s.subjectActive(ctx, id) }
 
-// issueToken signs a new IAM token for a subject.
-func (s *Service) issueToken(subjectType, subjectID string) (string, time.Time, error) {
-	keyID, priv, err := s.keys.current()
+// issueToken signs a new IAM token for a subject, minted through the stored
+// credential mintedBy ("" when none): deleting it revokes the token.
+func (s *Service) issueToken(ctx context.Context, subjectType, subjectID, mintedBy string) (string, time.Time, error) {
+	keyID, priv, err := s.keys.current(ctx)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -61,6 +68,7 @@ func (s *Service) issueToken(subjectType, subjectID string) (string, time.Time, 
 	c := token.Claims{
 		TokenID: hex.EncodeToString(secret.RandomBytes(16)), KeyID: keyID,
 		SubjectType: subjectType, SubjectID: subjectID, IssuedAt: now, ExpiresAt: now.Add(s.lifetime),
+		CredentialID: mintedBy,
 	}
 	tok, err := token.Sign(c, priv)
 	if err != nil {
@@ -96,11 +104,13 @@ func (s *Service) exchangeOAuthToken(ctx context.Context, oauth string) (string,
 		return "", time.Time{}, warden.ErrUnauthenticated
 	}
 	var user *warden.Resource
+	var credID string
 	err := s.store.View(ctx, func(tx warden.Tx) error {
 		c, err := tx.CredentialByHash(ctx, warden.CredOAuthToken, secret.Hash(oauth))
 		if err != nil {
 			return err
 		}
+		credID = c.ID
 		if !c.ExpiresAt.IsZero() && !s.now().Before(c.ExpiresAt) {
 			return warden.ErrUnauthenticated
 		}
@@ -113,34 +123,7 @@ func (s *Service) exchangeOAuthToken(ctx context.Context, oauth string) (string,
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	return s.issueToken(token.SubjectUserAccount, user.ID)
-}
-
-// SetPassword sets a local user's password. A user may set their own; until
-// the authorization issue lands any authenticated subject may set any.
-func (s *Service) SetPassword(ctx context.Context, userID, password string) error {
-	if len(password) < 8 || len(password) > 1024 {
-		return warden.Errorf(warden.InvalidArgument, "password: must be 8 to 1024 characters long")
-	}
-	hash := secret.HashPassword(password)
-	return s.store.Update(ctx, func(tx warden.Tx) error {
-		if _, err := s.getResource(ctx, tx, userID, warden.TypeUserAccount); err != nil {
-			return err
-		}
-		creds, _, err := tx.ListCredentials(ctx, userID, warden.CredPassword, warden.Page{Size: 10})
-		if err != nil {
-			return err
-		}
-		for _, c := range creds {
-			if err := tx.DeleteCredential(ctx, c.ID); err != nil {
-				return err
-			}
-		}
-		return tx.CreateCredential(ctx, &warden.Credential{
-			ID: warden.NewID(warden.PrefixPassword), Kind: warden.CredPassword, SubjectID: userID,
-			Hash: []byte(hash), CreatedAt: s.now().UTC(),
-		})
-	})
+	return s.issueToken(ctx, token.SubjectUserAccount, user.ID, credID)
 }
 
 func (s *Service) parseIgnoringRevocation(tok string) (*token.Claims, error) {

@@ -8,6 +8,7 @@ import (
 
 	"warden"
 	"warden/access"
+	"warden/authn"
 	"warden/secret"
 	"warden/storage/sqlite"
 	"warden/token"
@@ -35,8 +36,9 @@ func bigWorld() ([]access.Node, []access.Binding) {
 	return nodes, bs
 }
 
-// BenchmarkAuthorizeToken: verify a repeat IAM token, check the subject is
-// active, check one permission on a folder — in process, no database.
+// BenchmarkAuthorizeToken: the authentication pipeline verifies a repeat IAM
+// token and checks the subject is active, then one permission is checked on
+// a folder — in process, no database.
 func BenchmarkAuthorizeToken(b *testing.B) {
 	store, err := sqlite.Open(context.Background(), b.TempDir()+"/w.db")
 	if err != nil {
@@ -64,21 +66,42 @@ func BenchmarkAuthorizeToken(b *testing.B) {
 		i++
 	}
 	subject, folder := bindings[i].SubjectID, bindings[i].ResourceID
-	tok, _, err := s.issueToken(token.SubjectServiceAccount, subject)
+	tok, _, err := s.issueToken(context.Background(), token.SubjectServiceAccount, subject, "")
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, ok, err := s.AuthorizeToken(tok, "iam.serviceAccounts.list", folder); err != nil || !ok {
-		b.Fatalf("AuthorizeToken = %v, %v", ok, err)
+	pipeline := testPipeline(b, s)
+	ctx := context.Background()
+	req := &authn.Request{Header: authn.MD{"authorization": {"Bearer " + tok}}}
+	authorize := func() bool {
+		p, err := pipeline.Authenticate(ctx, req)
+		if err != nil {
+			b.Fatalf("Authenticate: %v (%s)", err, authn.Reason(err))
+		}
+		return s.Allowed(ctx, p, "iam.serviceAccounts.list", folder)
+	}
+	if !authorize() {
+		b.Fatal("denied")
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, ok, _ := s.AuthorizeToken(tok, "iam.serviceAccounts.list", folder); !ok {
+		if !authorize() {
 			b.Fatal("denied")
 		}
 	}
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "snapshot-MiB")
+}
+
+// testPipeline is the authentication pipeline as wardend assembles it.
+func testPipeline(b testing.TB, s *Service) *authn.Pipeline {
+	p, err := authn.New(authn.Config{Schemes: []authn.Scheme{
+		authn.IAMToken{Verifier: s}, authn.APIKey{Index: s.APIKeyIndex(), Now: s.Now},
+	}, Accounts: s})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
 }
 
 func mustSealer(b testing.TB) *secret.Sealer {

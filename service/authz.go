@@ -15,7 +15,7 @@ import (
 // store when the store's change mark moves (any commit, on any wardend),
 // and at once after a change made through this process.
 type authz struct {
-	s       *Service
+	store   warden.Store
 	catalog *access.Catalog
 	snap    atomic.Pointer[access.Snapshot]
 	mu      sync.Mutex // serializes reloads
@@ -23,8 +23,8 @@ type authz struct {
 	kick    chan struct{}
 }
 
-func newAuthz(s *Service, c *access.Catalog) *authz {
-	a := &authz{s: s, catalog: c, kick: make(chan struct{}, 1)}
+func newAuthz(store warden.Store, c *access.Catalog) *authz {
+	a := &authz{store: store, catalog: c, kick: make(chan struct{}, 1)}
 	a.snap.Store(access.NewSnapshot(c, nil, nil))
 	return a
 }
@@ -36,7 +36,7 @@ func (a *authz) reload(ctx context.Context) error {
 	var mark string
 	var resources []*warden.Resource
 	var bindings map[string][]warden.AccessBinding
-	err := a.s.store.View(ctx, func(tx warden.Tx) (err error) {
+	err := a.store.View(ctx, func(tx warden.Tx) (err error) {
 		// The mark is read first: a commit racing the load moves it again,
 		// so the next poll reloads.
 		if mark, err = tx.ChangeMark(ctx); err != nil {
@@ -53,7 +53,7 @@ func (a *authz) reload(ctx context.Context) error {
 	}
 	nodes := make([]access.Node, 0, len(resources))
 	for _, r := range resources {
-		nodes = append(nodes, access.Node{ID: r.ID, Type: r.Type, ParentID: r.ParentID, Status: r.Status})
+		nodes = append(nodes, nodeOf(r))
 	}
 	var bs []access.Binding
 	for id, list := range bindings {
@@ -69,7 +69,7 @@ func (a *authz) reload(ctx context.Context) error {
 // poll reloads when the store changed since the last load.
 func (a *authz) poll(ctx context.Context) error {
 	var mark string
-	err := a.s.store.View(ctx, func(tx warden.Tx) (err error) {
+	err := a.store.View(ctx, func(tx warden.Tx) (err error) {
 		mark, err = tx.ChangeMark(ctx)
 		return err
 	})
@@ -103,7 +103,11 @@ func errDenied(permission, resourceID string) error {
 // (or an ancestor). Only a resource the snapshot does not know yet costs
 // store reads: one created a moment ago on another node, or a missing one.
 func (s *Service) authorize(ctx context.Context, permission, resourceID string) error {
-	sub := SubjectFrom(ctx)
+	return s.authorizeAs(ctx, SubjectFrom(ctx), permission, resourceID)
+}
+
+// authorizeAs is authorize for a subject given apart from ctx.
+func (s *Service) authorizeAs(ctx context.Context, sub Subject, permission, resourceID string) error {
 	snap := s.authz.snap.Load()
 	if snap.Allowed(sub.ID, sub.ID != "", permission, resourceID) {
 		return nil
@@ -166,12 +170,17 @@ func (s *Service) allowed(ctx context.Context, permission, resourceID string) bo
 	return s.authz.snap.Load().Allowed(sub.ID, sub.ID != "", permission, resourceID)
 }
 
-// subjectActive reports whether an account may still act: it exists and is
-// not suspended. Known accounts are answered from the snapshot; one created
-// since the last reload is looked up.
+// nodeOf is what the snapshot keeps of a resource.
+func nodeOf(r *warden.Resource) access.Node {
+	return access.Node{ID: r.ID, Type: r.Type, ParentID: r.ParentID, Status: r.Status, ExpiresAt: attrTime(r, attrExpiresAt)}
+}
+
+// subjectActive reports whether an account may still act: it exists, is not
+// suspended and has not expired. Known accounts are answered from the
+// snapshot; one created since the last reload is looked up.
 func (s *Service) subjectActive(ctx context.Context, id string) bool {
 	if n, ok := s.authz.snap.Load().Node(id); ok {
-		return n.Status == warden.StatusActive
+		return n.ActiveAt(s.now())
 	}
 	var r *warden.Resource
 	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
@@ -182,7 +191,7 @@ func (s *Service) subjectActive(ctx context.Context, id string) bool {
 		return false
 	}
 	s.authz.changed()
-	return r.Status == warden.StatusActive
+	return nodeOf(r).ActiveAt(s.now())
 }
 
 // runAuthz polls the change mark every interval and reloads on a kick.

@@ -22,9 +22,26 @@ type Bootstrap struct {
 // per database. A meta row claimed in the same transaction makes concurrent
 // first starts of several wardend safe: exactly one wins.
 func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
+	// The admin's password is hashed before the transaction, and only when
+	// this start may bootstrap: argon2id never runs inside a transaction.
+	var passwordHash string
+	if s.adminPassword != "" {
+		err := s.store.View(ctx, func(tx warden.Tx) error {
+			_, err := tx.Meta(ctx, metaBootstrap)
+			return err
+		})
+		switch {
+		case warden.IsCode(err, warden.NotFound):
+			if passwordHash, err = s.hashPassword(ctx, s.adminPassword); err != nil {
+				return nil, err
+			}
+		case err != nil:
+			return nil, err
+		}
+	}
 	var b *Bootstrap
 	err := s.store.Update(ctx, func(tx warden.Tx) error {
-		if _, err := tx.Meta(ctx, "bootstrap"); err == nil {
+		if _, err := tx.Meta(ctx, metaBootstrap); err == nil {
 			return nil
 		} else if !warden.IsCode(err, warden.NotFound) {
 			return err
@@ -34,7 +51,7 @@ func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 			OrganizationID: warden.NewID(warden.PrefixOrganization), CloudID: warden.NewID(warden.PrefixCloud),
 			FolderID: warden.NewID(warden.PrefixFolder), AdminID: warden.NewID(warden.PrefixUserAccount),
 		}
-		if err := tx.InsertMeta(ctx, "bootstrap", b.OrganizationID); err != nil {
+		if err := tx.InsertMeta(ctx, metaBootstrap, b.OrganizationID); err != nil {
 			return err
 		}
 		for _, r := range []*warden.Resource{
@@ -50,6 +67,19 @@ func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 		}
 		if err := tx.SetAccessBindings(ctx, b.OrganizationID, []warden.AccessBinding{{RoleID: "admin", SubjectType: "userAccount", SubjectID: b.AdminID}}); err != nil {
 			return err
+		}
+		if s.adminPassword != "" {
+			if passwordHash == "" {
+				// Another start bootstrapped and then this database was
+				// emptied between the check and now: try again later.
+				return warden.Errorf(warden.Unavailable, "bootstrap raced; start again")
+			}
+			if err := tx.CreateCredential(ctx, &warden.Credential{
+				ID: warden.NewID(warden.PrefixPassword), Kind: warden.CredPassword, SubjectID: b.AdminID,
+				Hash: []byte(passwordHash), CreatedAt: now,
+			}); err != nil {
+				return err
+			}
 		}
 		var err error
 		b.AdminOAuthToken, err = s.newOAuthToken(ctx, tx, b.AdminID, "bootstrap")

@@ -34,15 +34,16 @@ func (c *Clouds) Get(ctx context.Context, req *rm.GetCloudRequest) (*rm.Cloud, e
 
 // List implements CloudService.List.
 func (c *Clouds) List(ctx context.Context, req *rm.ListCloudsRequest) (*rm.ListCloudsResponse, error) {
-	rs, next, err := c.s.list(ctx, warden.TypeCloud, req.OrganizationId, warden.TypeOrganization, req.Filter, req)
+	// Filtered before paging: a page token made from a cloud the caller
+	// cannot see would tell its id.
+	visible := func(r *warden.Resource) bool { return c.s.allowed(ctx, "resource-manager.clouds.get", r.ID) }
+	rs, next, err := c.s.listKept(ctx, warden.TypeCloud, req.OrganizationId, warden.TypeOrganization, req.Filter, req, visible)
 	if err != nil {
 		return nil, err
 	}
 	out := &rm.ListCloudsResponse{NextPageToken: next}
 	for _, r := range rs {
-		if c.s.allowed(ctx, "resource-manager.clouds.get", r.ID) {
-			out.Clouds = append(out.Clouds, cloudProto(r))
-		}
+		out.Clouds = append(out.Clouds, cloudProto(r))
 	}
 	return out, nil
 }

@@ -44,15 +44,19 @@ func (f *Folders) List(ctx context.Context, req *rm.ListFoldersRequest) (*rm.Lis
 	if denied != nil && !f.s.knownResource(req.CloudId) {
 		return nil, denied
 	}
-	rs, next, err := f.s.list(ctx, warden.TypeFolder, req.CloudId, warden.TypeCloud, req.Filter, req)
+	// Without the list permission the caller sees the folders it may get,
+	// filtered before paging so that no page token names another.
+	var visible func(*warden.Resource) bool
+	if denied != nil {
+		visible = func(r *warden.Resource) bool { return f.s.allowed(ctx, "resource-manager.folders.get", r.ID) }
+	}
+	rs, next, err := f.s.listKept(ctx, warden.TypeFolder, req.CloudId, warden.TypeCloud, req.Filter, req, visible)
 	if err != nil {
 		return nil, err
 	}
 	out := &rm.ListFoldersResponse{NextPageToken: next}
 	for _, r := range rs {
-		if denied == nil || f.s.allowed(ctx, "resource-manager.folders.get", r.ID) {
-			out.Folders = append(out.Folders, folderProto(r))
-		}
+		out.Folders = append(out.Folders, folderProto(r))
 	}
 	if denied != nil && len(out.Folders) == 0 {
 		return nil, denied

@@ -55,10 +55,13 @@ func (t *IamTokens) CreateForServiceAccount(ctx context.Context, req *iam.Create
 	if err != nil {
 		return nil, err
 	}
-	if r.Status != warden.StatusActive {
-		return nil, warden.Errorf(warden.FailedPrecondition, "service account %s is suspended", r.ID)
+	if !nodeOf(r).ActiveAt(t.s.now()) {
+		return nil, warden.Errorf(warden.FailedPrecondition, "service account %s is suspended or expired", r.ID)
 	}
-	tok, exp, err := t.s.issueToken(token.SubjectServiceAccount, r.ID)
+	if err := t.s.guardMint(ctx, r.ID); err != nil {
+		return nil, err
+	}
+	tok, exp, err := t.s.issueToken(ctx, token.SubjectServiceAccount, r.ID, mintingCredential(SubjectFrom(ctx)))
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +129,7 @@ func (s *Service) exchangeJWT(ctx context.Context, keys *keyState, compact strin
 		return "", time.Time{}, jwtUnauthenticated("service account " + k.subject + " is not active")
 	}
 	keys.recordUse(k, now)
-	it, err := s.serviceAccountToken(k)
+	it, err := s.serviceAccountToken(ctx, k)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -140,11 +143,11 @@ func (s *Service) exchangeJWT(ctx context.Context, keys *keyState, compact strin
 // as much as the RSA-2048 verification itself on every exchange (see
 // BenchmarkExchangeJWT), and a second token for the same key holder within
 // a fraction of a second buys nothing.
-func (s *Service) serviceAccountToken(k *cachedKey) (*issuedToken, error) {
-	if it := k.token.Load(); it != nil && !s.verifier.IsRevoked(it.id) {
+func (s *Service) serviceAccountToken(ctx context.Context, k *cachedKey) (*issuedToken, error) {
+	if it := k.token.Load(); it != nil && !s.verifier.IsRevoked(it.id) && !s.verifier.IsCredentialRevoked(k.id) {
 		return it, nil
 	}
-	keyID, priv, err := s.keys.current()
+	keyID, priv, err := s.keys.current(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +155,7 @@ func (s *Service) serviceAccountToken(k *cachedKey) (*issuedToken, error) {
 	c := token.Claims{
 		TokenID: hex.EncodeToString(secret.RandomBytes(16)), KeyID: keyID,
 		SubjectType: token.SubjectServiceAccount, SubjectID: k.subject, IssuedAt: now, ExpiresAt: now.Add(s.lifetime),
+		CredentialID: k.id,
 	}
 	tok, err := token.Sign(c, priv)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
-	"google.golang.org/grpc/metadata"
 
 	"warden"
 	"warden/jwtauth"
@@ -94,6 +93,9 @@ func (k *Keys) Create(ctx context.Context, req *iam.CreateKeyRequest) (*iam.Crea
 	if err := k.s.authorize(ctx, permKeysCreate, sa); err != nil {
 		return nil, err
 	}
+	if err := k.s.guardMint(ctx, sa); err != nil {
+		return nil, err
+	}
 	if req.Format != iam.KeyFormat_PEM_FILE {
 		return nil, warden.Errorf(warden.InvalidArgument, "format: only PEM_FILE is supported")
 	}
@@ -142,13 +144,21 @@ func (k *Keys) Create(ctx context.Context, req *iam.CreateKeyRequest) (*iam.Crea
 	return out, nil
 }
 
+type publicKeyKey struct{}
+
+// WithCallerPublicKey returns ctx carrying the value of PublicKeyMetadata:
+// the transport reads it from the request, the service never reads
+// transport metadata itself.
+func WithCallerPublicKey(ctx context.Context, v string) context.Context {
+	return context.WithValue(ctx, publicKeyKey{}, v)
+}
+
 // keyPair returns the caller's public key when PublicKeyMetadata carries
 // one, otherwise a fresh pair. alg is the algorithm asked for (unspecified:
 // whatever fits) and the one returned is the key's.
 func keyPair(ctx context.Context, alg iam.Key_Algorithm) (*rsa.PublicKey, *rsa.PrivateKey, iam.Key_Algorithm, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get(PublicKeyMetadata); len(v) > 0 {
-		pub, err := callerPublicKey(v[0])
+	if v, ok := ctx.Value(publicKeyKey{}).(string); ok {
+		pub, err := callerPublicKey(v)
 		if err != nil {
 			return nil, nil, 0, err
 		}
@@ -260,27 +270,30 @@ func (k *Keys) Update(ctx context.Context, req *iam.UpdateKeyRequest) (*operatio
 }
 
 // Delete implements KeyService.Delete. Exchanges with the key stop at once
-// on this wardend and within the refresh interval on the others; IAM
-// tokens it was exchanged for stay valid until they expire.
+// on this wardend and within the refresh interval on the others, and so are
+// the IAM tokens it was exchanged for.
 func (k *Keys) Delete(ctx context.Context, req *iam.DeleteKeyRequest) (*operationT, error) {
 	if _, err := k.authorizeKey(ctx, permKeysDelete, req.KeyId); err != nil {
 		return nil, err
 	}
 	var op *operationT
 	err := k.s.store.Update(ctx, func(tx warden.Tx) error {
-		if _, err := getKey(ctx, tx, req.KeyId); err != nil {
+		c, err := getKey(ctx, tx, req.KeyId)
+		if err != nil {
 			return err
 		}
-		if err := tx.DeleteCredential(ctx, req.KeyId); err != nil {
+		if err := k.s.deleteCredential(ctx, tx, c); err != nil {
 			return err
 		}
-		var err error
 		op, err = k.s.newOperation(ctx, tx, req.KeyId, "Delete key", &iam.DeleteKeyMetadata{KeyId: req.KeyId}, nil)
 		return err
 	})
 	// Evicted after the commit too: an exchange that read the key just
 	// before it must not cache it again.
 	k.state.evict(req.KeyId)
+	if err == nil {
+		k.s.revokedHere(req.KeyId)
+	}
 	return op, err
 }
 

@@ -15,12 +15,12 @@ import (
 	"time"
 
 	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"warden"
+	"warden/authn"
 	"warden/jwtauth"
 	"warden/storage/sqlite"
 	"warden/token"
@@ -76,7 +76,7 @@ func newKeyFixture(t testing.TB) *keyFixture {
 		t.Fatal(err)
 	}
 	f := &keyFixture{t: t, s: s, clock: clk, folder: boot.FolderID,
-		admin: WithSubject(context.Background(), Subject{Type: token.SubjectUserAccount, ID: boot.AdminID})}
+		admin: WithSubject(context.Background(), SubjectOf(token.SubjectUserAccount, boot.AdminID))}
 	f.robot = f.serviceAccount("robot")
 	f.keyID, f.private = f.newKey(f.robot)
 	return f
@@ -141,7 +141,7 @@ func TestJWTExchange(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sub, err, _ := f.s.Authenticate(resp.IamToken)
+			sub, err := testPipeline(t, f.s).AuthenticateAs(context.Background(), authn.CredIAMToken, resp.IamToken)
 			if err != nil || sub.ID != f.robot || sub.Type != token.SubjectServiceAccount {
 				t.Fatalf("the IAM token authenticates %+v, %v; want service account %s", sub, err, f.robot)
 			}
@@ -510,7 +510,7 @@ func TestKeyCreateRejects(t *testing.T) {
 		{"caller key not base64", withPublicKey(f.admin, "-----BEGIN PUBLIC KEY-----"), &iam.CreateKeyRequest{ServiceAccountId: f.robot}, warden.InvalidArgument},
 		{"caller key algorithm mismatch", withPublicKey(f.admin, pemBase64(t, f.private)), &iam.CreateKeyRequest{ServiceAccountId: f.robot, KeyAlgorithm: iam.Key_RSA_4096}, warden.InvalidArgument},
 		{"caller key registered twice", withPublicKey(f.admin, pemBase64(t, f.private)), &iam.CreateKeyRequest{ServiceAccountId: f.robot}, warden.AlreadyExists},
-		{"a stranger service account", WithSubject(context.Background(), Subject{Type: token.SubjectServiceAccount, ID: f.robot}), &iam.CreateKeyRequest{}, warden.PermissionDenied},
+		{"a stranger service account", WithSubject(context.Background(), SubjectOf(token.SubjectServiceAccount, f.robot)), &iam.CreateKeyRequest{}, warden.PermissionDenied},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -523,7 +523,7 @@ func TestKeyCreateRejects(t *testing.T) {
 }
 
 func withPublicKey(ctx context.Context, v string) context.Context {
-	return metadata.NewIncomingContext(ctx, metadata.Pairs(PublicKeyMetadata, v))
+	return WithCallerPublicKey(ctx, v)
 }
 
 func pemBase64(t testing.TB, priv *rsa.PrivateKey) string {
@@ -577,7 +577,7 @@ func TestServiceAccountManagesOwnKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err, _ := f.s.Authenticate(resp.IamToken)
+	sub, err := testPipeline(t, f.s).AuthenticateAs(context.Background(), authn.CredIAMToken, resp.IamToken)
 	if err != nil {
 		t.Fatal(err)
 	}

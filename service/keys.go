@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"warden"
+	"warden/secret"
 	"warden/token"
 )
 
@@ -16,7 +17,12 @@ import (
 // private halves sealed under the master key, so every wardend on one
 // database signs and verifies with the same set.
 type keyring struct {
-	s  *Service
+	store    warden.Store
+	sealer   *secret.Sealer
+	verifier *token.Verifier // told the public keys on every load
+	now      func() time.Time
+	rotation time.Duration
+
 	mu sync.Mutex
 	// signing key
 	id   string
@@ -30,15 +36,15 @@ const keyAlgorithm = "ed25519"
 
 func (k *keyring) load(ctx context.Context) error {
 	var keys []*warden.SigningKey
-	err := k.s.store.View(ctx, func(tx warden.Tx) (err error) {
+	err := k.store.View(ctx, func(tx warden.Tx) (err error) {
 		keys, err = tx.SigningKeys(ctx)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	now := k.s.now()
-	if len(keys) == 0 || now.Sub(keys[0].CreatedAt) >= k.s.rotation {
+	now := k.now()
+	if len(keys) == 0 || now.Sub(keys[0].CreatedAt) >= k.rotation {
 		fresh, err := k.create(ctx)
 		if err != nil {
 			return err
@@ -53,11 +59,11 @@ func (k *keyring) load(ctx context.Context) error {
 		}
 		pubs[key.ID] = ed25519.PublicKey(key.Public)
 	}
-	priv, err := k.s.sealer.Open(keys[0].Private, []byte(keys[0].ID))
+	priv, err := k.sealer.Open(keys[0].Private, []byte(keys[0].ID))
 	if err != nil {
 		return &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
 	}
-	k.s.verifier.SetKeys(pubs)
+	k.verifier.SetKeys(pubs)
 	k.mu.Lock()
 	k.id, k.priv, k.made = keys[0].ID, ed25519.PrivateKey(priv), keys[0].CreatedAt
 	k.mu.Unlock()
@@ -69,22 +75,23 @@ func (k *keyring) create(ctx context.Context) (*warden.SigningKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := &warden.SigningKey{ID: warden.NewID(warden.PrefixSigningKey), Algorithm: keyAlgorithm, Public: pub, CreatedAt: k.s.now().UTC()}
-	key.Private = k.s.sealer.Seal(priv, []byte(key.ID))
-	err = k.s.store.Update(ctx, func(tx warden.Tx) error { return tx.CreateSigningKey(ctx, key) })
+	key := &warden.SigningKey{ID: warden.NewID(warden.PrefixSigningKey), Algorithm: keyAlgorithm, Public: pub, CreatedAt: k.now().UTC()}
+	key.Private = k.sealer.Seal(priv, []byte(key.ID))
+	err = k.store.Update(ctx, func(tx warden.Tx) error { return tx.CreateSigningKey(ctx, key) })
 	return key, err
 }
 
-// current returns the signing key, rotating it when it is due.
-func (k *keyring) current() (string, ed25519.PrivateKey, error) {
+// current returns the signing key, rotating it when it is due; ctx is the
+// request's, for the rotation's I/O.
+func (k *keyring) current(ctx context.Context) (string, ed25519.PrivateKey, error) {
 	k.mu.Lock()
 	id, priv, made := k.id, k.priv, k.made
 	k.mu.Unlock()
-	if k.s.now().Sub(made) >= k.s.rotation {
-		if err := k.load(context.Background()); err != nil {
+	if k.now().Sub(made) >= k.rotation {
+		if err := k.load(ctx); err != nil {
 			return "", nil, err
 		}
-		return k.current()
+		return k.current(ctx)
 	}
 	return id, priv, nil
 }
@@ -94,11 +101,11 @@ func (k *keyring) current() (string, ed25519.PrivateKey, error) {
 // forged key IDs cannot make every request read the database.
 func (k *keyring) reloadForUnknown(ctx context.Context) bool {
 	k.mu.Lock()
-	if k.s.now().Sub(k.lastUnknown) < time.Second {
+	if k.now().Sub(k.lastUnknown) < time.Second {
 		k.mu.Unlock()
 		return false
 	}
-	k.lastUnknown = k.s.now()
+	k.lastUnknown = k.now()
 	k.mu.Unlock()
 	return k.load(ctx) == nil
 }

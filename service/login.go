@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"warden"
+	"warden/authn"
 	"warden/secret"
 	"warden/throttle"
 )
@@ -123,25 +123,20 @@ func (g *loginGuard) collectors() []prometheus.Collector {
 	}
 }
 
-// Reasons a login failed, for the log only: the caller gets one
-// Unauthenticated whatever it was.
-var (
-	errUnknownLogin  = errors.New("no active user account has this login")
-	errWrongPassword = errors.New("wrong password")
-)
-
 // Login checks a local user's password and returns a new OAuth token.
 // Failures answer Unauthenticated, the same whatever was wrong; a login or
 // client address with too many recent failures, or a server with every
 // password-hashing slot taken, answers ResourceExhausted with RetryAfter —
-// before any hashing. The password is checked outside any transaction:
-// argon2id takes a quarter of a second and 64 MiB, and a write
-// transaction held that long blocks every other writer.
+// before any hashing. Every refusal is an *authn.Error whose reason (with
+// the login's log form, never the login itself) goes to the request's log
+// line. The password is checked outside any transaction: argon2id takes a
+// quarter of a second and 64 MiB, and a write transaction held that long
+// blocks every other writer.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, error) {
 	res := LoginResult{Login: s.logins.logForm(req.Login, false)}
 	account, address := accountKey(req.Login), addressKey(req.ClientAddress)
-	if err := s.logins.attempt(ctx, account, address); err != nil {
-		return res, err
+	if wait, err := s.logins.attempt(ctx, account, address); err != nil {
+		return res, loginRefusal(res, "throttled", fmt.Sprintf("throttled for %s", wait.Round(time.Second)), err)
 	}
 	userID, hash, err := s.passwordOf(ctx, req.Login)
 	if err != nil {
@@ -156,22 +151,21 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		// which logins exist.
 		hash = secret.DummyPasswordHash
 	}
-	ok, err := secret.VerifyPasswordContext(ctx, hash, req.Password)
+	ok, err := s.verifyPassword(ctx, hash, req.Password)
 	if err != nil {
 		s.logins.undo(account, address)
-		if errors.Is(err, secret.ErrBusy) {
+		if warden.IsCode(err, warden.ResourceExhausted) {
 			s.logins.total.WithLabelValues(loginBusy).Inc()
-			return res, &warden.Error{Code: warden.ResourceExhausted, Message: "too many logins in progress: retry later", Cause: err, RetryAfter: time.Second}
+			return res, loginRefusal(res, "busy", "no password-hashing slot came free", err)
 		}
 		return res, err
 	}
 	if !ok || userID == "" {
 		s.logins.total.WithLabelValues(loginFailure).Inc()
-		cause := errWrongPassword
 		if userID == "" {
-			cause = errUnknownLogin
+			return res, loginRefusal(res, "unknown_login", "no active user account has this login", nil)
 		}
-		return res, &warden.Error{Code: warden.Unauthenticated, Message: warden.ErrUnauthenticated.Message, Cause: cause}
+		return res, loginRefusal(res, "wrong_password", "wrong password", nil)
 	}
 	s.logins.accounts.Succeeded(account)
 	if address != "" {
@@ -181,7 +175,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		// The account may have been suspended since it was read.
 		u, err := tx.GetResource(ctx, userID)
 		if warden.IsCode(err, warden.NotFound) || (err == nil && u.Status != warden.StatusActive) {
-			return warden.ErrUnauthenticated
+			return loginRefusal(res, "inactive", "the account was suspended or deleted during the login", nil)
 		}
 		if err != nil {
 			return err
@@ -194,6 +188,13 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 	}
 	s.logins.total.WithLabelValues(loginSuccess).Inc()
 	return res, nil
+}
+
+// loginRefusal is a refused login: answered with answer
+// (warden.ErrUnauthenticated when nil), logged as "password: login <log
+// form>: <detail>".
+func loginRefusal(res LoginResult, label, detail string, answer error) error {
+	return &authn.Error{Credential: "password", Refusal: &authn.Refusal{Label: label, Detail: "login " + res.Login + ": " + detail, Answer: answer}}
 }
 
 // passwordOf reads the active user account a login names and its
@@ -219,8 +220,9 @@ func (s *Service) passwordOf(ctx context.Context, login string) (userID, hash st
 }
 
 // attempt asks both throttles; a refusal by either counts in neither, and
-// is answered after the pause.
-func (g *loginGuard) attempt(ctx context.Context, account, address string) error {
+// is answered after the pause. It returns how long the caller must still
+// wait and the error to answer.
+func (g *loginGuard) attempt(ctx context.Context, account, address string) (time.Duration, error) {
 	wait := g.accounts.Attempt(account)
 	if wait == 0 && address != "" {
 		if wait = g.addresses.Attempt(address); wait > 0 {
@@ -228,7 +230,7 @@ func (g *loginGuard) attempt(ctx context.Context, account, address string) error
 		}
 	}
 	if wait == 0 {
-		return nil
+		return 0, nil
 	}
 	g.total.WithLabelValues(loginThrottled).Inc()
 	pause := min(wait, g.pause)
@@ -237,11 +239,11 @@ func (g *loginGuard) attempt(ctx context.Context, account, address string) error
 	select {
 	case <-t.C:
 	case <-ctx.Done():
-		return ctx.Err()
+		return wait, ctx.Err()
 	}
 	// One message for the login and the address, for known and unknown
 	// logins alike.
-	return &warden.Error{Code: warden.ResourceExhausted, Message: "too many failed logins: retry later", RetryAfter: max(wait-pause, time.Second)}
+	return wait, &warden.Error{Code: warden.ResourceExhausted, Message: "too many failed logins: retry later", RetryAfter: max(wait-pause, time.Second)}
 }
 
 // undo takes back an attempt that was not a verdict on the password.

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"warden"
+	"warden/authn"
 	"warden/storage/sqlite"
 	"warden/token"
 )
@@ -39,8 +41,8 @@ func newLoginFixture(t *testing.T, limits LoginLimits) *loginFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := WithSubject(context.Background(), Subject{Type: token.SubjectUserAccount, ID: boot.AdminID})
-	if err := s.SetPassword(ctx, boot.AdminID, testPassword); err != nil {
+	ctx := WithSubject(context.Background(), SubjectOf(token.SubjectUserAccount, boot.AdminID))
+	if err := s.SetPassword(ctx, boot.AdminID, "", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	s.logins.pause = 0 // the clock is the test's: no real-time pause
@@ -53,7 +55,8 @@ func (f *loginFixture) login(login, password, address string) (warden.Code, time
 	f.t.Helper()
 	_, err := f.s.Login(context.Background(), LoginRequest{Login: login, Password: password, ClientAddress: address})
 	var retry time.Duration
-	if we, ok := err.(*warden.Error); ok {
+	var we *warden.Error
+	if errors.As(err, &we) {
 		retry = we.RetryAfter
 	}
 	return warden.ErrorCode(err), retry
@@ -129,6 +132,10 @@ func TestLoginLogForm(t *testing.T) {
 	}
 	if !strings.Contains(res.Login, "60012 bytes") {
 		t.Errorf("log form %q does not give the length", res.Login)
+	}
+	// The request's log line takes the reason, which has the log form only.
+	if reason := authn.Reason(err); strings.Contains(reason, "Tr0ub4dor") || !strings.Contains(reason, res.Login) {
+		t.Errorf("reason %.100q", reason)
 	}
 	again, _ := f.s.Login(context.Background(), LoginRequest{Login: pasted, Password: "x"})
 	if again.Login != res.Login {

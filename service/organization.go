@@ -34,15 +34,18 @@ func (o *Organizations) Get(ctx context.Context, req *om.GetOrganizationRequest)
 
 // List implements OrganizationService.List.
 func (o *Organizations) List(ctx context.Context, req *om.ListOrganizationsRequest) (*om.ListOrganizationsResponse, error) {
-	rs, next, err := o.s.list(ctx, warden.TypeOrganization, "", "", req.Filter, req)
+	// Filtered before paging: a page token made from an organization the
+	// caller cannot see would tell its id.
+	visible := func(r *warden.Resource) bool {
+		return o.s.allowed(ctx, "organization-manager.organizations.get", r.ID)
+	}
+	rs, next, err := o.s.listKept(ctx, warden.TypeOrganization, "", "", req.Filter, req, visible)
 	if err != nil {
 		return nil, err
 	}
 	out := &om.ListOrganizationsResponse{NextPageToken: next}
 	for _, r := range rs {
-		if o.s.allowed(ctx, "organization-manager.organizations.get", r.ID) {
-			out.Organizations = append(out.Organizations, organizationProto(r))
-		}
+		out.Organizations = append(out.Organizations, organizationProto(r))
 	}
 	return out, nil
 }

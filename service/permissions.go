@@ -12,7 +12,7 @@ import (
 
 // MethodRule says which permission a method needs, on the resource whose ID
 // the request carries in Field. docs/PERMISSIONS.md is generated from this
-// table (go test ./service -run TestPermissionsDoc -update), so the code and
+// table (go test ./server -run TestPermissionsDoc -update), so the code and
 // the documentation cannot disagree.
 type MethodRule struct {
 	Method     string // full gRPC method name
@@ -71,6 +71,7 @@ var Rules = func() []MethodRule {
 		{Method: iamSvc + "ServiceAccountService/Reactivate", Permission: "iam.serviceAccounts.reactivate", Field: "service_account_id"},
 		{Method: iamSvc + "ServiceAccountService/ListOperations", Permission: "iam.serviceAccounts.get", Field: "service_account_id"},
 
+		{Method: "/warden.iam.v1.UserAccountService/SetPassword", Check: "POST /warden/v1/userAccounts/{id}:setPassword: a user sets their own giving current_password; another's needs iam.userAccounts.setPassword on the user"},
 		{Method: iamSvc + "UserAccountService/Get", Check: "a user may read their own account; others need iam.userAccounts.get on it"},
 		{Method: iamSvc + "RefreshTokenService/List", Check: "a user lists their own OAuth tokens (subject_id empty or theirs); others need " + permRefreshTokensList + " on subject_id"},
 		{Method: iamSvc + "RefreshTokenService/Revoke", Check: "whoever holds refresh_token may revoke it; a user revokes their own tokens; others need " + permRefreshTokensRevoke + " on the tokens' user account"},

@@ -101,12 +101,13 @@ func (r *RefreshTokens) Revoke(ctx context.Context, req *iam.RevokeRefreshTokenR
 		}
 	}
 	var op *operationT
+	var ids []string
 	err := r.s.store.Update(ctx, func(tx warden.Tx) error {
 		if _, err := r.s.getResource(ctx, tx, user, warden.TypeUserAccount); err != nil {
 			return err
 		}
-		ids, err := r.s.revokeMatching(ctx, tx, user, match)
-		if err != nil {
+		var err error
+		if ids, err = r.s.revokeMatching(ctx, tx, user, match); err != nil {
 			return err
 		}
 		op, err = r.s.newOperation(ctx, tx, user, "Revoke refresh tokens",
@@ -117,6 +118,7 @@ func (r *RefreshTokens) Revoke(ctx context.Context, req *iam.RevokeRefreshTokenR
 	if err != nil {
 		return nil, err
 	}
+	r.s.revokedHere(ids...)
 	return op, nil
 }
 
@@ -177,17 +179,20 @@ func (s *Service) oauthTokenByID(ctx context.Context, id string) (*warden.Creden
 	return c, nil
 }
 
-// revokeOAuthTokens deletes every OAuth token of a user in tx: a password
-// change calls it, so that a stolen token dies with the old password.
+// revokeOAuthTokens deletes every OAuth token of a user in tx, and with
+// them the IAM tokens exchanged for them (through the revocation list, on
+// every node within the refresh interval): for a password change, so that
+// a stolen token dies with the old password.
 func (s *Service) revokeOAuthTokens(ctx context.Context, tx warden.Tx, userID string) error {
 	_, err := s.revokeMatching(ctx, tx, userID, func(*warden.Credential) bool { return true })
 	return err
 }
 
-// revokeMatching deletes a user's OAuth tokens that match and returns
-// their IDs.
+// revokeMatching deletes a user's OAuth tokens that match, recording the
+// revocation of the IAM tokens exchanged for them, and returns their IDs
+// (for revokedHere once tx has committed).
 func (s *Service) revokeMatching(ctx context.Context, tx warden.Tx, userID string, match func(*warden.Credential) bool) ([]string, error) {
-	var doomed []string
+	var doomed []*warden.Credential
 	p := warden.Page{Size: 1000}
 	for {
 		cs, next, err := tx.ListCredentials(ctx, userID, warden.CredOAuthToken, p)
@@ -196,7 +201,7 @@ func (s *Service) revokeMatching(ctx context.Context, tx warden.Tx, userID strin
 		}
 		for _, c := range cs {
 			if match(c) {
-				doomed = append(doomed, c.ID)
+				doomed = append(doomed, c)
 			}
 		}
 		if next == "" {
@@ -204,12 +209,14 @@ func (s *Service) revokeMatching(ctx context.Context, tx warden.Tx, userID strin
 		}
 		p.Token = next
 	}
-	for _, id := range doomed {
-		if err := tx.DeleteCredential(ctx, id); err != nil {
+	ids := make([]string, 0, len(doomed))
+	for _, c := range doomed {
+		if err := s.deleteCredential(ctx, tx, c); err != nil {
 			return nil, err
 		}
+		ids = append(ids, c.ID)
 	}
-	return doomed, nil
+	return ids, nil
 }
 
 func refreshTokenProto(c *warden.Credential) *iam.RefreshToken {

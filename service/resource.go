@@ -47,6 +47,12 @@ type listRequest interface {
 // list returns a page of resources of a type under parent ("" = any),
 // after checking that the parent exists and is of parentType.
 func (s *Service) list(ctx context.Context, typ warden.ResourceType, parent string, parentType warden.ResourceType, filter string, req listRequest) ([]*warden.Resource, string, error) {
+	return s.listKept(ctx, typ, parent, parentType, filter, req, nil)
+}
+
+// listKept is list keeping only the resources keep accepts (all when nil),
+// filtered before paging so that page tokens name only those.
+func (s *Service) listKept(ctx context.Context, typ warden.ResourceType, parent string, parentType warden.ResourceType, filter string, req listRequest, keep func(*warden.Resource) bool) ([]*warden.Resource, string, error) {
 	name, err := parseFilter(filter)
 	if err != nil {
 		return nil, "", err
@@ -59,7 +65,7 @@ func (s *Service) list(ctx context.Context, typ warden.ResourceType, parent stri
 				return err
 			}
 		}
-		rs, next, err = tx.ListResources(ctx, warden.ResourceFilter{Type: typ, ParentID: parent, Name: name, Page: page(req.GetPageSize(), req.GetPageToken())})
+		rs, next, err = tx.ListResources(ctx, warden.ResourceFilter{Type: typ, ParentID: parent, Name: name, Page: page(req.GetPageSize(), req.GetPageToken()), Keep: keep})
 		return err
 	})
 	return rs, next, err

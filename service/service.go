@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/proto"
@@ -55,6 +54,9 @@ type Config struct {
 	OAuthTokenLifetime time.Duration
 	// Logins tunes the throttling of failed password logins.
 	Logins LoginLimits
+	// AdminPassword, when set, is the bootstrap admin's password, set in
+	// the bootstrap transaction (ignored once bootstrapped).
+	AdminPassword string
 }
 
 // Service holds the state shared by every API method.
@@ -73,10 +75,11 @@ type Service struct {
 	jwtKeys  *keyState // authorized keys cached for the JWT exchange
 	apiKeys  *apiKeyIndex
 	products *apikey.Catalog
-	refusals *prometheus.CounterVec
 	logins   *loginGuard
 	// oauthLifetime is how long a new OAuth token is valid.
 	oauthLifetime time.Duration
+	// adminPassword is set at bootstrap only.
+	adminPassword string
 }
 
 // New validates cfg and returns a Service. Call Start before serving.
@@ -97,6 +100,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	// The store keeps microseconds: answer with what a later read returns.
 	s.now = func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
+	if cfg.AdminPassword != "" {
+		if err := ValidatePassword(cfg.AdminPassword); err != nil {
+			return nil, fmt.Errorf("service: admin password: %s", warden.ErrorMessage(err))
+		}
+	}
+	s.adminPassword = cfg.AdminPassword
 	if s.lifetime == 0 {
 		s.lifetime = token.MaxLifetime
 	}
@@ -120,19 +129,18 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.authz = newAuthz(s, catalog)
+	s.authz = newAuthz(s.store, catalog)
 	s.products = cfg.Products
 	if s.products == nil {
 		s.products = apikey.DefaultCatalog()
 	}
-	s.apiKeys = newAPIKeyIndex(s)
-	s.refusals = newRefusals()
+	s.apiKeys = newAPIKeyIndex(s.store, s.log, s.products, func(id string) (access.Node, bool) { return s.authz.snap.Load().Node(id) }, s.refresh)
 	if s.logins, err = newLoginGuard(cfg.Logins, s.now); err != nil {
 		return nil, err
 	}
 	s.jwtKeys = newKeyState(s)
 	s.verifier = token.NewVerifier(s.now)
-	s.keys = &keyring{s: s}
+	s.keys = &keyring{store: s.store, sealer: s.sealer, verifier: s.verifier, now: s.now, rotation: s.rotation}
 	return s, nil
 }
 
@@ -147,7 +155,7 @@ func (s *Service) Start(ctx context.Context) (*Bootstrap, error) {
 	if err := s.keys.load(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.loadRevocations(ctx, time.Time{}); err != nil {
+	if _, err := s.loadRevocations(ctx, time.Time{}); err != nil {
 		return nil, err
 	}
 	if err := s.authz.reload(ctx); err != nil {
@@ -164,7 +172,7 @@ func (s *Service) Run(ctx context.Context) {
 	go s.runAuthz(ctx)
 	tick := time.NewTicker(s.refresh)
 	defer tick.Stop()
-	lastRevocations := s.now()
+	var lastRevocations time.Time // by the database's clock; zero: read them all once
 	lastKeys := s.now()
 	for {
 		select {
@@ -176,11 +184,17 @@ func (s *Service) Run(ctx context.Context) {
 		case <-tick.C:
 		}
 		// Re-read a window behind the last poll: a revocation committed late
-		// by a slow transaction on another node is still picked up.
-		since := lastRevocations.Add(-10 * time.Second)
-		lastRevocations = s.now()
-		if err := s.loadRevocations(ctx, since); err != nil && ctx.Err() == nil {
+		// by a slow transaction on another node is still picked up. Both
+		// ends are the database's clock, which stamps revocations, so a node
+		// whose clock is off neither misses them nor makes others miss its.
+		since := lastRevocations
+		if !since.IsZero() {
+			since = since.Add(-10 * time.Second)
+		}
+		if read, err := s.loadRevocations(ctx, since); err != nil && ctx.Err() == nil {
 			s.log.Warn("refresh revocations", "err", err)
+		} else if err == nil {
+			lastRevocations = read
 		}
 		if err := s.apiKeys.refresh(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("refresh API keys", "err", err)
@@ -194,23 +208,24 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-func (s *Service) loadRevocations(ctx context.Context, since time.Time) error {
+// loadRevocations applies the revocations recorded since then (by the
+// database's clock) and returns the database's clock as it was before it
+// read them: the next read starts from there.
+func (s *Service) loadRevocations(ctx context.Context, since time.Time) (time.Time, error) {
 	var revoked []warden.RevokedToken
+	var read time.Time
 	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
+		if read, err = tx.Clock(ctx); err != nil {
+			return err
+		}
 		revoked, err = tx.RevokedTokens(ctx, since, s.now())
 		return err
 	})
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
-	m := make(map[string]time.Time, len(revoked))
-	for _, r := range revoked {
-		if !s.verifier.IsRevoked(r.TokenID) {
-			m[r.TokenID] = r.ExpiresAt
-		}
-	}
-	s.verifier.Revoke(m)
-	return nil
+	s.applyRevocations(revoked)
+	return read, nil
 }
 
 // Now returns the service's clock reading.

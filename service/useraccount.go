@@ -33,3 +33,79 @@ func (u *UserAccounts) Get(ctx context.Context, req *iam.GetUserAccountRequest) 
 		YandexPassportUserAccount: &iam.YandexPassportUserAccount{Login: r.Name, DefaultEmail: r.Attrs["email"]},
 	}}, nil
 }
+
+// SetPassword sets a local user's password. A user sets their own by giving
+// the current one (when they have one); setting another's needs
+// iam.userAccounts.setPassword on that user. Authorization, existence and the
+// current password are checked before the new password is hashed, and no
+// hash runs inside a transaction. The user's OAuth tokens are revoked, and
+// with them every IAM token exchanged for one, on every node.
+func (s *Service) SetPassword(ctx context.Context, userID, current, password string) error {
+	if err := ValidatePassword(password); err != nil {
+		return err
+	}
+	self := SubjectFrom(ctx).ID == userID
+	if !self {
+		if err := s.authorize(ctx, "iam.userAccounts.setPassword", userID); err != nil {
+			return err
+		}
+	}
+	var old []*warden.Credential
+	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
+		if _, err := s.getResource(ctx, tx, userID, warden.TypeUserAccount); err != nil {
+			return err
+		}
+		old, _, err = tx.ListCredentials(ctx, userID, warden.CredPassword, warden.Page{Size: 10})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if self && len(old) > 0 {
+		if current == "" {
+			return warden.Errorf(warden.InvalidArgument, "current_password: required to change your own password")
+		}
+		ok, err := s.verifyPassword(ctx, string(old[0].Hash), current)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return warden.Errorf(warden.PermissionDenied, "current_password: does not match")
+		}
+	}
+	hash, err := s.hashPassword(ctx, password)
+	if err != nil {
+		return err
+	}
+	var revoked []string
+	err = s.store.Update(ctx, func(tx warden.Tx) error {
+		revoked = revoked[:0]
+		for _, kind := range []warden.CredentialKind{warden.CredPassword, warden.CredOAuthToken} {
+			for tok := ""; ; {
+				creds, next, err := tx.ListCredentials(ctx, userID, kind, warden.Page{Size: 1000, Token: tok})
+				if err != nil {
+					return err
+				}
+				for _, c := range creds {
+					if err := s.deleteCredential(ctx, tx, c); err != nil {
+						return err
+					}
+					revoked = append(revoked, c.ID)
+				}
+				if next == "" {
+					break
+				}
+				tok = next
+			}
+		}
+		return tx.CreateCredential(ctx, &warden.Credential{
+			ID: warden.NewID(warden.PrefixPassword), Kind: warden.CredPassword, SubjectID: userID,
+			Hash: []byte(hash), CreatedAt: s.now().UTC(),
+		})
+	})
+	if err != nil {
+		return err
+	}
+	s.revokedHere(revoked...)
+	return nil
+}

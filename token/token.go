@@ -26,7 +26,12 @@ const Prefix = "t1."
 // MaxLifetime is the longest an IAM token may live.
 const MaxLifetime = 12 * time.Hour
 
-const version = 1
+// Payload versions: version 2 adds the ID of the credential that minted
+// the token; version 1 tokens (minted before) are still read.
+const (
+	version1 = 1
+	version  = 2
+)
 
 // MaxLength bounds the length of an acceptable token: anything longer is
 // rejected before decoding.
@@ -50,6 +55,10 @@ type Claims struct {
 	SubjectID   string
 	IssuedAt    time.Time
 	ExpiresAt   time.Time
+	// CredentialID names the stored credential the token was minted
+	// through (an authorized key, an OAuth token), "" when none: deleting
+	// that credential revokes the token.
+	CredentialID string
 }
 
 // Errors of Parse. They are for logs: callers answer every one of them with
@@ -62,7 +71,19 @@ var (
 	ErrRevoked    = errors.New("token: revoked")
 )
 
-var b64 = base64.RawURLEncoding
+// b64 refuses the spellings a lenient decoder accepts: non-zero bits after
+// the last byte (each 64-byte signature had 16 spellings) and padding.
+var b64 = base64.RawURLEncoding.Strict()
+
+// decode reads one base64url part and accepts only its canonical spelling:
+// Strict still skips '\r' and '\n', which the length check catches.
+func decode(s string) ([]byte, bool) {
+	b, err := b64.DecodeString(s)
+	if err != nil || b64.EncodedLen(len(b)) != len(s) {
+		return nil, false
+	}
+	return b, true
+}
 
 // Sign returns the token for c, signed with priv. c.KeyID must name priv.
 func Sign(c Claims, priv ed25519.PrivateKey) (string, error) {
@@ -74,10 +95,10 @@ func Sign(c Claims, priv ed25519.PrivateKey) (string, error) {
 	if err != nil || len(id) != 16 {
 		return "", errors.New("token: token ID must be 32 hex characters")
 	}
-	if len(c.KeyID) > 255 || len(c.SubjectID) > 255 {
-		return "", errors.New("token: key or subject ID too long")
+	if len(c.KeyID) > 255 || len(c.SubjectID) > 255 || len(c.CredentialID) > 255 {
+		return "", errors.New("token: key, subject or credential ID too long")
 	}
-	p := make([]byte, 0, 1+8+8+16+1+2+len(c.KeyID)+len(c.SubjectID))
+	p := make([]byte, 0, 1+8+8+16+1+3+len(c.KeyID)+len(c.SubjectID)+len(c.CredentialID))
 	p = append(p, version)
 	p = binary.BigEndian.AppendUint64(p, uint64(c.IssuedAt.Unix()))
 	p = binary.BigEndian.AppendUint64(p, uint64(c.ExpiresAt.Unix()))
@@ -86,6 +107,8 @@ func Sign(c Claims, priv ed25519.PrivateKey) (string, error) {
 	p = append(p, c.KeyID...)
 	p = append(p, byte(len(c.SubjectID)))
 	p = append(p, c.SubjectID...)
+	p = append(p, byte(len(c.CredentialID)))
+	p = append(p, c.CredentialID...)
 	signed := Prefix + b64.EncodeToString(p)
 	return signed + "." + b64.EncodeToString(ed25519.Sign(priv, []byte(signed))), nil
 }
@@ -101,10 +124,11 @@ func split(tok string) (signed string, payload, sig []byte, err error) {
 		return "", nil, nil, ErrMalformed
 	}
 	signed = tok[:dot]
-	if payload, err = b64.DecodeString(signed[len(Prefix):]); err != nil {
+	payload, ok := decode(signed[len(Prefix):])
+	if !ok {
 		return "", nil, nil, ErrMalformed
 	}
-	if sig, err = b64.DecodeString(tok[dot+1:]); err != nil || len(sig) != ed25519.SignatureSize {
+	if sig, ok = decode(tok[dot+1:]); !ok || len(sig) != ed25519.SignatureSize {
 		return "", nil, nil, ErrMalformed
 	}
 	return signed, payload, sig, nil
@@ -112,7 +136,7 @@ func split(tok string) (signed string, payload, sig []byte, err error) {
 
 func decodePayload(p []byte) (Claims, error) {
 	var c Claims
-	if len(p) < 1+8+8+16+1+1 || p[0] != version {
+	if len(p) < 1+8+8+16+1+1 || (p[0] != version && p[0] != version1) {
 		return c, ErrMalformed
 	}
 	c.IssuedAt = time.Unix(int64(binary.BigEndian.Uint64(p[1:9])), 0).UTC()
@@ -127,7 +151,15 @@ func decodePayload(p []byte) (Claims, error) {
 	if c.KeyID, rest, ok = readString(rest); !ok {
 		return c, ErrMalformed
 	}
-	if c.SubjectID, rest, ok = readString(rest); !ok || len(rest) != 0 {
+	if c.SubjectID, rest, ok = readString(rest); !ok {
+		return c, ErrMalformed
+	}
+	if p[0] == version {
+		if c.CredentialID, rest, ok = readString(rest); !ok {
+			return c, ErrMalformed
+		}
+	}
+	if len(rest) != 0 {
 		return c, ErrMalformed
 	}
 	return c, nil

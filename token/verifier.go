@@ -14,8 +14,11 @@ type Verifier struct {
 	now     func() time.Time
 	keys    atomic.Pointer[map[string]ed25519.PublicKey]
 	revoked atomic.Pointer[map[string]time.Time] // token ID → expiry
-	revMu   sync.Mutex                           // serializes copy-on-write of revoked
-	shards  [cacheShards]cacheShard
+	// revokedCreds holds the credentials whose tokens are revoked: ID →
+	// when the last token they minted expires.
+	revokedCreds atomic.Pointer[map[string]time.Time]
+	revMu        sync.Mutex // serializes copy-on-write of revoked and revokedCreds
+	shards       [cacheShards]cacheShard
 }
 
 const (
@@ -34,6 +37,8 @@ func NewVerifier(now func() time.Time) *Verifier {
 	v.SetKeys(nil)
 	empty := map[string]time.Time{}
 	v.revoked.Store(&empty)
+	emptyCreds := map[string]time.Time{}
+	v.revokedCreds.Store(&emptyCreds)
 	for i := range v.shards {
 		v.shards[i].m = make(map[string]*Claims)
 	}
@@ -57,14 +62,20 @@ func (v *Verifier) PublicKey(keyID string) (ed25519.PublicKey, bool) {
 
 // Revoke adds token IDs to the revocation list; each entry is kept until the
 // token's own expiry.
-func (v *Verifier) Revoke(ids map[string]time.Time) {
+func (v *Verifier) Revoke(ids map[string]time.Time) { v.add(&v.revoked, ids) }
+
+// RevokeCredentials revokes every token minted through the named
+// credentials; each entry is kept until the last such token has expired.
+func (v *Verifier) RevokeCredentials(ids map[string]time.Time) { v.add(&v.revokedCreds, ids) }
+
+func (v *Verifier) add(list *atomic.Pointer[map[string]time.Time], ids map[string]time.Time) {
 	if len(ids) == 0 {
 		return
 	}
 	v.revMu.Lock()
 	defer v.revMu.Unlock()
 	now := v.now()
-	old := *v.revoked.Load()
+	old := *list.Load()
 	m := make(map[string]time.Time, len(old)+len(ids))
 	for id, exp := range old {
 		if now.Before(exp) {
@@ -74,7 +85,13 @@ func (v *Verifier) Revoke(ids map[string]time.Time) {
 	for id, exp := range ids {
 		m[id] = exp
 	}
-	v.revoked.Store(&m)
+	list.Store(&m)
+}
+
+// IsCredentialRevoked reports whether the tokens of a credential are revoked.
+func (v *Verifier) IsCredentialRevoked(credentialID string) bool {
+	_, ok := (*v.revokedCreds.Load())[credentialID]
+	return ok
 }
 
 // IsRevoked reports whether a token ID is on the revocation list.
@@ -119,7 +136,7 @@ func (v *Verifier) Verify(tok string) (*Claims, error) {
 	if !now.Before(c.ExpiresAt) {
 		return nil, ErrExpired
 	}
-	if v.IsRevoked(c.TokenID) {
+	if v.IsRevoked(c.TokenID) || (c.CredentialID != "" && v.IsCredentialRevoked(c.CredentialID)) {
 		return nil, ErrRevoked
 	}
 	return c, nil

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"regexp"
@@ -21,6 +20,7 @@ import (
 
 	"warden"
 	"warden/api/grpcapi"
+	"warden/api/jsonbody"
 	"warden/api/restapi"
 	"warden/apikey"
 	"warden/service"
@@ -43,37 +43,35 @@ const keysPath = "/api/v1/service-accounts/credentials/api-keys"
 // (authentication, request id, logs, metrics).
 func Register(mux *http.ServeMux, svc *service.Service, srv *grpcapi.Server) {
 	h := &handler{svc: svc, srv: srv}
-	mux.HandleFunc("GET /api/v1/products", h.serve(MethodListProducts, h.listProducts))
-	mux.HandleFunc("POST "+keysPath, h.serve(MethodCreate, h.create))
-	mux.HandleFunc("GET "+keysPath, h.serve(MethodList, h.list))
-	mux.HandleFunc("GET "+keysPath+"/{id}", h.serve(MethodGet, h.get))
-	mux.HandleFunc("PATCH "+keysPath+"/{id}", h.serve(MethodUpdate, h.update))
-	mux.HandleFunc("PUT "+keysPath+"/{id}", h.serve(MethodUpdate, h.update))
-	mux.HandleFunc("DELETE "+keysPath+"/{id}", h.serve(MethodDelete, h.remove))
+	fns := map[string]func(context.Context, *http.Request) (any, error){
+		MethodListProducts: h.listProducts, MethodCreate: h.create, MethodList: h.list,
+		MethodGet: h.get, MethodUpdate: h.update, MethodDelete: h.remove,
+	}
+	for _, rt := range Routes {
+		mux.HandleFunc(rt.Pattern, restapi.HandlerFunc(srv, rt.Method, fns[rt.Method]))
+	}
+}
+
+// Route is an HTTP route and the method name it runs under.
+type Route struct {
+	Pattern string // net/http pattern: "VERB /path"
+	Method  string
+}
+
+// Routes are the API's routes.
+var Routes = []Route{
+	{"GET /api/v1/products", MethodListProducts},
+	{"POST " + keysPath, MethodCreate},
+	{"GET " + keysPath, MethodList},
+	{"GET " + keysPath + "/{id}", MethodGet},
+	{"PATCH " + keysPath + "/{id}", MethodUpdate},
+	{"PUT " + keysPath + "/{id}", MethodUpdate},
+	{"DELETE " + keysPath + "/{id}", MethodDelete},
 }
 
 type handler struct {
 	svc *service.Service
 	srv *grpcapi.Server
-}
-
-// serve adapts fn, which returns the response body, to net/http.
-func (h *handler) serve(method string, fn func(context.Context, *http.Request) (any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id := grpcapi.NewRequestID()
-		w.Header().Set("X-Request-Id", id)
-		var body any
-		err := h.srv.Handle(grpcapi.WithRequestID(restapi.Incoming(r), id), method, func(ctx context.Context) (err error) {
-			body, err = fn(ctx, r)
-			return err
-		})
-		if err != nil {
-			restapi.WriteError(w, err, id)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(body)
-	}
 }
 
 // Wire shapes. Requests are camelCase, responses snake_case (as Cloud.ru).
@@ -202,19 +200,12 @@ func invalid(format string, args ...any) error {
 // decode reads a JSON body strictly: unknown fields (a snake_case name, a
 // typo) are refused rather than silently ignored.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return invalid("%s: must be a JSON %s, not %s", te.Field, te.Type.Kind(), te.Value)
-		}
-		return invalid("invalid JSON body: %s", err.Error())
+	err := jsonbody.Decode(r.Body, 64<<10, v)
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return invalid("%s: must be a JSON %s, not %s", te.Field, te.Type.Kind(), te.Value)
 	}
-	if dec.More() {
-		return invalid("invalid JSON body: more than one JSON value")
-	}
-	return nil
+	return err
 }
 
 // apply copies the fields present in in onto k, checking the ones only

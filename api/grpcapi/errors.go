@@ -25,6 +25,7 @@ var grpcCodes = map[warden.Code]codes.Code{
 	warden.Unauthenticated:    codes.Unauthenticated,
 	warden.FailedPrecondition: codes.FailedPrecondition,
 	warden.ResourceExhausted:  codes.ResourceExhausted,
+	warden.TooLarge:           codes.ResourceExhausted,
 	warden.Unimplemented:      codes.Unimplemented,
 	warden.Unavailable:        codes.Unavailable,
 	warden.Internal:           codes.Internal,

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,13 +17,13 @@ import (
 
 	"warden"
 	"warden/api/validate"
-	"warden/service"
+	"warden/authn"
 )
 
-// Authenticator checks a bearer IAM token. It returns the subject, the error
-// to answer with, and the real reason for the logs.
+// Authenticator is the authentication pipeline (authn.Pipeline). Its
+// errors carry the log reason (authn.Reason) apart from the answer.
 type Authenticator interface {
-	Authenticate(token string) (service.Subject, error, error)
+	Authenticate(ctx context.Context, r *authn.Request) (authn.Principal, error)
 }
 
 // Config configures the gRPC server.
@@ -37,6 +36,10 @@ type Config struct {
 	// Authorize enforces the permission table for a method after
 	// authentication and validation; every non-public method is checked.
 	Authorize func(ctx context.Context, method string, req proto.Message) error
+	// Incoming, when set, lets the service see request metadata it needs
+	// beyond the credential (a caller-supplied public key), as context
+	// values: the service never reads transport metadata itself.
+	Incoming func(ctx context.Context, md metadata.MD) context.Context
 }
 
 // Method is one unary method of a registered service: what REST needs to
@@ -119,19 +122,19 @@ func (s *Server) Intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		grpc.SetHeader(ctx, metadata.Pairs("x-request-id", id))
 	}
 	log := s.cfg.Logger.With("request_id", id, "method", info.FullMethod)
-	resp, err, reason := s.call(ctx, req, info, handler)
+	ctx, resp, err := s.call(ctx, req, info, handler)
 	st := Status(err, id)
 	code := st.Code()
 	attrs := []any{"code", code.String(), "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
-	if sub := service.SubjectFrom(ctx); sub.ID != "" {
-		attrs = append(attrs, "subject", sub.ID)
-	}
 	if p, ok := peer.FromContext(ctx); ok {
 		attrs = append(attrs, "peer", p.Addr.String())
 	}
-	switch {
-	case reason != nil:
-		log.Info("request", append(attrs, "reason", reason.Error())...)
+	if sub := authn.PrincipalFrom(ctx); sub.ID != "" {
+		attrs = append(attrs, "subject", sub.ID, "credential", sub.Credential)
+	}
+	switch reason := authn.Reason(err); {
+	case reason != "":
+		log.Info("request", append(attrs, "reason", reason)...)
 	case err != nil && (code == 13 || code == 14): // Internal, Unavailable: keep the cause for operators
 		log.Error("request", append(attrs, "err", err.Error())...)
 	default:
@@ -157,48 +160,39 @@ func (s *Server) Handle(ctx context.Context, method string, fn func(context.Cont
 	return err
 }
 
-func (s *Server) call(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error, error) {
+// call authenticates (through the pipeline), validates, authorizes (through
+// the permission table) and runs the handler. It returns the context the
+// handler ran with, so the log line names the subject.
+func (s *Server) call(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (context.Context, any, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if s.cfg.Incoming != nil {
+		ctx = s.cfg.Incoming(ctx, md)
+	}
 	if !s.cfg.Public[info.FullMethod] {
-		tok := bearer(ctx)
-		if tok == "" {
-			return nil, warden.ErrUnauthenticated, errorf("no credential")
+		r := &authn.Request{Method: info.FullMethod, Header: authn.MD(md)}
+		if p, ok := peer.FromContext(ctx); ok {
+			r.ClientAddress = p.Addr.String()
 		}
-		sub, err, reason := s.cfg.Auth.Authenticate(tok)
+		p, err := s.cfg.Auth.Authenticate(ctx, r)
 		if err != nil {
-			return nil, err, reason
+			return ctx, nil, err
 		}
-		ctx = service.WithSubject(ctx, sub)
+		ctx = authn.WithPrincipal(ctx, p)
 	}
 	m, ok := req.(proto.Message)
 	if !ok {
-		return nil, errorf("request is not a protobuf message"), nil
+		return ctx, nil, errorf("request is not a protobuf message")
 	}
 	if err := validate.Message(m); err != nil {
-		return nil, &warden.Error{Code: warden.InvalidArgument, Message: err.Error()}, nil
+		return ctx, nil, &warden.Error{Code: warden.InvalidArgument, Message: err.Error()}
 	}
 	if !s.cfg.Public[info.FullMethod] {
 		if err := s.cfg.Authorize(ctx, info.FullMethod, m); err != nil {
-			return nil, err, nil
+			return ctx, nil, err
 		}
 	}
 	resp, err := handler(ctx, req)
-	return resp, err, nil
-}
-
-// bearer returns the IAM token from "authorization: Bearer …" or
-// "x-yacloud-subjecttoken".
-func bearer(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get("authorization"); len(v) > 0 {
-		if scheme, tok, ok := strings.Cut(v[0], " "); ok && strings.EqualFold(scheme, "Bearer") {
-			return strings.TrimSpace(tok)
-		}
-		return ""
-	}
-	if v := md.Get("x-yacloud-subjecttoken"); len(v) > 0 {
-		return strings.TrimSpace(v[0])
-	}
-	return ""
+	return ctx, resp, err
 }
 
 type grpcapiError string

@@ -7,8 +7,8 @@ package restapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -27,7 +27,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"warden"
 	"warden/api/grpcapi"
+	"warden/api/jsonbody"
 )
 
 // maxBody bounds a request body.
@@ -48,6 +50,7 @@ type route struct {
 	segments []segment
 	verb     string
 	literals int
+	template string
 }
 
 type segment struct {
@@ -114,7 +117,7 @@ func (h *Handler) add(m grpcapi.Method) error {
 		if err != nil {
 			return fmt.Errorf("restapi: %s: %w", m.FullName, err)
 		}
-		rt.method, rt.input, rt.body = m, input, r.Body
+		rt.method, rt.input, rt.body, rt.template = m, input, r.Body, path
 		h.routes[verb] = append(h.routes[verb], rt)
 	}
 	return nil
@@ -136,6 +139,29 @@ func httpPattern(r *annotations.HttpRule) (string, string) {
 		return p.Custom.Kind, p.Custom.Path
 	}
 	return "", ""
+}
+
+// Route is a REST route and the gRPC method it calls.
+type Route struct {
+	Verb, Path string // Path is the google.api.http template
+	Method     string
+}
+
+// Routes returns every route, sorted by path and verb.
+func (h *Handler) Routes() []Route {
+	var out []Route
+	for verb, rs := range h.routes {
+		for _, rt := range rs {
+			out = append(out, Route{Verb: verb, Path: rt.template, Method: rt.method.FullName})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Verb < out[j].Verb
+	})
+	return out
 }
 
 // parseTemplate reads a path template such as
@@ -263,15 +289,21 @@ func incoming(r *http.Request) context.Context {
 // its details and the HTTP status of its code.
 func WriteError(w http.ResponseWriter, err error, id string) {
 	st := grpcapi.Status(err, id)
-	b, err := protojson.Marshal(st.Proto())
-	if err != nil {
+	code := grpcapi.HTTPStatus(st.Code())
+	if warden.IsCode(err, warden.TooLarge) {
+		code = http.StatusRequestEntityTooLarge // gRPC's ResourceExhausted would say 429: retry later
+	}
+	b, merr := protojson.Marshal(st.Proto())
+	if merr != nil {
 		b = []byte(`{"code":13,"message":"internal error"}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if secs := grpcapi.RetryAfterSeconds(st); secs > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
+		// Tell the client when to come back (a 413 gets none: retrying
+		// the same body cannot help).
+		w.Header().Set("Retry-After", strconv.Itoa(grpcapi.RetryAfterSeconds(st)))
 	}
-	w.WriteHeader(grpcapi.HTTPStatus(st.Code()))
+	w.WriteHeader(code)
 	w.Write(b)
 }
 
@@ -283,12 +315,11 @@ func invalid(format string, args ...any) error {
 func (h *Handler) decode(r *http.Request, rt *route, vars map[string]string) (proto.Message, error) {
 	msg := rt.input.New()
 	if rt.body != "" {
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		// Size and nesting are bounded before protojson builds anything:
+		// a deep body would make it and the validator recurse.
+		body, err := jsonbody.Read(r.Body, maxBody)
 		if err != nil {
-			return nil, invalid("cannot read the request body")
-		}
-		if len(body) > maxBody {
-			return nil, status.Errorf(codes.ResourceExhausted, "the request body exceeds %d bytes", maxBody)
+			return nil, err
 		}
 		if len(strings.TrimSpace(string(body))) > 0 {
 			target := msg
@@ -413,4 +444,30 @@ func parseScalar(fd protoreflect.FieldDescriptor, s string) (protoreflect.Value,
 		return protoreflect.ValueOfMessage(m), nil
 	}
 	return protoreflect.Value{}, fmt.Errorf("unsupported parameter type")
+}
+
+// HandlerFunc serves a hand-written JSON endpoint (not a protobuf method)
+// through srv's interceptor chain as method: request id, authentication,
+// the permission table, one log line and metrics. fn returns the response
+// body, encoded as JSON; its error is answered as google.rpc.Status JSON.
+func HandlerFunc(srv *grpcapi.Server, method string, fn func(context.Context, *http.Request) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := grpcapi.NewRequestID()
+		w.Header().Set("X-Request-Id", id)
+		var body any
+		var fnErr error
+		err := srv.Handle(grpcapi.WithRequestID(incoming(r), id), method, func(ctx context.Context) error {
+			body, fnErr = fn(ctx, r)
+			return fnErr
+		})
+		if err != nil {
+			if warden.IsCode(fnErr, warden.TooLarge) {
+				err = fnErr // the gRPC status Handle answers has no 413 of its own
+			}
+			WriteError(w, err, id)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(body)
+	}
 }

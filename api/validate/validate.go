@@ -34,7 +34,8 @@ func (e *Error) Error() string { return e.Field + ": " + e.Reason }
 
 // Message validates m and returns the first violation found, or nil.
 func Message(m proto.Message) error {
-	return message("", m.ProtoReflect())
+	w := &walker{steps: make([]step, 0, 8)} // most requests nest less
+	return w.message(m.ProtoReflect(), 1)
 }
 
 type rules struct {
@@ -76,6 +77,20 @@ func fieldRules(fd protoreflect.FieldDescriptor) *rules {
 	}
 	cache.Store(fd, r)
 	return r
+}
+
+var oneofCache sync.Map // protoreflect.OneofDescriptor → bool
+
+// exactlyOne reports whether a oneof carries yandex.cloud.exactly_one,
+// cached: reading an extension costs more than the rest of a visit.
+func exactlyOne(od protoreflect.OneofDescriptor) bool {
+	if v, ok := oneofCache.Load(od); ok {
+		return v.(bool)
+	}
+	opts, ok := od.Options().(*descriptorpb.OneofOptions)
+	v := ok && opts != nil && proto.GetExtension(opts, yc.E_ExactlyOne).(bool)
+	oneofCache.Store(od, v)
+	return v
 }
 
 var patterns sync.Map
@@ -163,18 +178,86 @@ func (b *bounds) describe() string {
 	}
 }
 
-func message(path string, m protoreflect.Message) error {
+// MaxDepth bounds how deeply messages may nest in a request. A free-form
+// google.protobuf.Value nests two messages per JSON level, so every body
+// within jsonbody.MaxDepth (64) fits; deeper ones arrive only over gRPC,
+// whose decoder allows 10,000 levels, and are refused here rather than
+// walked.
+const MaxDepth = 2*64 + 16
+
+// walker walks a message keeping the path to the current field as a stack
+// of steps; the path's string is made only for an error. Building it at
+// every level instead made a deep message cost time quadratic in its depth
+// (a 9,000-deep body took seconds).
+type walker struct {
+	steps []step
+}
+
+type step struct {
+	kind  stepKind
+	name  string // field name, map key
+	index int    // list index
+}
+
+type stepKind uint8
+
+const (
+	stepField    stepKind = iota // .name (no dot at the top)
+	stepIndex                    // [index]
+	stepMapValue                 // .key
+	stepMapKey                   // ' key "key"'
+)
+
+func (w *walker) push(s step) { w.steps = append(w.steps, s) }
+func (w *walker) pop()        { w.steps = w.steps[:len(w.steps)-1] }
+
+// path renders the current path in proto names: labels.env,
+// access_bindings[0].role_id, labels key "Env".
+func (w *walker) path() string {
+	var b strings.Builder
+	for _, s := range w.steps {
+		switch s.kind {
+		case stepField, stepMapValue:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(s.name)
+		case stepIndex:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(s.index))
+			b.WriteByte(']')
+		case stepMapKey:
+			b.WriteString(" key ")
+			b.WriteString(strconv.Quote(s.name))
+		}
+	}
+	return b.String()
+}
+
+func (w *walker) violation(reason string) *Error {
+	return &Error{Field: w.path(), Reason: reason}
+}
+
+func (w *walker) message(m protoreflect.Message, depth int) error {
+	if depth > MaxDepth {
+		field := w.path()
+		if len(field) > 100 {
+			field = strings.ToValidUTF8(field[:100], "") + "…"
+		}
+		return &Error{Field: field, Reason: fmt.Sprintf("nests messages deeper than %d levels", MaxDepth)}
+	}
 	md := m.Descriptor()
 	oneofs := md.Oneofs()
 	for i := 0; i < oneofs.Len(); i++ {
 		od := oneofs.Get(i)
-		if opts, ok := od.Options().(*descriptorpb.OneofOptions); ok && opts != nil && proto.GetExtension(opts, yc.E_ExactlyOne).(bool) {
+		if exactlyOne(od) {
 			if m.WhichOneof(od) == nil {
-				return &Error{Field: join(path, string(od.Name())), Reason: "exactly one of its fields must be set"}
+				w.push(step{name: string(od.Name())})
+				return w.violation("exactly one of its fields must be set")
 			}
 		}
 	}
-	masked := updateMask(path, m)
+	masked := updateMask(len(w.steps) == 0, m)
 	fields := md.Fields()
 	for i := 0; i < fields.Len(); i++ {
 		fd := fields.Get(i)
@@ -183,9 +266,11 @@ func message(path string, m protoreflect.Message) error {
 			// not required even where the proto marks them so.
 			continue
 		}
-		if err := field(join(path, string(fd.Name())), m, fd); err != nil {
+		w.push(step{name: string(fd.Name())})
+		if err := w.field(m, fd, depth); err != nil {
 			return err
 		}
+		w.pop()
 	}
 	return nil
 }
@@ -193,8 +278,8 @@ func message(path string, m protoreflect.Message) error {
 // updateMask returns the top-level fields an update request's mask names
 // (an empty set when the mask is empty: such an update touches only the
 // fields it sets), or nil when m is not an update request.
-func updateMask(path string, m protoreflect.Message) map[string]bool {
-	if path != "" {
+func updateMask(top bool, m protoreflect.Message) map[string]bool {
+	if !top {
 		return nil
 	}
 	fd := m.Descriptor().Fields().ByName("update_mask")
@@ -213,18 +298,12 @@ func updateMask(path string, m protoreflect.Message) map[string]bool {
 	return set
 }
 
-func join(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
-}
-
-func field(path string, m protoreflect.Message, fd protoreflect.FieldDescriptor) error {
+// field checks the field on top of the path.
+func (w *walker) field(m protoreflect.Message, fd protoreflect.FieldDescriptor, depth int) error {
 	r := fieldRules(fd)
 	has := m.Has(fd)
 	if r.required && !has {
-		return &Error{Field: path, Reason: "is required"}
+		return w.violation("is required")
 	}
 	if !has {
 		return nil
@@ -234,83 +313,94 @@ func field(path string, m protoreflect.Message, fd protoreflect.FieldDescriptor)
 	case fd.IsMap():
 		mp := v.Map()
 		if r.size != nil && !r.size.check(float64(mp.Len())) {
-			return &Error{Field: path, Reason: "must have " + r.size.describe() + " entries"}
+			return w.violation("must have " + r.size.describe() + " entries")
 		}
 		var err error
 		mp.Range(func(k protoreflect.MapKey, val protoreflect.Value) bool {
 			key := k.String()
 			if r.mapKey != nil {
-				if err = scalar(path+" key "+strconv.Quote(key), r.mapKey, fd.MapKey(), k.Value()); err != nil {
+				w.push(step{kind: stepMapKey, name: key})
+				if err = w.scalar(r.mapKey, fd.MapKey(), k.Value()); err != nil {
 					return false
 				}
+				w.pop()
 			}
-			err = element(path+"."+key, r, fd.MapValue(), val)
-			return err == nil
+			w.push(step{kind: stepMapValue, name: key})
+			if err = w.element(r, fd.MapValue(), val, depth); err != nil {
+				return false
+			}
+			w.pop()
+			return true
 		})
 		return err
 	case fd.IsList():
 		l := v.List()
 		if r.size != nil && !r.size.check(float64(l.Len())) {
-			return &Error{Field: path, Reason: "must have " + r.size.describe() + " elements"}
+			return w.violation("must have " + r.size.describe() + " elements")
 		}
-		seen := map[any]bool{}
+		var seen map[any]bool
 		for i := 0; i < l.Len(); i++ {
+			w.push(step{kind: stepIndex, index: i})
 			if r.unique && fd.Kind() != protoreflect.MessageKind {
+				if seen == nil {
+					seen = map[any]bool{}
+				}
 				if seen[l.Get(i).Interface()] {
-					return &Error{Field: fmt.Sprintf("%s[%d]", path, i), Reason: "duplicates an earlier element"}
+					return w.violation("duplicates an earlier element")
 				}
 				seen[l.Get(i).Interface()] = true
 			}
-			if err := element(fmt.Sprintf("%s[%d]", path, i), r, fd, l.Get(i)); err != nil {
+			if err := w.element(r, fd, l.Get(i), depth); err != nil {
 				return err
 			}
+			w.pop()
 		}
 		return nil
 	}
-	return element(path, r, fd, v)
+	return w.element(r, fd, v, depth)
 }
 
-func element(path string, r *rules, fd protoreflect.FieldDescriptor, v protoreflect.Value) error {
+func (w *walker) element(r *rules, fd protoreflect.FieldDescriptor, v protoreflect.Value, depth int) error {
 	if fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind {
 		if r.valueTS != nil {
 			t := v.Message().Interface().(*timestamppb.Timestamp).AsTime()
 			if t.Before(r.valueTS[0]) || t.After(r.valueTS[1]) {
-				return &Error{Field: path, Reason: "is out of the allowed time range"}
+				return w.violation("is out of the allowed time range")
 			}
 		}
-		return message(path, v.Message())
+		return w.message(v.Message(), depth+1)
 	}
-	return scalar(path, r, fd, v)
+	return w.scalar(r, fd, v)
 }
 
-func scalar(path string, r *rules, fd protoreflect.FieldDescriptor, v protoreflect.Value) error {
+func (w *walker) scalar(r *rules, fd protoreflect.FieldDescriptor, v protoreflect.Value) error {
 	switch fd.Kind() {
 	case protoreflect.StringKind:
 		s := v.String()
 		if !utf8.ValidString(s) {
-			return &Error{Field: path, Reason: "is not valid UTF-8"}
+			return w.violation("is not valid UTF-8")
 		}
 		if r.length != nil && !r.length.check(float64(utf8.RuneCountInString(s))) {
-			return &Error{Field: path, Reason: "length must be " + r.length.describe() + " characters"}
+			return w.violation("length must be " + r.length.describe() + " characters")
 		}
 		if r.pattern != nil && !r.pattern.MatchString(s) {
-			return &Error{Field: path, Reason: fmt.Sprintf("must match the pattern %s", strings.TrimSuffix(strings.TrimPrefix(r.pattern.String(), "^(?:"), ")$"))}
+			return w.violation(fmt.Sprintf("must match the pattern %s", strings.TrimSuffix(strings.TrimPrefix(r.pattern.String(), "^(?:"), ")$")))
 		}
 	case protoreflect.BytesKind:
 		if r.length != nil && !r.length.check(float64(len(v.Bytes()))) {
-			return &Error{Field: path, Reason: "length must be " + r.length.describe() + " bytes"}
+			return w.violation("length must be " + r.length.describe() + " bytes")
 		}
 	case protoreflect.Int32Kind, protoreflect.Int64Kind, protoreflect.Sint32Kind, protoreflect.Sint64Kind, protoreflect.Sfixed32Kind, protoreflect.Sfixed64Kind:
 		if r.value != nil && !r.value.check(float64(v.Int())) {
-			return &Error{Field: path, Reason: "must be " + r.value.describe()}
+			return w.violation("must be " + r.value.describe())
 		}
 	case protoreflect.Uint32Kind, protoreflect.Uint64Kind, protoreflect.Fixed32Kind, protoreflect.Fixed64Kind:
 		if r.value != nil && !r.value.check(float64(v.Uint())) {
-			return &Error{Field: path, Reason: "must be " + r.value.describe()}
+			return w.violation("must be " + r.value.describe())
 		}
 	case protoreflect.DoubleKind, protoreflect.FloatKind:
 		if r.value != nil && !r.value.check(v.Float()) {
-			return &Error{Field: path, Reason: "must be " + r.value.describe()}
+			return w.violation("must be " + r.value.describe())
 		}
 	}
 	return nil

@@ -99,7 +99,7 @@ func TestSetPassword(t *testing.T) {
 		t.Errorf("user-account get = %v", u)
 	}
 
-	r := c.runIn("new-password-1\n", "iam", "user-account", "set-password", w.adminID, "--password-stdin")
+	r := c.runIn("new-password-1\n"+adminPassword+"\n", "iam", "user-account", "set-password", w.adminID, "--own", "--password-stdin")
 	if r.code != 0 {
 		t.Fatalf("set-password: exit %d: %s", r.code, r.stderr)
 	}

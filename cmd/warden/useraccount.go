@@ -27,15 +27,20 @@ func (a *app) userAccountCommand() *cobra.Command {
 		},
 	}
 
-	var fromStdin bool
+	var fromStdin, own bool
 	setPassword := &cobra.Command{
 		Use:   "set-password ID",
 		Short: "Set a user account's password",
 		Long: `Set a user account's password, which ` + "`warden login`" + ` and Keystone accept.
 The password is prompted for (twice) on a terminal; with --password-stdin,
-or when stdin is not a terminal, it is read from the first line of stdin.`,
+or when stdin is not a terminal, it is read from the first line of stdin.
+Setting another account's password needs iam.userAccounts.setPassword on
+it. Changing your own (--own) asks for your current password first (the
+second line of stdin with --password-stdin). Either way every OAuth token
+of the account is revoked: its sessions must log in again.`,
 		Example: `  warden iam user-account set-password ajuexample0000000000
-  printf '%s\n' "$NEW_PASSWORD" | warden iam user-account set-password ajuexample0000000000 --password-stdin`,
+  printf '%s\n' "$NEW_PASSWORD" | warden iam user-account set-password ajuexample0000000000 --password-stdin
+  printf '%s\n%s\n' "$NEW_PASSWORD" "$OLD_PASSWORD" | warden iam user-account set-password ajuexample0000000000 --own --password-stdin`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.dial(cmd.Context())
@@ -46,7 +51,13 @@ or when stdin is not a terminal, it is read from the first line of stdin.`,
 			if err != nil {
 				return err
 			}
-			if err := c.SetPassword(cmd.Context(), args[0], pw); err != nil {
+			var current string
+			if own {
+				if current, err = a.readSecret("Current password: ", fromStdin); err != nil {
+					return err
+				}
+			}
+			if err := c.SetPassword(cmd.Context(), args[0], current, pw); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.env.Stderr, "Password of %s set\n", args[0])
@@ -54,6 +65,7 @@ or when stdin is not a terminal, it is read from the first line of stdin.`,
 		},
 	}
 	setPassword.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from stdin, without prompting")
+	setPassword.Flags().BoolVar(&own, "own", false, "change your own password: give the current one too")
 
 	return group("user-account", "Manage user accounts", `
 Manage user accounts: people, who log in with a password.`, []string{"user-accounts"}, get, setPassword)

@@ -1,6 +1,9 @@
 // Command wardend is the Warden server: Yandex Cloud IAM compatible gRPC and
 // REST, health and metrics on one port. With no flags it keeps its data in
 // ./warden-data (SQLite) and listens on 127.0.0.1:8080.
+//
+// `wardend admin issue-token` is the way back in when the admin's
+// credentials are lost: see admin.go.
 package main
 
 import (
@@ -21,8 +24,13 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "wardend:", err)
+	run, args := serve, os.Args[1:]
+	if len(args) > 0 && args[0] == "admin" {
+		run, args = admin, args[1:]
+	}
+	if err := run(args); err != nil {
+		// One line: an operator (or a supervisor's log) sees the cause at once.
+		fmt.Fprintln(os.Stderr, "wardend:", strings.Join(strings.Fields(err.Error()), " "))
 		os.Exit(1)
 	}
 }
@@ -35,16 +43,22 @@ func env(name, def string) string {
 	return def
 }
 
-func run() error {
+// storageFlags say where the data and its master key are: wardend and its
+// admin commands share them.
+func storageFlags(fs *flag.FlagSet, cfg *server.Config) {
+	fs.StringVar(&cfg.DataDir, "data-dir", env("WARDEN_DATA_DIR", "./warden-data"), "directory for the SQLite database, master key and bootstrap token (env WARDEN_DATA_DIR)")
+	fs.StringVar(&cfg.Database, "database", env("WARDEN_DATABASE", ""), "database URL: empty for SQLite in the data dir, or postgres://… (env WARDEN_DATABASE)")
+	fs.StringVar(&cfg.MasterKeyFile, "master-key-file", env("WARDEN_MASTER_KEY_FILE", ""), "file with the base64 master key sealing secrets at rest; default <data-dir>/master.key, created on first start (env WARDEN_MASTER_KEY_FILE, or the key itself in WARDEN_MASTER_KEY)")
+}
+
+func serve(args []string) error {
 	var cfg server.Config
 	var logLevel, logFormat string
 	fs := flag.NewFlagSet("wardend", flag.ExitOnError)
 	fs.StringVar(&cfg.Listen, "listen", env("WARDEN_LISTEN", "127.0.0.1:8080"), "address to serve gRPC, REST, health and metrics on (env WARDEN_LISTEN)")
-	fs.StringVar(&cfg.DataDir, "data-dir", env("WARDEN_DATA_DIR", "./warden-data"), "directory for the SQLite database, master key and bootstrap token (env WARDEN_DATA_DIR)")
-	fs.StringVar(&cfg.Database, "database", env("WARDEN_DATABASE", ""), "database URL: empty for SQLite in the data dir, or postgres://… (env WARDEN_DATABASE)")
+	storageFlags(fs, &cfg)
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env("WARDEN_TLS_CERT", ""), "TLS certificate file; plaintext HTTP/1.1 and h2c without it (env WARDEN_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", env("WARDEN_TLS_KEY", ""), "TLS private key file (env WARDEN_TLS_KEY)")
-	fs.StringVar(&cfg.MasterKeyFile, "master-key-file", env("WARDEN_MASTER_KEY_FILE", ""), "file with the base64 master key sealing secrets at rest; default <data-dir>/master.key, created on first start (env WARDEN_MASTER_KEY_FILE, or the key itself in WARDEN_MASTER_KEY)")
 	fs.StringVar(&cfg.PublicAddress, "public-address", env("WARDEN_PUBLIC_ADDRESS", ""), "host:port announced to SDKs by ApiEndpointService; default the listen address (env WARDEN_PUBLIC_ADDRESS)")
 	var rolesFiles string
 	fs.StringVar(&rolesFiles, "roles-file", env("WARDEN_ROLES_FILE", ""), "comma-separated JSON files of extra roles for your own services: {\"roles\": [{\"id\", \"permissions\", \"includes\"}]} (env WARDEN_ROLES_FILE)")
@@ -52,9 +66,13 @@ func run() error {
 	var oauthLifetime, maxHashes string
 	fs.StringVar(&oauthLifetime, "oauth-token-lifetime", env("WARDEN_OAUTH_TOKEN_LIFETIME", "30d"), "how long the OAuth token of a login stays valid: 1m to 365d, as 30d or 720h (env WARDEN_OAUTH_TOKEN_LIFETIME)")
 	fs.StringVar(&maxHashes, "max-password-hashes", env("WARDEN_MAX_PASSWORD_HASHES", ""), "password hashes (argon2id, 64 MiB each) computed at once; default from the CPUs and memory; logins beyond it wait up to 1 s, then get 429 (env WARDEN_MAX_PASSWORD_HASHES)")
+	var readTimeout, writeTimeout, maxConns string
+	fs.StringVar(&readTimeout, "read-timeout", env("WARDEN_READ_TIMEOUT", "30s"), "longest time to read a request body, gRPC calls excepted (env WARDEN_READ_TIMEOUT)")
+	fs.StringVar(&writeTimeout, "write-timeout", env("WARDEN_WRITE_TIMEOUT", "60s"), "longest time from a request's headers to the end of its response, gRPC calls excepted (env WARDEN_WRITE_TIMEOUT)")
+	fs.StringVar(&maxConns, "max-connections", env("WARDEN_MAX_CONNECTIONS", "0"), "most client connections served at once; beyond it a few more are accepted for 5 s to answer /healthz and /readyz, the rest get 503 or are closed; 0: 10000, or fewer if ulimit -n requires (env WARDEN_MAX_CONNECTIONS)")
 	fs.StringVar(&logLevel, "log-level", env("WARDEN_LOG_LEVEL", "info"), "debug, info, warn or error (env WARDEN_LOG_LEVEL)")
 	fs.StringVar(&logFormat, "log-format", env("WARDEN_LOG_FORMAT", "json"), "json or text (env WARDEN_LOG_FORMAT)")
-	fs.Parse(os.Args[1:])
+	fs.Parse(args)
 	cfg.AdminPassword = os.Getenv("WARDEN_ADMIN_PASSWORD")
 	cfg.Banner = os.Stderr
 	if rolesFiles != "" {
@@ -62,6 +80,15 @@ func run() error {
 	}
 
 	var err error
+	if cfg.ReadTimeout, err = time.ParseDuration(readTimeout); err != nil {
+		return fmt.Errorf("--read-timeout: %w", err)
+	}
+	if cfg.WriteTimeout, err = time.ParseDuration(writeTimeout); err != nil {
+		return fmt.Errorf("--write-timeout: %w", err)
+	}
+	if cfg.MaxConnections, err = strconv.Atoi(maxConns); err != nil {
+		return fmt.Errorf("--max-connections: %w", err)
+	}
 	if cfg.OAuthTokenLifetime, err = parseDays(oauthLifetime); err != nil || cfg.OAuthTokenLifetime < time.Minute || cfg.OAuthTokenLifetime > service.MaxOAuthTokenLifetime {
 		return fmt.Errorf("--oauth-token-lifetime: want 1m to 365d, got %q", oauthLifetime)
 	}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -11,6 +12,11 @@ func pgxConfig(dsn string) (*pgx.ConnConfig, error) {
 	if err != nil {
 		// pgx echoes the DSN, password included, in its parse errors.
 		return nil, fmt.Errorf("postgres: invalid database URL")
+	}
+	if cfg.ConnectTimeout == 0 {
+		// Without one, a server that drops packets holds wardend's start
+		// (and every reconnection) forever instead of failing with a cause.
+		cfg.ConnectTimeout = 10 * time.Second
 	}
 	return cfg, nil
 }

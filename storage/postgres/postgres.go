@@ -52,4 +52,7 @@ var Dialect = sqlstore.Dialect{
 		var pe *pgconn.PgError
 		return errors.As(err, &pe) && pe.Code == "23505"
 	},
+	// clock_timestamp, not now(): now() is the transaction's start, and a
+	// feed entry should be stamped as close to its commit as it can be.
+	Now: `CAST(floor(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000) AS BIGINT)`,
 }

@@ -24,6 +24,14 @@ type Dialect struct {
 	LockMigrations func(ctx context.Context, tx *sql.Tx) error
 	// IsUniqueViolation reports whether err is a unique-constraint violation.
 	IsUniqueViolation func(err error) bool
+	// Now is an SQL expression of the database's clock in microseconds
+	// since the Unix epoch. Change feeds are stamped and read with it, so
+	// that the clocks of the nodes sharing the database do not matter.
+	Now string
+	// Ping, when set, is a backend's own liveness check that Store.Ping runs
+	// before its query: SQLite's open file keeps answering after the file
+	// was removed or replaced, which only a look at the path notices.
+	Ping func(ctx context.Context) error
 }
 
 // Store is a warden.Store over a *sql.DB.
@@ -34,7 +42,7 @@ type Store struct {
 
 // New returns a Store over db after applying pending migrations.
 func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
-	if d.LockMigrations == nil || d.IsUniqueViolation == nil || d.BytesType == "" {
+	if d.LockMigrations == nil || d.IsUniqueViolation == nil || d.BytesType == "" || d.Now == "" {
 		return nil, errors.New("sqlstore: incomplete dialect")
 	}
 	s := &Store{db: db, d: d}
@@ -76,11 +84,28 @@ func (s *Store) migrate(ctx context.Context) error {
 	return tx.Commit()
 }
 
+// ReadOnly returns a Store over db without migrating it, for inspecting a
+// database that must not be written (the caller opened db read-only).
+func ReadOnly(db *sql.DB, d Dialect) *Store { return &Store{db: db, d: d} }
+
 // DB returns the underlying database.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// Ping implements warden.Store.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+// Ping implements warden.Store with a query on a pooled connection: a bare
+// driver ping answers from memory for SQLite and from a connection that may
+// outlive the server for PostgreSQL.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.d.Ping != nil {
+		if err := s.d.Ping(ctx); err != nil {
+			return err
+		}
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", s.d.Name, err)
+	}
+	return nil
+}
 
 // Close implements warden.Store.
 func (s *Store) Close() error { return s.db.Close() }

@@ -206,7 +206,7 @@ func (t *tx) DeleteResource(ctx context.Context, id string) error {
 	// like any other credential delete (feed IDs: one fresh prefix plus the
 	// credential ID, unique without a per-row generator).
 	if _, err := t.exec(ctx, "delete resource", `INSERT INTO credential_changes (id, credential_id, at)
-		SELECT $2 || id, id, $3 FROM credentials WHERE subject_id = $1`, id, warden.NewID("chg"), toMicros(time.Now())); err != nil {
+		SELECT $2 || id, id, `+t.d.Now+` FROM credentials WHERE subject_id = $1`, id, warden.NewID("chg")); err != nil {
 		return err
 	}
 	_, err := t.exec(ctx, "delete resource", `DELETE FROM credentials WHERE subject_id = $1`, id)
@@ -218,6 +218,37 @@ func (t *tx) ListResources(ctx context.Context, f warden.ResourceFilter) ([]*war
 	if err != nil {
 		return nil, "", err
 	}
+	size := pageSize(f.Page)
+	batch := size + 1
+	if f.Keep != nil {
+		batch = max(batch, 100) // fewer round trips when most rows are dropped
+	}
+	var out []*warden.Resource
+	for {
+		rs, err := t.listResourcesAfter(ctx, f, after, batch)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, r := range rs {
+			if f.Keep == nil || f.Keep(r) {
+				out = append(out, r)
+			}
+			if len(out) > size {
+				// One more than a page: there is a next page, and it starts
+				// after the last resource of this one, which the caller sees.
+				return out[:size], pageToken(out[size-1].ID), nil
+			}
+		}
+		if len(rs) < batch {
+			return out, "", nil
+		}
+		after = rs[len(rs)-1].ID
+	}
+}
+
+// listResourcesAfter reads up to limit resources matching f (but for Keep)
+// with IDs after after, in ID order.
+func (t *tx) listResourcesAfter(ctx context.Context, f warden.ResourceFilter, after string, limit int) ([]*warden.Resource, error) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -234,22 +265,13 @@ func (t *tx) ListResources(ctx context.Context, f warden.ResourceFilter) ([]*war
 	if after != "" {
 		add("id > ?", after)
 	}
-	size := pageSize(f.Page)
-	args = append(args, size+1)
+	args = append(args, limit)
 	rows, err := t.q.QueryContext(ctx, `SELECT `+resourceCols+` FROM resources WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY id LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
-		return nil, "", internal("list resources", err)
+		return nil, internal("list resources", err)
 	}
-	out, err := collect(rows, "list resources", scanResource)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(out) > size {
-		out = out[:size]
-		return out, pageToken(out[size-1].ID), nil
-	}
-	return out, "", nil
+	return collect(rows, "list resources", scanResource)
 }
 
 const operationCols = `id, resource_id, description, created_by, created_at, modified_at, done, metadata, response, error`
@@ -391,11 +413,19 @@ func (t *tx) CreateCredential(ctx context.Context, c *warden.Credential) error {
 }
 
 // credentialChanged appends to the credential change feed, in the same
-// transaction as the change itself.
+// transaction as the change itself, stamped by the database's clock.
 func (t *tx) credentialChanged(ctx context.Context, id string) error {
-	_, err := t.exec(ctx, "credential change", `INSERT INTO credential_changes (id, credential_id, at) VALUES ($1, $2, $3)`,
-		warden.NewID("chg"), id, toMicros(time.Now()))
+	_, err := t.exec(ctx, "credential change", `INSERT INTO credential_changes (id, credential_id, at) VALUES ($1, $2, `+t.d.Now+`)`,
+		warden.NewID("chg"), id)
 	return err
+}
+
+func (t *tx) Clock(ctx context.Context) (time.Time, error) {
+	var now int64
+	if err := t.q.QueryRowContext(ctx, `SELECT `+t.d.Now).Scan(&now); err != nil {
+		return time.Time{}, internal("database clock", err)
+	}
+	return fromMicros(now), nil
 }
 
 func (t *tx) CredentialChanges(ctx context.Context, since time.Time) ([]warden.CredentialChange, error) {
@@ -525,9 +555,12 @@ func (t *tx) RevokeToken(ctx context.Context, r warden.RevokedToken) error {
 	// ON CONFLICT rather than a lookup first: two servers revoking one token
 	// at once must both succeed, and SQLite, PostgreSQL, CockroachDB and
 	// YugabyteDB all speak this form.
-	_, err := t.exec(ctx, "revoked token", `INSERT INTO revoked_tokens (token_id, subject_id, revoked_at, expires_at) VALUES ($1, $2, $3, $4)
+	// revoked_at is the database's clock, not r.RevokedAt: readers find new
+	// revocations by it, and a writer whose clock lags must not stamp its
+	// revocation into the past they have already read.
+	_, err := t.exec(ctx, "revoked token", `INSERT INTO revoked_tokens (token_id, subject_id, revoked_at, expires_at) VALUES ($1, $2, `+t.d.Now+`, $3)
 		ON CONFLICT (token_id) DO NOTHING`,
-		r.TokenID, r.SubjectID, toMicros(r.RevokedAt), toMicros(r.ExpiresAt))
+		r.TokenID, r.SubjectID, toMicros(r.ExpiresAt))
 	return err
 }
 
@@ -600,7 +633,7 @@ func (t *tx) Meta(ctx context.Context, key string) (string, error) {
 }
 
 func (t *tx) recordChange(ctx context.Context) error {
-	_, err := t.exec(ctx, "change", `INSERT INTO changes (id, at) VALUES ($1, $2)`, warden.NewID("chg"), toMicros(time.Now()))
+	_, err := t.exec(ctx, "change", `INSERT INTO changes (id, at) VALUES ($1, `+t.d.Now+`)`, warden.NewID("chg"))
 	return err
 }
 

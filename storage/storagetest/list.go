@@ -81,6 +81,64 @@ func testListResources(t *testing.T, s warden.Store) {
 		}
 	})
 
+	// Keep filters before paging: pages are full of kept resources, and
+	// there is no next page when only dropped ones follow (a token made
+	// from a dropped resource told the caller its ID).
+	t.Run("keep", func(t *testing.T) {
+		dropped := map[string]bool{all[1]: true, all[2]: true, all[len(all)-1]: true}
+		var kept []string
+		for _, id := range all {
+			if !dropped[id] {
+				kept = append(kept, id)
+			}
+		}
+		for _, size := range []int{1, 2, 3, 4, 5} {
+			t.Run("size="+strconv.Itoa(size), func(t *testing.T) {
+				keep := func(r *warden.Resource) bool {
+					if r.Type != warden.TypeServiceAccount || r.ParentID != f.ID {
+						t.Errorf("Keep called with %s %s, which the filter excludes", r.Type, r.ID)
+					}
+					return !dropped[r.ID]
+				}
+				got, pages := listAll(t, s, warden.ResourceFilter{Type: warden.TypeServiceAccount, ParentID: f.ID, Page: warden.Page{Size: size}, Keep: keep})
+				if diff := cmp.Diff(kept, ids(got)); diff != "" {
+					t.Errorf("IDs over all pages mismatch (-want +got):\n%s", diff)
+				}
+				if want := (len(kept) + size - 1) / size; pages != want {
+					t.Errorf("pages = %d, want %d: a page token after the last kept resource", pages, want)
+				}
+			})
+		}
+		got, _ := listAll(t, s, warden.ResourceFilter{Type: warden.TypeServiceAccount, ParentID: f.ID, Keep: func(*warden.Resource) bool { return false }})
+		if len(got) != 0 {
+			t.Errorf("Keep dropping everything listed %d resources", len(got))
+		}
+	})
+
+	// Many dropped resources between kept ones: a backend that reads in
+	// batches must carry on past a batch with nothing kept.
+	t.Run("keep few of many", func(t *testing.T) {
+		many := folder(t, s)
+		var rs []*warden.Resource
+		for range 250 {
+			rs = append(rs, newResource(warden.TypeServiceAccount, many.ID))
+		}
+		create(t, s, rs...)
+		every := ids(rs)
+		slices.Sort(every)
+		kept := []string{every[0], every[120], every[121], every[249]}
+		keep := func(r *warden.Resource) bool { return slices.Contains(kept, r.ID) }
+		for _, size := range []int{0, 1, 3} {
+			got, pages := listAll(t, s, warden.ResourceFilter{Type: warden.TypeServiceAccount, ParentID: many.ID, Page: warden.Page{Size: size}, Keep: keep})
+			if diff := cmp.Diff(kept, ids(got)); diff != "" {
+				t.Errorf("size %d: IDs over all pages mismatch (-want +got):\n%s", size, diff)
+			}
+			if want := max(1, (len(kept)+size-1)/max(size, 1)); size > 0 && pages != want {
+				t.Errorf("size %d: pages = %d, want %d", size, pages, want)
+			}
+		}
+	})
+
 	t.Run("malformed page token", func(t *testing.T) {
 		err := s.View(t.Context(), func(tx warden.Tx) error {
 			_, _, err := tx.ListResources(t.Context(), warden.ResourceFilter{Type: warden.TypeServiceAccount, ParentID: f.ID, Page: warden.Page{Token: "not a page token!"}})

@@ -67,33 +67,45 @@ func testRevokedToken(t *testing.T, s warden.Store) {
 	t.Run("Concurrently", func(t *testing.T) { testRevokedTokenConcurrently(t, s) })
 }
 
+// testRevokedTokenSince: revocations are found by when the database
+// recorded them, whatever RevokedAt the caller passed, and by expiry.
 func testRevokedTokenSince(t *testing.T, s warden.Store) {
-	old := newRevokedToken(base.Add(-2*time.Hour), base.Add(10*time.Hour))
-	atSince := newRevokedToken(base, base.Add(10*time.Hour))
-	recent := newRevokedToken(base.Add(time.Hour), base.Add(10*time.Hour))
+	before := clock(t, s)
+	// The caller's RevokedAt says 2 h ago and 1 h ahead: both ignored.
+	first := newRevokedToken(base.Add(-2*time.Hour), base.Add(10*time.Hour))
+	revoke(t, s, first)
+	between := tick(t, s)
+	second := newRevokedToken(base.Add(time.Hour), base.Add(10*time.Hour))
 	expired := newRevokedToken(base.Add(time.Hour), base.Add(4*time.Hour))
-	mine := []warden.RevokedToken{old, atSince, recent, expired}
-	revoke(t, s, mine...)
+	revoke(t, s, second, expired)
+	after := clock(t, s)
+	mine := []warden.RevokedToken{first, second, expired}
 
 	tests := []struct {
 		name       string
 		since, now time.Time
 		want       []warden.RevokedToken
 	}{
-		{"since base", base, base.Add(5 * time.Hour), []warden.RevokedToken{atSince, recent}},
-		{"since earlier", base.Add(-3 * time.Hour), base.Add(5 * time.Hour), []warden.RevokedToken{old, atSince, recent}},
-		{"before any expiry", base.Add(-3 * time.Hour), base.Add(3 * time.Hour), mine},
-		{"since later", base.Add(2 * time.Hour), base.Add(3 * time.Hour), nil},
-		{"all expired", base.Add(-3 * time.Hour), base.Add(11 * time.Hour), nil},
+		{"since before", before, base.Add(5 * time.Hour), []warden.RevokedToken{first, second}},
+		{"since between", between, base.Add(5 * time.Hour), []warden.RevokedToken{second}},
+		{"before any expiry", before, base.Add(3 * time.Hour), mine},
+		{"since after", after.Add(time.Microsecond), base.Add(3 * time.Hour), nil},
+		{"all expired", before, base.Add(11 * time.Hour), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			got := revokedTokens(t, s, tt.since, tt.now, mine)
+			for _, r := range got {
+				if r.RevokedAt.Before(before) || r.RevokedAt.After(after) || r.RevokedAt.Location() != time.UTC {
+					t.Errorf("RevokedAt %v of %s is not the database's clock at the write (between %v and %v)", r.RevokedAt, r.TokenID, before, after)
+				}
+			}
 			var want []warden.RevokedToken
 			for _, r := range tt.want {
 				want = append(want, storedRevokedToken(r))
 			}
-			got := revokedTokens(t, s, tt.since, tt.now, mine)
-			if diff := cmp.Diff(want, got, cmpOpts, sortRevokedTokens); diff != "" {
+			ignoreRevokedAt := cmpopts.IgnoreFields(warden.RevokedToken{}, "RevokedAt")
+			if diff := cmp.Diff(want, got, cmpOpts, sortRevokedTokens, ignoreRevokedAt); diff != "" {
 				t.Errorf("RevokedTokens mismatch (-want +got):\n%s", diff)
 			}
 		})
@@ -135,7 +147,7 @@ func testRevokedTokenConcurrently(t *testing.T, s warden.Store) {
 			t.Errorf("RevokeToken in goroutine %d: %v", i, err)
 		}
 	}
-	if got := revokedTokens(t, s, base, base, []warden.RevokedToken{r}); len(got) != 1 {
+	if got := revokedTokens(t, s, time.Time{}, base, []warden.RevokedToken{r}); len(got) != 1 {
 		t.Errorf("RevokedTokens lists the token %d times, want once", len(got))
 	}
 }

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) warden.Store) {
 		{"AccessBinding", testAccessBinding},
 		{"Credential", testCredential},
 		{"RevokedToken", testRevokedToken},
+		{"Clock", testClock},
 		{"SigningKey", testSigningKey},
 		{"Meta", testMeta},
 		{"Atomicity", testAtomicity},

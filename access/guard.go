@@ -1,0 +1,85 @@
+package access
+
+import "sort"
+
+// The escalation guard: no caller hands out more than it holds. Minting a
+// credential for an account hands out everything the account may do;
+// granting a role hands out the role's permissions. Neither the Yandex nor
+// the AWS model has such a guard built in (AWS leaves it to iam:PassRole
+// policies); without it a folder editor becomes organization admin by
+// minting a key for a more privileged service account in its folder.
+
+// Shortfall names a permission a caller lacks on a resource.
+type Shortfall struct {
+	Permission string
+	ResourceID string
+}
+
+// effective is the union of what subject holds on n through n and its
+// ancestors, the system groups included.
+func (s *Snapshot) effective(subjectID string, n *node) bitset {
+	out := newBitset(len(s.catalog.perms))
+	for ; n != nil; n = n.parent {
+		for _, id := range [...]string{subjectID, AllUsers, AllAuthenticatedUsers} {
+			if g := n.grants[id]; g != nil {
+				out.or(g)
+			}
+		}
+	}
+	return out
+}
+
+// missing returns the first permission of want (by name) that have lacks.
+func (s *Snapshot) missing(want, have bitset) (string, bool) {
+	var names []string
+	for p, i := range s.catalog.perms {
+		if want.has(i) && !have.has(i) {
+			names = append(names, p)
+		}
+	}
+	if len(names) == 0 {
+		return "", false
+	}
+	sort.Strings(names)
+	return names[0], true
+}
+
+// Covers reports whether holder holds, on every resource where target has
+// an access binding, every permission bound to target there — so that a
+// credential of target hands holder nothing it lacks. Bindings of the system
+// groups are held by both alike.
+func (s *Snapshot) Covers(holder, target string) (Shortfall, bool) {
+	if holder == target {
+		return Shortfall{}, true
+	}
+	ids := make([]string, 0, len(s.bound[target]))
+	for _, n := range s.bound[target] {
+		ids = append(ids, n.ID)
+	}
+	sort.Strings(ids) // the same answer every time
+	for _, id := range ids {
+		n := s.nodes[id]
+		if p, lacks := s.missing(n.grants[target], s.effective(holder, n)); lacks {
+			return Shortfall{Permission: p, ResourceID: n.ID}, false
+		}
+	}
+	return Shortfall{}, true
+}
+
+// MayGrant reports whether holder holds every permission of a role on a
+// resource (through it or its ancestors): only then may it grant the role
+// there. A resource the snapshot does not know grants nothing.
+func (s *Snapshot) MayGrant(holder, roleID, resourceID string) (Shortfall, bool) {
+	want, ok := s.catalog.expanded[roleID]
+	if !ok {
+		return Shortfall{}, true // an unknown role grants nothing; the caller rejects it
+	}
+	n := s.nodes[resourceID]
+	if n == nil {
+		return Shortfall{ResourceID: resourceID}, false
+	}
+	if p, lacks := s.missing(want, s.effective(holder, n)); lacks {
+		return Shortfall{Permission: p, ResourceID: resourceID}, false
+	}
+	return Shortfall{}, true
+}

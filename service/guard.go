@@ -1,0 +1,45 @@
+package service
+
+import (
+	"context"
+
+	"warden"
+)
+
+// guardMint refuses to mint a credential for a service account (an
+// authorized key, an API key, an IAM token — and every kind to come) unless
+// the caller holds, on every resource, every permission the account holds
+// there: a credential of the account hands out all it may do. The refusal
+// names a permission the caller lacks.
+func (s *Service) guardMint(ctx context.Context, serviceAccountID string) error {
+	caller := SubjectFrom(ctx)
+	if short, ok := s.authz.snap.Load().Covers(caller.ID, serviceAccountID); !ok {
+		return warden.Errorf(warden.PermissionDenied,
+			"permission denied: a credential of service account %s would hand out %s on %s, which the caller does not hold",
+			serviceAccountID, short.Permission, short.ResourceID)
+	}
+	return nil
+}
+
+// guardGrant refuses to bind a role on a resource unless the caller holds
+// every permission of the role there.
+func (s *Service) guardGrant(ctx context.Context, tx warden.Tx, roleID, resourceID string) error {
+	caller := SubjectFrom(ctx)
+	snap := s.authz.snap.Load()
+	at := resourceID
+	for depth := 0; depth < 8 && !s.knownResource(at); depth++ {
+		// Created on another node since the last refresh: what the caller
+		// holds there is what it holds on the nearest known ancestor.
+		r, err := tx.GetResource(ctx, at)
+		if err != nil {
+			return err
+		}
+		at = r.ParentID
+	}
+	if short, ok := snap.MayGrant(caller.ID, roleID, at); !ok {
+		return warden.Errorf(warden.PermissionDenied,
+			"permission denied: granting role %s on %s hands out %s, which the caller does not hold there",
+			roleID, resourceID, short.Permission)
+	}
+	return nil
+}

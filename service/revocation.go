@@ -1,0 +1,59 @@
+package service
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"warden"
+	"warden/token"
+)
+
+// credentialRevocation prefixes the entries of the revocation list that
+// revoke every token minted through a credential rather than one token:
+// both travel through the same table and the same refresh to every node.
+const credentialRevocation = "credential:"
+
+// deleteCredential deletes a stored credential in tx and revokes every IAM
+// token minted through it (an authorized key's JWT exchanges, an OAuth
+// token's exchanges, tokens created on behalf of an API key's holder). Call
+// revokedHere with its ID once tx has committed.
+func (s *Service) deleteCredential(ctx context.Context, tx warden.Tx, c *warden.Credential) error {
+	if err := tx.DeleteCredential(ctx, c.ID); err != nil {
+		return err
+	}
+	now := s.now()
+	return tx.RevokeToken(ctx, warden.RevokedToken{
+		TokenID: credentialRevocation + c.ID, SubjectID: c.SubjectID, RevokedAt: now, ExpiresAt: now.Add(token.MaxLifetime),
+	})
+}
+
+// revokedHere enforces the revocation of deleted credentials' tokens on this
+// node at once; the others read it within the refresh interval.
+func (s *Service) revokedHere(ids ...string) {
+	m := make(map[string]time.Time, len(ids))
+	for _, id := range ids {
+		m[id] = s.now().Add(token.MaxLifetime)
+	}
+	s.verifier.RevokeCredentials(m)
+}
+
+// applyRevocations splits revocation-list entries into tokens and
+// credentials and hands them to the verifier.
+func (s *Service) applyRevocations(revoked []warden.RevokedToken) {
+	tokens := make(map[string]time.Time, len(revoked))
+	creds := map[string]time.Time{}
+	for _, r := range revoked {
+		if id, ok := strings.CutPrefix(r.TokenID, credentialRevocation); ok {
+			if !s.verifier.IsCredentialRevoked(id) {
+				creds[id] = r.ExpiresAt
+			}
+			continue
+		}
+		if !s.verifier.IsRevoked(r.TokenID) {
+			tokens[r.TokenID] = r.ExpiresAt
+		}
+	}
+	s.verifier.Revoke(tokens)
+	s.verifier.RevokeCredentials(creds)
+}
