@@ -7,6 +7,7 @@ package warden
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an Error independently of the transport that reports it.
@@ -38,6 +39,10 @@ type Error struct {
 	Code    Code
 	Message string
 	Cause   error
+	// RetryAfter, when set on a ResourceExhausted or Unavailable error, is
+	// how long the caller should wait before trying again: the edge sends
+	// it as google.rpc.RetryInfo and as the HTTP Retry-After header.
+	RetryAfter time.Duration
 }
 
 // Error implements error.

@@ -107,6 +107,7 @@ type Client struct {
 	IamTokens       iam.IamTokenServiceClient
 	Keys            iam.KeyServiceClient
 	UserAccounts    iam.UserAccountServiceClient
+	RefreshTokens   iam.RefreshTokenServiceClient
 	Roles           iam.RoleServiceClient
 	Clouds          rm.CloudServiceClient
 	Folders         rm.FolderServiceClient
@@ -150,6 +151,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c.IamTokens = iam.NewIamTokenServiceClient(c.conn)
 	c.Keys = iam.NewKeyServiceClient(c.conn)
 	c.UserAccounts = iam.NewUserAccountServiceClient(c.conn)
+	c.RefreshTokens = iam.NewRefreshTokenServiceClient(c.conn)
 	c.Roles = iam.NewRoleServiceClient(c.conn)
 	c.Clouds = rm.NewCloudServiceClient(c.conn)
 	c.Folders = rm.NewFolderServiceClient(c.conn)

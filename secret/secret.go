@@ -4,6 +4,7 @@
 package secret
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -71,38 +72,99 @@ const (
 	argonKeyLen  = 32
 )
 
-// HashPassword returns the PHC-format argon2id encoding of password.
+// HashPassword returns the PHC-format argon2id encoding of password. It
+// waits for a slot of the process-wide limiter for as long as it takes;
+// request paths use HashPasswordContext, which gives up after a short wait.
 func HashPassword(password string) string {
+	enc, _ := hashPassword(context.Background(), password, false)
+	return enc
+}
+
+// HashPasswordContext is HashPassword for request paths: it waits for a slot
+// of the process-wide limiter (Passwords) at most the limiter's wait and
+// then returns ErrBusy, or ctx's error when ctx ends first.
+func HashPasswordContext(ctx context.Context, password string) (string, error) {
+	return hashPassword(ctx, password, true)
+}
+
+func hashPassword(ctx context.Context, password string, bounded bool) (string, error) {
+	release, err := Passwords().acquire(ctx, bounded)
+	if err != nil {
+		return "", err
+	}
+	defer release()
 	salt := RandomBytes(16)
 	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	enc := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key))
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
 }
 
 // VerifyPassword reports whether password matches an encoding made by
-// HashPassword.
+// HashPassword, waiting for a limiter slot as HashPassword does.
 func VerifyPassword(encoded, password string) bool {
+	ok, _ := verifyPassword(context.Background(), encoded, password, false)
+	return ok
+}
+
+// VerifyPasswordContext is VerifyPassword for request paths, bounded as
+// HashPasswordContext is. A malformed encoding does not match and takes no
+// slot.
+func VerifyPasswordContext(ctx context.Context, encoded, password string) (bool, error) {
+	return verifyPassword(ctx, encoded, password, true)
+}
+
+func verifyPassword(ctx context.Context, encoded, password string, bounded bool) (bool, error) {
+	p, ok := parseArgon2id(encoded)
+	if !ok {
+		return false, nil
+	}
+	release, err := Passwords().acquire(ctx, bounded)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	got := argon2.IDKey([]byte(password), p.salt, p.iterations, p.memory, p.threads, uint32(len(p.key)))
+	return Equal(got, p.key), nil
+}
+
+// DummyPasswordHash is an argon2id encoding, with the parameters
+// HashPassword uses, of a random password that was thrown away. Checking a
+// password against it costs what a real check costs, so a login path can
+// spend that time for an unknown login and timing does not tell which
+// logins exist. It is a constant so that no process pays 64 MiB and a
+// hash's time at start to make one.
+const DummyPasswordHash = "$argon2id$v=19$m=65536,t=2,p=2$F5SV9TTC8ufC4lBo08TJtg$qwqMexNdtpvM2XXdn0WLoKqth5+RZlvKCA4wooh/6/E"
+
+type argon2idParams struct {
+	memory, iterations uint32
+	threads            uint8
+	salt, key          []byte
+}
+
+// parseArgon2id reads a PHC argon2id encoding. Its memory must not exceed
+// what the limiter budgets per slot, or one check could hold several
+// slots' worth.
+func parseArgon2id(encoded string) (argon2idParams, bool) {
+	var p argon2idParams
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false
+		return p, false
 	}
 	var version int
-	var memory, iterations uint32
-	var threads uint8
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false
+		return p, false
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &iterations, &threads); err != nil {
-		return false
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.memory, &p.iterations, &p.threads); err != nil {
+		return p, false
+	}
+	if p.memory == 0 || p.memory > argonMemory || p.iterations == 0 || p.threads == 0 {
+		return p, false
 	}
 	enc := base64.RawStdEncoding
-	salt, err1 := enc.DecodeString(parts[4])
-	want, err2 := enc.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 {
-		return false
-	}
-	got := argon2.IDKey([]byte(password), salt, iterations, memory, threads, uint32(len(want)))
-	return Equal(got, want)
+	var err1, err2 error
+	p.salt, err1 = enc.DecodeString(parts[4])
+	p.key, err2 = enc.DecodeString(parts[5])
+	return p, err1 == nil && err2 == nil && len(p.key) > 0
 }
 
 // Sealer encrypts secrets at rest with AES-256-GCM under the master key.

@@ -13,8 +13,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	"warden/api/cloudru"
+	"warden/api/grpcapi"
 	"warden/api/jsonbody"
 	"warden/api/restapi"
+	"warden/service"
 )
 
 // handler routes one port: gRPC by content type, then health, metrics,
@@ -124,11 +126,13 @@ func (m *Main) login(ctx context.Context, r *http.Request) (any, error) {
 	if err := readJSON(r, &req); err != nil {
 		return nil, err
 	}
-	tok, err := m.svc.Login(ctx, req.Login, req.Password)
+	res, err := m.svc.Login(ctx, service.LoginRequest{Login: req.Login, Password: req.Password, ClientAddress: r.RemoteAddr})
 	if err != nil {
-		return nil, err
+		return nil, err // the request's log line gives the reason, with res.Login, never req.Login
 	}
-	return map[string]string{"oauthToken": tok.Reveal()}, nil
+	// The request's own line names no subject: a login is unauthenticated.
+	m.log.Info("login", "request_id", grpcapi.RequestID(ctx), "user_account_id", res.UserAccountID)
+	return map[string]string{"oauthToken": res.OAuthToken.Reveal()}, nil
 }
 
 // setPassword sets a user's password:

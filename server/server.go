@@ -62,6 +62,11 @@ type Config struct {
 	// can be bound to, replacing the built-in postbox, monaas, logaas and
 	// storage: {"products": [{"name", "description", "endpoints", "scopes"}]}.
 	ProductsFile string
+	// OAuthTokenLifetime is how long a login's OAuth token stays valid;
+	// 30 days when zero (see service.Config).
+	OAuthTokenLifetime time.Duration
+	// Logins tunes the throttling of failed password logins.
+	Logins service.LoginLimits
 	// AdminPassword, when set, becomes the bootstrap admin's password at
 	// the first start.
 	AdminPassword string
@@ -184,6 +189,7 @@ func (m *Main) open(ctx context.Context) error {
 	m.svc, err = service.New(service.Config{
 		Store: m.store, Logger: m.log, Now: m.cfg.Now, Sealer: sealer, PublicAddress: public,
 		RefreshInterval: m.cfg.RefreshInterval, Roles: roles, Products: products, AdminPassword: m.cfg.AdminPassword,
+		OAuthTokenLifetime: m.cfg.OAuthTokenLifetime, Logins: m.cfg.Logins,
 	})
 	if err != nil {
 		return err
@@ -220,6 +226,7 @@ func (m *Main) open(ctx context.Context) error {
 	iam.RegisterKeyServiceServer(m.grpc, m.svc.Keys())
 	iam.RegisterApiKeyServiceServer(m.grpc, m.svc.APIKeys())
 	iam.RegisterUserAccountServiceServer(m.grpc, m.svc.UserAccounts())
+	iam.RegisterRefreshTokenServiceServer(m.grpc, m.svc.RefreshTokens())
 	iam.RegisterRoleServiceServer(m.grpc, m.svc.Roles())
 	accesspb.RegisterAccessServiceServer(m.grpc, accessapi.New(m.svc, m.authn))
 	rm.RegisterCloudServiceServer(m.grpc, m.svc.Clouds())

@@ -372,7 +372,7 @@ func (s *Service) APIKeyIndex() authn.APIKeyIndex { return s.apiKeys }
 
 // Collectors returns the service's Prometheus metrics.
 func (s *Service) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	return append([]prometheus.Collector{prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "warden_api_keys_loaded", Help: "API keys held in memory for checking.",
-	}, func() float64 { return float64(s.apiKeys.Len()) })}
+	}, func() float64 { return float64(s.apiKeys.Len()) })}, s.logins.collectors()...)
 }

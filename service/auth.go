@@ -78,9 +78,13 @@ func (s *Service) issueToken(ctx context.Context, subjectType, subjectID, minted
 }
 
 // OAuth tokens are "y0_" + 32 random bytes; only their SHA-256 is stored.
+const oauthTokenPrefix = "y0_"
+
+// OAuth token lifetimes: a login's token is a long-lived credential, so it
+// lives a month unless the operator says otherwise, and a year at most.
 const (
-	oauthTokenPrefix   = "y0_"
-	oauthTokenLifetime = 365 * 24 * time.Hour
+	DefaultOAuthTokenLifetime = 30 * 24 * time.Hour
+	MaxOAuthTokenLifetime     = 365 * 24 * time.Hour
 )
 
 // newOAuthToken creates a user's OAuth token in tx and returns its secret.
@@ -89,7 +93,7 @@ func (s *Service) newOAuthToken(ctx context.Context, tx warden.Tx, userID, descr
 	now := s.now().UTC()
 	err := tx.CreateCredential(ctx, &warden.Credential{
 		ID: warden.NewID(warden.PrefixOAuthToken), Kind: warden.CredOAuthToken, SubjectID: userID,
-		Hash: secret.Hash(tok), Description: description, CreatedAt: now, ExpiresAt: now.Add(oauthTokenLifetime),
+		Hash: secret.Hash(tok), Description: description, CreatedAt: now, ExpiresAt: now.Add(s.oauthLifetime),
 	})
 	return secret.New(tok), err
 }
@@ -121,38 +125,6 @@ func (s *Service) exchangeOAuthToken(ctx context.Context, oauth string) (string,
 	}
 	return s.issueToken(ctx, token.SubjectUserAccount, user.ID, credID)
 }
-
-// Login checks a local user's password and returns a new OAuth token. Every
-// failure answers the same Unauthenticated error.
-func (s *Service) Login(ctx context.Context, login, password string) (secret.String, error) {
-	var tok secret.String
-	err := s.store.Update(ctx, func(tx warden.Tx) error {
-		users, _, err := tx.ListResources(ctx, warden.ResourceFilter{Type: warden.TypeUserAccount, Name: login, Page: warden.Page{Size: 1}})
-		if err != nil {
-			return err
-		}
-		var hash string
-		if len(users) == 1 && users[0].Status == warden.StatusActive {
-			if creds, _, err := tx.ListCredentials(ctx, users[0].ID, warden.CredPassword, warden.Page{Size: 1}); err == nil && len(creds) == 1 {
-				hash = string(creds[0].Hash)
-			}
-		}
-		if hash == "" {
-			// Spend the same time as a real check so that timing does not
-			// tell which logins exist.
-			secret.VerifyPassword(dummyPasswordHash, password)
-			return warden.ErrUnauthenticated
-		}
-		if !secret.VerifyPassword(hash, password) {
-			return warden.ErrUnauthenticated
-		}
-		tok, err = s.newOAuthToken(ctx, tx, users[0].ID, "login")
-		return err
-	})
-	return tok, err
-}
-
-var dummyPasswordHash = secret.HashPassword("warden-dummy-password")
 
 func (s *Service) parseIgnoringRevocation(tok string) (*token.Claims, error) {
 	c, err := token.Parse(tok, s.verifier.PublicKey, s.now())

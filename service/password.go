@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"errors"
+	"time"
 	"unicode/utf8"
 
 	"warden"
@@ -25,13 +27,26 @@ func ValidatePassword(password string) error {
 	return nil
 }
 
-// hashPassword hashes a password with argon2id, outside any transaction.
-func (s *Service) hashPassword(_ context.Context, password string) (string, error) {
-	return secret.HashPassword(password), nil
+// hashPassword hashes a password with argon2id, outside any transaction,
+// through the process-wide limiter: when every slot stays taken for its
+// wait, the answer is ResourceExhausted with a RetryAfter.
+func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
+	enc, err := secret.HashPasswordContext(ctx, password)
+	return enc, passwordBusy(err)
 }
 
 // verifyPassword checks a password against its argon2id encoding, outside
-// any transaction.
-func (s *Service) verifyPassword(_ context.Context, encoded, password string) (bool, error) {
-	return secret.VerifyPassword(encoded, password), nil
+// any transaction, through the limiter as hashPassword does.
+func (s *Service) verifyPassword(ctx context.Context, encoded, password string) (bool, error) {
+	ok, err := secret.VerifyPasswordContext(ctx, encoded, password)
+	return ok, passwordBusy(err)
+}
+
+// passwordBusy turns the limiter's ErrBusy into the answer a client can
+// act on.
+func passwordBusy(err error) error {
+	if errors.Is(err, secret.ErrBusy) {
+		return &warden.Error{Code: warden.ResourceExhausted, Message: "too many password checks in progress: retry later", Cause: err, RetryAfter: time.Second}
+	}
+	return err
 }

@@ -73,6 +73,8 @@ var Rules = func() []MethodRule {
 
 		{Method: "/warden.iam.v1.UserAccountService/SetPassword", Check: "POST /warden/v1/userAccounts/{id}:setPassword: a user sets their own giving current_password; another's needs iam.userAccounts.setPassword on the user"},
 		{Method: iamSvc + "UserAccountService/Get", Check: "a user may read their own account; others need iam.userAccounts.get on it"},
+		{Method: iamSvc + "RefreshTokenService/List", Check: "a user lists their own OAuth tokens (subject_id empty or theirs); others need " + permRefreshTokensList + " on subject_id"},
+		{Method: iamSvc + "RefreshTokenService/Revoke", Check: "whoever holds refresh_token may revoke it; a user revokes their own tokens; others need " + permRefreshTokensRevoke + " on the tokens' user account"},
 		{Method: iamSvc + "IamTokenService/CreateForServiceAccount", Permission: "iam.serviceAccounts.tokens.create", Field: "service_account_id"},
 		{Method: iamSvc + "KeyService/Get", Check: "iam.serviceAccounts.keys.get on the key's service account"},
 		{Method: iamSvc + "KeyService/List", Check: "iam.serviceAccounts.keys.list on service_account_id (default: the calling service account)"},

@@ -48,6 +48,12 @@ type Config struct {
 	Roles [][]byte
 	// Products API keys can be bound to; the built-in catalog when nil.
 	Products *apikey.Catalog
+	// OAuthTokenLifetime is how long a user's OAuth token (from a login)
+	// stays valid; DefaultOAuthTokenLifetime when zero, at most
+	// MaxOAuthTokenLifetime.
+	OAuthTokenLifetime time.Duration
+	// Logins tunes the throttling of failed password logins.
+	Logins LoginLimits
 	// AdminPassword, when set, is the bootstrap admin's password, set in
 	// the bootstrap transaction (ignored once bootstrapped).
 	AdminPassword string
@@ -69,6 +75,9 @@ type Service struct {
 	jwtKeys  *keyState // authorized keys cached for the JWT exchange
 	apiKeys  *apiKeyIndex
 	products *apikey.Catalog
+	logins   *loginGuard
+	// oauthLifetime is how long a new OAuth token is valid.
+	oauthLifetime time.Duration
 	// adminPassword is set at bootstrap only.
 	adminPassword string
 }
@@ -106,6 +115,13 @@ func New(cfg Config) (*Service, error) {
 	if s.rotation == 0 {
 		s.rotation = 24 * time.Hour
 	}
+	s.oauthLifetime = cfg.OAuthTokenLifetime
+	if s.oauthLifetime == 0 {
+		s.oauthLifetime = DefaultOAuthTokenLifetime
+	}
+	if s.oauthLifetime < time.Minute || s.oauthLifetime > MaxOAuthTokenLifetime {
+		return nil, fmt.Errorf("service: OAuth token lifetime %s is outside 1m to %s", s.oauthLifetime, MaxOAuthTokenLifetime)
+	}
 	if s.refresh == 0 {
 		s.refresh = 200 * time.Millisecond
 	}
@@ -119,6 +135,9 @@ func New(cfg Config) (*Service, error) {
 		s.products = apikey.DefaultCatalog()
 	}
 	s.apiKeys = newAPIKeyIndex(s.store, s.log, s.products, func(id string) (access.Node, bool) { return s.authz.snap.Load().Node(id) }, s.refresh)
+	if s.logins, err = newLoginGuard(cfg.Logins, s.now); err != nil {
+		return nil, err
+	}
 	s.jwtKeys = newKeyState(s)
 	s.verifier = token.NewVerifier(s.now)
 	s.keys = &keyring{store: s.store, sealer: s.sealer, verifier: s.verifier, now: s.now, rotation: s.rotation}

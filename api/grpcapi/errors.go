@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"warden"
 )
@@ -40,6 +42,11 @@ func Status(err error, requestID string) *status.Status {
 	switch {
 	case errors.As(err, &we):
 		st = status.New(grpcCodes[we.Code], we.Message)
+		if we.RetryAfter > 0 {
+			if withRetry, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(we.RetryAfter)}); err == nil {
+				st = withRetry
+			}
+		}
 	case errors.Is(err, context.Canceled):
 		st = status.New(codes.Canceled, "the request was cancelled")
 	case errors.Is(err, context.DeadlineExceeded):
@@ -62,6 +69,22 @@ func Status(err error, requestID string) *status.Status {
 		}
 	}
 	return st
+}
+
+// RetryAfterSeconds is the HTTP Retry-After value for a status: the whole
+// seconds, rounded up, of its google.rpc.RetryInfo, or 1 for a
+// ResourceExhausted or Unavailable status without one (a 429 or 503
+// answer always tells the client when to come back); 0 otherwise.
+func RetryAfterSeconds(st *status.Status) int {
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.RetryDelay != nil {
+			return max(1, int((ri.RetryDelay.AsDuration()+time.Second-1)/time.Second))
+		}
+	}
+	if st.Code() == codes.ResourceExhausted || st.Code() == codes.Unavailable {
+		return 1
+	}
+	return 0
 }
 
 // HTTPStatus is the HTTP status for a gRPC code, as google.rpc.Code documents.

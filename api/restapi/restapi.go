@@ -298,6 +298,11 @@ func WriteError(w http.ResponseWriter, err error, id string) {
 		b = []byte(`{"code":13,"message":"internal error"}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
+		// Tell the client when to come back (a 413 gets none: retrying
+		// the same body cannot help).
+		w.Header().Set("Retry-After", strconv.Itoa(grpcapi.RetryAfterSeconds(st)))
+	}
 	w.WriteHeader(code)
 	w.Write(b)
 }

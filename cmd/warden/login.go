@@ -9,7 +9,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
 	"golang.org/x/term"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"warden/client"
 )
@@ -164,4 +167,56 @@ func (a *app) readSecret(prompt string, fromStdin bool) (string, error) {
 		return "", errors.New("the password is empty")
 	}
 	return s, nil
+}
+
+func (a *app) logoutCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "logout",
+		Short: "Revoke the profile's OAuth token on the server and forget it",
+		Long: `Revoke the OAuth token kept in the profile (by warden login) on the server,
+so that it stops working wherever it was copied to, and remove it from the
+profile. A token the server no longer accepts (expired or revoked already)
+is removed all the same. When the server cannot be reached the token is
+kept, so that logout can be tried again; ` + "`warden config unset token`" + `
+forgets it without revoking it.`,
+		Example: `  warden logout
+  warden --profile staging logout`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, name, err := a.profile()
+			if err != nil {
+				return err
+			}
+			if p.Token == "" {
+				return fmt.Errorf("profile %q holds no OAuth token: there is nothing to log out of", name)
+			}
+			cfg, err := a.connConfig()
+			if err != nil {
+				return err
+			}
+			cfg.OAuthToken = p.Token
+			c, err := client.Dial(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_, err = c.RefreshTokens.Revoke(cmd.Context(), &iam.RevokeRefreshTokenRequest{
+				Filter: &iam.RevokeRefreshTokenRequest_RefreshToken{RefreshToken: p.Token},
+			})
+			msg := "Logged out: the OAuth token was revoked and removed from profile %q\n"
+			switch status.Code(err) {
+			case codes.OK:
+			case codes.Unauthenticated, codes.NotFound:
+				msg = "The server no longer accepts the OAuth token (expired or revoked); removed it from profile %q\n"
+			default:
+				return fmt.Errorf("revoke the OAuth token: %w (it is kept in the profile: log out again, or forget it without revoking it with `warden config unset token`)", err)
+			}
+			p.Token = ""
+			if err := a.cfg.save(); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.env.Stderr, msg, name)
+			return nil
+		},
+	}
 }

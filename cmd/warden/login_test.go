@@ -114,3 +114,48 @@ func TestSetPassword(t *testing.T) {
 		t.Errorf("set-password of an unknown user: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+func TestLogout(t *testing.T) {
+	w := startServer(t)
+	c := newCLI(t)
+	c.ok("config", "set", "endpoint", w.addr)
+	if r := c.runIn(adminPassword+"\n", "login", "--password-stdin"); r.code != 0 {
+		t.Fatalf("login: %s", r.stderr)
+	}
+	tok := strings.TrimSpace(c.ok("config", "get", "token"))
+	c.ok("iam", "service-account", "list")
+
+	r := c.run("logout")
+	if r.code != 0 || !strings.Contains(r.stderr, "Logged out") {
+		t.Fatalf("logout: exit %d, %s", r.code, r.stderr)
+	}
+	if msg := c.fail("config", "get", "token"); !strings.Contains(msg, "not set") {
+		t.Errorf("token after logout: %q", msg)
+	}
+	// Revoked on the server: a copy of it no longer works.
+	if msg := c.fail("--token", tok, "iam", "service-account", "list"); !strings.Contains(msg, "unauthenticated") {
+		t.Errorf("the revoked token still works: %q", msg)
+	}
+	if msg := c.fail("logout"); !strings.Contains(msg, "no OAuth token") {
+		t.Errorf("second logout: %q", msg)
+	}
+
+	// A token the server no longer accepts is forgotten all the same.
+	c.ok("config", "set", "token", tok)
+	if r := c.run("logout"); r.code != 0 || !strings.Contains(r.stderr, "no longer accepts") {
+		t.Errorf("logout with a revoked token: exit %d, %s", r.code, r.stderr)
+	}
+	if msg := c.fail("config", "get", "token"); !strings.Contains(msg, "not set") {
+		t.Errorf("revoked token kept: %q", msg)
+	}
+
+	// An unreachable server keeps the token, to try again.
+	c.ok("config", "set", "token", w.adminToken(t))
+	c.ok("config", "set", "endpoint", "127.0.0.1:1")
+	if msg := c.fail("logout"); !strings.Contains(msg, "kept in the profile") {
+		t.Errorf("logout without a server: %q", msg)
+	}
+	if got := strings.TrimSpace(c.ok("config", "get", "token")); got != w.adminToken(t) {
+		t.Errorf("token after a failed logout = %q", got)
+	}
+}

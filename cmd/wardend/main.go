@@ -18,7 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	"warden/secret"
 	"warden/server"
+	"warden/service"
 )
 
 func main() {
@@ -61,6 +63,9 @@ func serve(args []string) error {
 	var rolesFiles string
 	fs.StringVar(&rolesFiles, "roles-file", env("WARDEN_ROLES_FILE", ""), "comma-separated JSON files of extra roles for your own services: {\"roles\": [{\"id\", \"permissions\", \"includes\"}]} (env WARDEN_ROLES_FILE)")
 	fs.StringVar(&cfg.ProductsFile, "products-file", env("WARDEN_PRODUCTS_FILE", ""), "JSON file of the products (services) API keys can be bound to, replacing the built-in postbox, monaas, logaas, storage: {\"products\": [{\"name\", \"description\", \"endpoints\", \"scopes\"}]} (env WARDEN_PRODUCTS_FILE)")
+	var oauthLifetime, maxHashes string
+	fs.StringVar(&oauthLifetime, "oauth-token-lifetime", env("WARDEN_OAUTH_TOKEN_LIFETIME", "30d"), "how long the OAuth token of a login stays valid: 1m to 365d, as 30d or 720h (env WARDEN_OAUTH_TOKEN_LIFETIME)")
+	fs.StringVar(&maxHashes, "max-password-hashes", env("WARDEN_MAX_PASSWORD_HASHES", ""), "password hashes (argon2id, 64 MiB each) computed at once; default from the CPUs and memory; logins beyond it wait up to 1 s, then get 429 (env WARDEN_MAX_PASSWORD_HASHES)")
 	var readTimeout, writeTimeout, maxConns string
 	fs.StringVar(&readTimeout, "read-timeout", env("WARDEN_READ_TIMEOUT", "30s"), "longest time to read a request body, gRPC calls excepted (env WARDEN_READ_TIMEOUT)")
 	fs.StringVar(&writeTimeout, "write-timeout", env("WARDEN_WRITE_TIMEOUT", "60s"), "longest time from a request's headers to the end of its response, gRPC calls excepted (env WARDEN_WRITE_TIMEOUT)")
@@ -83,6 +88,20 @@ func serve(args []string) error {
 	}
 	if cfg.MaxConnections, err = strconv.Atoi(maxConns); err != nil {
 		return fmt.Errorf("--max-connections: %w", err)
+	}
+	if cfg.OAuthTokenLifetime, err = parseDays(oauthLifetime); err != nil || cfg.OAuthTokenLifetime < time.Minute || cfg.OAuthTokenLifetime > service.MaxOAuthTokenLifetime {
+		return fmt.Errorf("--oauth-token-lifetime: want 1m to 365d, got %q", oauthLifetime)
+	}
+	if maxHashes != "" {
+		n, err := strconv.Atoi(maxHashes)
+		if err != nil || n < 1 {
+			return fmt.Errorf("--max-password-hashes: want a whole number of at least 1, got %q", maxHashes)
+		}
+		l, err := secret.NewPasswordLimiter(n, secret.DefaultPasswordWait)
+		if err != nil {
+			return err
+		}
+		secret.SetPasswordLimiter(l)
 	}
 
 	var level slog.Level
@@ -107,4 +126,20 @@ func serve(args []string) error {
 	}
 	defer m.Close()
 	return m.Run(ctx)
+}
+
+// parseDays parses a Go duration, or a whole number of days as "30d".
+func parseDays(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q: want 30d or 720h", s)
+	}
+	return d, nil
 }
