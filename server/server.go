@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/endpoint"
 	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
+	awscompat "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1/awscompatibility"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
 	rm "github.com/yandex-cloud/go-genproto/yandex/cloud/resourcemanager/v1"
@@ -225,6 +226,7 @@ func (m *Main) open(ctx context.Context) error {
 	iam.RegisterIamTokenServiceServer(m.grpc, m.svc.IamTokens())
 	iam.RegisterKeyServiceServer(m.grpc, m.svc.Keys())
 	iam.RegisterApiKeyServiceServer(m.grpc, m.svc.APIKeys())
+	awscompat.RegisterAccessKeyServiceServer(m.grpc, m.svc.AccessKeys())
 	iam.RegisterUserAccountServiceServer(m.grpc, m.svc.UserAccounts())
 	iam.RegisterRefreshTokenServiceServer(m.grpc, m.svc.RefreshTokens())
 	iam.RegisterRoleServiceServer(m.grpc, m.svc.Roles())

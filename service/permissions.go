@@ -25,6 +25,7 @@ type MethodRule struct {
 
 const (
 	iamSvc = "/yandex.cloud.iam.v1."
+	awsSvc = "/yandex.cloud.iam.v1.awscompatibility."
 	rmSvc  = "/yandex.cloud.resourcemanager.v1."
 	omSvc  = "/yandex.cloud.organizationmanager.v1."
 	// The Cloud.ru-style REST API (api/cloudru) logs and checks its
@@ -82,6 +83,12 @@ var Rules = func() []MethodRule {
 		{Method: iamSvc + "KeyService/Update", Check: "iam.serviceAccounts.keys.update on the key's service account"},
 		{Method: iamSvc + "KeyService/Delete", Check: "iam.serviceAccounts.keys.delete on the key's service account"},
 		{Method: iamSvc + "KeyService/ListOperations", Check: "iam.serviceAccounts.keys.get on the key's service account"},
+		{Method: awsSvc + "AccessKeyService/Get", Check: "iam.serviceAccounts.accessKeys.get on the key's service account"},
+		{Method: awsSvc + "AccessKeyService/List", Check: "iam.serviceAccounts.accessKeys.list on service_account_id (default: the calling service account)"},
+		{Method: awsSvc + "AccessKeyService/Create", Check: "iam.serviceAccounts.accessKeys.create on service_account_id (default: the calling service account), and the escalation guard"},
+		{Method: awsSvc + "AccessKeyService/Update", Check: "iam.serviceAccounts.accessKeys.update on the key's service account"},
+		{Method: awsSvc + "AccessKeyService/Delete", Check: "iam.serviceAccounts.accessKeys.delete on the key's service account"},
+		{Method: awsSvc + "AccessKeyService/ListOperations", Check: "iam.serviceAccounts.accessKeys.get on the key's service account"},
 		{Method: iamSvc + "ApiKeyService/Get", Check: "iam.serviceAccounts.apiKeys.get on the key's service account"},
 		{Method: iamSvc + "ApiKeyService/List", Check: "iam.serviceAccounts.apiKeys.list on service_account_id (default: the calling service account)"},
 		{Method: iamSvc + "ApiKeyService/Create", Check: "iam.serviceAccounts.apiKeys.create on service_account_id (default: the calling service account)"},

@@ -1,0 +1,214 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+
+	aws "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1/awscompatibility"
+
+	"warden"
+	"warden/accesskey"
+	"warden/secret"
+)
+
+// AccessKeys implements iam.v1.awscompatibility.AccessKeyService: static
+// access keys that AWS clients sign requests with (SigV4). SigV4 needs the
+// secret itself to check a signature, so unlike every other machine secret
+// it is kept — sealed with AES-256-GCM under the master key, bound to the
+// key's id — and shown in clear once, at creation.
+type AccessKeys struct {
+	aws.UnimplementedAccessKeyServiceServer
+	s *Service
+}
+
+// AccessKeys returns the AccessKeyService server.
+func (s *Service) AccessKeys() *AccessKeys { return &AccessKeys{s: s} }
+
+const (
+	permAccessKeysGet    = "iam.serviceAccounts.accessKeys.get"
+	permAccessKeysList   = "iam.serviceAccounts.accessKeys.list"
+	permAccessKeysCreate = "iam.serviceAccounts.accessKeys.create"
+	permAccessKeysUpdate = "iam.serviceAccounts.accessKeys.update"
+	permAccessKeysDelete = "iam.serviceAccounts.accessKeys.delete"
+)
+
+// accessKeyData is what a stored access key keeps beside its credential
+// row: the AWS key id, and the secret sealed under the master key.
+type accessKeyData struct {
+	KeyID  string `json:"keyId"`
+	Sealed []byte `json:"sealedSecret"`
+}
+
+// accessKeyHash is the lookup hash of a key id: the store finds a key by
+// (kind, hash), so a signature check finds its key without a scan.
+func accessKeyHash(keyID string) []byte { return secret.Hash("accessKey:" + keyID) }
+
+// Create implements AccessKeyService.Create. The secret is in this answer
+// only.
+func (a *AccessKeys) Create(ctx context.Context, req *aws.CreateAccessKeyRequest) (*aws.CreateAccessKeyResponse, error) {
+	sa, err := keyOwner(ctx, req.ServiceAccountId)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.s.authorize(ctx, permAccessKeysCreate, sa); err != nil {
+		return nil, err
+	}
+	if err := a.s.guardMint(ctx, sa); err != nil {
+		return nil, err
+	}
+	id, keyID, sec := warden.NewID(warden.PrefixAccessKey), accesskey.NewKeyID(), accesskey.NewSecret()
+	data, err := json.Marshal(accessKeyData{KeyID: keyID, Sealed: a.s.sealer.Seal([]byte(sec), []byte(id))})
+	if err != nil {
+		return nil, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
+	}
+	c := &warden.Credential{
+		ID: id, Kind: warden.CredAccessKey, SubjectID: sa, Hash: accessKeyHash(keyID), Data: data,
+		Description: req.Description, CreatedAt: a.s.now(),
+	}
+	err = a.s.store.Update(ctx, func(tx warden.Tx) error {
+		if _, err := a.s.getResource(ctx, tx, sa, warden.TypeServiceAccount); err != nil {
+			return err
+		}
+		return tx.CreateCredential(ctx, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	k, err := accessKeyProto(c)
+	if err != nil {
+		return nil, err
+	}
+	return &aws.CreateAccessKeyResponse{AccessKey: k, Secret: sec}, nil
+}
+
+// Get implements AccessKeyService.Get.
+func (a *AccessKeys) Get(ctx context.Context, req *aws.GetAccessKeyRequest) (*aws.AccessKey, error) {
+	c, err := a.s.authorizeCredential(ctx, permAccessKeysGet, req.AccessKeyId, warden.CredAccessKey, "access key")
+	if err != nil {
+		return nil, err
+	}
+	return accessKeyProto(c)
+}
+
+// List implements AccessKeyService.List: one page of a service account's
+// keys (the caller's, when it is a service account and names none).
+func (a *AccessKeys) List(ctx context.Context, req *aws.ListAccessKeysRequest) (*aws.ListAccessKeysResponse, error) {
+	sa, err := keyOwner(ctx, req.ServiceAccountId)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.s.authorize(ctx, permAccessKeysList, sa); err != nil {
+		return nil, err
+	}
+	var cs []*warden.Credential
+	var next string
+	err = a.s.store.View(ctx, func(tx warden.Tx) (err error) {
+		if _, err := a.s.getResource(ctx, tx, sa, warden.TypeServiceAccount); err != nil {
+			return err
+		}
+		cs, next, err = tx.ListCredentials(ctx, sa, warden.CredAccessKey, page(req.PageSize, req.PageToken))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &aws.ListAccessKeysResponse{NextPageToken: next}
+	for _, c := range cs {
+		k, err := accessKeyProto(c)
+		if err != nil {
+			return nil, err
+		}
+		out.AccessKeys = append(out.AccessKeys, k)
+	}
+	return out, nil
+}
+
+// Update implements AccessKeyService.Update: only the description changes.
+func (a *AccessKeys) Update(ctx context.Context, req *aws.UpdateAccessKeyRequest) (*operationT, error) {
+	if _, err := a.s.authorizeCredential(ctx, permAccessKeysUpdate, req.AccessKeyId, warden.CredAccessKey, "access key"); err != nil {
+		return nil, err
+	}
+	paths := req.GetUpdateMask().GetPaths()
+	for _, p := range paths {
+		if p != "description" {
+			return nil, warden.Errorf(warden.InvalidArgument, "update_mask: field %q cannot be updated", p)
+		}
+	}
+	var op *operationT
+	err := a.s.store.Update(ctx, func(tx warden.Tx) error {
+		c, err := getCredential(ctx, tx, req.AccessKeyId, warden.CredAccessKey, "access key")
+		if err != nil {
+			return err
+		}
+		if len(paths) == 0 || slices.Contains(paths, "description") {
+			c.Description = req.Description
+		}
+		if err := tx.UpdateCredential(ctx, c); err != nil {
+			return err
+		}
+		k, err := accessKeyProto(c)
+		if err != nil {
+			return err
+		}
+		op, err = a.s.newOperation(ctx, tx, c.ID, "Update access key", &aws.UpdateAccessKeyMetadata{AccessKeyId: c.ID}, k)
+		return err
+	})
+	return op, err
+}
+
+// Delete implements AccessKeyService.Delete. Signatures made with the key
+// are refused on this wardend at once and on the others within the refresh
+// interval.
+func (a *AccessKeys) Delete(ctx context.Context, req *aws.DeleteAccessKeyRequest) (*operationT, error) {
+	if _, err := a.s.authorizeCredential(ctx, permAccessKeysDelete, req.AccessKeyId, warden.CredAccessKey, "access key"); err != nil {
+		return nil, err
+	}
+	var op *operationT
+	err := a.s.store.Update(ctx, func(tx warden.Tx) error {
+		c, err := getCredential(ctx, tx, req.AccessKeyId, warden.CredAccessKey, "access key")
+		if err != nil {
+			return err
+		}
+		if err := a.s.deleteCredential(ctx, tx, c); err != nil {
+			return err
+		}
+		op, err = a.s.newOperation(ctx, tx, c.ID, "Delete access key", &aws.DeleteAccessKeyMetadata{AccessKeyId: c.ID}, nil)
+		return err
+	})
+	if err == nil {
+		a.s.revokedHere(req.AccessKeyId)
+	}
+	return op, err
+}
+
+// ListOperations implements AccessKeyService.ListOperations.
+func (a *AccessKeys) ListOperations(ctx context.Context, req *aws.ListAccessKeyOperationsRequest) (*aws.ListAccessKeyOperationsResponse, error) {
+	if _, err := a.s.authorizeCredential(ctx, permAccessKeysGet, req.AccessKeyId, warden.CredAccessKey, "access key"); err != nil {
+		return nil, err
+	}
+	ops, next, err := a.s.operationsOf(ctx, req.AccessKeyId, req, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &aws.ListAccessKeyOperationsResponse{Operations: ops, NextPageToken: next}, nil
+}
+
+func decodeAccessKey(c *warden.Credential) (accessKeyData, error) {
+	var d accessKeyData
+	if err := json.Unmarshal(c.Data, &d); err != nil || d.KeyID == "" {
+		return d, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
+	}
+	return d, nil
+}
+
+func accessKeyProto(c *warden.Credential) (*aws.AccessKey, error) {
+	d, err := decodeAccessKey(c)
+	if err != nil {
+		return nil, err
+	}
+	return &aws.AccessKey{
+		Id: c.ID, ServiceAccountId: c.SubjectID, CreatedAt: ts(c.CreatedAt), Description: c.Description,
+		KeyId: d.KeyID, LastUsedAt: ts(c.LastUsedAt),
+	}, nil
+}
