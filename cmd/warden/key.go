@@ -348,7 +348,7 @@ func (a *app) keyDeleteCommand() *cobra.Command {
 		})
 	cmd.Long += `
 
-The key can no longer be exchanged for IAM tokens; IAM tokens already
-obtained with it stay valid until they expire.`
+The key can no longer be exchanged for IAM tokens, and the IAM tokens
+already obtained with it are revoked.`
 	return cmd
 }
