@@ -88,7 +88,10 @@ func (r *ChunkReader) Read(p []byte) (int, error) {
 		if r.err != nil {
 			return 0, r.err
 		}
-		r.err = r.next()
+		if r.err = r.next(); r.err != nil {
+			// Whatever next read of a chunk that failed stays unread.
+			r.buf, r.off = nil, 0
+		}
 	}
 	n := copy(p, r.buf[r.off:])
 	r.off += n
@@ -112,7 +115,7 @@ func (r *ChunkReader) next() error {
 	if err != nil {
 		return err
 	}
-	size, sig, ok := parseChunkHeader(line)
+	size, sigLine, ok := parseChunkHeader(line)
 	if !ok {
 		return &Refusal{Reason: InvalidRequest, Detail: "malformed aws-chunked chunk header"}
 	}
@@ -122,6 +125,10 @@ func (r *ChunkReader) next() error {
 	if r.seed.DecodedLength >= 0 && r.total+int64(size) > r.seed.DecodedLength {
 		return &Refusal{Reason: IncompleteBody, Detail: "aws-chunked body longer than x-amz-decoded-content-length"}
 	}
+	// Copy: the signature lies in the bufio buffer, which reading the data
+	// overwrites.
+	var sig [64]byte
+	copy(sig[:], sigLine)
 	r.buf, r.off = r.buf[:0], 0
 	if size > 0 {
 		r.buf = growTo(r.buf, size)
@@ -136,7 +143,7 @@ func (r *ChunkReader) next() error {
 		}
 	}
 	sum := sha256.Sum256(r.buf)
-	if !r.verify(chunkAlgorithm, sum[:], sig) {
+	if !r.verify(chunkAlgorithm, sum[:], sig[:]) {
 		return &Refusal{Reason: SignatureDoesNotMatch, Detail: "aws-chunked chunk signature does not match"}
 	}
 	r.total += int64(size)
