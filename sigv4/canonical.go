@@ -19,7 +19,8 @@ type state struct {
 	q     []byte // percent-encoded query keys and values
 	pairs []qpair
 	marks []int
-	name  []byte // canonical header key
+	names []string // the signed header names, in order
+	name  []byte   // canonical header key
 	h     hash.Hash
 	pad   [sha256.BlockSize]byte
 	sum   [sha256.Size]byte
@@ -77,9 +78,7 @@ func (st *state) build(req *Request, c *canonical) *Refusal {
 		return &Refusal{Reason: InvalidRequest, Detail: "the query is not valid percent-encoding"}
 	}
 	b = append(b, '\n')
-	for list := c.signedHeaders; list != ""; {
-		var name string
-		name, list, _ = strings.Cut(list, ";")
+	for _, name := range st.names {
 		b = append(b, name...)
 		b = append(b, ':')
 		if b, ok = st.appendHeader(b, req, name); !ok {
@@ -141,6 +140,9 @@ func (st *state) header(h http.Header, name string) []string {
 // each run of spaces inside as one space: what the AWS SDKs sign.
 func appendTrimmed(b []byte, v string) []byte {
 	v = strings.TrimSpace(v)
+	if !strings.Contains(v, "  ") {
+		return append(b, v...)
+	}
 	for i := 0; i < len(v); i++ {
 		if v[i] == ' ' && i > 0 && v[i-1] == ' ' {
 			continue
@@ -326,9 +328,31 @@ func appendPercent(b []byte, c byte) []byte {
 
 // isUnreserved reports whether c is an RFC 3986 unreserved character, the
 // only bytes SigV4 leaves unencoded.
-func isUnreserved(c byte) bool {
-	return isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '~'
-}
+func isUnreserved(c byte) bool { return charClass[c]&unreserved != 0 }
+
+// Character classes, looked up in a table: the path and query of every
+// request pass through them byte by byte.
+const (
+	unreserved = 1 << iota
+	tokenLower // a lower-case header name character (RFC 9110 tchar)
+	lowerHex
+)
+
+var charClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		if isAlnum(b) || b == '-' || b == '_' || b == '.' || b == '~' {
+			t[c] |= unreserved
+		}
+		if b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0 {
+			t[c] |= tokenLower
+		}
+		if b >= '0' && b <= '9' || b >= 'a' && b <= 'f' {
+			t[c] |= lowerHex
+		}
+	}
+	return t
+}()
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 

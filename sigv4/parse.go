@@ -132,7 +132,8 @@ func authField(s, name string, more bool) (value, rest string, ok bool) {
 		return "", "", false
 	}
 	if !more {
-		return strings.TrimRight(s, " "), "", !strings.ContainsAny(s, ", ")
+		v := strings.TrimRight(s, " ")
+		return v, "", strings.IndexByte(v, ',') < 0 && strings.IndexByte(v, ' ') < 0
 	}
 	i := strings.IndexByte(s, ',')
 	if i < 0 {
@@ -209,7 +210,21 @@ func isScopeDate(s string) bool {
 	if !ok || !ok2 || !ok3 || month < 1 || month > 12 || day < 1 {
 		return false
 	}
-	return day <= time.Date(t, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	return day <= daysIn(month, t)
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	default:
+		return 31
+	}
 }
 
 // checkSignedHeaders checks a SignedHeaders list: non-empty lower-case header
@@ -243,27 +258,24 @@ func isHeaderName(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
+		if charClass[s[i]]&tokenLower == 0 {
 			return false
 		}
 	}
 	return true
 }
 
-// signsHeader reports whether the SignedHeaders list holds name.
-func signsHeader(list, name string) bool {
+// splitNames appends the names of a SignedHeaders list to dst.
+func splitNames(dst []string, list string) []string {
 	for list != "" {
-		var n string
-		n, list, _ = strings.Cut(list, ";")
-		if n == name {
-			return true
+		i := strings.IndexByte(list, ';')
+		if i < 0 {
+			return append(dst, list)
 		}
+		dst = append(dst, list[:i])
+		list = list[i+1:]
 	}
-	return false
+	return dst
 }
 
 func isSignature(s string) bool {
@@ -271,7 +283,7 @@ func isSignature(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if !isLowerHex(s[i]) {
+		if charClass[s[i]]&lowerHex == 0 {
 			return false
 		}
 	}
@@ -280,8 +292,6 @@ func isSignature(s string) bool {
 
 // isPayloadHash reports whether s is a hex SHA-256 as SigV4 writes it.
 func isPayloadHash(s string) bool { return isSignature(s) }
-
-func isLowerHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
 
 func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
