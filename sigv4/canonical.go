@@ -69,7 +69,7 @@ func (st *state) build(req *Request, c *canonical) *Refusal {
 	if c.normalizePath {
 		b, st.marks = appendNormalizedPath(b, req.Path, st.marks)
 	} else {
-		b = appendPathAsSent(b, req.Path)
+		b = appendPathUnnormalized(b, req.Path)
 	}
 	b = append(b, '\n')
 	var ok bool
@@ -192,22 +192,23 @@ func appendNormalizedPath(b []byte, path string, marks []int) ([]byte, []int) {
 	return b, marks
 }
 
-// appendPathAsSent writes S3's canonical URI: the path as sent, escapes the
-// client made kept as they are, any byte that may not appear unescaped in a
-// URI escaped once.
-func appendPathAsSent(b []byte, path string) []byte {
+// appendPathUnnormalized writes S3's canonical URI: the path not
+// normalised, encoded once — every escape decoded and the bytes encoded
+// again the AWS way, so the client's choice of escapes ("~" or "%7E") does
+// not matter, as it does not to S3.
+func appendPathUnnormalized(b []byte, path string) []byte {
 	if path == "" {
 		return append(b, '/')
 	}
 	for i := 0; i < len(path); i++ {
 		c := path[i]
-		switch {
-		case isUnreserved(c) || c == '/':
-			b = append(b, c)
-		case c == '%' && i+2 < len(path) && isHex(path[i+1]) && isHex(path[i+2]):
-			b = append(b, path[i:i+3]...)
+		if c == '%' && i+2 < len(path) && isHex(path[i+1]) && isHex(path[i+2]) {
+			c = unhex(path[i+1])<<4 | unhex(path[i+2])
 			i += 2
-		default:
+		}
+		if isUnreserved(c) || c == '/' {
+			b = append(b, c)
+		} else {
 			b = appendPercent(b, c)
 		}
 	}

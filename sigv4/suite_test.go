@@ -115,7 +115,7 @@ func (c *suiteCase) verifier(t *testing.T, keys sigv4.Keys) *sigv4.Verifier {
 func (c *suiteCase) expect() sigv4.Expect {
 	e := sigv4.Expect{Region: c.ctx.Region, Service: c.ctx.Service, Rules: sigv4.RulesGeneric, Path: sigv4.PathNormalized}
 	if !c.ctx.Normalize {
-		e.Path = sigv4.PathAsSent
+		e.Path = sigv4.PathUnnormalized
 	}
 	return e
 }

@@ -72,7 +72,7 @@ const (
 	// hash is the hex SHA-256 of the body, from x-amz-content-sha256 or
 	// Request.BodySHA256.
 	RulesGeneric
-	// RulesS3: the path is signed as sent; x-amz-content-sha256 may also be
+	// RulesS3: the path is not normalised and encoded once; x-amz-content-sha256 may also be
 	// UNSIGNED-PAYLOAD or one of the STREAMING-… values; a presigned URL
 	// without x-amz-content-sha256 signs UNSIGNED-PAYLOAD.
 	RulesS3
@@ -83,15 +83,15 @@ type PathStyle uint8
 
 // The path styles.
 const (
-	// PathAuto follows the rules: PathAsSent for RulesS3, PathNormalized
-	// otherwise.
+	// PathAuto follows the rules: PathUnnormalized for RulesS3,
+	// PathNormalized otherwise.
 	PathAuto PathStyle = iota
 	// PathNormalized removes empty and dot segments and encodes the result
-	// again, escapes included.
+	// again, escapes included ("double encoding"): every service but S3.
 	PathNormalized
-	// PathAsSent keeps the path as sent, escapes included (S3, and the AWS
-	// test suite's "unnormalized" cases).
-	PathAsSent
+	// PathUnnormalized keeps the segments as sent and encodes the path once
+	// (S3, and the AWS test suite's "unnormalized" cases).
+	PathUnnormalized
 )
 
 // Expect is what the resource service declares about itself for one
@@ -113,7 +113,7 @@ func (e Expect) normalizePath() bool {
 	switch e.Path {
 	case PathNormalized:
 		return true
-	case PathAsSent:
+	case PathUnnormalized:
 		return false
 	default:
 		return !e.s3()
