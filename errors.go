@@ -43,6 +43,10 @@ type Error struct {
 	// how long the caller should wait before trying again: the edge sends
 	// it as google.rpc.RetryInfo and as the HTTP Retry-After header.
 	RetryAfter time.Duration
+	// Reason, when set, is a machine-readable cause that is safe to show
+	// (for a SigV4 refusal, the AWS error code a resource service answers
+	// its client with): the edge sends it as google.rpc.ErrorInfo.
+	Reason string
 }
 
 // Error implements error.

@@ -46,7 +46,11 @@ type Client struct {
 	Endpoint string
 	// Service is this resource service's name (an API key's product).
 	Service string
-	HTTP    *http.Client
+	// SigningRegion and SigningService are the region and AWS service name
+	// this service answers SigV4 requests as ("ru-central1", "ses"); SigV4
+	// requests are refused while they are unset.
+	SigningRegion, SigningService string
+	HTTP                          *http.Client
 }
 
 // New returns a Client with a pooled HTTP client.
@@ -62,26 +66,21 @@ func New(endpoint, service string) (*Client, error) {
 type Error struct {
 	Code    int    `json:"code"` // google.rpc.Code: 16 unauthenticated, 7 permission denied
 	Message string `json:"message"`
+	// Reason is the machine-readable cause Warden gives, when it gives one:
+	// for a SigV4 request, the AWS error code to answer the client with
+	// (InvalidAccessKeyId, SignatureDoesNotMatch, RequestTimeTooSkewed, …).
+	Reason string `json:"-"`
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("accessclient: %s (code %d)", e.Message, e.Code) }
 
-// credentialHeaders are forwarded to Warden: credentials, and what a SigV4
-// signature covers.
-func forwarded(name string) bool {
-	n := strings.ToLower(name)
-	return n == "authorization" || n == "x-yacloud-subjecttoken" || n == "x-auth-token" || n == "x-token" ||
-		n == "host" || n == "content-type" || n == "content-md5" || strings.HasPrefix(n, "x-amz-")
-}
-
 // presented describes r as Warden's access service expects it, reading (and
 // restoring) the body to hash it.
 func (c *Client) presented(r *http.Request) (map[string]any, error) {
-	headers := map[string][]string{}
+	// Every header goes: a SigV4 signature may cover any of them.
+	headers := make(map[string][]string, len(r.Header)+1)
 	for k, v := range r.Header {
-		if forwarded(k) {
-			headers[k] = v
-		}
+		headers[k] = v
 	}
 	headers["Host"] = []string{r.Host}
 	sum := sha256.New()
@@ -97,9 +96,15 @@ func (c *Client) presented(r *http.Request) (map[string]any, error) {
 	if err != nil {
 		host = r.RemoteAddr
 	}
+	// The path and query as the client sent them: what it signed.
+	path, query := r.URL.EscapedPath(), r.URL.RawQuery
+	if u := r.RequestURI; strings.HasPrefix(u, "/") {
+		path, query, _ = strings.Cut(u, "?")
+	}
 	return map[string]any{
-		"method": r.Method, "path": r.URL.EscapedPath(), "query": r.URL.RawQuery, "headers": headers,
+		"method": r.Method, "path": path, "query": query, "headers": headers,
 		"bodySha256": hex.EncodeToString(sum.Sum(nil)), "clientAddress": host, "service": c.Service,
+		"signingRegion": c.SigningRegion, "signingService": c.SigningService,
 	}, nil
 }
 
@@ -144,11 +149,23 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 		return fmt.Errorf("accessclient: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		e := &Error{}
-		if json.Unmarshal(raw, e) != nil || e.Code == 0 {
+		var st struct {
+			Error
+			Details []struct {
+				Type   string `json:"@type"`
+				Reason string `json:"reason"`
+			} `json:"details"`
+		}
+		if json.Unmarshal(raw, &st) != nil || st.Code == 0 {
 			return fmt.Errorf("accessclient: HTTP %d from Warden", resp.StatusCode)
 		}
-		return e
+		e := st.Error
+		for _, d := range st.Details {
+			if strings.HasSuffix(d.Type, "google.rpc.ErrorInfo") {
+				e.Reason = d.Reason
+			}
+		}
+		return &e
 	}
 	return json.Unmarshal(raw, out)
 }

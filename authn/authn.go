@@ -18,11 +18,13 @@ package authn
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"warden"
+	"warden/sigv4"
 )
 
 // Request is a request as any edge sees it, stripped of its transport.
@@ -39,12 +41,20 @@ type Request struct {
 	Service string
 	// Scope is the scope a resource service checks for (access service).
 	Scope string
+	// SigningRegion and SigningService are the region and AWS service name
+	// a resource service answers as: a SigV4 signature must be scoped to
+	// them.
+	SigningRegion, SigningService string
 }
 
-// Header gives a scheme the request's headers. Name is lower case; the
-// first value is returned, "" when absent.
+// Header gives a scheme the request's headers.
 type Header interface {
+	// Get returns the first value of a header named in lower case, ""
+	// when absent.
 	Get(name string) string
+	// HTTP returns every header (names in any case): what a signature
+	// over the headers needs.
+	HTTP() http.Header
 }
 
 // MD is a Header over lower-case keys, as gRPC metadata has them.
@@ -57,6 +67,10 @@ func (m MD) Get(name string) string {
 	}
 	return ""
 }
+
+// HTTP implements Header: lower-case keys, which http.Header lookups by
+// the verifiers that need them (sigv4) also find.
+func (m MD) HTTP() http.Header { return http.Header(m) }
 
 // Subject is an authenticated account.
 type Subject struct {
@@ -75,6 +89,9 @@ type Principal struct {
 	// MintedBy is the stored credential that minted the presented one (an
 	// authorized key or OAuth token behind an IAM token), "" when none.
 	MintedBy string
+	// Stream, for a SigV4 request with an aws-chunked body, seeds the
+	// verification of its chunk signatures.
+	Stream *sigv4.StreamSeed
 }
 
 // Scheme verifies one kind of credential.

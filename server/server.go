@@ -38,6 +38,7 @@ import (
 	"warden/authn"
 	"warden/secret"
 	"warden/service"
+	"warden/sigv4"
 )
 
 // Config is wardend's configuration; cmd/wardend fills it from flags and
@@ -210,7 +211,11 @@ func (m *Main) open(ctx context.Context) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(m.svc.Collectors()...)
 	reg.MustRegister(m.limit.Collectors()...)
-	m.authn, err = authn.New(authn.Config{Schemes: schemes(m.svc), Accounts: m.svc})
+	sch, err := schemes(m.svc)
+	if err != nil {
+		return err
+	}
+	m.authn, err = authn.New(authn.Config{Schemes: sch, Accounts: m.svc})
 	if err != nil {
 		return err
 	}
@@ -261,11 +266,16 @@ func (m *Main) open(ctx context.Context) error {
 // schemes are the credential schemes of the authentication pipeline, in the
 // order they are tried. A new kind of credential is one file in authn and
 // one line here.
-func schemes(svc *service.Service) []authn.Scheme {
+func schemes(svc *service.Service) ([]authn.Scheme, error) {
+	v4, err := sigv4.New(sigv4.Config{Keys: svc.AccessKeyIndex(), Now: svc.Now})
+	if err != nil {
+		return nil, err
+	}
 	return []authn.Scheme{
 		authn.IAMToken{Verifier: svc},
 		authn.APIKey{Index: svc.APIKeyIndex(), Now: svc.Now},
-	}
+		authn.SigV4{Verifier: v4, Keys: svc.AccessKeyIndex()},
+	}, nil
 }
 
 // incoming hands the service the request metadata it needs beyond the

@@ -9,6 +9,7 @@ import (
 
 	"warden"
 	"warden/accesskey"
+	"warden/authn"
 	"warden/secret"
 )
 
@@ -32,6 +33,10 @@ const (
 	permAccessKeysUpdate = "iam.serviceAccounts.accessKeys.update"
 	permAccessKeysDelete = "iam.serviceAccounts.accessKeys.delete"
 )
+
+// AccessKeyIndex returns the in-memory access key index for the
+// authentication pipeline's SigV4 scheme.
+func (s *Service) AccessKeyIndex() authn.AccessKeys { return s.accessKeys }
 
 // accessKeyData is what a stored access key keeps beside its credential
 // row: the AWS key id, and the secret sealed under the master key.
@@ -75,6 +80,7 @@ func (a *AccessKeys) Create(ctx context.Context, req *aws.CreateAccessKeyRequest
 	if err != nil {
 		return nil, err
 	}
+	a.s.accessKeys.changed(ctx, id)
 	k, err := accessKeyProto(c)
 	if err != nil {
 		return nil, err
@@ -176,6 +182,7 @@ func (a *AccessKeys) Delete(ctx context.Context, req *aws.DeleteAccessKeyRequest
 		op, err = a.s.newOperation(ctx, tx, c.ID, "Delete access key", &aws.DeleteAccessKeyMetadata{AccessKeyId: c.ID}, nil)
 		return err
 	})
+	a.s.accessKeys.changed(ctx, req.AccessKeyId)
 	if err == nil {
 		a.s.revokedHere(req.AccessKeyId)
 	}

@@ -24,7 +24,11 @@ import (
 // process is applied at once. A feed that could not be read for longer than
 // it is kept (see feedGap) makes a full reload, as does start-up.
 type apiKeyIndex struct {
-	store    warden.Store
+	// followers are the other in-memory indexes of credentials (access
+	// keys): each reloads the credentials the feed names, and everything
+	// when the feed was unread too long.
+	followers []credentialFollower
+	store     warden.Store
 	log      *slog.Logger
 	products *apikey.Catalog
 	// node looks an account up in the access snapshot, so that the keys of
@@ -87,6 +91,12 @@ func newAPIKeyIndex(store warden.Store, log *slog.Logger, products *apikey.Catal
 		store: store, log: log, products: products, node: node,
 		keys: map[string]*apiKeyEntry{}, seen: map[string]time.Time{}, flushEvery: 25 * refresh,
 	}
+}
+
+// credentialFollower is an index that follows the credential change feed.
+type credentialFollower interface {
+	reload(ctx context.Context, credIDs ...string) error
+	loadAll(ctx context.Context) error
 }
 
 // get returns the entry of a key ID, or nil.
@@ -161,7 +171,12 @@ func (x *apiKeyIndex) refresh(ctx context.Context) error {
 	x.feedMu.Lock()
 	if time.Since(x.lastRead) > feedGap {
 		x.feedMu.Unlock()
-		x.log.Warn("API key change feed unread for too long: reloading every key")
+		x.log.Warn("credential change feed unread for too long: reloading every key")
+		for _, f := range x.followers {
+			if err := f.loadAll(ctx); err != nil {
+				return err
+			}
+		}
 		return x.loadAll(ctx)
 	}
 	defer x.feedMu.Unlock()
@@ -192,6 +207,11 @@ func (x *apiKeyIndex) refresh(ctx context.Context) error {
 	}
 	if err := x.reload(ctx, ids...); err != nil {
 		return err // nothing recorded: the next read applies the same entries
+	}
+	for _, f := range x.followers {
+		if err := f.reload(ctx, ids...); err != nil {
+			return err
+		}
 	}
 	for _, ch := range fresh {
 		x.seen[ch.ID] = ch.At

@@ -74,6 +74,8 @@ type Service struct {
 	authz    *authz
 	jwtKeys  *keyState // authorized keys cached for the JWT exchange
 	apiKeys  *apiKeyIndex
+	// accessKeys follows the same credential feed as apiKeys.
+	accessKeys *accessKeyIndex
 	products *apikey.Catalog
 	logins   *loginGuard
 	// oauthLifetime is how long a new OAuth token is valid.
@@ -135,6 +137,8 @@ func New(cfg Config) (*Service, error) {
 		s.products = apikey.DefaultCatalog()
 	}
 	s.apiKeys = newAPIKeyIndex(s.store, s.log, s.products, func(id string) (access.Node, bool) { return s.authz.snap.Load().Node(id) }, s.refresh)
+	s.accessKeys = newAccessKeyIndex(s.store, s.sealer, s.log, func(id string) bool { return s.subjectActive(context.Background(), id) })
+	s.apiKeys.followers = append(s.apiKeys.followers, s.accessKeys)
 	if s.logins, err = newLoginGuard(cfg.Logins, s.now); err != nil {
 		return nil, err
 	}
@@ -162,6 +166,9 @@ func (s *Service) Start(ctx context.Context) (*Bootstrap, error) {
 		return nil, err
 	}
 	if err := s.apiKeys.loadAll(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.accessKeys.loadAll(ctx); err != nil {
 		return nil, err
 	}
 	return boot, nil

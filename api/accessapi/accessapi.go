@@ -7,7 +7,9 @@ package accessapi
 
 import (
 	"context"
+	"net/http"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
@@ -17,6 +19,7 @@ import (
 	"warden/api/accesspb"
 	"warden/authn"
 	"warden/service"
+	"warden/sigv4"
 )
 
 // Authenticator is the authentication pipeline.
@@ -42,7 +45,9 @@ func (a *Server) Authenticate(ctx context.Context, req *accesspb.AuthenticateReq
 	if err != nil {
 		return nil, err
 	}
-	return &accesspb.AuthenticateResponse{Subject: a.subject(p.Subject), CredentialType: p.Credential}, nil
+	return &accesspb.AuthenticateResponse{
+		Subject: a.subject(p.Subject), CredentialType: p.Credential, CredentialId: p.CredentialID, Sigv4Stream: stream(p.Stream),
+	}, nil
 }
 
 // Authorize implements AccessService.Authorize.
@@ -68,7 +73,10 @@ func (a *Server) Authorize(ctx context.Context, req *accesspb.AuthorizeRequest) 
 	default:
 		return nil, warden.Errorf(warden.InvalidArgument, "request: a request or a subject is required")
 	}
-	out := &accesspb.AuthorizeResponse{Subject: a.subject(p.Subject), CredentialType: p.Credential, Results: make([]*accesspb.CheckResult, len(req.Checks))}
+	out := &accesspb.AuthorizeResponse{
+		Subject: a.subject(p.Subject), CredentialType: p.Credential, CredentialId: p.CredentialID, Sigv4Stream: stream(p.Stream),
+		Results: make([]*accesspb.CheckResult, len(req.Checks)),
+	}
 	for i, c := range req.Checks {
 		if c.GetPermission() == "" || c.GetResource().GetId() == "" {
 			return nil, warden.Errorf(warden.InvalidArgument, "checks[%d]: permission and resource.id are required", i)
@@ -86,6 +94,7 @@ func (a *Server) authenticate(ctx context.Context, req *accesspb.Request) (authn
 	return a.auth.Authenticate(ctx, &authn.Request{
 		Method: req.GetMethod(), Path: req.GetPath(), Query: req.GetQuery(), Header: headers(req.GetHeaders()),
 		BodyHash: req.GetBodySha256(), ClientAddress: req.GetClientAddress(), Service: req.GetService(), Scope: req.GetScope(),
+		SigningRegion: req.GetSigningRegion(), SigningService: req.GetSigningService(),
 	})
 }
 
@@ -102,6 +111,17 @@ func (a *Server) callerMayCheck(ctx context.Context) error {
 		return err
 	}
 	return a.svc.MayCheck(caller)
+}
+
+// stream hands the resource service what verifies an aws-chunked body.
+func stream(s *sigv4.StreamSeed) *accesspb.SigV4Stream {
+	if s == nil {
+		return nil
+	}
+	return &accesspb.SigV4Stream{
+		SigningKey: s.Key[:], RequestTime: s.Time.UTC().Format(time.RFC3339), Region: s.Region, Service: s.Service,
+		SeedSignature: s.Signature, Trailer: s.Trailer, DecodedLength: s.DecodedLength,
+	}
 }
 
 func (a *Server) subject(s authn.Subject) *accesspb.Subject {
@@ -125,6 +145,19 @@ func (h headers) Get(name string) string {
 		}
 	}
 	return ""
+}
+
+// HTTP implements authn.Header.
+func (h headers) HTTP() http.Header {
+	out := make(http.Header, len(h))
+	for k, v := range h {
+		vs := make([]string, 0, len(v.GetValues()))
+		for _, x := range v.GetValues() {
+			vs = append(vs, x.GetStringValue())
+		}
+		out[http.CanonicalHeaderKey(k)] = vs
+	}
+	return out
 }
 
 func first(v *structpb.ListValue) string {

@@ -48,9 +48,14 @@ type Request struct {
 	// The API key scope the requested operation needs (e.g.
 	// "yc.postbox.send"); a key with scopes serves only requests naming one
 	// of them.
-	Scope         string `protobuf:"bytes,8,opt,name=scope,proto3" json:"scope,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Scope string `protobuf:"bytes,8,opt,name=scope,proto3" json:"scope,omitempty"`
+	// For SigV4: the region and the AWS service name (e.g. "ru-central1",
+	// "ses", "s3") the resource service answers as. A signature scoped to
+	// another region or service is refused.
+	SigningRegion  string `protobuf:"bytes,9,opt,name=signing_region,json=signingRegion,proto3" json:"signing_region,omitempty"`
+	SigningService string `protobuf:"bytes,10,opt,name=signing_service,json=signingService,proto3" json:"signing_service,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Request) Reset() {
@@ -135,6 +140,20 @@ func (x *Request) GetService() string {
 func (x *Request) GetScope() string {
 	if x != nil {
 		return x.Scope
+	}
+	return ""
+}
+
+func (x *Request) GetSigningRegion() string {
+	if x != nil {
+		return x.SigningRegion
+	}
+	return ""
+}
+
+func (x *Request) GetSigningService() string {
+	if x != nil {
+		return x.SigningService
 	}
 	return ""
 }
@@ -258,8 +277,15 @@ type AuthenticateResponse struct {
 	Subject *Subject               `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
 	// iamToken, apiKey, sigv4, keystoneToken, staticToken.
 	CredentialType string `protobuf:"bytes,2,opt,name=credential_type,json=credentialType,proto3" json:"credential_type,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The credential's id (a token id, an API key or access key id); never a
+	// secret.
+	CredentialId string `protobuf:"bytes,3,opt,name=credential_id,json=credentialId,proto3" json:"credential_id,omitempty"`
+	// For a SigV4 request whose body is aws-chunked
+	// (STREAMING-AWS4-HMAC-SHA256-PAYLOAD): what the resource service needs
+	// to verify each chunk's signature (see accessclient.ChunkReader).
+	Sigv4Stream   *SigV4Stream `protobuf:"bytes,4,opt,name=sigv4_stream,json=sigv4Stream,proto3" json:"sigv4_stream,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AuthenticateResponse) Reset() {
@@ -306,6 +332,117 @@ func (x *AuthenticateResponse) GetCredentialType() string {
 	return ""
 }
 
+func (x *AuthenticateResponse) GetCredentialId() string {
+	if x != nil {
+		return x.CredentialId
+	}
+	return ""
+}
+
+func (x *AuthenticateResponse) GetSigv4Stream() *SigV4Stream {
+	if x != nil {
+		return x.Sigv4Stream
+	}
+	return nil
+}
+
+// SigV4Stream seeds the verification of an aws-chunked body's chunk
+// signatures. signing_key is derived for one day, region and service: a
+// secret all the same, to be held only while the body is read.
+type SigV4Stream struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	SigningKey []byte                 `protobuf:"bytes,1,opt,name=signing_key,json=signingKey,proto3" json:"signing_key,omitempty"`
+	// The request time, RFC 3339.
+	RequestTime string `protobuf:"bytes,2,opt,name=request_time,json=requestTime,proto3" json:"request_time,omitempty"`
+	Region      string `protobuf:"bytes,3,opt,name=region,proto3" json:"region,omitempty"`
+	Service     string `protobuf:"bytes,4,opt,name=service,proto3" json:"service,omitempty"`
+	// The request's own signature: the first chunk's chains from it.
+	SeedSignature string `protobuf:"bytes,5,opt,name=seed_signature,json=seedSignature,proto3" json:"seed_signature,omitempty"`
+	Trailer       bool   `protobuf:"varint,6,opt,name=trailer,proto3" json:"trailer,omitempty"`
+	DecodedLength int64  `protobuf:"varint,7,opt,name=decoded_length,json=decodedLength,proto3" json:"decoded_length,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SigV4Stream) Reset() {
+	*x = SigV4Stream{}
+	mi := &file_warden_access_v1_access_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SigV4Stream) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SigV4Stream) ProtoMessage() {}
+
+func (x *SigV4Stream) ProtoReflect() protoreflect.Message {
+	mi := &file_warden_access_v1_access_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SigV4Stream.ProtoReflect.Descriptor instead.
+func (*SigV4Stream) Descriptor() ([]byte, []int) {
+	return file_warden_access_v1_access_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SigV4Stream) GetSigningKey() []byte {
+	if x != nil {
+		return x.SigningKey
+	}
+	return nil
+}
+
+func (x *SigV4Stream) GetRequestTime() string {
+	if x != nil {
+		return x.RequestTime
+	}
+	return ""
+}
+
+func (x *SigV4Stream) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *SigV4Stream) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *SigV4Stream) GetSeedSignature() string {
+	if x != nil {
+		return x.SeedSignature
+	}
+	return ""
+}
+
+func (x *SigV4Stream) GetTrailer() bool {
+	if x != nil {
+		return x.Trailer
+	}
+	return false
+}
+
+func (x *SigV4Stream) GetDecodedLength() int64 {
+	if x != nil {
+		return x.DecodedLength
+	}
+	return 0
+}
+
 type Resource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// e.g. resource-manager.folder, iam.serviceAccount; informational.
@@ -317,7 +454,7 @@ type Resource struct {
 
 func (x *Resource) Reset() {
 	*x = Resource{}
-	mi := &file_warden_access_v1_access_proto_msgTypes[4]
+	mi := &file_warden_access_v1_access_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -329,7 +466,7 @@ func (x *Resource) String() string {
 func (*Resource) ProtoMessage() {}
 
 func (x *Resource) ProtoReflect() protoreflect.Message {
-	mi := &file_warden_access_v1_access_proto_msgTypes[4]
+	mi := &file_warden_access_v1_access_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -342,7 +479,7 @@ func (x *Resource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource.ProtoReflect.Descriptor instead.
 func (*Resource) Descriptor() ([]byte, []int) {
-	return file_warden_access_v1_access_proto_rawDescGZIP(), []int{4}
+	return file_warden_access_v1_access_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Resource) GetType() string {
@@ -369,7 +506,7 @@ type Check struct {
 
 func (x *Check) Reset() {
 	*x = Check{}
-	mi := &file_warden_access_v1_access_proto_msgTypes[5]
+	mi := &file_warden_access_v1_access_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -381,7 +518,7 @@ func (x *Check) String() string {
 func (*Check) ProtoMessage() {}
 
 func (x *Check) ProtoReflect() protoreflect.Message {
-	mi := &file_warden_access_v1_access_proto_msgTypes[5]
+	mi := &file_warden_access_v1_access_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -394,7 +531,7 @@ func (x *Check) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Check.ProtoReflect.Descriptor instead.
 func (*Check) Descriptor() ([]byte, []int) {
-	return file_warden_access_v1_access_proto_rawDescGZIP(), []int{5}
+	return file_warden_access_v1_access_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Check) GetPermission() string {
@@ -425,7 +562,7 @@ type AuthorizeRequest struct {
 
 func (x *AuthorizeRequest) Reset() {
 	*x = AuthorizeRequest{}
-	mi := &file_warden_access_v1_access_proto_msgTypes[6]
+	mi := &file_warden_access_v1_access_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -437,7 +574,7 @@ func (x *AuthorizeRequest) String() string {
 func (*AuthorizeRequest) ProtoMessage() {}
 
 func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warden_access_v1_access_proto_msgTypes[6]
+	mi := &file_warden_access_v1_access_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -450,7 +587,7 @@ func (x *AuthorizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeRequest.ProtoReflect.Descriptor instead.
 func (*AuthorizeRequest) Descriptor() ([]byte, []int) {
-	return file_warden_access_v1_access_proto_rawDescGZIP(), []int{6}
+	return file_warden_access_v1_access_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AuthorizeRequest) GetRequest() *Request {
@@ -485,7 +622,7 @@ type CheckResult struct {
 
 func (x *CheckResult) Reset() {
 	*x = CheckResult{}
-	mi := &file_warden_access_v1_access_proto_msgTypes[7]
+	mi := &file_warden_access_v1_access_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -497,7 +634,7 @@ func (x *CheckResult) String() string {
 func (*CheckResult) ProtoMessage() {}
 
 func (x *CheckResult) ProtoReflect() protoreflect.Message {
-	mi := &file_warden_access_v1_access_proto_msgTypes[7]
+	mi := &file_warden_access_v1_access_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -510,7 +647,7 @@ func (x *CheckResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckResult.ProtoReflect.Descriptor instead.
 func (*CheckResult) Descriptor() ([]byte, []int) {
-	return file_warden_access_v1_access_proto_rawDescGZIP(), []int{7}
+	return file_warden_access_v1_access_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CheckResult) GetAllowed() bool {
@@ -539,13 +676,15 @@ type AuthorizeResponse struct {
 	Subject        *Subject               `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
 	CredentialType string                 `protobuf:"bytes,2,opt,name=credential_type,json=credentialType,proto3" json:"credential_type,omitempty"`
 	Results        []*CheckResult         `protobuf:"bytes,3,rep,name=results,proto3" json:"results,omitempty"`
+	CredentialId   string                 `protobuf:"bytes,4,opt,name=credential_id,json=credentialId,proto3" json:"credential_id,omitempty"`
+	Sigv4Stream    *SigV4Stream           `protobuf:"bytes,5,opt,name=sigv4_stream,json=sigv4Stream,proto3" json:"sigv4_stream,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *AuthorizeResponse) Reset() {
 	*x = AuthorizeResponse{}
-	mi := &file_warden_access_v1_access_proto_msgTypes[8]
+	mi := &file_warden_access_v1_access_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -557,7 +696,7 @@ func (x *AuthorizeResponse) String() string {
 func (*AuthorizeResponse) ProtoMessage() {}
 
 func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_warden_access_v1_access_proto_msgTypes[8]
+	mi := &file_warden_access_v1_access_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -570,7 +709,7 @@ func (x *AuthorizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthorizeResponse.ProtoReflect.Descriptor instead.
 func (*AuthorizeResponse) Descriptor() ([]byte, []int) {
-	return file_warden_access_v1_access_proto_rawDescGZIP(), []int{8}
+	return file_warden_access_v1_access_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AuthorizeResponse) GetSubject() *Subject {
@@ -594,11 +733,25 @@ func (x *AuthorizeResponse) GetResults() []*CheckResult {
 	return nil
 }
 
+func (x *AuthorizeResponse) GetCredentialId() string {
+	if x != nil {
+		return x.CredentialId
+	}
+	return ""
+}
+
+func (x *AuthorizeResponse) GetSigv4Stream() *SigV4Stream {
+	if x != nil {
+		return x.Sigv4Stream
+	}
+	return nil
+}
+
 var File_warden_access_v1_access_proto protoreflect.FileDescriptor
 
 const file_warden_access_v1_access_proto_rawDesc = "" +
 	"\n" +
-	"\x1dwarden/access/v1/access.proto\x12\x10warden.access.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xdd\x02\n" +
+	"\x1dwarden/access/v1/access.proto\x12\x10warden.access.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xad\x03\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x14\n" +
@@ -608,7 +761,10 @@ const file_warden_access_v1_access_proto_rawDesc = "" +
 	"bodySha256\x12%\n" +
 	"\x0eclient_address\x18\x06 \x01(\tR\rclientAddress\x12\x18\n" +
 	"\aservice\x18\a \x01(\tR\aservice\x12\x14\n" +
-	"\x05scope\x18\b \x01(\tR\x05scope\x1aV\n" +
+	"\x05scope\x18\b \x01(\tR\x05scope\x12%\n" +
+	"\x0esigning_region\x18\t \x01(\tR\rsigningRegion\x12'\n" +
+	"\x0fsigning_service\x18\n" +
+	" \x01(\tR\x0esigningService\x1aV\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
 	"\x05value\x18\x02 \x01(\v2\x1a.google.protobuf.ListValueR\x05value:\x028\x01\"e\n" +
@@ -618,10 +774,21 @@ const file_warden_access_v1_access_proto_rawDesc = "" +
 	"\tfolder_id\x18\x03 \x01(\tR\bfolderId\x12\x19\n" +
 	"\bcloud_id\x18\x04 \x01(\tR\acloudId\"J\n" +
 	"\x13AuthenticateRequest\x123\n" +
-	"\arequest\x18\x01 \x01(\v2\x19.warden.access.v1.RequestR\arequest\"t\n" +
+	"\arequest\x18\x01 \x01(\v2\x19.warden.access.v1.RequestR\arequest\"\xdb\x01\n" +
 	"\x14AuthenticateResponse\x123\n" +
 	"\asubject\x18\x01 \x01(\v2\x19.warden.access.v1.SubjectR\asubject\x12'\n" +
-	"\x0fcredential_type\x18\x02 \x01(\tR\x0ecredentialType\".\n" +
+	"\x0fcredential_type\x18\x02 \x01(\tR\x0ecredentialType\x12#\n" +
+	"\rcredential_id\x18\x03 \x01(\tR\fcredentialId\x12@\n" +
+	"\fsigv4_stream\x18\x04 \x01(\v2\x1d.warden.access.v1.SigV4StreamR\vsigv4Stream\"\xeb\x01\n" +
+	"\vSigV4Stream\x12\x1f\n" +
+	"\vsigning_key\x18\x01 \x01(\fR\n" +
+	"signingKey\x12!\n" +
+	"\frequest_time\x18\x02 \x01(\tR\vrequestTime\x12\x16\n" +
+	"\x06region\x18\x03 \x01(\tR\x06region\x12\x18\n" +
+	"\aservice\x18\x04 \x01(\tR\aservice\x12%\n" +
+	"\x0eseed_signature\x18\x05 \x01(\tR\rseedSignature\x12\x18\n" +
+	"\atrailer\x18\x06 \x01(\bR\atrailer\x12%\n" +
+	"\x0edecoded_length\x18\a \x01(\x03R\rdecodedLength\".\n" +
 	"\bResource\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"_\n" +
@@ -639,11 +806,13 @@ const file_warden_access_v1_access_proto_rawDesc = "" +
 	"\n" +
 	"permission\x18\x02 \x01(\tR\n" +
 	"permission\x126\n" +
-	"\bresource\x18\x03 \x01(\v2\x1a.warden.access.v1.ResourceR\bresource\"\xaa\x01\n" +
+	"\bresource\x18\x03 \x01(\v2\x1a.warden.access.v1.ResourceR\bresource\"\x91\x02\n" +
 	"\x11AuthorizeResponse\x123\n" +
 	"\asubject\x18\x01 \x01(\v2\x19.warden.access.v1.SubjectR\asubject\x12'\n" +
 	"\x0fcredential_type\x18\x02 \x01(\tR\x0ecredentialType\x127\n" +
-	"\aresults\x18\x03 \x03(\v2\x1d.warden.access.v1.CheckResultR\aresults2\x8a\x02\n" +
+	"\aresults\x18\x03 \x03(\v2\x1d.warden.access.v1.CheckResultR\aresults\x12#\n" +
+	"\rcredential_id\x18\x04 \x01(\tR\fcredentialId\x12@\n" +
+	"\fsigv4_stream\x18\x05 \x01(\v2\x1d.warden.access.v1.SigV4StreamR\vsigv4Stream2\x8a\x02\n" +
 	"\rAccessService\x12\x81\x01\n" +
 	"\fAuthenticate\x12%.warden.access.v1.AuthenticateRequest\x1a&.warden.access.v1.AuthenticateResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/access/v1:authenticate\x12u\n" +
 	"\tAuthorize\x12\".warden.access.v1.AuthorizeRequest\x1a#.warden.access.v1.AuthorizeResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/access/v1:authorizeB\x1eZ\x1cwarden/api/accesspb;accesspbb\x06proto3"
@@ -660,41 +829,44 @@ func file_warden_access_v1_access_proto_rawDescGZIP() []byte {
 	return file_warden_access_v1_access_proto_rawDescData
 }
 
-var file_warden_access_v1_access_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_warden_access_v1_access_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_warden_access_v1_access_proto_goTypes = []any{
 	(*Request)(nil),              // 0: warden.access.v1.Request
 	(*Subject)(nil),              // 1: warden.access.v1.Subject
 	(*AuthenticateRequest)(nil),  // 2: warden.access.v1.AuthenticateRequest
 	(*AuthenticateResponse)(nil), // 3: warden.access.v1.AuthenticateResponse
-	(*Resource)(nil),             // 4: warden.access.v1.Resource
-	(*Check)(nil),                // 5: warden.access.v1.Check
-	(*AuthorizeRequest)(nil),     // 6: warden.access.v1.AuthorizeRequest
-	(*CheckResult)(nil),          // 7: warden.access.v1.CheckResult
-	(*AuthorizeResponse)(nil),    // 8: warden.access.v1.AuthorizeResponse
-	nil,                          // 9: warden.access.v1.Request.HeadersEntry
-	(*structpb.ListValue)(nil),   // 10: google.protobuf.ListValue
+	(*SigV4Stream)(nil),          // 4: warden.access.v1.SigV4Stream
+	(*Resource)(nil),             // 5: warden.access.v1.Resource
+	(*Check)(nil),                // 6: warden.access.v1.Check
+	(*AuthorizeRequest)(nil),     // 7: warden.access.v1.AuthorizeRequest
+	(*CheckResult)(nil),          // 8: warden.access.v1.CheckResult
+	(*AuthorizeResponse)(nil),    // 9: warden.access.v1.AuthorizeResponse
+	nil,                          // 10: warden.access.v1.Request.HeadersEntry
+	(*structpb.ListValue)(nil),   // 11: google.protobuf.ListValue
 }
 var file_warden_access_v1_access_proto_depIdxs = []int32{
-	9,  // 0: warden.access.v1.Request.headers:type_name -> warden.access.v1.Request.HeadersEntry
+	10, // 0: warden.access.v1.Request.headers:type_name -> warden.access.v1.Request.HeadersEntry
 	0,  // 1: warden.access.v1.AuthenticateRequest.request:type_name -> warden.access.v1.Request
 	1,  // 2: warden.access.v1.AuthenticateResponse.subject:type_name -> warden.access.v1.Subject
-	4,  // 3: warden.access.v1.Check.resource:type_name -> warden.access.v1.Resource
-	0,  // 4: warden.access.v1.AuthorizeRequest.request:type_name -> warden.access.v1.Request
-	1,  // 5: warden.access.v1.AuthorizeRequest.subject:type_name -> warden.access.v1.Subject
-	5,  // 6: warden.access.v1.AuthorizeRequest.checks:type_name -> warden.access.v1.Check
-	4,  // 7: warden.access.v1.CheckResult.resource:type_name -> warden.access.v1.Resource
-	1,  // 8: warden.access.v1.AuthorizeResponse.subject:type_name -> warden.access.v1.Subject
-	7,  // 9: warden.access.v1.AuthorizeResponse.results:type_name -> warden.access.v1.CheckResult
-	10, // 10: warden.access.v1.Request.HeadersEntry.value:type_name -> google.protobuf.ListValue
-	2,  // 11: warden.access.v1.AccessService.Authenticate:input_type -> warden.access.v1.AuthenticateRequest
-	6,  // 12: warden.access.v1.AccessService.Authorize:input_type -> warden.access.v1.AuthorizeRequest
-	3,  // 13: warden.access.v1.AccessService.Authenticate:output_type -> warden.access.v1.AuthenticateResponse
-	8,  // 14: warden.access.v1.AccessService.Authorize:output_type -> warden.access.v1.AuthorizeResponse
-	13, // [13:15] is the sub-list for method output_type
-	11, // [11:13] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	4,  // 3: warden.access.v1.AuthenticateResponse.sigv4_stream:type_name -> warden.access.v1.SigV4Stream
+	5,  // 4: warden.access.v1.Check.resource:type_name -> warden.access.v1.Resource
+	0,  // 5: warden.access.v1.AuthorizeRequest.request:type_name -> warden.access.v1.Request
+	1,  // 6: warden.access.v1.AuthorizeRequest.subject:type_name -> warden.access.v1.Subject
+	6,  // 7: warden.access.v1.AuthorizeRequest.checks:type_name -> warden.access.v1.Check
+	5,  // 8: warden.access.v1.CheckResult.resource:type_name -> warden.access.v1.Resource
+	1,  // 9: warden.access.v1.AuthorizeResponse.subject:type_name -> warden.access.v1.Subject
+	8,  // 10: warden.access.v1.AuthorizeResponse.results:type_name -> warden.access.v1.CheckResult
+	4,  // 11: warden.access.v1.AuthorizeResponse.sigv4_stream:type_name -> warden.access.v1.SigV4Stream
+	11, // 12: warden.access.v1.Request.HeadersEntry.value:type_name -> google.protobuf.ListValue
+	2,  // 13: warden.access.v1.AccessService.Authenticate:input_type -> warden.access.v1.AuthenticateRequest
+	7,  // 14: warden.access.v1.AccessService.Authorize:input_type -> warden.access.v1.AuthorizeRequest
+	3,  // 15: warden.access.v1.AccessService.Authenticate:output_type -> warden.access.v1.AuthenticateResponse
+	9,  // 16: warden.access.v1.AccessService.Authorize:output_type -> warden.access.v1.AuthorizeResponse
+	15, // [15:17] is the sub-list for method output_type
+	13, // [13:15] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_warden_access_v1_access_proto_init() }
@@ -708,7 +880,7 @@ func file_warden_access_v1_access_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_warden_access_v1_access_proto_rawDesc), len(file_warden_access_v1_access_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

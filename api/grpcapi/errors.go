@@ -42,6 +42,11 @@ func Status(err error, requestID string) *status.Status {
 	switch {
 	case errors.As(err, &we):
 		st = status.New(grpcCodes[we.Code], we.Message)
+		if we.Reason != "" {
+			if withReason, err := st.WithDetails(&errdetails.ErrorInfo{Reason: we.Reason, Domain: "warden"}); err == nil {
+				st = withReason
+			}
+		}
 		if we.RetryAfter > 0 {
 			if withRetry, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(we.RetryAfter)}); err == nil {
 				st = withRetry

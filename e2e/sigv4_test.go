@@ -1,0 +1,211 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"warden/accessclient"
+	"warden/server"
+)
+
+const (
+	sesRegion  = "ru-central1"
+	sesService = "ses"
+)
+
+// sesStub is the smallest SES-compatible resource service: it lists
+// configuration sets of one folder, and asks Warden's access service about
+// every request, answering refusals the way AWS does (x-amzn-ErrorType and
+// a JSON message), so that AWS clients print the code Warden gave.
+func sesStub(t *testing.T, warden, folder string) string {
+	t.Helper()
+	c, err := accessclient.New(warden, "postbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SigningRegion, c.SigningService = sesRegion, sesService
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, verdicts, err := c.Authorize(r.Context(), r, accessclient.Check{
+			Permission: "postbox.configurationSets.list", Resource: accessclient.Resource{Type: "resource-manager.folder", ID: folder},
+		})
+		var e *accessclient.Error
+		switch {
+		case errors.As(err, &e) && e.Code == 16:
+			code := e.Reason
+			if code == "" {
+				code = "UnrecognizedClientException"
+			}
+			awsError(w, http.StatusForbidden, code)
+		case err != nil:
+			awsError(w, http.StatusServiceUnavailable, "ServiceUnavailable")
+		case !verdicts[0]:
+			awsError(w, http.StatusForbidden, "AccessDeniedException")
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"ConfigurationSets": ["warden-sigv4"]}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func awsError(w http.ResponseWriter, status int, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-amzn-ErrorType", code)
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"message": code})
+}
+
+// sigv4World is a wardend on a test clock, a service account with
+// postbox.viewer and a static access key, and the SES stub.
+type sigv4World struct {
+	n             *node
+	w             *world
+	clk           *clock
+	ses           string
+	id            string // access key resource id
+	keyID, secret string
+}
+
+func newSigV4World(t *testing.T) *sigv4World {
+	clk := &clock{t: time.Now()}
+	n := start(t, t.TempDir(), "", func(c *server.Config) { c.Now = clk.now })
+	w := newWorld(t, n)
+	w.bind(t, "/resource-manager/v1/folders/"+w.folderA, "ADD", "postbox.viewer", "serviceAccount", w.robot)
+	r := n.rest("POST", "/iam/aws-compatibility/v1/accessKeys", w.admin, map[string]any{"serviceAccountId": w.robot})
+	if r.status != 200 {
+		t.Fatalf("create access key: %s", r.raw)
+	}
+	return &sigv4World{
+		n: n, w: w, clk: clk, ses: sesStub(t, "http://"+n.addr, w.folderA),
+		id: str(r.body, "accessKey", "id"), keyID: str(r.body, "accessKey", "keyId"), secret: str(r.body, "secret"),
+	}
+}
+
+// call signs a ListConfigurationSets request with aws-sdk-go-v2's signer at
+// signedAt and returns the status and AWS error code.
+func (s *sigv4World) call(t *testing.T, secret string, signedAt time.Time) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", s.ses+"/v2/email/configuration-sets", nil)
+	sum := sha256.Sum256(nil)
+	creds := aws.Credentials{AccessKeyID: s.keyID, SecretAccessKey: secret}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), sesService, sesRegion, signedAt); err != nil {
+		t.Fatal(err)
+	}
+	return do(t, req)
+}
+
+func do(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("x-amzn-ErrorType")
+}
+
+// TestSigV4ThroughAccessService: requests signed by aws-sdk-go-v2 with a
+// static access key reach a resource service that checks each with
+// Warden's access service; every refusal carries the AWS error code.
+func TestSigV4ThroughAccessService(t *testing.T) {
+	s := newSigV4World(t)
+	refused := func(what string, wantCode string, status int, code string) {
+		t.Helper()
+		if status != 403 || code != wantCode {
+			t.Errorf("%s: %d %s, want 403 %s", what, status, code, wantCode)
+		}
+	}
+	if st, code := s.call(t, s.secret, s.clk.now()); st != 200 {
+		t.Fatalf("signed request: %d %s", st, code)
+	}
+	st, code := s.call(t, strings.Repeat("x", 40), s.clk.now())
+	refused("wrong secret", "SignatureDoesNotMatch", st, code)
+	st, code = s.call(t, s.secret, s.clk.now().Add(-16*time.Minute))
+	refused("clock skewed 16 minutes", "RequestTimeTooSkewed", st, code)
+
+	// Presigned URLs: valid, then expired.
+	req, _ := http.NewRequest("GET", s.ses+"/v2/email/configuration-sets?X-Amz-Expires=60", nil)
+	empty := sha256.Sum256(nil) // SES signs the body's hash, presigned or not
+	url, _, err := v4.NewSigner().PresignHTTP(context.Background(), aws.Credentials{AccessKeyID: s.keyID, SecretAccessKey: s.secret},
+		req, hex.EncodeToString(empty[:]), sesService, sesRegion, s.clk.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre, _ := http.NewRequest("GET", url, nil)
+	if st, code := do(t, pre); st != 200 {
+		t.Errorf("presigned URL: %d %s", st, code)
+	}
+	s.clk.advance(2 * time.Minute)
+	pre, _ = http.NewRequest("GET", url, nil)
+	st, code = do(t, pre)
+	refused("expired presigned URL", "AccessDenied", st, code)
+
+	// A role-less account: authenticated, then denied.
+	s.w.bind(t, "/resource-manager/v1/folders/"+s.w.folderA, "REMOVE", "postbox.viewer", "serviceAccount", s.w.robot)
+	st, code = s.call(t, s.secret, s.clk.now())
+	refused("no postbox.viewer", "AccessDeniedException", st, code)
+	s.w.bind(t, "/resource-manager/v1/folders/"+s.w.folderA, "ADD", "postbox.viewer", "serviceAccount", s.w.robot)
+
+	// A suspended account's key is unknown, as AWS answers.
+	s.n.rest("POST", "/iam/v1/serviceAccounts/"+s.w.robot+":suspend", s.w.admin, map[string]any{})
+	st, code = s.call(t, s.secret, s.clk.now())
+	refused("suspended account", "InvalidAccessKeyId", st, code)
+	s.n.rest("POST", "/iam/v1/serviceAccounts/"+s.w.robot+":reactivate", s.w.admin, map[string]any{})
+	if st, code := s.call(t, s.secret, s.clk.now()); st != 200 {
+		t.Fatalf("after reactivation: %d %s", st, code)
+	}
+
+	// A deleted key, at once on the deleting node.
+	if r := s.n.rest("DELETE", "/iam/aws-compatibility/v1/accessKeys/"+s.id, s.w.admin, nil); r.status != 200 {
+		t.Fatalf("delete: %s", r.raw)
+	}
+	st, code = s.call(t, s.secret, s.clk.now())
+	refused("deleted key", "InvalidAccessKeyId", st, code)
+}
+
+// TestSigV4AWSCLIAndBoto3: the AWS CLI and boto3, unchanged, list
+// configuration sets through the stub with a static access key.
+func TestSigV4AWSCLIAndBoto3(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/aws"); err != nil {
+		t.Skip("/usr/bin/aws (Debian awscli) is not installed")
+	}
+	s := newSigV4World(t)
+	env := append(os.Environ(), "AWS_ACCESS_KEY_ID="+s.keyID, "AWS_SECRET_ACCESS_KEY="+s.secret, "AWS_DEFAULT_REGION="+sesRegion,
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true")
+	cli := exec.Command("/usr/bin/aws", "sesv2", "list-configuration-sets", "--endpoint-url", s.ses, "--output", "json")
+	cli.Env = env
+	out, err := cli.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "warden-sigv4") {
+		t.Errorf("aws sesv2 list-configuration-sets: %v\n%s", err, out)
+	}
+	py := exec.Command("/usr/bin/python3", "-c", `
+import boto3, sys
+c = boto3.client("sesv2", endpoint_url=sys.argv[1], region_name="`+sesRegion+`")
+print(c.list_configuration_sets()["ConfigurationSets"])
+`, s.ses)
+	py.Env = env
+	out, err = py.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "warden-sigv4") {
+		t.Errorf("boto3 list_configuration_sets: %v\n%s", err, out)
+	}
+	bad := exec.Command("/usr/bin/aws", "sesv2", "list-configuration-sets", "--endpoint-url", s.ses)
+	bad.Env = append(env, "AWS_SECRET_ACCESS_KEY="+strings.Repeat("y", 40))
+	out, err = bad.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "SignatureDoesNotMatch") {
+		t.Errorf("aws with a wrong secret: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,182 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"warden"
+	"warden/secret"
+	"warden/sigv4"
+)
+
+// accessKeyIndex holds every static access key in memory, by its AWS key
+// id, so that a SigV4 check reads no database: the secret stays sealed
+// until a signing key must be derived for a new day, region or service,
+// and derived keys are cached (sigv4.KeyCache). It follows the credential
+// change feed that the API key index reads (see apiKeyIndex.refresh), so a
+// deletion through any wardend is enforced everywhere within about one
+// refresh interval.
+type accessKeyIndex struct {
+	store  warden.Store
+	sealer *secret.Sealer
+	log    *slog.Logger
+	// active reports whether an account may act (Service.subjectActive):
+	// a key of a suspended, expired or deleted account is unknown, as AWS
+	// answers for it.
+	active func(id string) bool
+
+	mu     sync.RWMutex
+	byKey  map[string]*accessKeyEntry // AWS key id → key
+	byCred map[string]string          // credential id → AWS key id
+	cache  *sigv4.KeyCache
+}
+
+type accessKeyEntry struct {
+	credID, subjectID string
+	sealed            []byte
+}
+
+// accessKeyCacheSize bounds the derived signing keys held: one per key,
+// day, region and service in use.
+const accessKeyCacheSize = 1 << 20
+
+func newAccessKeyIndex(store warden.Store, sealer *secret.Sealer, log *slog.Logger, active func(string) bool) *accessKeyIndex {
+	cache, err := sigv4.NewKeyCache(accessKeyCacheSize)
+	if err != nil {
+		panic(err) // a constant size: cannot happen
+	}
+	return &accessKeyIndex{
+		store: store, sealer: sealer, log: log, active: active,
+		byKey: map[string]*accessKeyEntry{}, byCred: map[string]string{}, cache: cache,
+	}
+}
+
+// SigningKey implements sigv4.Keys from memory.
+func (x *accessKeyIndex) SigningKey(c sigv4.Credential) (sigv4.SigningKey, error) {
+	x.mu.RLock()
+	e := x.byKey[c.AccessKeyID]
+	x.mu.RUnlock()
+	if e == nil || !x.active(e.subjectID) {
+		return sigv4.SigningKey{}, sigv4.Refuse(sigv4.InvalidAccessKeyID, "unknown access key or inactive account")
+	}
+	if c.SessionToken != "" {
+		// A static key signs without a session token; ephemeral keys have
+		// ids of their own.
+		return sigv4.SigningKey{}, sigv4.Refuse(sigv4.InvalidToken, "a session token with a static access key")
+	}
+	return x.cache.GetOrDerive(c, func() ([]byte, error) {
+		return x.sealer.Open(e.sealed, []byte(e.credID))
+	})
+}
+
+// Owner implements authn.AccessKeys.
+func (x *accessKeyIndex) Owner(keyID string) (string, string, bool) {
+	x.mu.RLock()
+	e := x.byKey[keyID]
+	x.mu.RUnlock()
+	if e == nil {
+		return "", "", false
+	}
+	return e.subjectID, e.credID, true
+}
+
+// Len returns the number of keys held.
+func (x *accessKeyIndex) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.byKey)
+}
+
+func (x *accessKeyIndex) entry(c *warden.Credential) (string, *accessKeyEntry) {
+	d, err := decodeAccessKey(c)
+	if err != nil {
+		x.log.Error("unreadable access key", "access_key_id", c.ID, "err", err)
+		return "", nil
+	}
+	return d.KeyID, &accessKeyEntry{credID: c.ID, subjectID: c.SubjectID, sealed: d.Sealed}
+}
+
+// loadAll replaces the index with every access key in the store.
+func (x *accessKeyIndex) loadAll(ctx context.Context) error {
+	byKey, byCred := map[string]*accessKeyEntry{}, map[string]string{}
+	err := x.store.View(ctx, func(tx warden.Tx) error {
+		return tx.EachCredential(ctx, warden.CredAccessKey, func(c *warden.Credential) error {
+			if id, e := x.entry(c); e != nil {
+				byKey[id], byCred[c.ID] = e, id
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	gone := make([]string, 0)
+	for id := range x.byKey {
+		if byKey[id] == nil {
+			gone = append(gone, id)
+		}
+	}
+	x.byKey, x.byCred = byKey, byCred
+	x.mu.Unlock()
+	for _, id := range gone {
+		x.cache.Forget(id)
+	}
+	return nil
+}
+
+// reload re-reads the named credentials; an access key that is gone leaves
+// the index, and its derived signing keys leave memory.
+func (x *accessKeyIndex) reload(ctx context.Context, credIDs ...string) error {
+	if len(credIDs) == 0 {
+		return nil
+	}
+	found := map[string]*warden.Credential{}
+	err := x.store.View(ctx, func(tx warden.Tx) error {
+		for _, id := range credIDs {
+			c, err := tx.GetCredential(ctx, id)
+			if warden.IsCode(err, warden.NotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if c.Kind == warden.CredAccessKey {
+				found[id] = c
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var gone []string
+	x.mu.Lock()
+	for _, id := range credIDs {
+		if c := found[id]; c != nil {
+			if keyID, e := x.entry(c); e != nil {
+				x.byKey[keyID], x.byCred[id] = e, keyID
+			}
+			continue
+		}
+		if keyID, ok := x.byCred[id]; ok {
+			delete(x.byKey, keyID)
+			delete(x.byCred, id)
+			gone = append(gone, keyID)
+		}
+	}
+	x.mu.Unlock()
+	for _, keyID := range gone {
+		x.cache.Forget(keyID)
+	}
+	return nil
+}
+
+// changed applies a write made through this process at once; on failure
+// the feed catches up.
+func (x *accessKeyIndex) changed(ctx context.Context, credID string) {
+	if err := x.reload(ctx, credID); err != nil {
+		x.log.Warn("reload access key", "access_key_id", credID, "err", err)
+	}
+}
