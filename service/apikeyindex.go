@@ -29,8 +29,8 @@ type apiKeyIndex struct {
 	// when the feed was unread too long.
 	followers []credentialFollower
 	store     warden.Store
-	log      *slog.Logger
-	products *apikey.Catalog
+	log       *slog.Logger
+	products  *apikey.Catalog
 	// node looks an account up in the access snapshot, so that the keys of
 	// one account share its ID string.
 	node func(id string) (access.Node, bool)

@@ -76,8 +76,8 @@ type Service struct {
 	apiKeys  *apiKeyIndex
 	// accessKeys follows the same credential feed as apiKeys.
 	accessKeys *accessKeyIndex
-	products *apikey.Catalog
-	logins   *loginGuard
+	products   *apikey.Catalog
+	logins     *loginGuard
 	// oauthLifetime is how long a new OAuth token is valid.
 	oauthLifetime time.Duration
 	// adminPassword is set at bootstrap only.
