@@ -11,7 +11,9 @@
 package accesskey
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha512"
 	"encoding/base32"
 	"strings"
 )
@@ -60,6 +62,40 @@ func NewSecret() string {
 		rand.Read(buf)
 		for _, b := range buf {
 			if b < 248 && len(out) < SecretLength { // 248 = 4·62: no modulo bias
+				out = append(out, alphabet[b%62])
+			}
+		}
+	}
+	return string(out)
+}
+
+// EphemeralKeyIDPrefix starts the key id of an ephemeral access key, which
+// is valid only with its session token.
+const EphemeralKeyIDPrefix = "WDNE"
+
+// NewEphemeralKeyID returns a fresh random ephemeral key id.
+func NewEphemeralKeyID() string {
+	b := make([]byte, 10)
+	rand.Read(b)
+	return EphemeralKeyIDPrefix + b32.EncodeToString(b)
+}
+
+// IsEphemeralKeyID reports whether s has the shape of an ephemeral key id.
+func IsEphemeralKeyID(s string) bool {
+	return strings.HasPrefix(s, EphemeralKeyIDPrefix) && IsKeyID(KeyIDPrefix+s[len(EphemeralKeyIDPrefix):])
+}
+
+// DeriveSecret returns the secret of an ephemeral key id under root (a key
+// every wardend derives from the master key): ephemeral keys have no row in
+// the database, so any wardend recomputes the secret from the id alone.
+func DeriveSecret(root []byte, keyID string) string {
+	out := make([]byte, 0, SecretLength)
+	for counter := byte(0); len(out) < SecretLength; counter++ {
+		mac := hmac.New(sha512.New, root)
+		mac.Write([]byte(keyID))
+		mac.Write([]byte{counter})
+		for _, b := range mac.Sum(nil) {
+			if b < 248 && len(out) < SecretLength {
 				out = append(out, alphabet[b%62])
 			}
 		}

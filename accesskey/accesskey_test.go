@@ -48,3 +48,18 @@ func TestSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestEphemeral(t *testing.T) {
+	id := NewEphemeralKeyID()
+	if !IsEphemeralKeyID(id) || IsKeyID(id) || IsEphemeralKeyID(NewKeyID()) || len(id) != KeyIDLength {
+		t.Errorf("ephemeral id %q not told apart from a static one", id)
+	}
+	root := []byte("0123456789abcdef0123456789abcdef")
+	a, b := DeriveSecret(root, id), DeriveSecret(root, id)
+	if a != b || len(a) != SecretLength {
+		t.Errorf("DeriveSecret is not a 40-character function of its input: %q, %q", a, b)
+	}
+	if DeriveSecret(root, NewEphemeralKeyID()) == a || DeriveSecret([]byte("another root, another secret...."), id) == a {
+		t.Error("DeriveSecret ignores its input")
+	}
+}

@@ -18,8 +18,9 @@ const CredSigV4 = "sigv4"
 // its signing key through the same index (sigv4.Keys).
 type AccessKeys interface {
 	sigv4.Keys
-	// Owner returns the service account and the credential id of a key.
-	Owner(accessKeyID string) (subjectID, credentialID string, ok bool)
+	// Owner returns the account and the credential id behind a verified
+	// credential: a static key's owner, or an ephemeral key's subject.
+	Owner(c sigv4.Credential) (subjectID, credentialID string, ok bool)
 }
 
 // SigV4 is the scheme of AWS Signature Version 4: the
@@ -71,11 +72,15 @@ func (s SigV4) Verify(_ context.Context, r *Request, _ string) (Principal, error
 		}
 		return Principal{}, Refuse("error", err.Error())
 	}
-	sub, cred, ok := s.Keys.Owner(res.Credential.AccessKeyID)
+	sub, cred, ok := s.Keys.Owner(res.Credential)
 	if !ok { // deleted between the key lookup and now
 		return Principal{}, &Refusal{Label: sigv4.InvalidAccessKeyID.Code(), Detail: "access key deleted", Answer: sigv4Answer(sigv4.InvalidAccessKeyID)}
 	}
-	p := Principal{Subject: Subject{Type: token.SubjectServiceAccount, ID: sub}, CredentialID: cred}
+	typ := token.SubjectServiceAccount
+	if strings.HasPrefix(sub, warden.PrefixUserAccount) {
+		typ = token.SubjectUserAccount // an ephemeral key of a user
+	}
+	p := Principal{Subject: Subject{Type: typ, ID: sub}, CredentialID: cred}
 	if seed, ok := res.StreamSeed(); ok {
 		p.Stream = &seed
 	}

@@ -202,10 +202,93 @@ print(c.list_configuration_sets()["ConfigurationSets"])
 	if err != nil || !strings.Contains(string(out), "warden-sigv4") {
 		t.Errorf("boto3 list_configuration_sets: %v\n%s", err, out)
 	}
+	// The same with an ephemeral key and its session token.
+	eph := s.n.rest("POST", "/iam/aws-compatibility/v1/ephemeralAccessKeys", s.w.admin, map[string]any{"subjectId": s.w.robot, "sessionName": "cli"})
+	ephEnv := append(env, "AWS_ACCESS_KEY_ID="+str(eph.body, "accessKeyId"), "AWS_SECRET_ACCESS_KEY="+str(eph.body, "secret"), "AWS_SESSION_TOKEN="+str(eph.body, "sessionToken"))
+	for name, cmd := range map[string]*exec.Cmd{
+		"aws":   exec.Command("/usr/bin/aws", "sesv2", "list-configuration-sets", "--endpoint-url", s.ses),
+		"boto3": exec.Command("/usr/bin/python3", "-c", `import boto3, sys; print(boto3.client("sesv2", endpoint_url=sys.argv[1], region_name="`+sesRegion+`").list_configuration_sets())`, s.ses),
+	} {
+		cmd.Env = ephEnv
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "warden-sigv4") {
+			t.Errorf("%s with an ephemeral key: %v\n%s", name, err, out)
+		}
+	}
 	bad := exec.Command("/usr/bin/aws", "sesv2", "list-configuration-sets", "--endpoint-url", s.ses)
 	bad.Env = append(env, "AWS_SECRET_ACCESS_KEY="+strings.Repeat("y", 40))
 	out, err = bad.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "SignatureDoesNotMatch") {
 		t.Errorf("aws with a wrong secret: %v\n%s", err, out)
+	}
+}
+
+// TestSigV4EphemeralKeys: an ephemeral key (key id, secret and session
+// token, no database row) signs like a static one, for its subject only,
+// until it expires; refusals carry ExpiredToken or InvalidToken.
+func TestSigV4EphemeralKeys(t *testing.T) {
+	s := newSigV4World(t)
+	create := func(tok string, body map[string]any) response {
+		return s.n.rest("POST", "/iam/aws-compatibility/v1/ephemeralAccessKeys", tok, body)
+	}
+	r := create(s.w.admin, map[string]any{"subjectId": s.w.robot, "sessionName": "ci", "duration": "3600s"})
+	if r.status != 200 {
+		t.Fatalf("create ephemeral: %d %s", r.status, r.raw)
+	}
+	keyID, secret, session := str(r.body, "accessKeyId"), str(r.body, "secret"), str(r.body, "sessionToken")
+	if !strings.HasPrefix(keyID, "WDNE") || len(secret) != 40 || !strings.HasPrefix(session, "ws1.") || str(r.body, "expiresAt") == "" {
+		t.Fatalf("ephemeral key: %s", r.raw)
+	}
+	call := func(creds aws.Credentials) (int, string) {
+		req, _ := http.NewRequest("GET", s.ses+"/v2/email/configuration-sets", nil)
+		sum := sha256.Sum256(nil)
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), sesService, sesRegion, s.clk.now()); err != nil {
+			t.Fatal(err)
+		}
+		return do(t, req)
+	}
+	good := aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret, SessionToken: session}
+	if st, code := call(good); st != 200 {
+		t.Fatalf("signed with the ephemeral key: %d %s", st, code)
+	}
+	// The session token cannot be used as an IAM token.
+	if st := s.n.rest("GET", "/resource-manager/v1/clouds", "t1."+strings.TrimPrefix(session, "ws1."), nil).status; st != 401 {
+		t.Errorf("session token as an IAM token: %d", st)
+	}
+	for _, c := range []struct {
+		what, code string
+		creds      aws.Credentials
+	}{
+		{"no session token", "InvalidToken", aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}},
+		{"a tampered session token", "InvalidToken", aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret, SessionToken: session[:len(session)-2] + "AA"}},
+		{"another key's session token", "InvalidToken", aws.Credentials{AccessKeyID: "WDNEAAAAAAAAAAAAAAAA", SecretAccessKey: secret, SessionToken: session}},
+		{"a wrong secret", "SignatureDoesNotMatch", aws.Credentials{AccessKeyID: keyID, SecretAccessKey: strings.Repeat("z", 40), SessionToken: session}},
+	} {
+		if st, code := call(c.creds); st != 403 || code != c.code {
+			t.Errorf("%s: %d %s, want %s", c.what, st, code, c.code)
+		}
+	}
+	// The role-less robot may not mint one for the admin, nor for an
+	// account it cannot issue tokens for.
+	if r := create(s.w.robotToken, map[string]any{"subjectId": s.w.robot, "sessionName": "self"}); r.status != 200 {
+		t.Errorf("an account's own ephemeral key: %d %s", r.status, r.raw)
+	}
+	other := s.n.rest("POST", "/iam/v1/serviceAccounts", s.w.admin, map[string]any{"folderId": s.w.folderB, "name": "other"})
+	if r := create(s.w.robotToken, map[string]any{"subjectId": str(other.body, "response", "id"), "sessionName": "x"}); r.status != 403 {
+		t.Errorf("another account's ephemeral key: %d %s", r.status, r.raw)
+	}
+	for _, bad := range []map[string]any{{"sessionName": "x", "duration": "60s"}, {"sessionName": "x", "duration": "43201s"}} {
+		if r := create(s.w.admin, bad); r.status != 400 {
+			t.Errorf("duration %v: %d %s", bad["duration"], r.status, r.raw)
+		}
+	}
+	// Suspension, then expiry.
+	s.n.rest("POST", "/iam/v1/serviceAccounts/"+s.w.robot+":suspend", s.w.admin, map[string]any{})
+	if st, code := call(good); st != 403 || code != "InvalidAccessKeyId" {
+		t.Errorf("suspended subject: %d %s", st, code)
+	}
+	s.n.rest("POST", "/iam/v1/serviceAccounts/"+s.w.robot+":reactivate", s.w.admin, map[string]any{})
+	s.clk.advance(time.Hour + time.Second)
+	if st, code := call(good); st != 403 || code != "ExpiredToken" {
+		t.Errorf("expired ephemeral key: %d %s", st, code)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -167,8 +168,12 @@ func parseArgon2id(encoded string) (argon2idParams, bool) {
 	return p, err1 == nil && err2 == nil && len(p.key) > 0
 }
 
-// Sealer encrypts secrets at rest with AES-256-GCM under the master key.
-type Sealer struct{ aead cipher.AEAD }
+// Sealer encrypts secrets at rest with AES-256-GCM under the master key,
+// and derives keys from it for other uses.
+type Sealer struct {
+	aead cipher.AEAD
+	kdf  []byte // HMAC-SHA256(master key, "warden: derived keys")
+}
 
 // MasterKeySize is the length of a master key in bytes.
 const MasterKeySize = 32
@@ -186,7 +191,18 @@ func NewSealer(masterKey []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret: %w", err)
 	}
-	return &Sealer{aead: aead}, nil
+	mac := hmac.New(sha256.New, masterKey)
+	mac.Write([]byte("warden: derived keys"))
+	return &Sealer{aead: aead, kdf: mac.Sum(nil)}, nil
+}
+
+// Derive returns a 32-byte key for one use, named by label: the same on
+// every wardend that shares the master key, and independent of the key
+// that seals.
+func (s *Sealer) Derive(label string) []byte {
+	mac := hmac.New(sha256.New, s.kdf)
+	mac.Write([]byte(label))
+	return mac.Sum(nil)
 }
 
 // Seal encrypts plaintext; context binds the ciphertext to its use (for

@@ -232,6 +232,7 @@ func (m *Main) open(ctx context.Context) error {
 	iam.RegisterKeyServiceServer(m.grpc, m.svc.Keys())
 	iam.RegisterApiKeyServiceServer(m.grpc, m.svc.APIKeys())
 	awscompat.RegisterAccessKeyServiceServer(m.grpc, m.svc.AccessKeys())
+	awscompat.RegisterTemporaryAccessKeyServiceServer(m.grpc, m.svc.TemporaryAccessKeys())
 	iam.RegisterUserAccountServiceServer(m.grpc, m.svc.UserAccounts())
 	iam.RegisterRefreshTokenServiceServer(m.grpc, m.svc.RefreshTokens())
 	iam.RegisterRoleServiceServer(m.grpc, m.svc.Roles())

@@ -2,15 +2,19 @@ package service
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"time"
 
 	aws "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1/awscompatibility"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"warden"
 	"warden/accesskey"
 	"warden/authn"
 	"warden/secret"
+	"warden/token"
 )
 
 // AccessKeys implements iam.v1.awscompatibility.AccessKeyService: static
@@ -217,5 +221,81 @@ func accessKeyProto(c *warden.Credential) (*aws.AccessKey, error) {
 	return &aws.AccessKey{
 		Id: c.ID, ServiceAccountId: c.SubjectID, CreatedAt: ts(c.CreatedAt), Description: c.Description,
 		KeyId: d.KeyID, LastUsedAt: ts(c.LastUsedAt),
+	}, nil
+}
+
+// TemporaryAccessKeys implements iam.v1.awscompatibility.
+// TemporaryAccessKeyService: ephemeral access keys.
+type TemporaryAccessKeys struct {
+	aws.UnimplementedTemporaryAccessKeyServiceServer
+	s *Service
+}
+
+// TemporaryAccessKeys returns the TemporaryAccessKeyService server.
+func (s *Service) TemporaryAccessKeys() *TemporaryAccessKeys { return &TemporaryAccessKeys{s: s} }
+
+// Lifetimes of an ephemeral key: AWS's session bounds, capped at an IAM
+// token's.
+const (
+	ephemeralDefault = time.Hour
+	ephemeralMin     = 15 * time.Minute
+)
+
+// CreateEphemeral implements TemporaryAccessKeyService.CreateEphemeral: an
+// access key id, secret and session token for the caller, or for a service
+// account it may issue tokens for (iam.serviceAccounts.tokens.create, and
+// the escalation guard). Nothing is stored: the session token is signed
+// like an IAM token and names the key, its subject and its expiry; the
+// secret derives from the key id. The key dies at expiry, when its subject
+// is suspended, expired or deleted, or when the session token is revoked.
+func (t *TemporaryAccessKeys) CreateEphemeral(ctx context.Context, req *aws.CreateEphemeralAccessKeyRequest) (*aws.CreateEphemeralAccessKeyResponse, error) {
+	if req.Policy != "" {
+		return nil, warden.Errorf(warden.Unimplemented, "policy: session policies are not supported yet; omit it")
+	}
+	d := ephemeralDefault
+	if req.Duration != nil {
+		if err := req.Duration.CheckValid(); err != nil {
+			return nil, warden.Errorf(warden.InvalidArgument, "duration: %v", err)
+		}
+		d = req.Duration.AsDuration()
+	}
+	if d < ephemeralMin || d > token.MaxLifetime {
+		return nil, warden.Errorf(warden.InvalidArgument, "duration: must be between %s and %s", ephemeralMin, token.MaxLifetime)
+	}
+	caller := SubjectFrom(ctx)
+	subject, typ := caller.ID, caller.Type
+	if req.SubjectId != "" && req.SubjectId != caller.ID {
+		if err := t.s.authorize(ctx, "iam.serviceAccounts.tokens.create", req.SubjectId); err != nil {
+			return nil, err
+		}
+		r, err := t.s.get(ctx, req.SubjectId, warden.TypeServiceAccount)
+		if err != nil {
+			return nil, err
+		}
+		if !nodeOf(r).ActiveAt(t.s.now()) {
+			return nil, warden.Errorf(warden.FailedPrecondition, "service account %s is suspended or expired", r.ID)
+		}
+		if err := t.s.guardMint(ctx, r.ID); err != nil {
+			return nil, err
+		}
+		subject, typ = r.ID, token.SubjectServiceAccount
+	}
+	keyID, priv, err := t.s.keys.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := t.s.now().UTC().Truncate(time.Second)
+	id := accesskey.NewEphemeralKeyID()
+	c := token.Claims{
+		TokenID: hex.EncodeToString(secret.RandomBytes(16)), KeyID: keyID, SubjectType: typ, SubjectID: subject,
+		IssuedAt: now, ExpiresAt: now.Add(d), CredentialID: id,
+	}
+	session, err := token.SignAs(token.SessionPrefix, c, priv)
+	if err != nil {
+		return nil, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
+	}
+	return &aws.CreateEphemeralAccessKeyResponse{
+		AccessKeyId: id, Secret: accesskey.DeriveSecret(t.s.accessKeys.ephemeralRoot, id),
+		SessionToken: session, ExpiresAt: timestamppb.New(c.ExpiresAt),
 	}, nil
 }

@@ -3,11 +3,16 @@ package service
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"warden"
+	"warden/accesskey"
 	"warden/secret"
 	"warden/sigv4"
+	"warden/token"
 )
 
 // accessKeyIndex holds every static access key in memory, by its AWS key
@@ -26,11 +31,31 @@ type accessKeyIndex struct {
 	// answers for it.
 	active func(id string) bool
 
-	mu     sync.RWMutex
-	byKey  map[string]*accessKeyEntry // AWS key id → key
-	byCred map[string]string          // credential id → AWS key id
-	cache  *sigv4.KeyCache
+	// Ephemeral keys have no row: their session token (signed like IAM
+	// tokens, under token.SessionPrefix) says whose they are and until
+	// when, and their secret derives from the key id under ephemeralRoot.
+	ephemeralRoot []byte
+	verifier      *token.Verifier // public keys and revocations
+	now           func() time.Time
+
+	mu       sync.RWMutex
+	byKey    map[string]*accessKeyEntry // AWS key id → key
+	byCred   map[string]string          // credential id → AWS key id
+	cache    *sigv4.KeyCache
+	sessions sync.Map // session token → *sessionEntry, bounded by sessionCount
+	nSession atomic.Int64
 }
+
+// sessionEntry is a verified session token.
+type sessionEntry struct {
+	keyID, tokenID, subjectID string
+	expires                   time.Time
+}
+
+// maxSessions bounds the verified session tokens kept; past it the cache
+// starts again (ephemeral keys live hours, a re-verification costs one
+// Ed25519 check).
+const maxSessions = 1 << 16
 
 type accessKeyEntry struct {
 	credID, subjectID string
@@ -41,19 +66,26 @@ type accessKeyEntry struct {
 // day, region and service in use.
 const accessKeyCacheSize = 1 << 20
 
-func newAccessKeyIndex(store warden.Store, sealer *secret.Sealer, log *slog.Logger, active func(string) bool) *accessKeyIndex {
+func newAccessKeyIndex(store warden.Store, sealer *secret.Sealer, log *slog.Logger, active func(string) bool, verifier *token.Verifier, now func() time.Time) *accessKeyIndex {
 	cache, err := sigv4.NewKeyCache(accessKeyCacheSize)
 	if err != nil {
 		panic(err) // a constant size: cannot happen
 	}
 	return &accessKeyIndex{
 		store: store, sealer: sealer, log: log, active: active,
+		ephemeralRoot: sealer.Derive(ephemeralRootLabel), verifier: verifier, now: now,
 		byKey: map[string]*accessKeyEntry{}, byCred: map[string]string{}, cache: cache,
 	}
 }
 
+// ephemeralRootLabel names the key ephemeral secrets derive from.
+const ephemeralRootLabel = "ephemeral access keys"
+
 // SigningKey implements sigv4.Keys from memory.
 func (x *accessKeyIndex) SigningKey(c sigv4.Credential) (sigv4.SigningKey, error) {
+	if c.SessionToken != "" || accesskey.IsEphemeralKeyID(c.AccessKeyID) {
+		return x.ephemeralKey(c)
+	}
 	x.mu.RLock()
 	e := x.byKey[c.AccessKeyID]
 	x.mu.RUnlock()
@@ -70,8 +102,66 @@ func (x *accessKeyIndex) SigningKey(c sigv4.Credential) (sigv4.SigningKey, error
 	})
 }
 
+// ephemeralKey checks an ephemeral key's session token and derives its
+// signing key.
+func (x *accessKeyIndex) ephemeralKey(c sigv4.Credential) (sigv4.SigningKey, error) {
+	e, err := x.session(c)
+	if err != nil {
+		return sigv4.SigningKey{}, err
+	}
+	if !x.active(e.subjectID) {
+		return sigv4.SigningKey{}, sigv4.Refuse(sigv4.InvalidAccessKeyID, "the session's account is inactive")
+	}
+	return x.cache.GetOrDerive(c, func() ([]byte, error) {
+		return []byte(accesskey.DeriveSecret(x.ephemeralRoot, e.keyID)), nil
+	})
+}
+
+// session verifies (or finds verified) the session token of c.
+func (x *accessKeyIndex) session(c sigv4.Credential) (*sessionEntry, error) {
+	if c.SessionToken == "" || !accesskey.IsEphemeralKeyID(c.AccessKeyID) {
+		return nil, sigv4.Refuse(sigv4.InvalidToken, "an ephemeral key without its session token, or a token with a static key")
+	}
+	now := x.now()
+	var e *sessionEntry
+	if v, ok := x.sessions.Load(c.SessionToken); ok {
+		e = v.(*sessionEntry)
+	} else {
+		claims, err := token.ParseAs(token.SessionPrefix, c.SessionToken, x.verifier.PublicKey, now)
+		switch {
+		case err == token.ErrExpired:
+			return nil, sigv4.Refuse(sigv4.ExpiredToken, "session token expired")
+		case err != nil:
+			return nil, sigv4.Refuse(sigv4.InvalidToken, "session token: "+err.Error())
+		}
+		e = &sessionEntry{keyID: claims.CredentialID, tokenID: claims.TokenID, subjectID: claims.SubjectID, expires: claims.ExpiresAt}
+		if x.nSession.Add(1) > maxSessions {
+			x.sessions.Clear()
+			x.nSession.Store(1)
+		}
+		x.sessions.Store(strings.Clone(c.SessionToken), e)
+	}
+	switch {
+	case !now.Before(e.expires):
+		return nil, sigv4.Refuse(sigv4.ExpiredToken, "session token expired")
+	case e.keyID != c.AccessKeyID:
+		return nil, sigv4.Refuse(sigv4.InvalidToken, "the session token belongs to another key")
+	case x.verifier.IsRevoked(e.tokenID):
+		return nil, sigv4.Refuse(sigv4.InvalidToken, "session token revoked")
+	}
+	return e, nil
+}
+
 // Owner implements authn.AccessKeys.
-func (x *accessKeyIndex) Owner(keyID string) (string, string, bool) {
+func (x *accessKeyIndex) Owner(c sigv4.Credential) (string, string, bool) {
+	if c.SessionToken != "" {
+		e, err := x.session(c)
+		if err != nil {
+			return "", "", false
+		}
+		return e.subjectID, e.keyID, true
+	}
+	keyID := c.AccessKeyID
 	x.mu.RLock()
 	e := x.byKey[keyID]
 	x.mu.RUnlock()

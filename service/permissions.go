@@ -83,6 +83,7 @@ var Rules = func() []MethodRule {
 		{Method: iamSvc + "KeyService/Update", Check: "iam.serviceAccounts.keys.update on the key's service account"},
 		{Method: iamSvc + "KeyService/Delete", Check: "iam.serviceAccounts.keys.delete on the key's service account"},
 		{Method: iamSvc + "KeyService/ListOperations", Check: "iam.serviceAccounts.keys.get on the key's service account"},
+		{Method: awsSvc + "TemporaryAccessKeyService/CreateEphemeral", Check: "for the caller itself: any authenticated caller; for subject_id: iam.serviceAccounts.tokens.create on it, and the escalation guard"},
 		{Method: awsSvc + "AccessKeyService/Get", Check: "iam.serviceAccounts.accessKeys.get on the key's service account"},
 		{Method: awsSvc + "AccessKeyService/List", Check: "iam.serviceAccounts.accessKeys.list on service_account_id (default: the calling service account)"},
 		{Method: awsSvc + "AccessKeyService/Create", Check: "iam.serviceAccounts.accessKeys.create on service_account_id (default: the calling service account), and the escalation guard"},

@@ -137,13 +137,13 @@ func New(cfg Config) (*Service, error) {
 		s.products = apikey.DefaultCatalog()
 	}
 	s.apiKeys = newAPIKeyIndex(s.store, s.log, s.products, func(id string) (access.Node, bool) { return s.authz.snap.Load().Node(id) }, s.refresh)
-	s.accessKeys = newAccessKeyIndex(s.store, s.sealer, s.log, func(id string) bool { return s.subjectActive(context.Background(), id) })
+	s.verifier = token.NewVerifier(s.now)
+	s.accessKeys = newAccessKeyIndex(s.store, s.sealer, s.log, func(id string) bool { return s.subjectActive(context.Background(), id) }, s.verifier, s.now)
 	s.apiKeys.followers = append(s.apiKeys.followers, s.accessKeys)
 	if s.logins, err = newLoginGuard(cfg.Logins, s.now); err != nil {
 		return nil, err
 	}
 	s.jwtKeys = newKeyState(s)
-	s.verifier = token.NewVerifier(s.now)
 	s.keys = &keyring{store: s.store, sealer: s.sealer, verifier: s.verifier, now: s.now, rotation: s.rotation}
 	return s, nil
 }

@@ -101,7 +101,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Parse accepted a token expired at %v", claims.ExpiresAt)
 			}
 		}
-		_, payload, _, err := split(tok)
+		_, payload, _, err := split(Prefix, tok)
 		if err != nil {
 			return
 		}

@@ -23,6 +23,11 @@ import (
 // Prefix starts every IAM token.
 const Prefix = "t1."
 
+// SessionPrefix starts the session token of an ephemeral access key: the
+// same format under another prefix, which the signature covers, so that
+// neither kind of token passes for the other.
+const SessionPrefix = "ws1."
+
 // MaxLifetime is the longest an IAM token may live.
 const MaxLifetime = 12 * time.Hour
 
@@ -86,7 +91,10 @@ func decode(s string) ([]byte, bool) {
 }
 
 // Sign returns the token for c, signed with priv. c.KeyID must name priv.
-func Sign(c Claims, priv ed25519.PrivateKey) (string, error) {
+func Sign(c Claims, priv ed25519.PrivateKey) (string, error) { return SignAs(Prefix, c, priv) }
+
+// SignAs is Sign with another prefix (SessionPrefix).
+func SignAs(prefix string, c Claims, priv ed25519.PrivateKey) (string, error) {
 	code, ok := subjectTypeCodes[c.SubjectType]
 	if !ok {
 		return "", fmt.Errorf("token: unknown subject type %q", c.SubjectType)
@@ -109,22 +117,22 @@ func Sign(c Claims, priv ed25519.PrivateKey) (string, error) {
 	p = append(p, c.SubjectID...)
 	p = append(p, byte(len(c.CredentialID)))
 	p = append(p, c.CredentialID...)
-	signed := Prefix + b64.EncodeToString(p)
+	signed := prefix + b64.EncodeToString(p)
 	return signed + "." + b64.EncodeToString(ed25519.Sign(priv, []byte(signed))), nil
 }
 
 // Split checks the token's shape and returns the signed part, the decoded
 // payload and the signature.
-func split(tok string) (signed string, payload, sig []byte, err error) {
-	if len(tok) > MaxLength || !strings.HasPrefix(tok, Prefix) {
+func split(prefix, tok string) (signed string, payload, sig []byte, err error) {
+	if len(tok) > MaxLength || !strings.HasPrefix(tok, prefix) {
 		return "", nil, nil, ErrMalformed
 	}
 	dot := strings.LastIndexByte(tok, '.')
-	if dot <= len(Prefix) {
+	if dot <= len(prefix) {
 		return "", nil, nil, ErrMalformed
 	}
 	signed = tok[:dot]
-	payload, ok := decode(signed[len(Prefix):])
+	payload, ok := decode(signed[len(prefix):])
 	if !ok {
 		return "", nil, nil, ErrMalformed
 	}
@@ -177,7 +185,12 @@ func readString(b []byte) (string, []byte, bool) {
 // its key ID and checks its expiry at now. It does not consult revocations;
 // Verifier does.
 func Parse(tok string, keys func(keyID string) (ed25519.PublicKey, bool), now time.Time) (Claims, error) {
-	signed, payload, sig, err := split(tok)
+	return ParseAs(Prefix, tok, keys, now)
+}
+
+// ParseAs is Parse of a token made by SignAs with prefix.
+func ParseAs(prefix, tok string, keys func(keyID string) (ed25519.PublicKey, bool), now time.Time) (Claims, error) {
+	signed, payload, sig, err := split(prefix, tok)
 	if err != nil {
 		return Claims{}, err
 	}

@@ -167,3 +167,27 @@ func BenchmarkVerifyCold(b *testing.B) {
 		i++
 	}
 }
+
+// TestSessionTokenIsNotAnIAMToken: the prefix is signed, so a session
+// token with its prefix swapped for an IAM token's (or the reverse) fails
+// its signature.
+func TestSessionTokenIsNotAnIAMToken(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	keys := func(string) (ed25519.PublicKey, bool) { return pub, true }
+	now := time.Now().Truncate(time.Second)
+	c := Claims{TokenID: "00112233445566778899aabbccddeeff", KeyID: "k", SubjectType: SubjectServiceAccount, SubjectID: "aje1", IssuedAt: now, ExpiresAt: now.Add(time.Hour), CredentialID: "WDNE"}
+	session, err := SignAs(SessionPrefix, c, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseAs(SessionPrefix, session, keys, now); err != nil {
+		t.Fatalf("ParseAs(session) = %v", err)
+	}
+	swapped := Prefix + strings.TrimPrefix(session, SessionPrefix)
+	if _, err := Parse(swapped, keys, now); err != ErrSignature {
+		t.Errorf("a session token as an IAM token: %v, want ErrSignature", err)
+	}
+	if _, err := Parse(session, keys, now); err != ErrMalformed {
+		t.Errorf("Parse(session token) = %v, want ErrMalformed", err)
+	}
+}
