@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/spf13/cobra"
 	aws "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1/awscompatibility"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"warden/client"
@@ -26,7 +28,47 @@ Manage static access keys: a key id and a secret with which AWS tools (the
 AWS CLI, boto3, the AWS SDKs, curl --aws-sigv4) sign requests (Signature
 Version 4) to S3- or SES-compatible services that check them with Warden.
 The secret is shown once, by create.`,
-		[]string{"access-keys"}, a.accessKeyCreateCommand(), a.accessKeyListCommand(), a.accessKeyGetCommand(), a.accessKeyUpdateCommand(), a.accessKeyDeleteCommand())
+		[]string{"access-keys"}, a.accessKeyCreateCommand(), a.accessKeyListCommand(), a.accessKeyGetCommand(), a.accessKeyUpdateCommand(), a.accessKeyDeleteCommand(), a.accessKeyEphemeralCommand())
+}
+
+func (a *app) accessKeyEphemeralCommand() *cobra.Command {
+	var owner keyOwner
+	var duration time.Duration
+	var session string
+	cmd := &cobra.Command{
+		Use:   "create-ephemeral",
+		Short: "Create an ephemeral access key: key id, secret and session token",
+		Long: `Create an ephemeral access key for yourself or, with --service-account-id or
+--service-account-name, for a service account you may issue tokens for. AWS
+tools take it as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+AWS_SESSION_TOKEN. Nothing is stored: the key dies at its expiry, or with its
+subject.`,
+		Example: `  warden iam access-key create-ephemeral --duration 1h
+  warden iam access-key create-ephemeral --service-account-name my-robot --duration 30m --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			c, err := a.dial(ctx)
+			if err != nil {
+				return err
+			}
+			sa, err := owner.resolve(ctx, a, c)
+			if err != nil {
+				return err
+			}
+			resp, err := aws.NewTemporaryAccessKeyServiceClient(c.Conn()).CreateEphemeral(ctx, &aws.CreateEphemeralAccessKeyRequest{
+				SubjectId: sa, SessionName: session, Duration: durationpb.New(duration),
+			})
+			if err != nil {
+				return err
+			}
+			return a.printOne(resp)
+		},
+	}
+	owner.register(cmd)
+	cmd.Flags().DurationVar(&duration, "duration", time.Hour, "lifetime, 15m to 12h")
+	cmd.Flags().StringVar(&session, "session-name", "warden-cli", "name of the session")
+	return cmd
 }
 
 func (a *app) accessKeyCreateCommand() *cobra.Command {

@@ -29,6 +29,14 @@ func TestAccessKeyCommands(t *testing.T) {
 	if upd := k.admin.ok("iam", "access-key", "update", id, "--description", "renamed", "--format", "json"); !strings.Contains(upd, "renamed") {
 		t.Errorf("update:\n%s", upd)
 	}
+	var eph map[string]any
+	decode(t, "json", k.admin.ok("iam", "access-key", "create-ephemeral", "--service-account-name", "robot", "--duration", "30m", "--format", "json"), &eph)
+	if !strings.HasPrefix(eph["access_key_id"].(string), "WDNE") || !strings.HasPrefix(eph["session_token"].(string), "ws1.") {
+		t.Errorf("create-ephemeral printed %v", eph)
+	}
+	if r := k.admin.run("iam", "access-key", "create-ephemeral", "--duration", "13h"); r.code == 0 || !strings.Contains(r.stderr, "duration") {
+		t.Errorf("create-ephemeral --duration 13h: exit %d, %s", r.code, r.stderr)
+	}
 	k.admin.ok("iam", "access-key", "delete", id)
 	if r := k.admin.run("iam", "access-key", "get", id); r.code == 0 || !strings.Contains(r.stderr, "not found") {
 		t.Errorf("get after delete: exit %d, %s", r.code, r.stderr)
