@@ -268,14 +268,8 @@ func (t *TemporaryAccessKeys) CreateEphemeral(ctx context.Context, req *aws.Crea
 		if err := t.s.authorize(ctx, "iam.serviceAccounts.tokens.create", req.SubjectId); err != nil {
 			return nil, err
 		}
-		r, err := t.s.get(ctx, req.SubjectId, warden.TypeServiceAccount)
+		r, err := t.s.mintableServiceAccount(ctx, req.SubjectId)
 		if err != nil {
-			return nil, err
-		}
-		if !nodeOf(r).ActiveAt(t.s.now()) {
-			return nil, warden.Errorf(warden.FailedPrecondition, "service account %s is suspended or expired", r.ID)
-		}
-		if err := t.s.guardMint(ctx, r.ID); err != nil {
 			return nil, err
 		}
 		subject, typ = r.ID, token.SubjectServiceAccount

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"warden"
-	"warden/access"
 	"warden/apikey"
 	"warden/authn"
 	"warden/secret"
@@ -22,20 +21,7 @@ import (
 // credentials by the same code as a load from the database, without the
 // database: a million inserts would dominate the benchmark's setup.
 func apiKeyWorld(b *testing.B, n int) (s *Service, secrets []string, heapMiB float64) {
-	store, err := sqlite.Open(context.Background(), b.TempDir()+"/w.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { store.Close() })
-	s, err = New(Config{Store: store, Sealer: mustSealer(b)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := s.Start(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	nodes, bindings := bigWorld()
-	s.authz.snap.Store(access.NewSnapshot(s.authz.catalog, nodes, bindings))
+	s = benchService(b)
 
 	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var before, after runtime.MemStats

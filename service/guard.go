@@ -43,3 +43,20 @@ func (s *Service) guardGrant(ctx context.Context, tx warden.Tx, roleID, resource
 	}
 	return nil
 }
+
+// mintableServiceAccount returns a service account a credential may be
+// minted for: it exists, is active and unexpired, and the caller passes the
+// escalation guard for it.
+func (s *Service) mintableServiceAccount(ctx context.Context, id string) (*warden.Resource, error) {
+	r, err := s.get(ctx, id, warden.TypeServiceAccount)
+	if err != nil {
+		return nil, err
+	}
+	if !nodeOf(r).ActiveAt(s.now()) {
+		return nil, warden.Errorf(warden.FailedPrecondition, "service account %s is suspended or expired", r.ID)
+	}
+	if err := s.guardMint(ctx, r.ID); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -51,14 +51,8 @@ func (t *IamTokens) Create(ctx context.Context, req *iam.CreateIamTokenRequest) 
 // CreateForServiceAccount implements IamTokenService.CreateForServiceAccount:
 // it issues a token for an active service account.
 func (t *IamTokens) CreateForServiceAccount(ctx context.Context, req *iam.CreateIamTokenForServiceAccountRequest) (*iam.CreateIamTokenResponse, error) {
-	r, err := t.s.get(ctx, req.ServiceAccountId, warden.TypeServiceAccount)
+	r, err := t.s.mintableServiceAccount(ctx, req.ServiceAccountId)
 	if err != nil {
-		return nil, err
-	}
-	if !nodeOf(r).ActiveAt(t.s.now()) {
-		return nil, warden.Errorf(warden.FailedPrecondition, "service account %s is suspended or expired", r.ID)
-	}
-	if err := t.s.guardMint(ctx, r.ID); err != nil {
 		return nil, err
 	}
 	tok, exp, err := t.s.issueToken(ctx, token.SubjectServiceAccount, r.ID, mintingCredential(SubjectFrom(ctx)))
