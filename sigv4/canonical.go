@@ -43,7 +43,12 @@ var states = sync.Pool{New: func() any {
 func getState() *state { return states.Get().(*state) }
 
 func putState(st *state) {
-	if cap(st.creq) > maxPooled || cap(st.q) > maxPooled || cap(st.pairs) > maxPooled/16 {
+	// The names point into the request's headers, which must not live on
+	// in the pool; pad holds the signing key masked by a constant.
+	clear(st.names)
+	st.names = st.names[:0]
+	clear(st.pad[:])
+	if cap(st.creq) > maxPooled || cap(st.q) > maxPooled || cap(st.pairs) > maxPooled/16 || cap(st.names) > maxSignedNames {
 		return
 	}
 	states.Put(st)

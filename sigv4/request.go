@@ -53,6 +53,9 @@ type Request struct {
 // (or built by a client), with bodySHA256 as its BodySHA256. It shares r's
 // header map; the path and query are taken from r.RequestURI, so that they
 // are the bytes the client signed rather than Go's re-encoding of them.
+// Use it on requests a server received: a request built by a client keeps
+// its length in r.ContentLength rather than in a Content-Length header,
+// which the SDKs sign.
 func FromHTTP(r *http.Request, bodySHA256 string) Request {
 	path, query := r.URL.EscapedPath(), r.URL.RawQuery
 	if u := r.RequestURI; u != "" && u[0] == '/' {

@@ -446,6 +446,9 @@ func payloadHash(req *Request, form Form, s3 bool) (string, error) {
 		if !s3 {
 			return "", &Refusal{Reason: InvalidRequest, Detail: "x-amz-content-sha256 " + claimed + " is taken by S3 only"}
 		}
+		if form == QueryForm && claimed != UnsignedPayload {
+			return "", &Refusal{Reason: InvalidRequest, Detail: "an aws-chunked body needs the Authorization header, not a presigned URL"}
+		}
 		return claimed, nil
 	}
 	return "", &Refusal{Reason: InvalidRequest, Detail: "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD(-TRAILER), STREAMING-UNSIGNED-PAYLOAD-TRAILER or a lower-case hex SHA-256"}

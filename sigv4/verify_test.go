@@ -223,6 +223,11 @@ func TestVerifyRefusals(t *testing.T) {
 			r.BodySHA256 = ""
 			e.Rules = sigv4.RulesS3
 		}, sigv4.InvalidRequest},
+		{"aws-chunked in a presigned URL", func(r *sigv4.Request, e *sigv4.Expect) {
+			r.Header = http.Header{"X-Amz-Content-Sha256": {sigv4.StreamingPayload}}
+			r.RawQuery = strings.Replace(goodQuery, "X-Amz-SignedHeaders=host", "X-Amz-SignedHeaders=host%3Bx-amz-content-sha256", 1)
+			e.Rules = sigv4.RulesS3
+		}, sigv4.InvalidRequest},
 		{"signature", func(r *sigv4.Request, _ *sigv4.Expect) { setAuth(r, "Signature=5fa", "Signature=6fa") }, sigv4.SignatureDoesNotMatch},
 	}
 	for _, c := range cases {
