@@ -292,3 +292,36 @@ func TestSigV4EphemeralKeys(t *testing.T) {
 		t.Errorf("expired ephemeral key: %d %s", st, code)
 	}
 }
+
+// TestSigV4KeyChangesAcrossNodes: an access key deleted, or its account
+// suspended, through one wardend is refused by another within a second.
+func TestSigV4KeyChangesAcrossNodes(t *testing.T) {
+	pg := postgresBackend(t)
+	dir, db := t.TempDir(), pg.database(t)
+	a, b := start(t, dir, db), start(t, dir, db)
+	w := newWorld(t, a)
+	w.bind(t, "/resource-manager/v1/folders/"+w.folderA, "ADD", "postbox.viewer", "serviceAccount", w.robot)
+	sesB := sesStub(t, "http://"+b.addr, w.folderA)
+	newKey := func() (string, string, string) {
+		r := a.rest("POST", "/iam/aws-compatibility/v1/accessKeys", w.admin, map[string]any{"serviceAccountId": w.robot})
+		return str(r.body, "accessKey", "id"), str(r.body, "accessKey", "keyId"), str(r.body, "secret")
+	}
+	call := func(keyID, secret string) int {
+		req, _ := http.NewRequest("GET", sesB+"/v2/email/configuration-sets", nil)
+		sum := sha256.Sum256(nil)
+		v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}, req, hex.EncodeToString(sum[:]), sesService, sesRegion, time.Now())
+		st, _ := do(t, req)
+		return st
+	}
+	id, keyID, secret := newKey()
+	within(t, "a key created through a accepted by b", func() bool { return call(keyID, secret) == 200 })
+	if r := a.rest("DELETE", "/iam/aws-compatibility/v1/accessKeys/"+id, w.admin, nil); r.status != 200 {
+		t.Fatalf("delete through a: %s", r.raw)
+	}
+	within(t, "a key deleted through a refused by b", func() bool { return call(keyID, secret) == 403 })
+
+	_, keyID, secret = newKey()
+	within(t, "a second key accepted by b", func() bool { return call(keyID, secret) == 200 })
+	a.rest("POST", "/iam/v1/serviceAccounts/"+w.robot+":suspend", w.admin, map[string]any{})
+	within(t, "a suspension through a enforced by b", func() bool { return call(keyID, secret) == 403 })
+}
