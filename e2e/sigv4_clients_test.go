@@ -225,7 +225,7 @@ func TestSigV4SDKClients(t *testing.T) {
 			return apiCode(t, "ListConfigurationSets", err)
 		}},
 		{"sesv2 CreateConfigurationSet", func(t *testing.T, k awsKey) string {
-			name := "created-" + strings.Repeat("x", created)
+			name := fmt.Sprintf("created-%d", created)
 			_, err := ses(k).CreateConfigurationSet(ctx, &sesv2.CreateConfigurationSetInput{ConfigurationSetName: aws.String(name)})
 			if err == nil {
 				created++
