@@ -27,7 +27,8 @@ import (
 	"warden/accessclient"
 )
 
-// s3Object is the object every GET reads; PUTs write their own.
+// s3Bucket is the stub's bucket; s3Seeded is the object every GET reads (PUTs
+// write their own).
 const s3Bucket, s3Seeded = "photos", "seeded.txt"
 
 // s3Stub is an S3-shaped resource service: path-style GET, HEAD and PUT of
