@@ -18,6 +18,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"warden/sigv4"
 )
 
 // Subject is who Warden says the caller is.
@@ -83,14 +85,21 @@ func (c *Client) presented(r *http.Request) (map[string]any, error) {
 		headers[k] = v
 	}
 	headers["Host"] = []string{r.Host}
-	sum := sha256.New()
-	if r.Body != nil {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
-		if err != nil {
-			return nil, err
+	// A body the signature does not hash whole (UNSIGNED-PAYLOAD, or
+	// aws-chunked, each chunk signed) stays unread: the resource service
+	// streams it, an aws-chunked one through ChunkReader.
+	bodySHA256 := ""
+	if !streamedPayload(r.Header.Get("X-Amz-Content-Sha256")) {
+		sum := sha256.New()
+		if r.Body != nil {
+			body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+			if err != nil {
+				return nil, err
+			}
+			sum.Write(body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		sum.Write(body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		bodySHA256 = hex.EncodeToString(sum.Sum(nil))
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -101,35 +110,77 @@ func (c *Client) presented(r *http.Request) (map[string]any, error) {
 	if u := r.RequestURI; strings.HasPrefix(u, "/") {
 		path, query, _ = strings.Cut(u, "?")
 	}
-	return map[string]any{
+	req := map[string]any{
 		"method": r.Method, "path": path, "query": query, "headers": headers,
-		"bodySha256": hex.EncodeToString(sum.Sum(nil)), "clientAddress": host, "service": c.Service,
+		"clientAddress": host, "service": c.Service,
 		"signingRegion": c.SigningRegion, "signingService": c.SigningService,
-	}, nil
+	}
+	if bodySHA256 != "" {
+		req["bodySha256"] = bodySHA256
+	}
+	return req, nil
 }
 
 // Authorize asks whether the caller of r may do every check; it returns the
 // subject and one verdict per check, or an *Error when the credential is
-// refused.
+// refused. AuthorizeRequest says more.
 func (c *Client) Authorize(ctx context.Context, r *http.Request, checks ...Check) (*Subject, []bool, error) {
-	req, err := c.presented(r)
+	d, err := c.AuthorizeRequest(ctx, r, checks...)
 	if err != nil {
 		return nil, nil, err
 	}
+	return &d.Subject, d.Allowed, nil
+}
+
+// Decision is Warden's answer about one request.
+type Decision struct {
+	Subject Subject
+	// Allowed holds one verdict per check, in the order asked.
+	Allowed []bool
+	// CredentialType is how the caller authenticated: iamToken, apiKey,
+	// sigv4, keystoneToken, staticToken.
+	CredentialType string
+	// CredentialID names the credential (a token id, an API key or access
+	// key id) for audit logs; never a secret.
+	CredentialID string
+	// Stream is set for a SigV4 request whose body is aws-chunked
+	// (x-amz-content-sha256 STREAMING-AWS4-HMAC-SHA256-PAYLOAD…): read the
+	// body through ChunkReader(r.Body, d.Stream), never directly. It holds a
+	// signing key for one day, region and service: drop it with the
+	// request.
+	Stream *sigv4.StreamSeed
+}
+
+// AuthorizeRequest asks whether the caller of r may do every check; it
+// returns Warden's decision, or an *Error when the credential is refused
+// (Code 16, and for SigV4 the AWS error code in Reason).
+func (c *Client) AuthorizeRequest(ctx context.Context, r *http.Request, checks ...Check) (*Decision, error) {
+	req, err := c.presented(r)
+	if err != nil {
+		return nil, err
+	}
 	var out struct {
-		Subject Subject `json:"subject"`
-		Results []struct {
+		Subject        Subject `json:"subject"`
+		CredentialType string  `json:"credentialType"`
+		CredentialID   string  `json:"credentialId"`
+		Results        []struct {
 			Allowed bool `json:"allowed"`
 		} `json:"results"`
+		Stream *wireStream `json:"sigv4Stream"`
 	}
 	if err := c.call(ctx, "/access/v1:authorize", map[string]any{"request": req, "checks": checks}, &out); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	verdicts := make([]bool, len(out.Results))
+	d := &Decision{Subject: out.Subject, CredentialType: out.CredentialType, CredentialID: out.CredentialID, Allowed: make([]bool, len(out.Results))}
 	for i, res := range out.Results {
-		verdicts[i] = res.Allowed
+		d.Allowed[i] = res.Allowed
 	}
-	return &out.Subject, verdicts, nil
+	if out.Stream != nil {
+		if d.Stream, err = out.Stream.seed(); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
 func (c *Client) call(ctx context.Context, path string, in, out any) error {
@@ -180,10 +231,12 @@ func SubjectFrom(ctx context.Context) (*Subject, bool) {
 
 // Middleware admits a request only when Warden allows the check that need
 // returns for it; refusals are answered 401 or 403 in JSON, and the
-// subject is put in the context of admitted requests.
+// subject is put in the context of admitted requests. The body of an
+// aws-chunked SigV4 upload reaches the handler as its verified payload
+// (see ChunkReader): the handler must commit what it read only at io.EOF.
 func (c *Client) Middleware(need func(*http.Request) Check, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sub, verdicts, err := c.Authorize(r.Context(), r, need(r))
+		d, err := c.AuthorizeRequest(r.Context(), r, need(r))
 		var e *Error
 		switch {
 		case errors.As(err, &e) && e.Code == 16:
@@ -192,11 +245,24 @@ func (c *Client) Middleware(need func(*http.Request) Check, next http.Handler) h
 		case err != nil:
 			writeJSON(w, http.StatusServiceUnavailable, &Error{Code: 14, Message: "access check unavailable"})
 			return
-		case len(verdicts) != 1 || !verdicts[0]:
+		case len(d.Allowed) != 1 || !d.Allowed[0]:
 			writeJSON(w, http.StatusForbidden, &Error{Code: 7, Message: "permission denied"})
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), subjectKey{}, sub)))
+		if d.Stream != nil {
+			// The handler reads the payload of an aws-chunked body, each
+			// chunk verified, never the raw chunks.
+			body, err := ChunkReader(r.Body, d.Stream)
+			if err != nil {
+				writeJSON(w, http.StatusServiceUnavailable, &Error{Code: 14, Message: "access check unavailable"})
+				return
+			}
+			r.Body = struct {
+				io.Reader
+				io.Closer
+			}{body, r.Body}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), subjectKey{}, &d.Subject)))
 	})
 }
 
