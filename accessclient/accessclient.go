@@ -64,6 +64,16 @@ func New(endpoint, service string) (*Client, error) {
 		HTTP: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}, nil
 }
 
+// MaxHashedBody bounds a body the client reads whole to hash it (one whose
+// signature covers its SHA-256, or that no signature covers): larger
+// bodies are refused with ErrBodyTooLarge rather than passed on cut short.
+// Streamed payloads (UNSIGNED-PAYLOAD, aws-chunked) are not read.
+const MaxHashedBody = 64 << 20
+
+// ErrBodyTooLarge is returned for a body over MaxHashedBody; Middleware
+// answers it with 413.
+var ErrBodyTooLarge = errors.New("accessclient: the request body exceeds 64 MiB")
+
 // Error is a refusal from Warden.
 type Error struct {
 	Code    int    `json:"code"` // google.rpc.Code: 16 unauthenticated, 7 permission denied
@@ -92,9 +102,13 @@ func (c *Client) presented(r *http.Request) (map[string]any, error) {
 	if !streamedPayload(r.Header.Get("X-Amz-Content-Sha256")) {
 		sum := sha256.New()
 		if r.Body != nil {
-			body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+			body, err := io.ReadAll(io.LimitReader(r.Body, MaxHashedBody+1))
 			if err != nil {
 				return nil, err
+			}
+			if len(body) > MaxHashedBody {
+				// Never hand the handler a body cut short.
+				return nil, ErrBodyTooLarge
 			}
 			sum.Write(body)
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -241,6 +255,9 @@ func (c *Client) Middleware(need func(*http.Request) Check, next http.Handler) h
 		switch {
 		case errors.As(err, &e) && e.Code == 16:
 			writeJSON(w, http.StatusUnauthorized, e)
+			return
+		case errors.Is(err, ErrBodyTooLarge):
+			writeJSON(w, http.StatusRequestEntityTooLarge, &Error{Code: 3, Message: "the request body is too large"})
 			return
 		case err != nil:
 			writeJSON(w, http.StatusServiceUnavailable, &Error{Code: 14, Message: "access check unavailable"})

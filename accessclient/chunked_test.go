@@ -201,3 +201,23 @@ func TestMiddlewareVerifiesChunks(t *testing.T) {
 		t.Errorf("a changed chunk: %v", readErr)
 	}
 }
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// TestBodyOverTheLimitIsRefused: a body too large to hash whole is refused,
+// never handed on cut short.
+func TestBodyOverTheLimitIsRefused(t *testing.T) {
+	c, err := accessclient.New("http://127.0.0.1:1", "postbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("POST", "/v2/email/outbound-emails", io.LimitReader(zeros{}, accessclient.MaxHashedBody+1))
+	if _, err := c.AuthorizeRequest(context.Background(), r); !errors.Is(err, accessclient.ErrBodyTooLarge) {
+		t.Errorf("AuthorizeRequest of a %d-byte body: %v, want ErrBodyTooLarge", accessclient.MaxHashedBody+1, err)
+	}
+}
