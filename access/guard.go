@@ -1,6 +1,9 @@
 package access
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // The escalation guard: no caller hands out more than it holds. Minting a
 // credential for an account hands out everything the account may do;
@@ -64,6 +67,22 @@ func (s *Snapshot) Covers(holder, target string) (Shortfall, bool) {
 		}
 	}
 	return Shortfall{}, true
+}
+
+// BoundOutside returns a resource outside scope (not scope nor a
+// descendant) where target holds an access binding: a credential of target
+// minted through a credential confined to scope would reach past it.
+func (s *Snapshot) BoundOutside(target, scope string) (string, bool) {
+	ids := make([]string, 0, len(s.bound[target]))
+	for _, n := range s.bound[target] {
+		if !s.Within(n.ID, scope) {
+			ids = append(ids, n.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return "", false
+	}
+	return slices.Min(ids), true
 }
 
 // MayGrant reports whether holder holds every permission of a role on a

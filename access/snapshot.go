@@ -1,6 +1,7 @@
 package access
 
 import (
+	"slices"
 	"time"
 
 	"warden"
@@ -17,7 +18,10 @@ type Node struct {
 	ID       string
 	Type     warden.ResourceType
 	ParentID string
-	Status   string
+	// Name is the resource's name (Keystone answers name the domain,
+	// project and user of a token from it).
+	Name   string
+	Status string
 	// ExpiresAt is when a service account stops being usable; zero: never.
 	ExpiresAt time.Time
 }
@@ -48,7 +52,8 @@ type Snapshot struct {
 type node struct {
 	Node
 	parent *node
-	grants map[string]bitset // subject id → permissions granted on this node
+	grants map[string]bitset   // subject id → permissions granted on this node
+	roles  map[string][]string // subject id → roles bound on this node
 }
 
 // NewSnapshot builds a snapshot. Bindings naming unknown roles or resources
@@ -72,8 +77,9 @@ func NewSnapshot(c *Catalog, nodes []Node, bindings []Binding) *Snapshot {
 			continue
 		}
 		if n.grants == nil {
-			n.grants = map[string]bitset{}
+			n.grants, n.roles = map[string]bitset{}, map[string][]string{}
 		}
+		n.roles[b.SubjectID] = append(n.roles[b.SubjectID], b.RoleID)
 		g := n.grants[b.SubjectID]
 		if g == nil {
 			g = newBitset(len(c.perms))
@@ -128,4 +134,59 @@ func (s *Snapshot) AllowedOnAnyRoot(subjectID string, authenticated bool, permis
 		}
 	}
 	return false
+}
+
+// Within reports whether a resource is scope or one of its descendants.
+// Either unknown to the snapshot: false.
+func (s *Snapshot) Within(resourceID, scope string) bool {
+	for n := s.nodes[resourceID]; n != nil; n = n.parent {
+		if n.ID == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// Roles returns the roles subjectID holds on a resource, bound there or on
+// an ancestor, to it or to a system group it belongs to; sorted, each once.
+func (s *Snapshot) Roles(subjectID string, authenticated bool, resourceID string) []string {
+	var out []string
+	for n := s.nodes[resourceID]; n != nil; n = n.parent {
+		out = append(out, n.roles[subjectID]...)
+		out = append(out, n.roles[AllUsers]...)
+		if authenticated {
+			out = append(out, n.roles[AllAuthenticatedUsers]...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// HasRole reports whether subjectID holds any role on a resource, bound
+// there or on an ancestor, to it or to a system group it belongs to.
+func (s *Snapshot) HasRole(subjectID string, authenticated bool, resourceID string) bool {
+	for n := s.nodes[resourceID]; n != nil; n = n.parent {
+		if len(n.roles[subjectID]) > 0 || len(n.roles[AllUsers]) > 0 || (authenticated && len(n.roles[AllAuthenticatedUsers]) > 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// Each calls fn with every resource of a type, in no particular order.
+func (s *Snapshot) Each(typ warden.ResourceType, fn func(Node)) {
+	for _, n := range s.nodes {
+		if n.Type == typ {
+			fn(n.Node)
+		}
+	}
+}
+
+// BoundRoles returns the roles bound directly on a resource, by subject.
+// The map is the snapshot's own: callers must not modify it.
+func (s *Snapshot) BoundRoles(resourceID string) map[string][]string {
+	if n := s.nodes[resourceID]; n != nil {
+		return n.roles
+	}
+	return nil
 }

@@ -75,7 +75,16 @@ type Principal struct {
 	// MintedBy is the stored credential that minted the presented one (an
 	// authorized key or OAuth token behind an IAM token), "" when none.
 	MintedBy string
+	// Scope is the resource the credential is confined to: it authorizes
+	// only on that resource and its descendants, whatever the subject's
+	// bindings elsewhere. "" for an unconfined credential; NoScope for one
+	// that authorizes nothing (an unscoped Keystone token).
+	Scope string
 }
+
+// NoScope is the Scope of a credential confined to nothing: no resource is
+// ever this one or below it.
+const NoScope = "-"
 
 // Scheme verifies one kind of credential.
 type Scheme interface {
