@@ -404,9 +404,15 @@ func TestKeystoneBadInput(t *testing.T) {
 		}, 400},
 		{"body over the limit", func() response { return post(`{"auth": {"x": "` + strings.Repeat("a", 70<<10) + `"}}`) }, 413},
 		{"no X-Auth-Token", func() response { return n.ks("GET", "/v3/auth/projects", nil, "") }, 401},
-		{"tampered token", func() response { return n.ks("GET", "/v3/auth/projects", map[string]string{"X-Auth-Token": string(tampered)}, "") }, 401},
-		{"revoked token", func() response { return n.ks("GET", "/v3/auth/projects", map[string]string{"X-Auth-Token": revoked}, "") }, 401},
-		{"an IAM token as X-Auth-Token", func() response { return n.ks("GET", "/v3/auth/projects", map[string]string{"X-Auth-Token": w.robotToken}, "") }, 401},
+		{"tampered token", func() response {
+			return n.ks("GET", "/v3/auth/projects", map[string]string{"X-Auth-Token": string(tampered)}, "")
+		}, 401},
+		{"revoked token", func() response {
+			return n.ks("GET", "/v3/auth/projects", map[string]string{"X-Auth-Token": revoked}, "")
+		}, 401},
+		{"an IAM token as X-Auth-Token", func() response {
+			return n.ks("GET", "/v3/auth/projects", map[string]string{"X-Auth-Token": w.robotToken}, "")
+		}, 401},
 		{"validate a tampered token", func() response {
 			return n.ks("GET", "/v3/auth/tokens", map[string]string{"X-Auth-Token": good, "X-Subject-Token": string(tampered)}, "")
 		}, 404},
