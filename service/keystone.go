@@ -179,7 +179,12 @@ func (s *Service) keystonePassword(ctx context.Context, req KeystoneAuth) (*Keys
 	if l.password != nil {
 		hash = string(l.password.Hash)
 	}
-	ok, err := s.verifyPassword(ctx, hash, req.Password)
+	var ok bool
+	if l.password != nil && s.verified.has(l.password.ID, req.Password) {
+		ok = true
+	} else if ok, err = s.verifyPassword(ctx, hash, req.Password); ok && err == nil && l.password != nil {
+		s.verified.add(l.password.ID, req.Password)
+	}
 	if err != nil {
 		s.logins.undo(account, address)
 		if warden.IsCode(err, warden.ResourceExhausted) {

@@ -85,6 +85,8 @@ type Service struct {
 	oauthLifetime time.Duration
 	// keystoneLifetime is how long a new Keystone token is valid.
 	keystoneLifetime time.Duration
+	// verified remembers passwords that passed Keystone's password method.
+	verified *verifiedPasswords
 	// adminPassword is set at bootstrap only.
 	adminPassword string
 }
@@ -153,6 +155,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.jwtKeys = newKeyState(s)
+	s.verified = newVerifiedPasswords(s.now)
 	s.verifier = token.NewVerifier(s.now)
 	s.keys = &keyring{store: s.store, sealer: s.sealer, verifier: s.verifier, now: s.now, rotation: s.rotation}
 	return s, nil
