@@ -137,16 +137,17 @@ func (s *Service) IssueKeystoneToken(ctx context.Context, req KeystoneAuth) (*Ke
 	return nil, warden.Errorf(warden.InvalidArgument, "identity.methods: %q is not supported: use %q or %q", req.Methods[0], KeystoneMethodPassword, KeystoneMethodToken)
 }
 
-// keystoneUserKey is the throttle key of the user a request names.
-func keystoneUserKey(u KeystoneRef) string {
+// keystoneUser is the user as a request names it: the key of its throttle
+// (through accountKey) and of the verified passwords.
+func keystoneUser(u KeystoneRef) string {
 	if u.ID != "" {
-		return accountKey(u.ID)
+		return u.ID
 	}
 	d := ""
 	if u.Domain != nil {
 		d = u.Domain.ID + "/" + u.Domain.Name
 	}
-	return accountKey("keystone:" + u.Name + "@" + d)
+	return "keystone:" + u.Name + "@" + d
 }
 
 // keystoneLookup is what one read of the store finds for a password
@@ -164,7 +165,13 @@ func (s *Service) keystonePassword(ctx context.Context, req KeystoneAuth) (*Keys
 	if req.User.ID == "" && (req.User.Name == "" || req.User.Domain == nil) {
 		return nil, warden.Errorf(warden.InvalidArgument, "identity.password.user: an id, or a name and a domain, is required")
 	}
-	account, address := keystoneUserKey(req.User), addressKey(req.ClientAddress)
+	user := keystoneUser(req.User)
+	if cred, ok := s.verified.check(user, req.Password); ok {
+		if k, done, err := s.keystoneVerified(ctx, req, cred); done {
+			return k, err
+		}
+	}
+	account, address := accountKey(user), addressKey(req.ClientAddress)
 	if wait, err := s.logins.attempt(ctx, account, address); err != nil {
 		return nil, &authn.Error{Credential: authn.CredKeystoneToken, Refusal: &authn.Refusal{
 			Label: "throttled", Detail: fmt.Sprintf("throttled for %s", wait.Round(time.Second)), Answer: err}}
@@ -179,12 +186,7 @@ func (s *Service) keystonePassword(ctx context.Context, req KeystoneAuth) (*Keys
 	if l.password != nil {
 		hash = string(l.password.Hash)
 	}
-	var ok bool
-	if l.password != nil && s.verified.has(l.password.ID, req.Password) {
-		ok = true
-	} else if ok, err = s.verifyPassword(ctx, hash, req.Password); ok && err == nil && l.password != nil {
-		s.verified.add(l.password.ID, req.Password)
-	}
+	ok, err := s.verifyPassword(ctx, hash, req.Password)
 	if err != nil {
 		s.logins.undo(account, address)
 		if warden.IsCode(err, warden.ResourceExhausted) {
@@ -205,6 +207,28 @@ func (s *Service) keystonePassword(ctx context.Context, req KeystoneAuth) (*Keys
 	if address != "" {
 		s.logins.addresses.Undo(address)
 	}
+	s.verified.add(user, req.Password, l.password.ID)
+	return s.keystoneIssue(ctx, &l)
+}
+
+// keystoneVerified issues a token for a password verified lately (see
+// verifiedPasswords) when its credential is still the account's password;
+// done is false when it is not, and the full check must run.
+func (s *Service) keystoneVerified(ctx context.Context, req KeystoneAuth, credentialID string) (k *KeystoneToken, done bool, err error) {
+	var l keystoneLookup
+	if err := s.store.View(ctx, func(tx warden.Tx) error { return s.keystoneLookup(ctx, tx, req, &l) }); err != nil {
+		return nil, true, err
+	}
+	if l.password == nil || l.password.ID != credentialID {
+		return nil, false, nil
+	}
+	k, err = s.keystoneIssue(ctx, &l)
+	return k, true, err
+}
+
+// keystoneIssue issues the token of a password authentication that
+// succeeded.
+func (s *Service) keystoneIssue(ctx context.Context, l *keystoneLookup) (*KeystoneToken, error) {
 	s.logins.total.WithLabelValues(loginSuccess).Inc()
 	if l.refusal != nil {
 		return nil, l.refusal // the scope: the password was right
@@ -547,14 +571,21 @@ func (s *Service) VerifyKeystoneToken(ctx context.Context, tok string) (*token.C
 var errKeystoneTokenNotFound = warden.Errorf(warden.NotFound, "Could not find token.")
 
 // ValidateKeystoneToken checks the token of X-Subject-Token for a caller
-// that authenticated with its own credential. Holding a token is the proof
-// needed to read it (the holder could present it as X-Auth-Token anyway).
-// No database read.
-func (s *Service) ValidateKeystoneToken(ctx context.Context, tok string) (*KeystoneToken, error) {
+// that authenticated with its own credential: NotFound unless it is valid
+// and its subject active. Holding a token is the proof needed to read it
+// (the holder could present it as X-Auth-Token anyway). No database read.
+// The returned claims are shared: callers must not modify them.
+func (s *Service) ValidateKeystoneToken(ctx context.Context, tok string) (*token.Claims, error) {
 	c, err := s.VerifyKeystoneToken(ctx, tok)
 	if err != nil || !s.subjectActive(ctx, c.SubjectID) {
 		return nil, s.tokenNotFound(err)
 	}
+	return c, nil
+}
+
+// KeystoneTokenView names what the answer about a valid token names, as of
+// the current access snapshot (Snapshot): its user, scope and roles.
+func (s *Service) KeystoneTokenView(ctx context.Context, c *token.Claims) (*KeystoneToken, error) {
 	return s.keystoneView(ctx, c)
 }
 

@@ -15,11 +15,14 @@ import (
 // an HMAC instead of 64 MiB and a quarter of a second of argon2id, which
 // would cap Keystone's token issue at a few per second per two cores.
 //
-// What is kept is HMAC-SHA256 under a random per-process key of the
-// password credential's ID and the password: nothing is written anywhere,
-// a changed or removed password (a new credential ID) never matches, and a
-// wrong password always takes the full argon2id check (and the throttle),
-// so online guessing costs what it did. The price: a process memory dump
+// What is kept is HMAC-SHA256 under a random per-process key of the user
+// as the request named it and the password, mapped to the ID of the
+// password credential that accepted it: nothing is written anywhere, a hit
+// counts only while that credential is still the account's password (a
+// changed or removed password never matches), and a wrong password always
+// takes the throttle and the full argon2id check, so online guessing costs
+// what it did. A hit is checked before the throttle: a client that knows
+// the password is not slowed by someone else's failed guesses. The price: a process memory dump
 // taken within the lifetime of an entry yields the key and digests, against
 // which recently used passwords could be guessed at SHA-256 speed. Generated
 // passwords (192 bits) are beyond that reach.
@@ -29,7 +32,12 @@ type verifiedPasswords struct {
 	max int
 	now func() time.Time
 	mu  sync.Mutex
-	m   map[[sha256.Size]byte]time.Time
+	m   map[[sha256.Size]byte]verifiedEntry
+}
+
+type verifiedEntry struct {
+	credentialID string
+	expires      time.Time
 }
 
 // Defaults: ten minutes, 65,536 entries (about 4 MiB).
@@ -40,12 +48,12 @@ const (
 
 func newVerifiedPasswords(now func() time.Time) *verifiedPasswords {
 	return &verifiedPasswords{key: secret.RandomBytes(32), ttl: verifiedPasswordTTL, max: verifiedPasswordEntries, now: now,
-		m: map[[sha256.Size]byte]time.Time{}}
+		m: map[[sha256.Size]byte]verifiedEntry{}}
 }
 
-func (v *verifiedPasswords) digest(credentialID, password string) [sha256.Size]byte {
+func (v *verifiedPasswords) digest(user, password string) [sha256.Size]byte {
 	mac := hmac.New(sha256.New, v.key)
-	mac.Write([]byte(credentialID))
+	mac.Write([]byte(user))
 	mac.Write([]byte{0})
 	mac.Write([]byte(password))
 	var d [sha256.Size]byte
@@ -53,29 +61,30 @@ func (v *verifiedPasswords) digest(credentialID, password string) [sha256.Size]b
 	return d
 }
 
-// has reports whether password passed the check of credentialID lately.
-func (v *verifiedPasswords) has(credentialID, password string) bool {
-	d := v.digest(credentialID, password)
+// check returns the password credential that accepted password for user
+// lately, if any.
+func (v *verifiedPasswords) check(user, password string) (credentialID string, ok bool) {
+	d := v.digest(user, password)
 	now := v.now()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	exp, ok := v.m[d]
-	if ok && !now.Before(exp) {
+	e, ok := v.m[d]
+	if ok && !now.Before(e.expires) {
 		delete(v.m, d)
-		ok = false
+		return "", false
 	}
-	return ok
+	return e.credentialID, ok
 }
 
-// add records that password passed the check of credentialID.
-func (v *verifiedPasswords) add(credentialID, password string) {
-	d := v.digest(credentialID, password)
+// add records that password of user passed the check of credentialID.
+func (v *verifiedPasswords) add(user, password, credentialID string) {
+	d := v.digest(user, password)
 	now := v.now()
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if len(v.m) >= v.max {
-		for k, exp := range v.m {
-			if !now.Before(exp) {
+		for k, e := range v.m {
+			if !now.Before(e.expires) {
 				delete(v.m, k)
 			}
 		}
@@ -86,5 +95,5 @@ func (v *verifiedPasswords) add(credentialID, password string) {
 			delete(v.m, k)
 		}
 	}
-	v.m[d] = now.Add(v.ttl)
+	v.m[d] = verifiedEntry{credentialID: credentialID, expires: now.Add(v.ttl)}
 }

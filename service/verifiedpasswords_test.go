@@ -8,42 +8,43 @@ import (
 func TestVerifiedPasswords(t *testing.T) {
 	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	v := newVerifiedPasswords(func() time.Time { return now })
-	v.add("apw1", "correct horse")
+	v.add("id:aje1", "correct horse", "apw1")
 	for _, c := range []struct {
-		name, cred, password string
+		name, user, password string
 		want                 bool
 	}{
-		{"the password checked", "apw1", "correct horse", true},
-		{"another password", "apw1", "correct horsf", false},
-		{"the same password of another credential", "apw2", "correct horse", false},
-		{"ID and password split elsewhere", "apw1correct", " horse", false},
+		{"the password checked", "id:aje1", "correct horse", true},
+		{"another password", "id:aje1", "correct horsf", false},
+		{"the same password of another user", "id:aje2", "correct horse", false},
+		{"user and password split elsewhere", "id:aje1correct", " horse", false},
 	} {
-		if got := v.has(c.cred, c.password); got != c.want {
-			t.Errorf("%s: has = %v, want %v", c.name, got, c.want)
+		cred, ok := v.check(c.user, c.password)
+		if ok != c.want || (ok && cred != "apw1") {
+			t.Errorf("%s: check = %q, %v, want %v", c.name, cred, ok, c.want)
 		}
 	}
 	now = now.Add(verifiedPasswordTTL)
-	if v.has("apw1", "correct horse") {
+	if _, ok := v.check("id:aje1", "correct horse"); ok {
 		t.Error("an entry outlived its TTL")
 	}
 	v.max = 3
 	for _, p := range []string{"a", "b", "c", "d", "e"} {
-		v.add("apw1", p)
+		v.add("id:aje1", p, "apw1")
 	}
 	if len(v.m) > v.max {
 		t.Errorf("%d entries, want at most %d", len(v.m), v.max)
 	}
-	if !v.has("apw1", "e") {
+	if _, ok := v.check("id:aje1", "e"); !ok {
 		t.Error("the newest entry was evicted")
 	}
 }
 
-func BenchmarkVerifiedPasswordsHas(b *testing.B) {
+func BenchmarkVerifiedPasswordsCheck(b *testing.B) {
 	v := newVerifiedPasswords(time.Now)
-	v.add("apwabcdefghijklmnopq", "robot-password-1")
+	v.add("id:ajeabcdefghijklmnopq", "robot-password-1", "apwabcdefghijklmnopq")
 	b.ReportAllocs()
 	for b.Loop() {
-		if !v.has("apwabcdefghijklmnopq", "robot-password-1") {
+		if _, ok := v.check("id:ajeabcdefghijklmnopq", "robot-password-1"); !ok {
 			b.Fatal("miss")
 		}
 	}

@@ -112,14 +112,15 @@ type Config struct {
 }
 
 type handler struct {
-	svc *service.Service
-	srv *grpcapi.Server
-	cfg Config
+	svc  *service.Service
+	srv  *grpcapi.Server
+	cfg  Config
+	docs *docCache
 }
 
 // Register adds the routes to mux.
 func Register(mux *http.ServeMux, cfg Config) {
-	h := &handler{svc: cfg.Service, srv: cfg.Server, cfg: cfg}
+	h := &handler{svc: cfg.Service, srv: cfg.Server, cfg: cfg, docs: newDocCache(docCacheEntries)}
 	fns := map[string]func(context.Context, *http.Request) (result, error){
 		MethodVersions: h.versions, MethodVersion: h.version,
 		MethodIssueToken: h.issueToken, MethodValidateToken: h.validateToken, MethodRevokeToken: h.revokeToken,
@@ -136,11 +137,12 @@ func Register(mux *http.ServeMux, cfg Config) {
 }
 
 // result is a handler's answer: a status (200 when zero), headers, and a
-// body encoded as JSON (none when nil).
+// body encoded as JSON (none when nil) or already encoded (raw).
 type result struct {
 	status int
 	header map[string]string
 	body   any
+	raw    []byte
 }
 
 // maxBody bounds a request body: an auth request is well under 1 KiB.
@@ -169,13 +171,15 @@ func (h *handler) wrap(method string, fn func(context.Context, *http.Request) (r
 		if res.status == 0 {
 			res.status = http.StatusOK
 		}
-		if res.body == nil {
-			w.WriteHeader(res.status)
-			return
+		b := res.raw
+		if b == nil && res.body != nil {
+			if b, err = json.Marshal(res.body); err != nil {
+				h.writeError(w, r, err, err)
+				return
+			}
 		}
-		b, err := json.Marshal(res.body)
-		if err != nil {
-			h.writeError(w, r, err, err)
+		if b == nil {
+			w.WriteHeader(res.status)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")

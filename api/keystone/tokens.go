@@ -159,16 +159,35 @@ func (h *handler) issueToken(ctx context.Context, r *http.Request) (result, erro
 		body: h.tokenBody(r, k, !noCatalog(r))}, nil
 }
 
-// validateToken answers GET and HEAD /v3/auth/tokens.
+// validateToken answers GET and HEAD /v3/auth/tokens. The document is
+// kept, per token, endpoint and catalog choice, until the access snapshot
+// it was read from changes: validation is what every service behind
+// Keystone asks on every request.
 func (h *handler) validateToken(ctx context.Context, r *http.Request) (result, error) {
-	k, err := h.svc.ValidateKeystoneToken(ctx, subjectToken(r))
+	tok := subjectToken(r)
+	c, err := h.svc.ValidateKeystoneToken(ctx, tok)
 	if err != nil {
 		return result{}, err
 	}
-	res := result{header: map[string]string{"X-Subject-Token": subjectToken(r)}}
-	if r.Method != http.MethodHead {
-		res.body = h.tokenBody(r, k, !noCatalog(r))
+	res := result{header: map[string]string{"X-Subject-Token": tok}}
+	if r.Method == http.MethodHead {
+		return res, nil
 	}
+	withCatalog := !noCatalog(r)
+	root := h.root(r)
+	snap := h.svc.Snapshot()
+	if b, ok := h.docs.get(snap, c.TokenID, root, withCatalog); ok {
+		res.raw = b
+		return res, nil
+	}
+	k, err := h.svc.KeystoneTokenView(ctx, c)
+	if err != nil {
+		return result{}, err
+	}
+	if res.raw, err = json.Marshal(h.tokenBody(r, k, withCatalog)); err != nil {
+		return result{}, err
+	}
+	h.docs.put(snap, c.TokenID, root, withCatalog, res.raw)
 	return res, nil
 }
 
