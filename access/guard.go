@@ -25,7 +25,7 @@ func (s *Snapshot) effective(subjectID string, n *node) bitset {
 	for ; n != nil; n = n.parent {
 		for _, id := range [...]string{subjectID, AllUsers, AllAuthenticatedUsers} {
 			if g := n.grants[id]; g != nil {
-				out.or(g)
+				out.or(g.bits)
 			}
 		}
 	}
@@ -62,7 +62,7 @@ func (s *Snapshot) Covers(holder, target string) (Shortfall, bool) {
 	sort.Strings(ids) // the same answer every time
 	for _, id := range ids {
 		n := s.nodes[id]
-		if p, lacks := s.missing(n.grants[target], s.effective(holder, n)); lacks {
+		if p, lacks := s.missing(n.grants[target].bits, s.effective(holder, n)); lacks {
 			return Shortfall{Permission: p, ResourceID: n.ID}, false
 		}
 	}

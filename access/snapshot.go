@@ -52,9 +52,17 @@ type Snapshot struct {
 type node struct {
 	Node
 	parent *node
-	grants map[string]bitset   // subject id → permissions granted on this node
-	roles  map[string][]string // subject id → roles bound on this node
+	grants map[string]*grant // subject id → what is bound to it on this node
 }
+
+// grant is what a subject is bound on one node: the roles, and the union
+// of their permissions.
+type grant struct {
+	bits  bitset
+	roles []string
+}
+
+func (g *grant) has(bit int) bool { return g != nil && g.bits.has(bit) }
 
 // NewSnapshot builds a snapshot. Bindings naming unknown roles or resources
 // are ignored (they cannot grant anything).
@@ -77,16 +85,16 @@ func NewSnapshot(c *Catalog, nodes []Node, bindings []Binding) *Snapshot {
 			continue
 		}
 		if n.grants == nil {
-			n.grants, n.roles = map[string]bitset{}, map[string][]string{}
+			n.grants = map[string]*grant{}
 		}
-		n.roles[b.SubjectID] = append(n.roles[b.SubjectID], b.RoleID)
 		g := n.grants[b.SubjectID]
 		if g == nil {
-			g = newBitset(len(c.perms))
+			g = &grant{bits: newBitset(len(c.perms))}
 			n.grants[b.SubjectID] = g
 			s.bound[b.SubjectID] = append(s.bound[b.SubjectID], n)
 		}
-		g.or(perms)
+		g.bits.or(perms)
+		g.roles = append(g.roles, c.roles[b.RoleID].ID) // the catalog's string: one copy of each role ID
 	}
 	return s
 }
@@ -152,10 +160,13 @@ func (s *Snapshot) Within(resourceID, scope string) bool {
 func (s *Snapshot) Roles(subjectID string, authenticated bool, resourceID string) []string {
 	var out []string
 	for n := s.nodes[resourceID]; n != nil; n = n.parent {
-		out = append(out, n.roles[subjectID]...)
-		out = append(out, n.roles[AllUsers]...)
-		if authenticated {
-			out = append(out, n.roles[AllAuthenticatedUsers]...)
+		if n.grants == nil {
+			continue
+		}
+		for _, id := range [...]string{subjectID, AllUsers, AllAuthenticatedUsers} {
+			if g := n.grants[id]; g != nil && (authenticated || id != AllAuthenticatedUsers) {
+				out = append(out, g.roles...)
+			}
 		}
 	}
 	slices.Sort(out)
@@ -166,7 +177,10 @@ func (s *Snapshot) Roles(subjectID string, authenticated bool, resourceID string
 // there or on an ancestor, to it or to a system group it belongs to.
 func (s *Snapshot) HasRole(subjectID string, authenticated bool, resourceID string) bool {
 	for n := s.nodes[resourceID]; n != nil; n = n.parent {
-		if len(n.roles[subjectID]) > 0 || len(n.roles[AllUsers]) > 0 || (authenticated && len(n.roles[AllAuthenticatedUsers]) > 0) {
+		if n.grants == nil {
+			continue
+		}
+		if n.grants[subjectID] != nil || n.grants[AllUsers] != nil || (authenticated && n.grants[AllAuthenticatedUsers] != nil) {
 			return true
 		}
 	}
@@ -183,10 +197,15 @@ func (s *Snapshot) Each(typ warden.ResourceType, fn func(Node)) {
 }
 
 // BoundRoles returns the roles bound directly on a resource, by subject.
-// The map is the snapshot's own: callers must not modify it.
+// The slices are the snapshot's own: callers must not modify them.
 func (s *Snapshot) BoundRoles(resourceID string) map[string][]string {
-	if n := s.nodes[resourceID]; n != nil {
-		return n.roles
+	n := s.nodes[resourceID]
+	if n == nil {
+		return nil
 	}
-	return nil
+	out := make(map[string][]string, len(n.grants))
+	for sub, g := range n.grants {
+		out[sub] = g.roles
+	}
+	return out
 }
