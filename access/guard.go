@@ -1,6 +1,9 @@
 package access
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // The escalation guard: no caller hands out more than it holds. Minting a
 // credential for an account hands out everything the account may do;
@@ -22,7 +25,7 @@ func (s *Snapshot) effective(subjectID string, n *node) bitset {
 	for ; n != nil; n = n.parent {
 		for _, id := range [...]string{subjectID, AllUsers, AllAuthenticatedUsers} {
 			if g := n.grants[id]; g != nil {
-				out.or(g)
+				out.or(g.bits)
 			}
 		}
 	}
@@ -59,11 +62,27 @@ func (s *Snapshot) Covers(holder, target string) (Shortfall, bool) {
 	sort.Strings(ids) // the same answer every time
 	for _, id := range ids {
 		n := s.nodes[id]
-		if p, lacks := s.missing(n.grants[target], s.effective(holder, n)); lacks {
+		if p, lacks := s.missing(n.grants[target].bits, s.effective(holder, n)); lacks {
 			return Shortfall{Permission: p, ResourceID: n.ID}, false
 		}
 	}
 	return Shortfall{}, true
+}
+
+// BoundOutside returns a resource outside scope (not scope nor a
+// descendant) where target holds an access binding: a credential of target
+// minted through a credential confined to scope would reach past it.
+func (s *Snapshot) BoundOutside(target, scope string) (string, bool) {
+	ids := make([]string, 0, len(s.bound[target]))
+	for _, n := range s.bound[target] {
+		if !s.Within(n.ID, scope) {
+			ids = append(ids, n.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return "", false
+	}
+	return slices.Min(ids), true
 }
 
 // MayGrant reports whether holder holds every permission of a role on a

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"slices"
 	"time"
 
 	"warden"
@@ -17,7 +18,10 @@ type Node struct {
 	ID       string
 	Type     warden.ResourceType
 	ParentID string
-	Status   string
+	// Name is the resource's name (Keystone answers name the domain,
+	// project and user of a token from it).
+	Name   string
+	Status string
 	// ExpiresAt is when a service account stops being usable; zero: never.
 	ExpiresAt time.Time
 }
@@ -48,8 +52,17 @@ type Snapshot struct {
 type node struct {
 	Node
 	parent *node
-	grants map[string]bitset // subject id → permissions granted on this node
+	grants map[string]*grant // subject id → what is bound to it on this node
 }
+
+// grant is what a subject is bound on one node: the roles, and the union
+// of their permissions.
+type grant struct {
+	bits  bitset
+	roles []string
+}
+
+func (g *grant) has(bit int) bool { return g != nil && g.bits.has(bit) }
 
 // NewSnapshot builds a snapshot. Bindings naming unknown roles or resources
 // are ignored (they cannot grant anything).
@@ -72,15 +85,16 @@ func NewSnapshot(c *Catalog, nodes []Node, bindings []Binding) *Snapshot {
 			continue
 		}
 		if n.grants == nil {
-			n.grants = map[string]bitset{}
+			n.grants = map[string]*grant{}
 		}
 		g := n.grants[b.SubjectID]
 		if g == nil {
-			g = newBitset(len(c.perms))
+			g = &grant{bits: newBitset(len(c.perms))}
 			n.grants[b.SubjectID] = g
 			s.bound[b.SubjectID] = append(s.bound[b.SubjectID], n)
 		}
-		g.or(perms)
+		g.bits.or(perms)
+		g.roles = append(g.roles, c.roles[b.RoleID].ID) // the catalog's string: one copy of each role ID
 	}
 	return s
 }
@@ -128,4 +142,70 @@ func (s *Snapshot) AllowedOnAnyRoot(subjectID string, authenticated bool, permis
 		}
 	}
 	return false
+}
+
+// Within reports whether a resource is scope or one of its descendants.
+// Either unknown to the snapshot: false.
+func (s *Snapshot) Within(resourceID, scope string) bool {
+	for n := s.nodes[resourceID]; n != nil; n = n.parent {
+		if n.ID == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// Roles returns the roles subjectID holds on a resource, bound there or on
+// an ancestor, to it or to a system group it belongs to; sorted, each once.
+func (s *Snapshot) Roles(subjectID string, authenticated bool, resourceID string) []string {
+	var out []string
+	for n := s.nodes[resourceID]; n != nil; n = n.parent {
+		if n.grants == nil {
+			continue
+		}
+		for _, id := range [...]string{subjectID, AllUsers, AllAuthenticatedUsers} {
+			if g := n.grants[id]; g != nil && (authenticated || id != AllAuthenticatedUsers) {
+				out = append(out, g.roles...)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// HasRole reports whether subjectID holds any role on a resource, bound
+// there or on an ancestor, to it or to a system group it belongs to.
+func (s *Snapshot) HasRole(subjectID string, authenticated bool, resourceID string) bool {
+	for n := s.nodes[resourceID]; n != nil; n = n.parent {
+		if n.grants == nil {
+			continue
+		}
+		if n.grants[subjectID] != nil || n.grants[AllUsers] != nil || (authenticated && n.grants[AllAuthenticatedUsers] != nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// Each calls fn with every resource of a type, in no particular order.
+func (s *Snapshot) Each(typ warden.ResourceType, fn func(Node)) {
+	for _, n := range s.nodes {
+		if n.Type == typ {
+			fn(n.Node)
+		}
+	}
+}
+
+// BoundRoles returns the roles bound directly on a resource, by subject.
+// The slices are the snapshot's own: callers must not modify them.
+func (s *Snapshot) BoundRoles(resourceID string) map[string][]string {
+	n := s.nodes[resourceID]
+	if n == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(n.grants))
+	for sub, g := range n.grants {
+		out[sub] = g.roles
+	}
+	return out
 }

@@ -92,7 +92,16 @@ type Principal struct {
 	// Stream, for a SigV4 request with an aws-chunked body, seeds the
 	// verification of its chunk signatures.
 	Stream *sigv4.StreamSeed
+	// Scope is the resource the credential is confined to: it authorizes
+	// only on that resource and its descendants, whatever the subject's
+	// bindings elsewhere. "" for an unconfined credential; NoScope for one
+	// that authorizes nothing (an unscoped Keystone token).
+	Scope string
 }
+
+// NoScope is the Scope of a credential confined to nothing: no resource is
+// ever this one or below it.
+const NoScope = "-"
 
 // Scheme verifies one kind of credential.
 type Scheme interface {

@@ -55,6 +55,38 @@ func (c *Client) SetPassword(ctx context.Context, userAccountID, current, passwo
 	return postJSON(ctx, c.cfg.httpClient(), u, tok.Value, map[string]string{"password": password, "currentPassword": current}, nil)
 }
 
+// SetServiceAccountPassword sets a service account's password, which
+// Keystone's password method accepts (by the account's ID, or its name in
+// its cloud). With generate, Warden makes a random one and it is returned,
+// shown this once; password is then ignored.
+func (c *Client) SetServiceAccountPassword(ctx context.Context, serviceAccountID, password string, generate bool) (string, error) {
+	tok, err := c.Token(ctx)
+	if err != nil {
+		return "", err
+	}
+	u := c.baseURL + "/warden/v1/serviceAccounts/" + url.PathEscape(serviceAccountID) + ":setPassword"
+	body := map[string]any{"password": password}
+	if generate {
+		body = map[string]any{"generate": true}
+	}
+	var out struct {
+		Password string `json:"password"`
+	}
+	err = postJSON(ctx, c.cfg.httpClient(), u, tok.Value, body, &out)
+	return out.Password, err
+}
+
+// RemoveServiceAccountPassword removes a service account's password; the
+// Keystone tokens issued through it stop working.
+func (c *Client) RemoveServiceAccountPassword(ctx context.Context, serviceAccountID string) error {
+	tok, err := c.Token(ctx)
+	if err != nil {
+		return err
+	}
+	u := c.baseURL + "/warden/v1/serviceAccounts/" + url.PathEscape(serviceAccountID) + ":removePassword"
+	return postJSON(ctx, c.cfg.httpClient(), u, tok.Value, map[string]any{}, nil)
+}
+
 // postJSON posts body as JSON and decodes a 2xx answer into out (when not
 // nil); other answers are google.rpc.Status JSON, returned as *Error.
 func postJSON(ctx context.Context, hc *http.Client, url, bearer string, body, out any) error {

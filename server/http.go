@@ -15,6 +15,7 @@ import (
 	"warden/api/cloudru"
 	"warden/api/grpcapi"
 	"warden/api/jsonbody"
+	"warden/api/keystone"
 	"warden/api/restapi"
 	"warden/service"
 )
@@ -37,11 +38,34 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	own := map[string]func(context.Context, *http.Request) (any, error){MethodLogin: m.login, MethodSetPassword: m.setPassword}
+	own := map[string]func(context.Context, *http.Request) (any, error){
+		MethodLogin: m.login, MethodSetPassword: m.setPassword,
+		MethodSetServiceAccountPassword: m.setServiceAccountPassword, MethodRemoveServiceAccountPassword: m.removeServiceAccountPassword,
+	}
+	// Routes that share a pattern are told apart by the suffix of {id}
+	// (":setPassword"), as Google's custom methods are.
+	bySuffix := map[string]map[string]http.HandlerFunc{}
 	for _, rt := range ownRoutes {
-		mux.HandleFunc(rt.Pattern, restapi.HandlerFunc(m.grpc, rt.Method, own[rt.Method]))
+		if bySuffix[rt.Pattern] == nil {
+			bySuffix[rt.Pattern] = map[string]http.HandlerFunc{}
+		}
+		bySuffix[rt.Pattern][rt.Suffix] = restapi.HandlerFunc(m.grpc, rt.Method, own[rt.Method])
+	}
+	for pattern, fns := range bySuffix {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			for suffix, fn := range fns {
+				if strings.HasSuffix(r.PathValue("id"), suffix) {
+					fn(w, r)
+					return
+				}
+			}
+			restapi.WriteError(w, status.Error(codes.NotFound, "no API method at "+r.URL.Path), "")
+		})
 	}
 	cloudru.Register(mux, m.svc, m.grpc)
+	keystone.Register(mux, keystone.Config{
+		Service: m.svc, Server: m.grpc, PublicAddress: m.cfg.PublicAddress, TLS: m.cfg.TLSCert != "", Catalog: m.catalog,
+	})
 	mux.Handle("/", rest)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.limit.shedOverflow(w, r) {
@@ -64,14 +88,24 @@ func readJSON(r *http.Request, v any) error {
 // names: authentication (except Login), the permission table, request id,
 // log line and metrics, as every other method.
 const (
-	MethodLogin       = "/warden.iam.v1.SessionService/Login"
-	MethodSetPassword = "/warden.iam.v1.UserAccountService/SetPassword"
+	MethodLogin                        = "/warden.iam.v1.SessionService/Login"
+	MethodSetPassword                  = "/warden.iam.v1.UserAccountService/SetPassword"
+	MethodSetServiceAccountPassword    = "/warden.iam.v1.ServiceAccountService/SetPassword"
+	MethodRemoveServiceAccountPassword = "/warden.iam.v1.ServiceAccountService/RemovePassword"
 )
 
+// ownRoute is one of Warden's own hand-written routes: Suffix, when set,
+// is what the {id} of the pattern ends in.
+type ownRoute struct {
+	Pattern, Suffix, Method string
+}
+
 // ownRoutes are Warden's own hand-written routes.
-var ownRoutes = []cloudru.Route{
+var ownRoutes = []ownRoute{
 	{Pattern: "POST /warden/v1/login", Method: MethodLogin},
-	{Pattern: "POST /warden/v1/userAccounts/{id}", Method: MethodSetPassword}, // {id} ends in ":setPassword"
+	{Pattern: "POST /warden/v1/userAccounts/{id}", Suffix: ":setPassword", Method: MethodSetPassword},
+	{Pattern: "POST /warden/v1/serviceAccounts/{id}", Suffix: ":setPassword", Method: MethodSetServiceAccountPassword},
+	{Pattern: "POST /warden/v1/serviceAccounts/{id}", Suffix: ":removePassword", Method: MethodRemoveServiceAccountPassword},
 }
 
 // infraRoutes answer probes and metrics scrapes: no credential, no data of
@@ -94,10 +128,20 @@ func (m *Main) Routes() []Route {
 		out = append(out, Route{Route: r})
 	}
 	for _, r := range ownRoutes {
-		out = append(out, Route{Route: strings.Replace(r.Pattern, "{id}", "{id}:setPassword", 1), Method: r.Method})
+		out = append(out, Route{Route: strings.Replace(r.Pattern, "{id}", "{id}"+r.Suffix, 1), Method: r.Method})
 	}
 	for _, r := range cloudru.Routes {
 		out = append(out, Route{Route: r.Pattern, Method: r.Method})
+	}
+	for _, r := range keystone.Routes() {
+		route := r.Pattern
+		if !strings.Contains(route, " ") {
+			route = "* " + route
+		}
+		out = append(out, Route{Route: route, Method: r.Method})
+		if v, path, _ := strings.Cut(route, " "); v == "GET" {
+			out = append(out, Route{Route: "HEAD " + path, Method: r.Method})
+		}
 	}
 	for _, r := range m.rest.Routes() {
 		out = append(out, Route{Route: r.Verb + " " + r.Path, Method: r.Method})
@@ -133,6 +177,38 @@ func (m *Main) login(ctx context.Context, r *http.Request) (any, error) {
 	// The request's own line names no subject: a login is unauthenticated.
 	m.log.Info("login", "request_id", grpcapi.RequestID(ctx), "user_account_id", res.UserAccountID)
 	return map[string]string{"oauthToken": res.OAuthToken.Reveal()}, nil
+}
+
+// setServiceAccountPassword sets a service account's password, or
+// generates one and answers it (shown once):
+// POST /warden/v1/serviceAccounts/{id}:setPassword {"password": "..."} or {"generate": true}.
+func (m *Main) setServiceAccountPassword(ctx context.Context, r *http.Request) (any, error) {
+	id, _ := strings.CutSuffix(r.PathValue("id"), ":setPassword")
+	var req struct {
+		Password string `json:"password"`
+		Generate bool   `json:"generate"`
+	}
+	if err := readJSON(r, &req); err != nil {
+		return nil, err
+	}
+	generated, err := m.svc.SetServiceAccountPassword(ctx, id, req.Password, req.Generate)
+	if err != nil {
+		return nil, err
+	}
+	if req.Generate {
+		return map[string]string{"password": generated.Reveal()}, nil
+	}
+	return struct{}{}, nil
+}
+
+// removeServiceAccountPassword removes a service account's password:
+// POST /warden/v1/serviceAccounts/{id}:removePassword {}.
+func (m *Main) removeServiceAccountPassword(ctx context.Context, r *http.Request) (any, error) {
+	id, _ := strings.CutSuffix(r.PathValue("id"), ":removePassword")
+	if err := m.svc.RemoveServiceAccountPassword(ctx, id); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
 }
 
 // setPassword sets a user's password:

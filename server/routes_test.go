@@ -46,7 +46,7 @@ func TestPermissionsDoc(t *testing.T) {
 	m := open(t)
 	var b strings.Builder
 	b.WriteString("# Permissions\n\nGenerated from `service.Rules` and the routes of `wardend` by `go test ./server -run TestPermissionsDoc -update`; the same table is enforced on every call.\n\n")
-	b.WriteString("Every route runs through one interceptor chain — the authentication pipeline (package `authn`), this permission table, a request id, one log line and metrics — under the method name given below. A method without a rule is refused. Methods callable without a credential: `IamTokenService/Create`, `IamTokenService/Revoke`, `ApiEndpointService/*`, `AccessService/*` (they authenticate what they are given) and `SessionService/Login` (a password login). `/healthz`, `/readyz` and `/metrics` serve probes and scrapes and carry no tenant data.\n\n")
+	b.WriteString("Every route runs through one interceptor chain — the authentication pipeline (package `authn`), this permission table, a request id, one log line and metrics — under the method name given below. A method without a rule is refused. Methods callable without a credential: `IamTokenService/Create`, `IamTokenService/Revoke`, `ApiEndpointService/*`, `AccessService/*` (they authenticate what they are given), `SessionService/Login` (a password login) and Keystone's `VersionService/*`, `TokenService/Issue` (a password or token in the body) and `NotFound` (a /v3 path that does not exist). `/healthz`, `/readyz` and `/metrics` serve probes and scrapes and carry no tenant data.\n\n")
 	b.WriteString("## Methods\n\n| method | permission | on the resource in | handler check |\n|---|---|---|---|\n")
 	for _, r := range service.Rules {
 		perm, field := "—", "—"

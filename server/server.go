@@ -33,6 +33,7 @@ import (
 	"warden/api/accessapi"
 	"warden/api/accesspb"
 	"warden/api/grpcapi"
+	"warden/api/keystone"
 	"warden/api/restapi"
 	"warden/apikey"
 	"warden/authn"
@@ -69,6 +70,12 @@ type Config struct {
 	OAuthTokenLifetime time.Duration
 	// Logins tunes the throttling of failed password logins.
 	Logins service.LoginLimits
+	// KeystoneTokenLifetime is how long a Keystone token lives; 24 h when
+	// zero (see service.Config).
+	KeystoneTokenLifetime time.Duration
+	// KeystoneCatalogFile lists the operator's services for Keystone's
+	// catalog besides Warden's identity (see keystone.LoadCatalog).
+	KeystoneCatalogFile string
 	// AdminPassword, when set, becomes the bootstrap admin's password at
 	// the first start.
 	AdminPassword string
@@ -110,6 +117,7 @@ type Main struct {
 	addr     string
 	boot     *service.Bootstrap
 	serveErr chan error
+	catalog  []keystone.Service
 }
 
 // AdminTokenFile is the name, in the data dir, of the file that receives the
@@ -168,6 +176,11 @@ func (m *Main) open(ctx context.Context) error {
 			return fmt.Errorf("server: products file: %w", err)
 		}
 	}
+	if m.cfg.KeystoneCatalogFile != "" {
+		if m.catalog, err = keystone.LoadCatalog(m.cfg.KeystoneCatalogFile); err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+	}
 	var cert tls.Certificate
 	if m.cfg.TLSCert != "" {
 		if cert, err = tls.LoadX509KeyPair(m.cfg.TLSCert, m.cfg.TLSKey); err != nil {
@@ -191,7 +204,7 @@ func (m *Main) open(ctx context.Context) error {
 	m.svc, err = service.New(service.Config{
 		Store: m.store, Logger: m.log, Now: m.cfg.Now, Sealer: sealer, PublicAddress: public,
 		RefreshInterval: m.cfg.RefreshInterval, Roles: roles, Products: products, AdminPassword: m.cfg.AdminPassword,
-		OAuthTokenLifetime: m.cfg.OAuthTokenLifetime, Logins: m.cfg.Logins,
+		OAuthTokenLifetime: m.cfg.OAuthTokenLifetime, Logins: m.cfg.Logins, KeystoneTokenLifetime: m.cfg.KeystoneTokenLifetime,
 	})
 	if err != nil {
 		return err
@@ -276,6 +289,7 @@ func schemes(svc *service.Service) ([]authn.Scheme, error) {
 		authn.IAMToken{Verifier: svc},
 		authn.APIKey{Index: svc.APIKeyIndex(), Now: svc.Now},
 		authn.SigV4{Verifier: v4, Keys: svc.AccessKeyIndex()},
+		authn.KeystoneToken{Verifier: svc},
 	}, nil
 }
 
@@ -289,7 +303,18 @@ func incoming(ctx context.Context, md metadata.MD) context.Context {
 }
 
 // publicMethods need no credential.
-var publicMethods = map[string]bool{
+var publicMethods = func() map[string]bool {
+	m := map[string]bool{}
+	for name := range ownPublicMethods {
+		m[name] = true
+	}
+	for _, name := range keystone.PublicMethods {
+		m[name] = true
+	}
+	return m
+}()
+
+var ownPublicMethods = map[string]bool{
 	"/yandex.cloud.iam.v1.IamTokenService/Create":    true,
 	"/yandex.cloud.iam.v1.IamTokenService/Revoke":    true,
 	"/yandex.cloud.endpoint.ApiEndpointService/Get":  true,

@@ -16,7 +16,9 @@ func (s *Service) Allowed(ctx context.Context, p Subject, permission, resourceID
 // MayCheck reports whether p may ask about other subjects in the access
 // service: it must hold iam.access.check on some organization.
 func (s *Service) MayCheck(p Subject) error {
-	if !s.authz.snap.Load().AllowedOnAnyRoot(p.ID, true, "iam.access.check") {
+	// A credential confined to a cloud or folder never covers an
+	// organization.
+	if p.Scope != "" || !s.authz.snap.Load().AllowedOnAnyRoot(p.ID, true, "iam.access.check") {
 		return errDenied("iam.access.check", "the organization")
 	}
 	return nil

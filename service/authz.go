@@ -107,9 +107,11 @@ func (s *Service) authorize(ctx context.Context, permission, resourceID string) 
 }
 
 // authorizeAs is authorize for a subject given apart from ctx.
+// A principal confined to a scope (a Keystone token's) is allowed only on
+// the scope and its descendants, whatever it holds elsewhere.
 func (s *Service) authorizeAs(ctx context.Context, sub Subject, permission, resourceID string) error {
 	snap := s.authz.snap.Load()
-	if snap.Allowed(sub.ID, sub.ID != "", permission, resourceID) {
+	if snap.Allowed(sub.ID, sub.ID != "", permission, resourceID) && (sub.Scope == "" || snap.Within(resourceID, sub.Scope)) {
 		return nil
 	}
 	if _, known := snap.Node(resourceID); known {
@@ -117,8 +119,9 @@ func (s *Service) authorizeAs(ctx context.Context, sub Subject, permission, reso
 	}
 	parent, err := s.knownAncestor(ctx, snap, resourceID)
 	if warden.IsCode(err, warden.NotFound) {
-		// Only a subject that could see it anywhere may learn it is missing.
-		if snap.AllowedOnAnyRoot(sub.ID, sub.ID != "", permission) {
+		// Only a subject that could see it anywhere may learn it is
+		// missing; a confined one cannot see every root.
+		if sub.Scope == "" && snap.AllowedOnAnyRoot(sub.ID, sub.ID != "", permission) {
 			return nil // the handler answers NotFound
 		}
 		return errDenied(permission, resourceID)
@@ -127,7 +130,7 @@ func (s *Service) authorizeAs(ctx context.Context, sub Subject, permission, reso
 		return err
 	}
 	s.authz.changed()
-	if parent != "" && snap.Allowed(sub.ID, sub.ID != "", permission, parent) {
+	if parent != "" && snap.Allowed(sub.ID, sub.ID != "", permission, parent) && (sub.Scope == "" || snap.Within(parent, sub.Scope)) {
 		return nil
 	}
 	return errDenied(permission, resourceID)
@@ -167,12 +170,13 @@ func (s *Service) knownResource(id string) bool {
 // allowed is authorize as a boolean, for filtering lists.
 func (s *Service) allowed(ctx context.Context, permission, resourceID string) bool {
 	sub := SubjectFrom(ctx)
-	return s.authz.snap.Load().Allowed(sub.ID, sub.ID != "", permission, resourceID)
+	snap := s.authz.snap.Load()
+	return snap.Allowed(sub.ID, sub.ID != "", permission, resourceID) && (sub.Scope == "" || snap.Within(resourceID, sub.Scope))
 }
 
 // nodeOf is what the snapshot keeps of a resource.
 func nodeOf(r *warden.Resource) access.Node {
-	return access.Node{ID: r.ID, Type: r.Type, ParentID: r.ParentID, Status: r.Status, ExpiresAt: attrTime(r, attrExpiresAt)}
+	return access.Node{ID: r.ID, Type: r.Type, ParentID: r.ParentID, Name: r.Name, Status: r.Status, ExpiresAt: attrTime(r, attrExpiresAt)}
 }
 
 // subjectActive reports whether an account may still act: it exists, is not

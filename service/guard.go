@@ -13,7 +13,17 @@ import (
 // names a permission the caller lacks.
 func (s *Service) guardMint(ctx context.Context, serviceAccountID string) error {
 	caller := SubjectFrom(ctx)
-	if short, ok := s.authz.snap.Load().Covers(caller.ID, serviceAccountID); !ok {
+	snap := s.authz.snap.Load()
+	if caller.Scope != "" {
+		// A confined caller hands out nothing beyond its scope, not even
+		// an account's own (unconfined) credential to the account itself.
+		if outside, ok := snap.BoundOutside(serviceAccountID, caller.Scope); ok {
+			return warden.Errorf(warden.PermissionDenied,
+				"permission denied: a credential of service account %s would reach %s, outside the scope %s of the caller's token",
+				serviceAccountID, outside, caller.Scope)
+		}
+	}
+	if short, ok := snap.Covers(caller.ID, serviceAccountID); !ok {
 		return warden.Errorf(warden.PermissionDenied,
 			"permission denied: a credential of service account %s would hand out %s on %s, which the caller does not hold",
 			serviceAccountID, short.Permission, short.ResourceID)

@@ -31,6 +31,8 @@ const (
 	// The Cloud.ru-style REST API (api/cloudru) logs and checks its
 	// endpoints under these names.
 	cloudruSvc = "/cloudru.iam.v1."
+	// Keystone v3 (api/keystone) runs under these names.
+	keystoneSvc = "/openstack.identity.v3."
 )
 
 func bindingRules(svc, perm, field string) []MethodRule {
@@ -103,6 +105,21 @@ var Rules = func() []MethodRule {
 		{Method: cloudruSvc + "ApiKeyService/Update", Check: "PATCH /api/v1/service-accounts/credentials/api-keys/{id}: as ApiKeyService/Update"},
 		{Method: cloudruSvc + "ApiKeyService/Delete", Check: "DELETE /api/v1/service-accounts/credentials/api-keys/{id}: as ApiKeyService/Delete"},
 		{Method: cloudruSvc + "ProductService/List", Check: "GET /api/v1/products: any authenticated caller"},
+		{Method: "/warden.iam.v1.ServiceAccountService/SetPassword", Check: "POST /warden/v1/serviceAccounts/{id}:setPassword: " + permSetServiceAccountPassword + " on the service account, and the escalation guard (the caller holds all the account holds)"},
+		{Method: "/warden.iam.v1.ServiceAccountService/RemovePassword", Check: "POST /warden/v1/serviceAccounts/{id}:removePassword: " + permSetServiceAccountPassword + " on the service account"},
+		{Method: keystoneSvc + "TokenService/Validate", Check: "GET/HEAD /v3/auth/tokens: any authenticated caller (X-Auth-Token); holding the X-Subject-Token is the proof needed to read it"},
+		{Method: keystoneSvc + "TokenService/Revoke", Check: "DELETE /v3/auth/tokens: any authenticated caller; holding the X-Subject-Token is the proof needed to revoke it"},
+		{Method: keystoneSvc + "AuthService/ListProjects", Check: "the folders the caller's subject holds a role on (where it may scope a token)"},
+		{Method: keystoneSvc + "AuthService/ListDomains", Check: "the clouds the caller's subject holds a role on"},
+		{Method: keystoneSvc + "AuthService/GetCatalog", Check: "any authenticated caller"},
+		{Method: keystoneSvc + "ProjectService/List", Check: "the folders with resource-manager.folders.get, within the token's scope"},
+		{Method: keystoneSvc + "ProjectService/Get", Check: "resource-manager.folders.get on the folder, within the token's scope"},
+		{Method: keystoneSvc + "DomainService/List", Check: "the clouds with resource-manager.clouds.get, within the token's scope"},
+		{Method: keystoneSvc + "DomainService/Get", Check: "resource-manager.clouds.get on the cloud, within the token's scope"},
+		{Method: keystoneSvc + "UserService/Get", Check: "one's own account; others need iam.serviceAccounts.get or iam.userAccounts.get on it"},
+		{Method: keystoneSvc + "UserService/ListProjects", Check: "as UserService/Get; another's projects only where the caller has resource-manager.folders.get"},
+		{Method: keystoneSvc + "RoleService/List", Check: "any authenticated caller: the catalog is public"},
+		{Method: keystoneSvc + "RoleAssignmentService/List", Check: "bindings on the clouds and folders with .listAccessBindings, within the token's scope"},
 		{Method: iamSvc + "RoleService/Get", Check: "any authenticated caller: the catalog is public"},
 		{Method: iamSvc + "RoleService/List", Check: "any authenticated caller: the catalog is public"},
 		{Method: "/yandex.cloud.operation.OperationService/Get", Check: "the .get permission of the operation's resource (…serviceAccounts.get on a service account)"},

@@ -100,6 +100,12 @@ type mutableFields map[string]func(r *warden.Resource)
 // request when the mask is empty) to the resource and stores it with a
 // finished operation.
 func (s *Service) update(ctx context.Context, id string, typ warden.ResourceType, mask *fieldmaskpb.FieldMask, present []string, fields mutableFields, description string, metadata proto.Message, response func(*warden.Resource) proto.Message) (*operation.Operation, error) {
+	return s.updateChecked(ctx, id, typ, mask, present, fields, nil, description, metadata, response)
+}
+
+// updateChecked is update with check (when not nil) run on the changed
+// resource in the transaction, before it is stored.
+func (s *Service) updateChecked(ctx context.Context, id string, typ warden.ResourceType, mask *fieldmaskpb.FieldMask, present []string, fields mutableFields, check func(context.Context, warden.Tx, *warden.Resource) error, description string, metadata proto.Message, response func(*warden.Resource) proto.Message) (*operation.Operation, error) {
 	paths := mask.GetPaths()
 	if len(paths) == 0 {
 		paths = present
@@ -117,6 +123,11 @@ func (s *Service) update(ctx context.Context, id string, typ warden.ResourceType
 		}
 		for _, p := range slices.Compact(slices.Sorted(slices.Values(paths))) {
 			fields[p](r)
+		}
+		if check != nil {
+			if err := check(ctx, tx, r); err != nil {
+				return err
+			}
 		}
 		if err := tx.UpdateResource(ctx, r); err != nil {
 			return err

@@ -24,7 +24,7 @@ func (s *Service) deleteCredential(ctx context.Context, tx warden.Tx, c *warden.
 	}
 	now := s.now()
 	return tx.RevokeToken(ctx, warden.RevokedToken{
-		TokenID: credentialRevocation + c.ID, SubjectID: c.SubjectID, RevokedAt: now, ExpiresAt: now.Add(token.MaxLifetime),
+		TokenID: credentialRevocation + c.ID, SubjectID: c.SubjectID, RevokedAt: now, ExpiresAt: now.Add(s.longestToken()),
 	})
 }
 
@@ -33,10 +33,15 @@ func (s *Service) deleteCredential(ctx context.Context, tx warden.Tx, c *warden.
 func (s *Service) revokedHere(ids ...string) {
 	m := make(map[string]time.Time, len(ids))
 	for _, id := range ids {
-		m[id] = s.now().Add(token.MaxLifetime)
+		m[id] = s.now().Add(s.longestToken())
 	}
 	s.verifier.RevokeCredentials(m)
 }
+
+// longestToken is how long a token minted through a credential may still
+// be valid after the credential is gone: the longer of the IAM and the
+// Keystone token lifetimes (a Keystone token outlives an IAM token).
+func (s *Service) longestToken() time.Duration { return max(token.MaxLifetime, s.keystoneLifetime) }
 
 // applyRevocations splits revocation-list entries into tokens and
 // credentials and hands them to the verifier.

@@ -52,8 +52,13 @@ type Config struct {
 	// stays valid; DefaultOAuthTokenLifetime when zero, at most
 	// MaxOAuthTokenLifetime.
 	OAuthTokenLifetime time.Duration
-	// Logins tunes the throttling of failed password logins.
+	// Logins tunes the throttling of failed password logins (Keystone's
+	// password method included).
 	Logins LoginLimits
+	// KeystoneTokenLifetime is how long a Keystone token lives;
+	// DefaultKeystoneTokenLifetime when zero, 1 minute to
+	// token.MaxKeystoneLifetime.
+	KeystoneTokenLifetime time.Duration
 	// AdminPassword, when set, is the bootstrap admin's password, set in
 	// the bootstrap transaction (ignored once bootstrapped).
 	AdminPassword string
@@ -80,6 +85,10 @@ type Service struct {
 	logins     *loginGuard
 	// oauthLifetime is how long a new OAuth token is valid.
 	oauthLifetime time.Duration
+	// keystoneLifetime is how long a new Keystone token is valid.
+	keystoneLifetime time.Duration
+	// verified remembers passwords that passed Keystone's password method.
+	verified *verifiedPasswords
 	// adminPassword is set at bootstrap only.
 	adminPassword string
 }
@@ -124,6 +133,13 @@ func New(cfg Config) (*Service, error) {
 	if s.oauthLifetime < time.Minute || s.oauthLifetime > MaxOAuthTokenLifetime {
 		return nil, fmt.Errorf("service: OAuth token lifetime %s is outside 1m to %s", s.oauthLifetime, MaxOAuthTokenLifetime)
 	}
+	s.keystoneLifetime = cfg.KeystoneTokenLifetime
+	if s.keystoneLifetime == 0 {
+		s.keystoneLifetime = DefaultKeystoneTokenLifetime
+	}
+	if s.keystoneLifetime < time.Minute || s.keystoneLifetime > token.MaxKeystoneLifetime {
+		return nil, fmt.Errorf("service: Keystone token lifetime %s is outside 1m to %s", s.keystoneLifetime, token.MaxKeystoneLifetime)
+	}
 	if s.refresh == 0 {
 		s.refresh = 200 * time.Millisecond
 	}
@@ -144,6 +160,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.jwtKeys = newKeyState(s)
+	s.verified = newVerifiedPasswords(s.now)
 	s.keys = &keyring{store: s.store, sealer: s.sealer, verifier: s.verifier, now: s.now, rotation: s.rotation}
 	return s, nil
 }

@@ -80,7 +80,7 @@ func (a *ServiceAccounts) Update(ctx context.Context, req *iam.UpdateServiceAcco
 		"description": func(r *warden.Resource) { r.Description = req.Description },
 		"labels":      func(r *warden.Resource) { r.Labels = copyLabels(req.Labels) },
 	}
-	return a.s.update(ctx, req.ServiceAccountId, warden.TypeServiceAccount, req.UpdateMask, present, fields, "Update service account",
+	return a.s.updateChecked(ctx, req.ServiceAccountId, warden.TypeServiceAccount, req.UpdateMask, present, fields, a.s.renamedNameFree, "Update service account",
 		&iam.UpdateServiceAccountMetadata{ServiceAccountId: req.ServiceAccountId}, saResponse)
 }
 

@@ -52,11 +52,19 @@ func (s *Service) SetPassword(ctx context.Context, userID, current, password str
 	}
 	var old []*warden.Credential
 	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
-		if _, err := s.getResource(ctx, tx, userID, warden.TypeUserAccount); err != nil {
+		user, err := s.getResource(ctx, tx, userID, warden.TypeUserAccount)
+		if err != nil {
 			return err
 		}
-		old, _, err = tx.ListCredentials(ctx, userID, warden.CredPassword, warden.Page{Size: 10})
-		return err
+		if old, _, err = tx.ListCredentials(ctx, userID, warden.CredPassword, warden.Page{Size: 10}); err != nil {
+			return err
+		}
+		if len(old) == 0 {
+			// A first password makes the user's name one Keystone logs in
+			// by: it must not be ambiguous in any of its clouds.
+			return s.userNameFree(ctx, tx, user)
+		}
+		return nil
 	})
 	if err != nil {
 		return err

@@ -87,11 +87,22 @@ func FuzzParse(f *testing.F) {
 	f.Add("t1..")
 	f.Add("t1.AQ." + strings.Repeat("A", 86))
 	f.Add(good[:len(good)-1])
+	kc := c
+	kc.Keystone, kc.Scope, kc.Methods, kc.AuditChain = true, "b1fabcdefghijklmnopq", MethodPassword|MethodToken, "ffeeddccbbaa99887766554433221100"
+	kgood, err := Sign(kc, fuzzKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(kgood)
 	keys := func(id string) (ed25519.PublicKey, bool) {
 		return fuzzKey.Public().(ed25519.PublicKey), id == "sgk1"
 	}
 	f.Fuzz(func(t *testing.T, tok string) {
-		claims, err := Parse(tok, keys, t0)
+		prefix := Prefix
+		if strings.HasPrefix(tok, KeystonePrefix) {
+			prefix = KeystonePrefix
+		}
+		claims, err := parse(tok, prefix, keys, t0)
 		if err == nil {
 			again, serr := Sign(claims, fuzzKey)
 			if serr != nil || again != tok {
@@ -101,11 +112,11 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Parse accepted a token expired at %v", claims.ExpiresAt)
 			}
 		}
-		_, payload, _, err := split(Prefix, tok)
+		_, payload, _, err := split(tok, prefix)
 		if err != nil {
 			return
 		}
-		pc, err := decodePayload(payload)
+		pc, err := decodePayload(payload, prefix == KeystonePrefix)
 		if err != nil {
 			return
 		}
@@ -113,7 +124,7 @@ func FuzzParse(f *testing.F) {
 		if serr != nil {
 			t.Fatalf("decoded claims %+v do not sign: %v", pc, serr)
 		}
-		if got := signed[len(Prefix):strings.LastIndexByte(signed, '.')]; got != b64.EncodeToString(payload) {
+		if got := signed[len(prefix):strings.LastIndexByte(signed, '.')]; got != b64.EncodeToString(payload) {
 			t.Fatalf("payload %x decodes to %+v, which encodes to %q", payload, pc, got)
 		}
 		if pc.IssuedAt.Location() != time.UTC {

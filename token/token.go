@@ -7,6 +7,12 @@
 // ID); signature is the Ed25519 signature of "t1.<payload>", 64 bytes, which
 // base64url-encodes to exactly the 86 characters of the Yandex token pattern.
 // A token verifies with the server's public keys alone: no database read.
+//
+// Keystone tokens (KeystonePrefix, "k1.<payload>.<signature>") share the
+// format and the signing keys; their payload (version 3) adds the scope, the
+// authentication methods and the audit chain. The prefix is part of what is
+// signed, so a token of one kind never verifies as the other: a scoped
+// Keystone token cannot be replayed as an unconfined IAM token.
 package token
 
 import (
@@ -24,18 +30,32 @@ import (
 const Prefix = "t1."
 
 // SessionPrefix starts the session token of an ephemeral access key: the
-// same format under another prefix, which the signature covers, so that
-// neither kind of token passes for the other.
+// IAM token format under another prefix, which the signature covers, so
+// that neither kind of token passes for the other.
 const SessionPrefix = "ws1."
 
 // MaxLifetime is the longest an IAM token may live.
 const MaxLifetime = 12 * time.Hour
 
 // Payload versions: version 2 adds the ID of the credential that minted
-// the token; version 1 tokens (minted before) are still read.
+// the token; version 1 tokens (minted before) are still read. Version 3 is
+// the Keystone token's.
 const (
-	version1 = 1
-	version  = 2
+	version1        = 1
+	version         = 2
+	versionKeystone = 3
+)
+
+// KeystonePrefix starts every Keystone token.
+const KeystonePrefix = "k1."
+
+// MaxKeystoneLifetime is the longest a Keystone token may live.
+const MaxKeystoneLifetime = 7 * 24 * time.Hour
+
+// Authentication methods a Keystone token records (Claims.Methods).
+const (
+	MethodPassword byte = 1 << iota
+	MethodToken
 )
 
 // MaxLength bounds the length of an acceptable token: anything longer is
@@ -64,6 +84,18 @@ type Claims struct {
 	// through (an authorized key, an OAuth token), "" when none: deleting
 	// that credential revokes the token.
 	CredentialID string
+
+	// Keystone marks a Keystone token; the fields below are its own.
+	Keystone bool
+	// Scope is the resource the token is confined to: a cloud (a Keystone
+	// domain) or a folder (a project); "" for an unscoped token.
+	Scope string
+	// Methods are the authentication methods behind the token
+	// (MethodPassword, MethodToken).
+	Methods byte
+	// AuditChain is the token ID of the token this one was rescoped
+	// from, "" for a token issued from a password.
+	AuditChain string
 }
 
 // Errors of Parse. They are for logs: callers answer every one of them with
@@ -90,11 +122,21 @@ func decode(s string) ([]byte, bool) {
 	return b, true
 }
 
-// Sign returns the token for c, signed with priv. c.KeyID must name priv.
-func Sign(c Claims, priv ed25519.PrivateKey) (string, error) { return SignAs(Prefix, c, priv) }
+// Sign returns the token for c, signed with priv: a Keystone token when
+// c.Keystone is set. c.KeyID must name priv.
+func Sign(c Claims, priv ed25519.PrivateKey) (string, error) { return signAs("", c, priv) }
 
-// SignAs is Sign with another prefix (SessionPrefix).
+// SignAs is Sign of an IAM-token-shaped token under another prefix
+// (SessionPrefix): the prefix is signed, so neither kind passes for the
+// other.
 func SignAs(prefix string, c Claims, priv ed25519.PrivateKey) (string, error) {
+	if prefix == "" || c.Keystone {
+		return "", errors.New("token: SignAs takes a prefix and no Keystone claims")
+	}
+	return signAs(prefix, c, priv)
+}
+
+func signAs(as string, c Claims, priv ed25519.PrivateKey) (string, error) {
 	code, ok := subjectTypeCodes[c.SubjectType]
 	if !ok {
 		return "", fmt.Errorf("token: unknown subject type %q", c.SubjectType)
@@ -103,11 +145,27 @@ func SignAs(prefix string, c Claims, priv ed25519.PrivateKey) (string, error) {
 	if err != nil || len(id) != 16 {
 		return "", errors.New("token: token ID must be 32 hex characters")
 	}
-	if len(c.KeyID) > 255 || len(c.SubjectID) > 255 || len(c.CredentialID) > 255 {
-		return "", errors.New("token: key, subject or credential ID too long")
+	if len(c.KeyID) > 255 || len(c.SubjectID) > 255 || len(c.CredentialID) > 255 || len(c.Scope) > 255 {
+		return "", errors.New("token: key, subject, credential or scope ID too long")
 	}
-	p := make([]byte, 0, 1+8+8+16+1+3+len(c.KeyID)+len(c.SubjectID)+len(c.CredentialID))
-	p = append(p, version)
+	var chain []byte
+	if c.AuditChain != "" {
+		if chain, err = hex.DecodeString(c.AuditChain); err != nil || len(chain) != 16 {
+			return "", errors.New("token: audit chain must be 32 hex characters")
+		}
+	}
+	if !c.Keystone && (c.Scope != "" || c.Methods != 0 || c.AuditChain != "") {
+		return "", errors.New("token: scope, methods and audit chain are for Keystone tokens")
+	}
+	prefix, v := Prefix, byte(version)
+	if c.Keystone {
+		prefix, v = KeystonePrefix, versionKeystone
+	}
+	if as != "" {
+		prefix = as
+	}
+	p := make([]byte, 0, 1+8+8+16+1+7+len(c.KeyID)+len(c.SubjectID)+len(c.CredentialID)+len(c.Scope)+len(chain))
+	p = append(p, v)
 	p = binary.BigEndian.AppendUint64(p, uint64(c.IssuedAt.Unix()))
 	p = binary.BigEndian.AppendUint64(p, uint64(c.ExpiresAt.Unix()))
 	p = append(p, id...)
@@ -117,13 +175,19 @@ func SignAs(prefix string, c Claims, priv ed25519.PrivateKey) (string, error) {
 	p = append(p, c.SubjectID...)
 	p = append(p, byte(len(c.CredentialID)))
 	p = append(p, c.CredentialID...)
+	if c.Keystone {
+		p = append(p, byte(len(c.Scope)))
+		p = append(p, c.Scope...)
+		p = append(p, c.Methods, byte(len(chain)))
+		p = append(p, chain...)
+	}
 	signed := prefix + b64.EncodeToString(p)
 	return signed + "." + b64.EncodeToString(ed25519.Sign(priv, []byte(signed))), nil
 }
 
 // Split checks the token's shape and returns the signed part, the decoded
 // payload and the signature.
-func split(prefix, tok string) (signed string, payload, sig []byte, err error) {
+func split(tok, prefix string) (signed string, payload, sig []byte, err error) {
 	if len(tok) > MaxLength || !strings.HasPrefix(tok, prefix) {
 		return "", nil, nil, ErrMalformed
 	}
@@ -142,11 +206,17 @@ func split(prefix, tok string) (signed string, payload, sig []byte, err error) {
 	return signed, payload, sig, nil
 }
 
-func decodePayload(p []byte) (Claims, error) {
+// decodePayload reads a payload of a token of the kind the prefix named:
+// an IAM token's (version 1 or 2) or a Keystone token's (version 3).
+func decodePayload(p []byte, keystone bool) (Claims, error) {
 	var c Claims
-	if len(p) < 1+8+8+16+1+1 || (p[0] != version && p[0] != version1) {
+	if len(p) < 1+8+8+16+1+1 {
 		return c, ErrMalformed
 	}
+	if keystone != (p[0] == versionKeystone) || (!keystone && p[0] != version && p[0] != version1) {
+		return c, ErrMalformed
+	}
+	c.Keystone = keystone
 	c.IssuedAt = time.Unix(int64(binary.BigEndian.Uint64(p[1:9])), 0).UTC()
 	c.ExpiresAt = time.Unix(int64(binary.BigEndian.Uint64(p[9:17])), 0).UTC()
 	c.TokenID = hex.EncodeToString(p[17:33])
@@ -162,9 +232,22 @@ func decodePayload(p []byte) (Claims, error) {
 	if c.SubjectID, rest, ok = readString(rest); !ok {
 		return c, ErrMalformed
 	}
-	if p[0] == version {
+	if p[0] != version1 {
 		if c.CredentialID, rest, ok = readString(rest); !ok {
 			return c, ErrMalformed
+		}
+	}
+	if keystone {
+		if c.Scope, rest, ok = readString(rest); !ok || len(rest) < 2 {
+			return c, ErrMalformed
+		}
+		c.Methods = rest[0]
+		var chain string
+		if chain, rest, ok = readString(rest[1:]); !ok || (len(chain) != 0 && len(chain) != 16) {
+			return c, ErrMalformed
+		}
+		if chain != "" {
+			c.AuditChain = hex.EncodeToString([]byte(chain))
 		}
 	}
 	if len(rest) != 0 {
@@ -181,20 +264,30 @@ func readString(b []byte) (string, []byte, bool) {
 	return string(b[1 : 1+n]), b[1+n:], true
 }
 
-// Parse verifies tok's signature with the public key that keys returns for
-// its key ID and checks its expiry at now. It does not consult revocations;
-// Verifier does.
+// Parse verifies an IAM token's signature with the public key that keys
+// returns for its key ID and checks its expiry at now. It does not consult
+// revocations; Verifier does. A Keystone token is malformed here.
 func Parse(tok string, keys func(keyID string) (ed25519.PublicKey, bool), now time.Time) (Claims, error) {
-	return ParseAs(Prefix, tok, keys, now)
+	return parse(tok, Prefix, keys, now)
 }
 
 // ParseAs is Parse of a token made by SignAs with prefix.
 func ParseAs(prefix, tok string, keys func(keyID string) (ed25519.PublicKey, bool), now time.Time) (Claims, error) {
-	signed, payload, sig, err := split(prefix, tok)
+	return parse(tok, prefix, keys, now)
+}
+
+// ParseKeystone is Parse for Keystone tokens; an IAM token is malformed
+// here.
+func ParseKeystone(tok string, keys func(keyID string) (ed25519.PublicKey, bool), now time.Time) (Claims, error) {
+	return parse(tok, KeystonePrefix, keys, now)
+}
+
+func parse(tok, prefix string, keys func(keyID string) (ed25519.PublicKey, bool), now time.Time) (Claims, error) {
+	signed, payload, sig, err := split(tok, prefix)
 	if err != nil {
 		return Claims{}, err
 	}
-	c, err := decodePayload(payload)
+	c, err := decodePayload(payload, prefix == KeystonePrefix)
 	if err != nil {
 		return Claims{}, err
 	}

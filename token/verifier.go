@@ -2,6 +2,7 @@ package token
 
 import (
 	"crypto/ed25519"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,16 +110,31 @@ func fnv(s string) uint32 {
 	return h
 }
 
-// Verify returns the claims of a valid, unexpired, unrevoked token. The
+// Verify returns the claims of a valid, unexpired, unrevoked IAM token. The
 // returned Claims are shared: callers must not modify them.
 func (v *Verifier) Verify(tok string) (*Claims, error) {
+	return v.verify(tok, Prefix)
+}
+
+// VerifyKeystone is Verify for Keystone tokens.
+func (v *Verifier) VerifyKeystone(tok string) (*Claims, error) {
+	return v.verify(tok, KeystonePrefix)
+}
+
+// verify checks a token of the kind prefix names. The prefix is checked
+// before the cache, which holds both kinds: a Keystone token verified once
+// must not come back from the cache as an IAM token.
+func (v *Verifier) verify(tok, prefix string) (*Claims, error) {
+	if !strings.HasPrefix(tok, prefix) {
+		return nil, ErrMalformed
+	}
 	now := v.now()
 	sh := &v.shards[fnv(tok)%cacheShards]
 	sh.mu.RLock()
 	c, ok := sh.m[tok]
 	sh.mu.RUnlock()
 	if !ok {
-		parsed, err := Parse(tok, v.PublicKey, now)
+		parsed, err := parse(tok, prefix, v.PublicKey, now)
 		if err != nil {
 			return nil, err
 		}

@@ -172,6 +172,48 @@ func (a *app) serviceAccountCommand() *cobra.Command {
 		})
 	um.updateFlags(update)
 
+	var pwStdin, generate bool
+	setPassword := one("set-password", "Set a service account's password, for Keystone's password method",
+		`  warden iam service-account set-password my-robot --generate
+  printf '%s\n' "$PASSWORD" | warden iam service-account set-password my-robot --password-stdin`,
+		func(ctx context.Context, c *client.Client, sa *iam.ServiceAccount) error {
+			var pw string
+			if !generate {
+				var err error
+				if pw, err = a.readNewPassword(pwStdin); err != nil {
+					return err
+				}
+			}
+			generated, err := c.SetServiceAccountPassword(ctx, sa.Id, pw, generate)
+			if err != nil {
+				return err
+			}
+			if generate {
+				fmt.Fprintln(a.env.Stdout, generated)
+			}
+			fmt.Fprintf(a.env.Stderr, "Password of %s set\n", sa.Id)
+			return nil
+		})
+	setPassword.Long = `Set a service account's password: the account then authenticates with
+Keystone's password method (POST /v3/auth/tokens, ` + "`openstack`" + `, gophercloud), by
+its ID or by its name in its cloud (the Keystone domain). The password is
+prompted for (twice) on a terminal, read from the first line of stdin with
+--password-stdin (or when stdin is not a terminal), or with --generate made
+by Warden and printed once on stdout. Needs iam.serviceAccounts.setPassword
+on the account and everything the account holds (a password is a credential
+of it). A name already used by another account with a password in the same
+cloud is refused. The previous password's Keystone tokens are revoked.` + folderHelp
+	setPassword.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from stdin, without prompting")
+	setPassword.Flags().BoolVar(&generate, "generate", false, "let Warden generate a password and print it (shown once)")
+	removePassword := one("remove-password", "Remove a service account's password and revoke its Keystone tokens", `  warden iam service-account remove-password my-robot`,
+		func(ctx context.Context, c *client.Client, sa *iam.ServiceAccount) error {
+			if err := c.RemoveServiceAccountPassword(ctx, sa.Id); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.env.Stderr, "Password of %s removed\n", sa.Id)
+			return nil
+		})
+
 	// Bindings on a service account say who may use or manage it.
 	bindings := accessBindingCommands(a, bindable[*iam.ServiceAccount]{
 		what: "service account", command: "iam service-account", example: "my-robot", help: folderHelp,
@@ -183,7 +225,7 @@ func (a *app) serviceAccountCommand() *cobra.Command {
 	return group("service-account", "Manage service accounts", `
 Manage service accounts: identities for programs. Commands that act on one
 service account take its ID or name as an argument, or --id or --name.`+folderHelp,
-		[]string{"service-accounts", "sa"}, append([]*cobra.Command{list, get, create, update, del, suspend, reactivate}, bindings...)...)
+		[]string{"service-accounts", "sa"}, append([]*cobra.Command{list, get, create, update, del, suspend, reactivate, setPassword, removePassword}, bindings...)...)
 }
 
 // printResult waits for op and prints its response, unpacked into out.

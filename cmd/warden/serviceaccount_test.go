@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -139,5 +140,53 @@ func TestServiceAccountErrors(t *testing.T) {
 				t.Errorf("error %q, want it to start with %q", msg, tc.prefix)
 			}
 		})
+	}
+}
+
+// TestServiceAccountSetPassword: set-password from stdin and generated,
+// each checked by logging in through Keystone's password method, and
+// remove-password.
+func TestServiceAccountSetPassword(t *testing.T) {
+	w := startServer(t)
+	c := loggedIn(t, w)
+	var sa map[string]any
+	decode(t, "json", c.ok("iam", "service-account", "create", "--name", "deployer", "--format", "json"), &sa)
+	id := sa["id"].(string)
+	var folder map[string]any
+	decode(t, "json", c.ok("resource-manager", "folder", "get", "default", "--format", "json"), &folder)
+	c.ok("resource-manager", "folder", "add-access-binding", "default", "--role", "viewer", "--service-account-name", "deployer")
+	keystone := func(password string) int {
+		t.Helper()
+		body := `{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"deployer","domain":{"id":"` + folder["cloud_id"].(string) + `"},"password":"` + password + `"}}},"scope":{"project":{"id":"` + folder["id"].(string) + `"}}}}`
+		resp, err := http.Post("http://"+w.addr+"/v3/auth/tokens", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	if r := c.runIn("deployer-password-1\n", "iam", "service-account", "set-password", "deployer", "--password-stdin"); r.code != 0 {
+		t.Fatalf("set-password: exit %d: %s", r.code, r.stderr)
+	}
+	if got := keystone("deployer-password-1"); got != 201 {
+		t.Errorf("Keystone login with the password set: %d", got)
+	}
+	generated := strings.TrimSpace(c.ok("iam", "service-account", "set-password", "--id", id, "--generate"))
+	if len(generated) < 32 {
+		t.Fatalf("generated password %q", generated)
+	}
+	if got := keystone(generated); got != 201 {
+		t.Errorf("Keystone login with the generated password: %d", got)
+	}
+	if got := keystone("deployer-password-1"); got != 401 {
+		t.Errorf("Keystone login with the replaced password: %d", got)
+	}
+	c.ok("iam", "service-account", "remove-password", "deployer")
+	if got := keystone(generated); got != 401 {
+		t.Errorf("Keystone login after remove-password: %d", got)
+	}
+	if msg := c.fail("iam", "service-account", "remove-password", "deployer"); !strings.Contains(msg, "no password") {
+		t.Errorf("remove-password twice: %q", msg)
 	}
 }

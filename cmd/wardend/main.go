@@ -21,6 +21,7 @@ import (
 	"warden/secret"
 	"warden/server"
 	"warden/service"
+	"warden/token"
 )
 
 func main() {
@@ -63,7 +64,9 @@ func serve(args []string) error {
 	var rolesFiles string
 	fs.StringVar(&rolesFiles, "roles-file", env("WARDEN_ROLES_FILE", ""), "comma-separated JSON files of extra roles for your own services: {\"roles\": [{\"id\", \"permissions\", \"includes\"}]} (env WARDEN_ROLES_FILE)")
 	fs.StringVar(&cfg.ProductsFile, "products-file", env("WARDEN_PRODUCTS_FILE", ""), "JSON file of the products (services) API keys can be bound to, replacing the built-in postbox, monaas, logaas, storage: {\"products\": [{\"name\", \"description\", \"endpoints\", \"scopes\"}]} (env WARDEN_PRODUCTS_FILE)")
-	var oauthLifetime, maxHashes string
+	var oauthLifetime, maxHashes, keystoneLifetime string
+	fs.StringVar(&keystoneLifetime, "keystone-token-lifetime", env("WARDEN_KEYSTONE_TOKEN_LIFETIME", "24h"), "how long a Keystone token (POST /v3/auth/tokens) stays valid: 1m to 7d (env WARDEN_KEYSTONE_TOKEN_LIFETIME)")
+	fs.StringVar(&cfg.KeystoneCatalogFile, "keystone-catalog-file", env("WARDEN_KEYSTONE_CATALOG_FILE", ""), "JSON file of the services Keystone's catalog lists besides Warden's identity: {\"services\": [{\"type\", \"name\", \"endpoints\": [{\"interface\", \"region\", \"url\"}]}]} (env WARDEN_KEYSTONE_CATALOG_FILE)")
 	fs.StringVar(&oauthLifetime, "oauth-token-lifetime", env("WARDEN_OAUTH_TOKEN_LIFETIME", "30d"), "how long the OAuth token of a login stays valid: 1m to 365d, as 30d or 720h (env WARDEN_OAUTH_TOKEN_LIFETIME)")
 	fs.StringVar(&maxHashes, "max-password-hashes", env("WARDEN_MAX_PASSWORD_HASHES", ""), "password hashes (argon2id, 64 MiB each) computed at once; default from the CPUs and memory; logins beyond it wait up to 1 s, then get 429 (env WARDEN_MAX_PASSWORD_HASHES)")
 	var readTimeout, writeTimeout, maxConns string
@@ -91,6 +94,9 @@ func serve(args []string) error {
 	}
 	if cfg.OAuthTokenLifetime, err = parseDays(oauthLifetime); err != nil || cfg.OAuthTokenLifetime < time.Minute || cfg.OAuthTokenLifetime > service.MaxOAuthTokenLifetime {
 		return fmt.Errorf("--oauth-token-lifetime: want 1m to 365d, got %q", oauthLifetime)
+	}
+	if cfg.KeystoneTokenLifetime, err = parseDays(keystoneLifetime); err != nil || cfg.KeystoneTokenLifetime < time.Minute || cfg.KeystoneTokenLifetime > token.MaxKeystoneLifetime {
+		return fmt.Errorf("--keystone-token-lifetime: want 1m to 7d, got %q", keystoneLifetime)
 	}
 	if maxHashes != "" {
 		n, err := strconv.Atoi(maxHashes)

@@ -1,0 +1,227 @@
+package service
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"warden"
+	"warden/access"
+)
+
+// Read views of the hierarchy for Keystone's GET routes, answered from the
+// access snapshot and filtered by what the caller may see — within its
+// token's scope, for a scoped one.
+
+// KeystoneProject is a folder as Keystone names it.
+type KeystoneProject struct {
+	ID, Name, DomainID string
+	Enabled            bool
+}
+
+// KeystoneDomain is a cloud as Keystone names it.
+type KeystoneDomain struct {
+	ID, Name string
+	Enabled  bool
+}
+
+// KeystoneUser is an account as Keystone names it.
+type KeystoneUser struct {
+	ID, Name, DomainID string
+	Enabled            bool
+}
+
+// KeystoneRoleAssignment is a role bound to a subject on a scope.
+type KeystoneRoleAssignment struct {
+	RoleID, SubjectID string
+	// Scope is the folder (project) or cloud (domain) it is bound on.
+	ScopeID string
+	// Domain is set when the scope is a domain.
+	Domain bool
+}
+
+// KeystoneFilter narrows a list: by name and by domain ("" = any).
+type KeystoneFilter struct{ Name, DomainID string }
+
+func sortedByName[T any](xs []T, name func(T) string) []T {
+	slices.SortFunc(xs, func(a, b T) int { return strings.Compare(name(a), name(b)) })
+	return xs
+}
+
+// KeystoneAuthProjects lists the projects the caller's subject holds a role
+// on (GET /v3/auth/projects): where it may ask for a project-scoped token.
+// As in Keystone, the token's own scope does not narrow this list.
+func (s *Service) KeystoneAuthProjects(ctx context.Context) []KeystoneProject {
+	return s.projectsWithRole(SubjectFrom(ctx).ID)
+}
+
+func (s *Service) projectsWithRole(subjectID string) []KeystoneProject {
+	snap := s.authz.snap.Load()
+	var out []KeystoneProject
+	snap.Each(warden.TypeFolder, func(n access.Node) {
+		if snap.HasRole(subjectID, true, n.ID) {
+			out = append(out, KeystoneProject{ID: n.ID, Name: n.Name, DomainID: n.ParentID, Enabled: n.Status == warden.StatusActive})
+		}
+	})
+	return sortedByName(out, func(p KeystoneProject) string { return p.Name + "\x00" + p.ID })
+}
+
+// KeystoneAuthDomains lists the domains the caller's subject holds a role
+// on (GET /v3/auth/domains).
+func (s *Service) KeystoneAuthDomains(ctx context.Context) []KeystoneDomain {
+	snap := s.authz.snap.Load()
+	sub := SubjectFrom(ctx).ID
+	var out []KeystoneDomain
+	snap.Each(warden.TypeCloud, func(n access.Node) {
+		if snap.HasRole(sub, true, n.ID) {
+			out = append(out, KeystoneDomain{ID: n.ID, Name: n.Name, Enabled: n.Status == warden.StatusActive})
+		}
+	})
+	return sortedByName(out, func(d KeystoneDomain) string { return d.Name + "\x00" + d.ID })
+}
+
+// KeystoneProjects lists the projects on which the caller holds
+// resource-manager.folders.get (GET /v3/projects).
+func (s *Service) KeystoneProjects(ctx context.Context, f KeystoneFilter) []KeystoneProject {
+	var out []KeystoneProject
+	s.authz.snap.Load().Each(warden.TypeFolder, func(n access.Node) {
+		if (f.Name == "" || n.Name == f.Name) && (f.DomainID == "" || n.ParentID == f.DomainID) && s.allowed(ctx, "resource-manager.folders.get", n.ID) {
+			out = append(out, KeystoneProject{ID: n.ID, Name: n.Name, DomainID: n.ParentID, Enabled: n.Status == warden.StatusActive})
+		}
+	})
+	return sortedByName(out, func(p KeystoneProject) string { return p.Name + "\x00" + p.ID })
+}
+
+// KeystoneGetProject returns a project the caller holds
+// resource-manager.folders.get on (GET /v3/projects/{id}).
+func (s *Service) KeystoneGetProject(ctx context.Context, id string) (KeystoneProject, error) {
+	n, err := s.keystoneGet(ctx, "resource-manager.folders.get", id, warden.TypeFolder)
+	return KeystoneProject{ID: n.ID, Name: n.Name, DomainID: n.ParentID, Enabled: n.Status == warden.StatusActive}, err
+}
+
+// KeystoneDomains lists the domains on which the caller holds
+// resource-manager.clouds.get (GET /v3/domains).
+func (s *Service) KeystoneDomains(ctx context.Context, f KeystoneFilter) []KeystoneDomain {
+	var out []KeystoneDomain
+	s.authz.snap.Load().Each(warden.TypeCloud, func(n access.Node) {
+		if (f.Name == "" || n.Name == f.Name) && s.allowed(ctx, "resource-manager.clouds.get", n.ID) {
+			out = append(out, KeystoneDomain{ID: n.ID, Name: n.Name, Enabled: n.Status == warden.StatusActive})
+		}
+	})
+	return sortedByName(out, func(d KeystoneDomain) string { return d.Name + "\x00" + d.ID })
+}
+
+// KeystoneGetDomain returns a domain the caller holds
+// resource-manager.clouds.get on (GET /v3/domains/{id}).
+func (s *Service) KeystoneGetDomain(ctx context.Context, id string) (KeystoneDomain, error) {
+	n, err := s.keystoneGet(ctx, "resource-manager.clouds.get", id, warden.TypeCloud)
+	return KeystoneDomain{ID: n.ID, Name: n.Name, Enabled: n.Status == warden.StatusActive}, err
+}
+
+// keystoneGet authorizes permission on id and returns it from the
+// snapshot when it is of type typ; NotFound otherwise (including one the
+// snapshot does not know yet).
+func (s *Service) keystoneGet(ctx context.Context, permission, id string, typ warden.ResourceType) (access.Node, error) {
+	if err := s.authorize(ctx, permission, id); err != nil {
+		return access.Node{}, err
+	}
+	n, ok := s.authz.snap.Load().Node(id)
+	if !ok || n.Type != typ {
+		return access.Node{}, warden.Errorf(warden.NotFound, "Could not find %s: %s.", keystoneKind[typ], id)
+	}
+	return n, nil
+}
+
+var keystoneKind = map[warden.ResourceType]string{warden.TypeFolder: "project", warden.TypeCloud: "domain"}
+
+// KeystoneGetUser returns an account (GET /v3/users/{id}): one's own, or
+// one the caller holds iam.serviceAccounts.get or iam.userAccounts.get on.
+// A service account's domain is its folder's cloud; a user account's its
+// organization.
+func (s *Service) KeystoneGetUser(ctx context.Context, id string) (KeystoneUser, error) {
+	if err := s.mayReadUser(ctx, id); err != nil {
+		return KeystoneUser{}, err
+	}
+	snap := s.authz.snap.Load()
+	n, ok := snap.Node(id)
+	if !ok || (n.Type != warden.TypeServiceAccount && n.Type != warden.TypeUserAccount) {
+		return KeystoneUser{}, warden.Errorf(warden.NotFound, "Could not find user: %s.", id)
+	}
+	u := KeystoneUser{ID: n.ID, Name: n.Name, DomainID: n.ParentID, Enabled: n.ActiveAt(s.now())}
+	if n.Type == warden.TypeServiceAccount {
+		if f, ok := snap.Node(n.ParentID); ok {
+			u.DomainID = f.ParentID
+		}
+	}
+	return u, nil
+}
+
+// mayReadUser lets a caller read its own account, or another with the .get
+// permission of its type.
+func (s *Service) mayReadUser(ctx context.Context, id string) error {
+	if SubjectFrom(ctx).ID == id {
+		return nil
+	}
+	perm := "iam.serviceAccounts.get"
+	if strings.HasPrefix(id, warden.PrefixUserAccount) {
+		perm = "iam.userAccounts.get"
+	}
+	return s.authorize(ctx, perm, id)
+}
+
+// KeystoneUserProjects lists the projects a user holds a role on (GET
+// /v3/users/{id}/projects): one's own, or another's with the .get
+// permission on that account; only projects the caller may see.
+func (s *Service) KeystoneUserProjects(ctx context.Context, id string) ([]KeystoneProject, error) {
+	if err := s.mayReadUser(ctx, id); err != nil {
+		return nil, err
+	}
+	self := SubjectFrom(ctx).ID == id
+	var out []KeystoneProject
+	for _, p := range s.projectsWithRole(id) {
+		if self || s.allowed(ctx, "resource-manager.folders.get", p.ID) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// KeystoneRoles lists the role catalog (GET /v3/roles): public to any
+// authenticated caller, as RoleService is.
+func (s *Service) KeystoneRoles() []string {
+	var out []string
+	for _, r := range s.authz.catalog.Roles() {
+		out = append(out, r.ID)
+	}
+	return out
+}
+
+// KeystoneRoleAssignments lists the bindings on projects and domains on
+// which the caller may list access bindings (GET /v3/role_assignments),
+// optionally of one subject or on one scope ("" = any).
+func (s *Service) KeystoneRoleAssignments(ctx context.Context, subjectID, scopeID string) []KeystoneRoleAssignment {
+	snap := s.authz.snap.Load()
+	var out []KeystoneRoleAssignment
+	for _, kind := range []struct {
+		typ  warden.ResourceType
+		perm string
+	}{{warden.TypeCloud, "resource-manager.clouds.listAccessBindings"}, {warden.TypeFolder, "resource-manager.folders.listAccessBindings"}} {
+		snap.Each(kind.typ, func(n access.Node) {
+			if (scopeID != "" && n.ID != scopeID) || !s.allowed(ctx, kind.perm, n.ID) {
+				return
+			}
+			for sub, roles := range snap.BoundRoles(n.ID) {
+				if subjectID != "" && sub != subjectID {
+					continue
+				}
+				for _, r := range roles {
+					out = append(out, KeystoneRoleAssignment{RoleID: r, SubjectID: sub, ScopeID: n.ID, Domain: kind.typ == warden.TypeCloud})
+				}
+			}
+		})
+	}
+	slices.SortFunc(out, func(a, b KeystoneRoleAssignment) int {
+		return strings.Compare(a.ScopeID+a.SubjectID+a.RoleID, b.ScopeID+b.SubjectID+b.RoleID)
+	})
+	return out
+}
