@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -422,6 +423,7 @@ func TestKeystoneBadInput(t *testing.T) {
 		{"rescope a scoped token", func() response {
 			return post(`{"auth":{"identity":{"methods":["token"],"token":{"id":"` + good + `"}},"scope":{"domain":{"id":"` + w.cloud + `"}}}}`)
 		}, 403},
+		{"no X-Subject-Token", func() response { return n.ks("GET", "/v3/auth/tokens", map[string]string{"X-Auth-Token": good}, "") }, 400},
 		{"unknown path", func() response { return n.ks("GET", "/v3/services", map[string]string{"X-Auth-Token": good}, "") }, 404},
 	}
 	for _, c := range cases {
@@ -460,5 +462,26 @@ func TestKeystoneRescope(t *testing.T) {
 	}
 	if got := n.authorize(t, map[string][]string{"X-Auth-Token": {tok}}, "iam.serviceAccounts.list", w.folderA, w.folderB); got[0] || !got[1] {
 		t.Errorf("rescoped to B: allowed in A, B = %v", got)
+	}
+}
+
+// TestKeystoneCatalogFile: the operator's services follow Warden's identity
+// in the catalog of a scoped token and of GET /v3/auth/catalog.
+func TestKeystoneCatalogFile(t *testing.T) {
+	file := t.TempDir() + "/catalog.json"
+	if err := os.WriteFile(file, []byte(`{"services": [{"type": "object-store", "name": "swift",
+		"endpoints": [{"interface": "public", "region": "ru-1", "url": "https://swift.example/v1"}]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := start(t, t.TempDir(), "", func(c *server.Config) { c.KeystoneCatalogFile = file })
+	w := newKSWorld(t, n)
+	r := n.ks("POST", "/v3/auth/tokens", nil, w.passwordAuth(ksPassword, projectScope(w.folderA)))
+	catalog, _ := r.body["token"].(map[string]any)["catalog"].([]any)
+	if r.status != 201 || len(catalog) != 2 || str(catalog[0], "type") != "identity" || str(catalog[1], "type") != "object-store" {
+		t.Fatalf("token catalog: %d %s", r.status, r.raw)
+	}
+	c := n.ks("GET", "/v3/auth/catalog", map[string]string{"X-Auth-Token": r.header.Get("X-Subject-Token")}, "")
+	if got, _ := c.body["catalog"].([]any); c.status != 200 || len(got) != 2 {
+		t.Errorf("GET /v3/auth/catalog: %d %s", c.status, c.raw)
 	}
 }

@@ -514,7 +514,7 @@ func (s *Service) keystoneScope(ctx context.Context, tx warden.Tx, req KeystoneA
 		s.reloadNow(ctx) // created a moment ago, maybe on another node
 		snap = s.authz.snap.Load()
 	}
-	if len(snap.Roles(subjectID, true, scope.ID)) == 0 {
+	if !snap.HasRole(subjectID, true, scope.ID) {
 		return nil, keystoneRefusal("no_role_on_scope", subjectID+" holds no role on "+scope.ID)
 	}
 	return scope, nil

@@ -165,6 +165,9 @@ func (h *handler) issueToken(ctx context.Context, r *http.Request) (result, erro
 // Keystone asks on every request.
 func (h *handler) validateToken(ctx context.Context, r *http.Request) (result, error) {
 	tok := subjectToken(r)
+	if tok == "" {
+		return result{}, errNoSubjectToken
+	}
 	c, err := h.svc.ValidateKeystoneToken(ctx, tok)
 	if err != nil {
 		return result{}, err
@@ -193,6 +196,9 @@ func (h *handler) validateToken(ctx context.Context, r *http.Request) (result, e
 
 // revokeToken answers DELETE /v3/auth/tokens: 204.
 func (h *handler) revokeToken(ctx context.Context, r *http.Request) (result, error) {
+	if subjectToken(r) == "" {
+		return result{}, errNoSubjectToken
+	}
 	if err := h.svc.RevokeKeystoneToken(ctx, subjectToken(r)); err != nil {
 		return result{}, err
 	}
@@ -200,6 +206,8 @@ func (h *handler) revokeToken(ctx context.Context, r *http.Request) (result, err
 }
 
 func subjectToken(r *http.Request) string { return strings.TrimSpace(r.Header.Get("X-Subject-Token")) }
+
+var errNoSubjectToken = warden.Errorf(warden.InvalidArgument, "X-Subject-Token: the token to validate or revoke is required")
 
 // noCatalog reports ?nocatalog (any value, as Keystone reads it).
 func noCatalog(r *http.Request) bool { return r.URL.Query().Has("nocatalog") }
