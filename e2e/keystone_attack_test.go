@@ -58,6 +58,9 @@ func TestAttackScopedTokenMintsUnconfinedCredential(t *testing.T) {
 		{"Yandex API key", "/iam/v1/apiKeys", self},
 		{"Cloud.ru API key", "/api/v1/service-accounts/credentials/api-keys", `{"name":"escape","serviceAccountId":"` + w.robot + `","products":["postbox"]}`},
 		{"IAM token", "/iam/v1/tokens:createForServiceAccount", self},
+		{"access key", "/iam/aws-compatibility/v1/accessKeys", self},
+		{"ephemeral access key for itself", "/iam/aws-compatibility/v1/ephemeralAccessKeys", `{"sessionName":"escape"}`},
+		{"ephemeral access key named", "/iam/aws-compatibility/v1/ephemeralAccessKeys", `{"sessionName":"escape","subjectId":"` + w.robot + `"}`},
 		{"a role outside of scope", "/resource-manager/v1/folders/" + w.folderA + ":updateAccessBindings", `{"accessBindingDeltas":[{"action":"ADD","accessBinding":{"roleId":"viewer","subject":{"type":"serviceAccount","id":"` + w.robot + `"}}}]}`},
 		{"a new password", "/warden/v1/serviceAccounts/" + w.robot + ":setPassword", `{"generate":true}`},
 	} {
