@@ -97,6 +97,9 @@ type Principal struct {
 	// bindings elsewhere. "" for an unconfined credential; NoScope for one
 	// that authorizes nothing (an unscoped Keystone token).
 	Scope string
+	// Policy, when set, narrows the credential further (an ephemeral
+	// access key's session policy): see Policy.
+	Policy *Policy
 }
 
 // NoScope is the Scope of a credential confined to nothing: no resource is

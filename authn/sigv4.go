@@ -19,8 +19,9 @@ const CredSigV4 = "sigv4"
 type AccessKeys interface {
 	sigv4.Keys
 	// Owner returns the account and the credential id behind a verified
-	// credential: a static key's owner, or an ephemeral key's subject.
-	Owner(c sigv4.Credential) (subjectID, credentialID string, ok bool)
+	// credential — a static key's owner, or an ephemeral key's subject —
+	// and the policy that narrows it (nil: none).
+	Owner(c sigv4.Credential) (subjectID, credentialID string, policy *Policy, ok bool)
 }
 
 // SigV4 is the scheme of AWS Signature Version 4: the
@@ -72,7 +73,7 @@ func (s SigV4) Verify(_ context.Context, r *Request, _ string) (Principal, error
 		}
 		return Principal{}, Refuse("error", err.Error())
 	}
-	sub, cred, ok := s.Keys.Owner(res.Credential)
+	sub, cred, policy, ok := s.Keys.Owner(res.Credential)
 	if !ok { // deleted between the key lookup and now
 		return Principal{}, &Refusal{Label: sigv4.InvalidAccessKeyID.Code(), Detail: "access key deleted", Answer: sigv4Answer(sigv4.InvalidAccessKeyID)}
 	}
@@ -80,7 +81,7 @@ func (s SigV4) Verify(_ context.Context, r *Request, _ string) (Principal, error
 	if strings.HasPrefix(sub, warden.PrefixUserAccount) {
 		typ = token.SubjectUserAccount // an ephemeral key of a user
 	}
-	p := Principal{Subject: Subject{Type: typ, ID: sub}, CredentialID: cred}
+	p := Principal{Subject: Subject{Type: typ, ID: sub}, CredentialID: cred, Policy: policy}
 	if seed, ok := res.StreamSeed(); ok {
 		p.Stream = &seed
 	}

@@ -281,6 +281,35 @@ func TestSigV4EphemeralKeys(t *testing.T) {
 			t.Errorf("duration %v: %d %s", bad["duration"], r.status, r.raw)
 		}
 	}
+	// A session policy narrows the key below its subject's bindings (the
+	// robot holds postbox.viewer on folder A), never beyond them.
+	withPolicy := func(policy string) (int, string) {
+		t.Helper()
+		r := create(s.w.admin, map[string]any{"subjectId": s.w.robot, "sessionName": "narrow", "policy": policy})
+		if r.status != 200 {
+			t.Fatalf("create with policy %s: %d %s", policy, r.status, r.raw)
+		}
+		return call(aws.Credentials{AccessKeyID: str(r.body, "accessKeyId"), SecretAccessKey: str(r.body, "secret"), SessionToken: str(r.body, "sessionToken")})
+	}
+	for _, c := range []struct {
+		policy string
+		status int
+	}{
+		{`{"Statement": [{"Effect": "Allow", "Action": "postbox.configurationSets.*"}]}`, 200},
+		{`{"Statement": [{"Effect": "Allow", "Action": ["postbox.configurationSets.list"], "Resource": ["` + s.w.folderA + `"]}]}`, 200},
+		{`{"Statement": [{"Effect": "Allow", "Action": "postbox.emails.*"}]}`, 403},
+		{`{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "` + s.w.folderB + `"}]}`, 403},
+	} {
+		if st, code := withPolicy(c.policy); st != c.status {
+			t.Errorf("policy %s: %d %s, want %d", c.policy, st, code, c.status)
+		}
+	}
+	for _, bad := range []string{`{"Statement": [{"Effect": "Deny", "Action": "*"}]}`, `{"Statement": []}`, `not json`, `{"Statement": [{"Effect": "Allow", "Action": "bad action"}]}`} {
+		if r := create(s.w.admin, map[string]any{"subjectId": s.w.robot, "sessionName": "x", "policy": bad}); r.status != 400 || !strings.Contains(r.raw, "policy") {
+			t.Errorf("policy %s: %d %s, want 400 naming the policy", bad, r.status, r.raw)
+		}
+	}
+
 	// Suspension, then expiry.
 	s.n.rest("POST", "/iam/v1/serviceAccounts/"+s.w.robot+":suspend", s.w.admin, map[string]any{})
 	if st, code := call(good); st != 403 || code != "InvalidAccessKeyId" {

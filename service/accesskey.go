@@ -1,10 +1,12 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	aws "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1/awscompatibility"
@@ -249,8 +251,9 @@ const (
 // secret derives from the key id. The key dies at expiry, when its subject
 // is suspended, expired or deleted, or when the session token is revoked.
 func (t *TemporaryAccessKeys) CreateEphemeral(ctx context.Context, req *aws.CreateEphemeralAccessKeyRequest) (*aws.CreateEphemeralAccessKeyResponse, error) {
-	if req.Policy != "" {
-		return nil, warden.Errorf(warden.Unimplemented, "policy: session policies are not supported yet; omit it")
+	policy, err := ephemeralPolicy(req.Policy)
+	if err != nil {
+		return nil, err
 	}
 	d := ephemeralDefault
 	if req.Duration != nil {
@@ -288,7 +291,7 @@ func (t *TemporaryAccessKeys) CreateEphemeral(ctx context.Context, req *aws.Crea
 	id := accesskey.NewEphemeralKeyID()
 	c := token.Claims{
 		TokenID: hex.EncodeToString(secret.RandomBytes(16)), KeyID: keyID, SubjectType: typ, SubjectID: subject,
-		IssuedAt: now, ExpiresAt: now.Add(d), CredentialID: id,
+		IssuedAt: now, ExpiresAt: now.Add(d), CredentialID: id, Policy: policy,
 	}
 	session, err := token.SignAs(token.SessionPrefix, c, priv)
 	if err != nil {
@@ -298,4 +301,23 @@ func (t *TemporaryAccessKeys) CreateEphemeral(ctx context.Context, req *aws.Crea
 		AccessKeyId: id, Secret: accesskey.DeriveSecret(t.s.accessKeys.ephemeralRoot, id),
 		SessionToken: session, ExpiresAt: timestamppb.New(c.ExpiresAt),
 	}, nil
+}
+
+// ephemeralPolicy checks a session policy and returns its compact form ("":
+// none), which the session token carries.
+func ephemeralPolicy(doc string) (string, error) {
+	if strings.TrimSpace(doc) == "" {
+		return "", nil
+	}
+	if _, err := authn.ParsePolicy(doc); err != nil {
+		return "", warden.Errorf(warden.InvalidArgument, "policy: %v", err)
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(doc)); err != nil {
+		return "", warden.Errorf(warden.InvalidArgument, "policy: %v", err)
+	}
+	if b.Len() > token.MaxPolicyLength {
+		return "", warden.Errorf(warden.InvalidArgument, "policy: at most %d bytes (compacted), not %d", token.MaxPolicyLength, b.Len())
+	}
+	return b.String(), nil
 }

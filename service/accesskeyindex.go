@@ -10,6 +10,7 @@ import (
 
 	"warden"
 	"warden/accesskey"
+	"warden/authn"
 	"warden/secret"
 	"warden/sigv4"
 	"warden/token"
@@ -50,6 +51,7 @@ type accessKeyIndex struct {
 type sessionEntry struct {
 	keyID, tokenID, subjectID string
 	expires                   time.Time
+	policy                    *authn.Policy // nil: none
 }
 
 // maxSessions bounds the verified session tokens kept; past it the cache
@@ -135,6 +137,11 @@ func (x *accessKeyIndex) session(c sigv4.Credential) (*sessionEntry, error) {
 			return nil, sigv4.Refuse(sigv4.InvalidToken, "session token: "+err.Error())
 		}
 		e = &sessionEntry{keyID: claims.CredentialID, tokenID: claims.TokenID, subjectID: claims.SubjectID, expires: claims.ExpiresAt}
+		if claims.Policy != "" {
+			if e.policy, err = authn.ParsePolicy(claims.Policy); err != nil {
+				return nil, sigv4.Refuse(sigv4.InvalidToken, "session token policy: "+err.Error())
+			}
+		}
 		if x.nSession.Add(1) > maxSessions {
 			x.sessions.Clear()
 			x.nSession.Store(1)
@@ -153,22 +160,22 @@ func (x *accessKeyIndex) session(c sigv4.Credential) (*sessionEntry, error) {
 }
 
 // Owner implements authn.AccessKeys.
-func (x *accessKeyIndex) Owner(c sigv4.Credential) (string, string, bool) {
+func (x *accessKeyIndex) Owner(c sigv4.Credential) (string, string, *authn.Policy, bool) {
 	if c.SessionToken != "" {
 		e, err := x.session(c)
 		if err != nil {
-			return "", "", false
+			return "", "", nil, false
 		}
-		return e.subjectID, e.keyID, true
+		return e.subjectID, e.keyID, e.policy, true
 	}
 	keyID := c.AccessKeyID
 	x.mu.RLock()
 	e := x.byKey[keyID]
 	x.mu.RUnlock()
 	if e == nil {
-		return "", "", false
+		return "", "", nil, false
 	}
-	return e.subjectID, e.credID, true
+	return e.subjectID, e.credID, nil, true
 }
 
 // Len returns the number of keys held.

@@ -111,6 +111,9 @@ func (s *Service) authorize(ctx context.Context, permission, resourceID string) 
 // the scope and its descendants, whatever it holds elsewhere.
 func (s *Service) authorizeAs(ctx context.Context, sub Subject, permission, resourceID string) error {
 	snap := s.authz.snap.Load()
+	if !permits(snap, sub, permission, resourceID) {
+		return errDenied(permission, resourceID)
+	}
 	if snap.Allowed(sub.ID, sub.ID != "", permission, resourceID) && (sub.Scope == "" || snap.Within(resourceID, sub.Scope)) {
 		return nil
 	}
@@ -121,7 +124,7 @@ func (s *Service) authorizeAs(ctx context.Context, sub Subject, permission, reso
 	if warden.IsCode(err, warden.NotFound) {
 		// Only a subject that could see it anywhere may learn it is
 		// missing; a confined one cannot see every root.
-		if sub.Scope == "" && snap.AllowedOnAnyRoot(sub.ID, sub.ID != "", permission) {
+		if sub.Scope == "" && sub.Policy == nil && snap.AllowedOnAnyRoot(sub.ID, sub.ID != "", permission) {
 			return nil // the handler answers NotFound
 		}
 		return errDenied(permission, resourceID)
@@ -171,7 +174,19 @@ func (s *Service) knownResource(id string) bool {
 func (s *Service) allowed(ctx context.Context, permission, resourceID string) bool {
 	sub := SubjectFrom(ctx)
 	snap := s.authz.snap.Load()
-	return snap.Allowed(sub.ID, sub.ID != "", permission, resourceID) && (sub.Scope == "" || snap.Within(resourceID, sub.Scope))
+	return permits(snap, sub, permission, resourceID) &&
+		snap.Allowed(sub.ID, sub.ID != "", permission, resourceID) && (sub.Scope == "" || snap.Within(resourceID, sub.Scope))
+}
+
+// permits applies a credential's policy (an ephemeral access key's), which
+// only ever narrows what the bindings allow. A resource the snapshot does
+// not know yet is within a policy's resource only through a known ancestor,
+// so such a check is denied until the snapshot learns of it.
+func permits(snap *access.Snapshot, sub Subject, permission, resourceID string) bool {
+	if sub.Policy == nil {
+		return true
+	}
+	return sub.Policy.Allows(permission, func(r string) bool { return snap.Within(resourceID, r) })
 }
 
 // nodeOf is what the snapshot keeps of a resource.

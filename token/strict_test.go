@@ -116,7 +116,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		pc, err := decodePayload(payload, prefix == KeystonePrefix)
+		pc, err := decodePayload(payload, prefix == KeystonePrefix, prefix == SessionPrefix)
 		if err != nil {
 			return
 		}

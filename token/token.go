@@ -44,6 +44,9 @@ const (
 	version1        = 1
 	version         = 2
 	versionKeystone = 3
+	// versionSession is an ephemeral access key's session token: an IAM
+	// token's fields and the key's policy.
+	versionSession = 4
 )
 
 // KeystonePrefix starts every Keystone token.
@@ -96,7 +99,15 @@ type Claims struct {
 	// AuditChain is the token ID of the token this one was rescoped
 	// from, "" for a token issued from a password.
 	AuditChain string
+
+	// Policy, in a session token (SessionPrefix) only, narrows what the
+	// ephemeral key may do: a JSON policy the service compiles.
+	Policy string
 }
+
+// MaxPolicyLength bounds a session token's policy, so that the token stays
+// within MaxLength.
+const MaxPolicyLength = 512
 
 // Errors of Parse. They are for logs: callers answer every one of them with
 // the same Unauthenticated message.
@@ -164,6 +175,13 @@ func signAs(as string, c Claims, priv ed25519.PrivateKey) (string, error) {
 	if as != "" {
 		prefix = as
 	}
+	session := prefix == SessionPrefix
+	if session {
+		v = versionSession
+	}
+	if len(c.Policy) > MaxPolicyLength || (c.Policy != "" && !session) {
+		return "", errors.New("token: a policy is for session tokens, at most 512 bytes")
+	}
 	p := make([]byte, 0, 1+8+8+16+1+7+len(c.KeyID)+len(c.SubjectID)+len(c.CredentialID)+len(c.Scope)+len(chain))
 	p = append(p, v)
 	p = binary.BigEndian.AppendUint64(p, uint64(c.IssuedAt.Unix()))
@@ -175,6 +193,10 @@ func signAs(as string, c Claims, priv ed25519.PrivateKey) (string, error) {
 	p = append(p, c.SubjectID...)
 	p = append(p, byte(len(c.CredentialID)))
 	p = append(p, c.CredentialID...)
+	if session {
+		p = binary.BigEndian.AppendUint16(p, uint16(len(c.Policy)))
+		p = append(p, c.Policy...)
+	}
 	if c.Keystone {
 		p = append(p, byte(len(c.Scope)))
 		p = append(p, c.Scope...)
@@ -208,12 +230,13 @@ func split(tok, prefix string) (signed string, payload, sig []byte, err error) {
 
 // decodePayload reads a payload of a token of the kind the prefix named:
 // an IAM token's (version 1 or 2) or a Keystone token's (version 3).
-func decodePayload(p []byte, keystone bool) (Claims, error) {
+func decodePayload(p []byte, keystone, session bool) (Claims, error) {
 	var c Claims
 	if len(p) < 1+8+8+16+1+1 {
 		return c, ErrMalformed
 	}
-	if keystone != (p[0] == versionKeystone) || (!keystone && p[0] != version && p[0] != version1) {
+	if keystone != (p[0] == versionKeystone) || session != (p[0] == versionSession) ||
+		(!keystone && !session && p[0] != version && p[0] != version1) {
 		return c, ErrMalformed
 	}
 	c.Keystone = keystone
@@ -236,6 +259,13 @@ func decodePayload(p []byte, keystone bool) (Claims, error) {
 		if c.CredentialID, rest, ok = readString(rest); !ok {
 			return c, ErrMalformed
 		}
+	}
+	if session {
+		if len(rest) < 2 || len(rest) < 2+int(binary.BigEndian.Uint16(rest)) {
+			return c, ErrMalformed
+		}
+		n := int(binary.BigEndian.Uint16(rest))
+		c.Policy, rest = string(rest[2:2+n]), rest[2+n:]
 	}
 	if keystone {
 		if c.Scope, rest, ok = readString(rest); !ok || len(rest) < 2 {
@@ -287,7 +317,7 @@ func parse(tok, prefix string, keys func(keyID string) (ed25519.PublicKey, bool)
 	if err != nil {
 		return Claims{}, err
 	}
-	c, err := decodePayload(payload, prefix == KeystonePrefix)
+	c, err := decodePayload(payload, prefix == KeystonePrefix, prefix == SessionPrefix)
 	if err != nil {
 		return Claims{}, err
 	}

@@ -183,9 +183,21 @@ func TestSessionTokenIsNotAnIAMToken(t *testing.T) {
 	if _, err := ParseAs(SessionPrefix, session, keys, now); err != nil {
 		t.Fatalf("ParseAs(session) = %v", err)
 	}
+	c.Policy = `{"Statement":[{"Effect":"Allow","Action":["postbox.*"]}]}`
+	withPolicy, err := SignAs(SessionPrefix, c, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ParseAs(SessionPrefix, withPolicy, keys, now); err != nil || got.Policy != c.Policy {
+		t.Fatalf("ParseAs(session with policy) = %+v, %v", got, err)
+	}
+	if _, err := Sign(c, priv); err == nil {
+		t.Error("Sign took a policy for an IAM token")
+	}
+	c.Policy = ""
 	swapped := Prefix + strings.TrimPrefix(session, SessionPrefix)
-	if _, err := Parse(swapped, keys, now); err != ErrSignature {
-		t.Errorf("a session token as an IAM token: %v, want ErrSignature", err)
+	if _, err := Parse(swapped, keys, now); err != ErrMalformed && err != ErrSignature {
+		t.Errorf("a session token as an IAM token: %v, want a refusal", err)
 	}
 	if _, err := Parse(session, keys, now); err != ErrMalformed {
 		t.Errorf("Parse(session token) = %v, want ErrMalformed", err)

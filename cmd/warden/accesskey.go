@@ -34,7 +34,7 @@ The secret is shown once, by create.`,
 func (a *app) accessKeyEphemeralCommand() *cobra.Command {
 	var owner keyOwner
 	var duration time.Duration
-	var session string
+	var session, policy string
 	cmd := &cobra.Command{
 		Use:   "create-ephemeral",
 		Short: "Create an ephemeral access key: key id, secret and session token",
@@ -44,7 +44,8 @@ tools take it as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
 AWS_SESSION_TOKEN. Nothing is stored: the key dies at its expiry, or with its
 subject.`,
 		Example: `  warden iam access-key create-ephemeral --duration 1h
-  warden iam access-key create-ephemeral --service-account-name my-robot --duration 30m --format json`,
+  warden iam access-key create-ephemeral --service-account-name my-robot --duration 30m --format json
+  warden iam access-key create-ephemeral --policy '{"Statement": [{"Effect": "Allow", "Action": "postbox.configurationSets.*"}]}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -57,7 +58,7 @@ subject.`,
 				return err
 			}
 			resp, err := aws.NewTemporaryAccessKeyServiceClient(c.Conn()).CreateEphemeral(ctx, &aws.CreateEphemeralAccessKeyRequest{
-				SubjectId: sa, SessionName: session, Duration: durationpb.New(duration),
+				SubjectId: sa, SessionName: session, Duration: durationpb.New(duration), Policy: policy,
 			})
 			if err != nil {
 				return err
@@ -68,6 +69,7 @@ subject.`,
 	owner.register(cmd)
 	cmd.Flags().DurationVar(&duration, "duration", time.Hour, "lifetime, 15m to 12h")
 	cmd.Flags().StringVar(&session, "session-name", "warden-cli", "name of the session")
+	cmd.Flags().StringVar(&policy, "policy", "", `session policy narrowing the key, e.g. '{"Statement": [{"Effect": "Allow", "Action": "postbox.*"}]}'`)
 	return cmd
 }
 
