@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,30 +10,12 @@ import (
 	"warden/server"
 )
 
-// testClock is a clock a test moves by hand.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // TestAttackOAuthTokenRevoke replays issue 9 (f): OAuth tokens lived 365
 // days and could be neither listed nor revoked. They now live as long as
 // configured, are listed and revoked through RefreshTokenService (REST
 // /iam/v1/refreshTokens), and a revoked one no longer exchanges.
 func TestAttackOAuthTokenRevoke(t *testing.T) {
-	clk := &testClock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	n := start(t, t.TempDir(), "", func(c *server.Config) {
 		c.AdminPassword = "admin-password-1"
 		c.OAuthTokenLifetime = time.Hour
