@@ -210,7 +210,7 @@ func TestRevokeOAuthTokens(t *testing.T) {
 		}
 		toks = append(toks, res.OAuthToken.Reveal())
 	}
-	if err := f.s.store.Update(ctx, func(tx warden.Tx) error { return f.s.revokeOAuthTokens(ctx, tx, f.admin) }); err != nil {
+	if err := f.s.store.Update(ctx, func(tx warden.Tx) error { _, err := f.s.revokeOAuthTokens(ctx, tx, f.admin); return err }); err != nil {
 		t.Fatal(err)
 	}
 	for i, tok := range toks {

@@ -182,10 +182,10 @@ func (s *Service) oauthTokenByID(ctx context.Context, id string) (*warden.Creden
 // revokeOAuthTokens deletes every OAuth token of a user in tx, and with
 // them the IAM tokens exchanged for them (through the revocation list, on
 // every node within the refresh interval): for a password change, so that
-// a stolen token dies with the old password.
-func (s *Service) revokeOAuthTokens(ctx context.Context, tx warden.Tx, userID string) error {
-	_, err := s.revokeMatching(ctx, tx, userID, func(*warden.Credential) bool { return true })
-	return err
+// a stolen token dies with the old password. It returns their IDs for
+// revokedHere once tx has committed.
+func (s *Service) revokeOAuthTokens(ctx context.Context, tx warden.Tx, userID string) ([]string, error) {
+	return s.revokeMatching(ctx, tx, userID, func(*warden.Credential) bool { return true })
 }
 
 // revokeMatching deletes a user's OAuth tokens that match, recording the

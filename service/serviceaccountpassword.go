@@ -113,18 +113,23 @@ func (s *Service) RemoveServiceAccountPassword(ctx context.Context, id string) e
 // deletePasswords deletes an account's passwords in tx, revoking the
 // tokens issued through them, and returns their IDs.
 func (s *Service) deletePasswords(ctx context.Context, tx warden.Tx, subjectID string) ([]string, error) {
-	creds, _, err := tx.ListCredentials(ctx, subjectID, warden.CredPassword, warden.Page{Size: 100})
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, 0, len(creds))
-	for _, c := range creds {
-		if err := s.deleteCredential(ctx, tx, c); err != nil {
+	var ids []string
+	for p := (warden.Page{Size: 1000}); ; {
+		creds, next, err := tx.ListCredentials(ctx, subjectID, warden.CredPassword, p)
+		if err != nil {
 			return nil, err
 		}
-		ids = append(ids, c.ID)
+		for _, c := range creds {
+			if err := s.deleteCredential(ctx, tx, c); err != nil {
+				return nil, err
+			}
+			ids = append(ids, c.ID)
+		}
+		if next == "" {
+			return ids, nil
+		}
+		p.Token = next
 	}
-	return ids, nil
 }
 
 // keystoneNameFree refuses, with FailedPrecondition, a service account

@@ -87,25 +87,15 @@ func (s *Service) SetPassword(ctx context.Context, userID, current, password str
 	}
 	var revoked []string
 	err = s.store.Update(ctx, func(tx warden.Tx) error {
-		revoked = revoked[:0]
-		for _, kind := range []warden.CredentialKind{warden.CredPassword, warden.CredOAuthToken} {
-			for tok := ""; ; {
-				creds, next, err := tx.ListCredentials(ctx, userID, kind, warden.Page{Size: 1000, Token: tok})
-				if err != nil {
-					return err
-				}
-				for _, c := range creds {
-					if err := s.deleteCredential(ctx, tx, c); err != nil {
-						return err
-					}
-					revoked = append(revoked, c.ID)
-				}
-				if next == "" {
-					break
-				}
-				tok = next
-			}
+		passwords, err := s.deletePasswords(ctx, tx, userID)
+		if err != nil {
+			return err
 		}
+		tokens, err := s.revokeOAuthTokens(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		revoked = append(passwords, tokens...)
 		return tx.CreateCredential(ctx, &warden.Credential{
 			ID: warden.NewID(warden.PrefixPassword), Kind: warden.CredPassword, SubjectID: userID,
 			Hash: []byte(hash), CreatedAt: s.now().UTC(),
