@@ -11,12 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/peer"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"warden"
 	"warden/api/accesspb"
+	"warden/api/grpcapi"
 	"warden/authn"
 	"warden/service"
 	"warden/sigv4"
@@ -101,12 +100,7 @@ func (a *Server) authenticate(ctx context.Context, req *accesspb.Request) (authn
 // callerMayCheck authenticates the caller of a subject-form Authorize with
 // its own credential: it must hold iam.access.check on some organization.
 func (a *Server) callerMayCheck(ctx context.Context) error {
-	md, _ := metadata.FromIncomingContext(ctx)
-	r := &authn.Request{Header: authn.MD(md)}
-	if p, ok := peer.FromContext(ctx); ok {
-		r.ClientAddress = p.Addr.String()
-	}
-	caller, err := a.auth.Authenticate(ctx, r)
+	caller, err := a.auth.Authenticate(ctx, grpcapi.IncomingRequest(ctx, "/warden.access.v1.AccessService/Authorize"))
 	if err != nil {
 		return err
 	}

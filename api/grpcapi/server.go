@@ -169,11 +169,7 @@ func (s *Server) call(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 		ctx = s.cfg.Incoming(ctx, md)
 	}
 	if !s.cfg.Public[info.FullMethod] {
-		r := &authn.Request{Method: info.FullMethod, Header: authn.MD(md)}
-		if p, ok := peer.FromContext(ctx); ok {
-			r.ClientAddress = p.Addr.String()
-		}
-		p, err := s.cfg.Auth.Authenticate(ctx, r)
+		p, err := s.cfg.Auth.Authenticate(ctx, IncomingRequest(ctx, info.FullMethod))
 		if err != nil {
 			return ctx, nil, err
 		}
@@ -193,6 +189,17 @@ func (s *Server) call(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 	}
 	resp, err := handler(ctx, req)
 	return ctx, resp, err
+}
+
+// IncomingRequest is the call of ctx as the authentication pipeline takes
+// it: its metadata as the headers, its peer as the client.
+func IncomingRequest(ctx context.Context, method string) *authn.Request {
+	md, _ := metadata.FromIncomingContext(ctx)
+	r := &authn.Request{Method: method, Header: authn.MD(md)}
+	if p, ok := peer.FromContext(ctx); ok {
+		r.ClientAddress = p.Addr.String()
+	}
+	return r
 }
 
 type grpcapiError string
