@@ -1,0 +1,176 @@
+package postbox
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// createConfigurationSet stores the set as the client described it; Get
+// returns that description.
+func (h *Handler) createConfigurationSet(w http.ResponseWriter, r *request) error {
+	var in map[string]any
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	name, _ := in["ConfigurationSetName"].(string)
+	if !validName(kindConfigurationSets, name) {
+		return badRequest("ConfigurationSetName: 1 to 64 letters, digits, '_' or '-' are required")
+	}
+	if err := h.store.Create(r.folder, kindConfigurationSets, name, in); errors.Is(err, errExists) {
+		return alreadyExists("configuration set %s already exists", name)
+	} else if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
+func (h *Handler) getConfigurationSet(w http.ResponseWriter, r *request) error {
+	name := r.PathValue("name")
+	var set map[string]any
+	if !validName(kindConfigurationSets, name) {
+		return notFound("configuration set %s does not exist", name)
+	}
+	if err := h.store.Get(r.folder, kindConfigurationSets, name, &set); errors.Is(err, errNotFound) {
+		return notFound("configuration set %s does not exist", name)
+	} else if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, set)
+	return nil
+}
+
+func (h *Handler) deleteConfigurationSet(w http.ResponseWriter, r *request) error {
+	name := r.PathValue("name")
+	if !validName(kindConfigurationSets, name) {
+		return notFound("configuration set %s does not exist", name)
+	}
+	if err := h.store.Delete(r.folder, kindConfigurationSets, name); errors.Is(err, errNotFound) {
+		return notFound("configuration set %s does not exist", name)
+	} else if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
+func (h *Handler) listConfigurationSets(w http.ResponseWriter, r *request) error {
+	p, err := pageOf(r, map[string]bool{"CONFIGURATION_SET_NAME_CONTAINS": true})
+	if err != nil {
+		return err
+	}
+	contains := p.filter["CONFIGURATION_SET_NAME_CONTAINS"]
+	names, next, err := p.list(h.store, r.folder, kindConfigurationSets, func(name string) bool { return strings.Contains(name, contains) })
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ConfigurationSets": nonNil(names), "NextToken": next})
+	return nil
+}
+
+// page is a list request: GET with query parameters (AWS CLI, boto3) or
+// POST with a JSON body (aws-sdk-go-v2 ≥ 1.77, which adds a filter).
+type page struct {
+	after  string
+	size   int
+	filter map[string]string
+}
+
+func pageOf(r *request, filterKeys map[string]bool) (*page, error) {
+	var in struct {
+		NextToken string
+		PageSize  *int
+		Filter    map[string]string
+	}
+	if r.Method == http.MethodPost {
+		if err := decode(r, &in); err != nil {
+			return nil, err
+		}
+	} else {
+		q := r.URL.Query()
+		in.NextToken = q.Get("NextToken")
+		if s := q.Get("PageSize"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				return nil, badRequest("PageSize: %q is not a number", s)
+			}
+			in.PageSize = &n
+		}
+	}
+	p := &page{size: 100, filter: in.Filter}
+	if in.PageSize != nil {
+		if *in.PageSize < 1 || *in.PageSize > 1000 {
+			return nil, badRequest("PageSize: between 1 and 1000")
+		}
+		p.size = *in.PageSize
+	}
+	if in.NextToken != "" {
+		after, err := base64.RawURLEncoding.DecodeString(in.NextToken)
+		if err != nil {
+			return nil, badRequest("NextToken is not one this service gave")
+		}
+		p.after = string(after)
+	}
+	for k := range in.Filter {
+		if !filterKeys[k] {
+			return nil, badRequest("Filter: unknown key %q", k)
+		}
+	}
+	return p, nil
+}
+
+// list returns a page of the names keep accepts, and the NextToken of the
+// next page (nil on the last).
+func (p *page) list(s *Store, folder, kind string, keep func(string) bool) ([]string, *string, error) {
+	var out []string
+	after := p.after
+	for {
+		names, more, err := s.List(folder, kind, after, p.size)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, n := range names {
+			if keep(n) {
+				out = append(out, n)
+			}
+			if len(out) == p.size {
+				if n == names[len(names)-1] && !more {
+					return out, nil, nil
+				}
+				next := base64.RawURLEncoding.EncodeToString([]byte(n))
+				return out, &next, nil
+			}
+		}
+		if !more {
+			return out, nil, nil
+		}
+		after = names[len(names)-1]
+	}
+}
+
+// decode reads a JSON request body into v.
+func decode(r *request, v any) error {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	if len(b) == 0 {
+		b = []byte("{}")
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return badRequest("the request body is not valid JSON for this operation: %v", err)
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
