@@ -332,8 +332,12 @@ func TestPostboxCredentials(t *testing.T) {
 	otherProduct := apiKey(map[string]any{"scopes": []string{"yc.monitoring.read"}})
 	send := map[string]any{"FromEmailAddress": "robot@example.com", "Destination": map[string]any{"ToAddresses": []string{"rcpt@example.org"}},
 		"Content": map[string]any{"Simple": map[string]any{"Subject": map[string]string{"Data": "hi"}, "Body": map[string]any{"Text": map[string]string{"Data": "hello"}}}}}
-	list := func(headers ...string) pbAnswer { return p.pb.call(t, "GET", "/v2/email/configuration-sets", nil, headers...) }
-	sendAs := func(headers ...string) pbAnswer { return p.pb.call(t, "POST", "/v2/email/outbound-emails", send, headers...) }
+	list := func(headers ...string) pbAnswer {
+		return p.pb.call(t, "GET", "/v2/email/configuration-sets", nil, headers...)
+	}
+	sendAs := func(headers ...string) pbAnswer {
+		return p.pb.call(t, "POST", "/v2/email/outbound-emails", send, headers...)
+	}
 	for _, c := range []struct {
 		what       string
 		got        pbAnswer
