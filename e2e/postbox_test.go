@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +15,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
 	"warden/postbox"
 )
@@ -420,5 +426,140 @@ func TestPostboxCacheRevocationBound(t *testing.T) {
 	}
 	if st := list(); st != 401 {
 		t.Errorf("revoked, asked again: %d, want 401 (refusals are not cached)", st)
+	}
+}
+
+// TestPostboxSDK: aws-sdk-go-v2's newest sesv2 (which lists with POST
+// …/list-configuration-sets and …/list-identities) drives every operation
+// of Postbox: create, get, list by pages and with a filter, delete, send
+// simple and raw mail, and the AWS error codes of each failure.
+func TestPostboxSDK(t *testing.T) {
+	p := newPostboxWorld(t, "postbox.editor")
+	ctx := context.Background()
+	c := sesv2.New(sesv2.Options{Region: sesRegion, BaseEndpoint: aws.String(p.pb.url), Retryer: aws.NopRetryer{},
+		Credentials: awsKey{id: p.keyID, secret: p.secret}.credentials()})
+	code := func(err error) string { return apiCode(t, "sesv2", err) }
+
+	for _, name := range []string{"set-c", "set-a", "other-b"} {
+		if _, err := c.CreateConfigurationSet(ctx, &sesv2.CreateConfigurationSetInput{ConfigurationSetName: aws.String(name),
+			SendingOptions: &types.SendingOptions{SendingEnabled: true}}); err != nil {
+			t.Fatalf("CreateConfigurationSet %s: %v", name, err)
+		}
+	}
+	_, err := c.CreateConfigurationSet(ctx, &sesv2.CreateConfigurationSetInput{ConfigurationSetName: aws.String("set-a")})
+	if got := code(err); got != "AlreadyExistsException" {
+		t.Errorf("CreateConfigurationSet twice: %q", got)
+	}
+	_, err = c.CreateConfigurationSet(ctx, &sesv2.CreateConfigurationSetInput{ConfigurationSetName: aws.String("no/slash")})
+	if got := code(err); got != "BadRequestException" {
+		t.Errorf("CreateConfigurationSet with a bad name: %q", got)
+	}
+	got, err := c.GetConfigurationSet(ctx, &sesv2.GetConfigurationSetInput{ConfigurationSetName: aws.String("set-a")})
+	if err != nil || aws.ToString(got.ConfigurationSetName) != "set-a" || got.SendingOptions == nil || !got.SendingOptions.SendingEnabled {
+		t.Errorf("GetConfigurationSet: %+v, %v", got, err)
+	}
+	// Pages of two, then a filter.
+	var names []string
+	in := &sesv2.ListConfigurationSetsInput{PageSize: aws.Int32(2)}
+	for pages := 0; ; pages++ {
+		out, err := c.ListConfigurationSets(ctx, in)
+		if err != nil || pages > 3 {
+			t.Fatalf("ListConfigurationSets page %d: %v", pages, err)
+		}
+		names = append(names, out.ConfigurationSets...)
+		if out.NextToken == nil {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	if strings.Join(names, ",") != "other-b,set-a,set-c" {
+		t.Errorf("ListConfigurationSets by pages of 2: %v", names)
+	}
+	filtered, err := c.ListConfigurationSets(ctx, &sesv2.ListConfigurationSetsInput{Filter: map[string]string{"CONFIGURATION_SET_NAME_CONTAINS": "set-"}})
+	if err != nil || strings.Join(filtered.ConfigurationSets, ",") != "set-a,set-c" {
+		t.Errorf("ListConfigurationSets with a filter: %+v, %v", filtered, err)
+	}
+	_, err = c.ListConfigurationSets(ctx, &sesv2.ListConfigurationSetsInput{Filter: map[string]string{"NO_SUCH_KEY": "x"}})
+	if got := code(err); got != "BadRequestException" {
+		t.Errorf("ListConfigurationSets with an unknown filter: %q", got)
+	}
+	if _, err := c.DeleteConfigurationSet(ctx, &sesv2.DeleteConfigurationSetInput{ConfigurationSetName: aws.String("other-b")}); err != nil {
+		t.Errorf("DeleteConfigurationSet: %v", err)
+	}
+	for what, err := range map[string]error{
+		"GetConfigurationSet of a deleted set": func() error {
+			_, err := c.GetConfigurationSet(ctx, &sesv2.GetConfigurationSetInput{ConfigurationSetName: aws.String("other-b")})
+			return err
+		}(),
+		"DeleteConfigurationSet twice": func() error {
+			_, err := c.DeleteConfigurationSet(ctx, &sesv2.DeleteConfigurationSetInput{ConfigurationSetName: aws.String("other-b")})
+			return err
+		}(),
+		"GetEmailIdentity of a missing one": func() error {
+			_, err := c.GetEmailIdentity(ctx, &sesv2.GetEmailIdentityInput{EmailIdentity: aws.String("nobody@example.com")})
+			return err
+		}(),
+	} {
+		if got := code(err); got != "NotFoundException" {
+			t.Errorf("%s: %q, want NotFoundException", what, got)
+		}
+	}
+
+	for _, id := range []string{"sender@example.com", "example.org"} {
+		if _, err := c.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(id), ConfigurationSetName: aws.String("set-a")}); err != nil {
+			t.Fatalf("CreateEmailIdentity %s: %v", id, err)
+		}
+	}
+	_, err = c.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String("x@example.net"), ConfigurationSetName: aws.String("nope")})
+	if got := code(err); got != "NotFoundException" {
+		t.Errorf("CreateEmailIdentity with a missing configuration set: %q", got)
+	}
+	ident, err := c.GetEmailIdentity(ctx, &sesv2.GetEmailIdentityInput{EmailIdentity: aws.String("sender@example.com")})
+	if err != nil || ident.IdentityType != types.IdentityTypeEmailAddress || !ident.VerifiedForSendingStatus || aws.ToString(ident.ConfigurationSetName) != "set-a" {
+		t.Errorf("GetEmailIdentity: %+v, %v", ident, err)
+	}
+	ids, err := c.ListEmailIdentities(ctx, &sesv2.ListEmailIdentitiesInput{Filter: map[string]string{"IDENTITY_TYPE": "DOMAIN"}})
+	if err != nil || len(ids.EmailIdentities) != 1 || aws.ToString(ids.EmailIdentities[0].IdentityName) != "example.org" {
+		t.Errorf("ListEmailIdentities of domains: %+v, %v", ids, err)
+	}
+
+	simple, err := c.SendEmail(ctx, &sesv2.SendEmailInput{FromEmailAddress: aws.String("Sender <sender@example.com>"),
+		Destination: &types.Destination{ToAddresses: []string{"a@example.net"}, BccAddresses: []string{"b@example.net"}},
+		Content: &types.EmailContent{Simple: &types.Message{Subject: &types.Content{Data: aws.String("Simple")},
+			Body: &types.Body{Text: &types.Content{Data: aws.String("hello")}}}}})
+	if err != nil {
+		t.Fatalf("SendEmail simple: %v", err)
+	}
+	raw, err := c.SendEmail(ctx, &sesv2.SendEmailInput{Content: &types.EmailContent{Raw: &types.RawMessage{
+		Data: []byte("From: robot@example.org\r\nTo: c@example.net\r\nSubject: Raw\r\n\r\nraw body\r\n")}}})
+	if err != nil {
+		t.Fatalf("SendEmail raw: %v", err)
+	}
+	outbox := p.pb.outbox(t, p.w.folderB)
+	if m := outbox[aws.ToString(simple.MessageId)]; fmt.Sprint(m["Recipients"]) != "[a@example.net b@example.net]" {
+		t.Errorf("simple message: %v", m)
+	}
+	if m := outbox[aws.ToString(raw.MessageId)]; fmt.Sprint(m["Recipients"]) != "[c@example.net]" || str(m, "FromEmailAddress") != "robot@example.org" {
+		t.Errorf("raw message: %v", m)
+	}
+	for what, in := range map[string]*sesv2.SendEmailInput{
+		"no recipient":    {FromEmailAddress: aws.String("sender@example.com"), Content: &types.EmailContent{Raw: &types.RawMessage{Data: []byte("Subject: x\r\n\r\nx")}}},
+		"a template":      {FromEmailAddress: aws.String("sender@example.com"), Destination: &types.Destination{ToAddresses: []string{"a@example.net"}}, Content: &types.EmailContent{Template: &types.Template{TemplateName: aws.String("t")}}},
+		"a bad recipient": {FromEmailAddress: aws.String("sender@example.com"), Destination: &types.Destination{ToAddresses: []string{"not an address"}}, Content: &types.EmailContent{Raw: &types.RawMessage{Data: []byte("Subject: x\r\n\r\nx")}}},
+	} {
+		if _, err := c.SendEmail(ctx, in); code(err) != "BadRequestException" {
+			t.Errorf("SendEmail with %s: %v, want BadRequestException", what, err)
+		}
+	}
+	if len(p.pb.outbox(t, p.w.folderB)) != 2 {
+		t.Errorf("refused messages reached the outbox: %v", p.pb.outbox(t, p.w.folderB))
+	}
+	if _, err := c.DeleteEmailIdentity(ctx, &sesv2.DeleteEmailIdentityInput{EmailIdentity: aws.String("sender@example.com")}); err != nil {
+		t.Errorf("DeleteEmailIdentity: %v", err)
+	}
+	_, err = c.SendEmail(ctx, &sesv2.SendEmailInput{FromEmailAddress: aws.String("sender@example.com"),
+		Destination: &types.Destination{ToAddresses: []string{"a@example.net"}}, Content: &types.EmailContent{Raw: &types.RawMessage{Data: []byte("Subject: x\r\n\r\nx")}}})
+	if got := code(err); got != "MessageRejected" {
+		t.Errorf("SendEmail from a deleted identity: %q", got)
 	}
 }
