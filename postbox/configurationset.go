@@ -69,7 +69,7 @@ func (h *Handler) listConfigurationSets(w http.ResponseWriter, r *request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ConfigurationSets": nonNil(names), "NextToken": next})
+	writeJSON(w, http.StatusOK, withNextToken(map[string]any{"ConfigurationSets": nonNil(names)}, next))
 	return nil
 }
 
@@ -166,6 +166,14 @@ func decode(r *request, v any) error {
 		return badRequest("the request body is not valid JSON for this operation: %v", err)
 	}
 	return nil
+}
+
+// withNextToken adds NextToken to a list answer when there is a next page.
+func withNextToken(out map[string]any, next *string) map[string]any {
+	if next != nil {
+		out["NextToken"] = *next
+	}
+	return out
 }
 
 func nonNil(s []string) []string {

@@ -103,7 +103,7 @@ func (h *Handler) listEmailIdentities(w http.ResponseWriter, r *request) error {
 	for i, n := range names {
 		out[i] = map[string]any{"IdentityName": n, "IdentityType": identityType(n), "SendingEnabled": true, "VerificationStatus": "SUCCESS"}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"EmailIdentities": out, "NextToken": next})
+	writeJSON(w, http.StatusOK, withNextToken(map[string]any{"EmailIdentities": out}, next))
 	return nil
 }
 
