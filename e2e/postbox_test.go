@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
@@ -561,5 +564,39 @@ func TestPostboxSDK(t *testing.T) {
 		Destination: &types.Destination{ToAddresses: []string{"a@example.net"}}, Content: &types.EmailContent{Raw: &types.RawMessage{Data: []byte("Subject: x\r\n\r\nx")}}})
 	if got := code(err); got != "MessageRejected" {
 		t.Errorf("SendEmail from a deleted identity: %q", got)
+	}
+}
+
+// TestAttackPostboxUnsignedFolder: a SigV4 request captured in flight
+// (valid for 15 minutes) and replayed with an X-Folder-Id header its
+// signature does not cover is refused, so the replay cannot be aimed at
+// another folder its signer may use; a signed X-Folder-Id is honoured.
+func TestAttackPostboxUnsignedFolder(t *testing.T) {
+	p := newPostboxWorld(t, "postbox.viewer")
+	p.w.bind(t, "/resource-manager/v1/folders/"+p.w.folderA, "ADD", "postbox.viewer", "serviceAccount", p.w.robot)
+	p.createSet(t, p.w.folderA, "secret-set-in-a")
+	sign := func(folder string, addAfter bool) *http.Request {
+		req, _ := http.NewRequest("GET", p.pb.url+"/v2/email/configuration-sets", nil)
+		if folder != "" && !addAfter {
+			req.Header.Set(postbox.FolderHeader, folder)
+		}
+		sum := sha256.Sum256(nil)
+		creds := aws.Credentials{AccessKeyID: p.keyID, SecretAccessKey: p.secret}
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), sesService, sesRegion, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if addAfter {
+			req.Header.Set(postbox.FolderHeader, folder)
+		}
+		return req
+	}
+	if st, code := do(t, sign(p.w.folderA, true)); st != 400 || code != "BadRequestException" {
+		t.Errorf("replayed with an unsigned %s: %d %s, want 400 BadRequestException", postbox.FolderHeader, st, code)
+	}
+	if st, code := do(t, sign(p.w.folderA, false)); st != 200 {
+		t.Errorf("a signed %s: %d %s", postbox.FolderHeader, st, code)
+	}
+	if st, code := do(t, sign("", false)); st != 200 {
+		t.Errorf("no %s (the robot's folder): %d %s", postbox.FolderHeader, st, code)
 	}
 }

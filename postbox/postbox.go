@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"warden/accessclient"
@@ -187,6 +189,10 @@ func (h *Handler) authorize(r *http.Request, client *accessclient.Client, perm s
 		folder = d.Subject.FolderID
 	} else if !validFolder(folder) {
 		return nil, badRequest("%s: %q is not a folder id", FolderHeader, folder)
+	} else if unsigned(r, FolderHeader) {
+		// Else a captured signed request could be replayed against
+		// another folder of its signer's.
+		return nil, badRequest("%s must be covered by the SigV4 signature (SignedHeaders)", FolderHeader)
 	}
 	d, err := client.AuthorizeRequest(r.Context(), r, accessclient.Check{
 		Permission: perm, Resource: accessclient.Resource{Type: "resource-manager.folder", ID: folder},
@@ -202,4 +208,20 @@ func (h *Handler) authorize(r *http.Request, client *accessclient.Client, perm s
 		return nil, badRequest("aws-chunked bodies are not supported")
 	}
 	return &request{Request: r, folder: folder, subject: d.Subject, via: d.CredentialType}, nil
+}
+
+// unsigned reports whether r is signed with SigV4 (a header or a presigned
+// URL) and its signature does not cover the header name. A bearer
+// credential signs nothing, so nothing is unsigned.
+func unsigned(r *http.Request, name string) bool {
+	var signed string
+	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "AWS4-") {
+		_, rest, _ := strings.Cut(auth, "SignedHeaders=")
+		signed, _, _ = strings.Cut(rest, ",")
+	} else if q := r.URL.Query(); q.Has("X-Amz-Signature") {
+		signed = q.Get("X-Amz-SignedHeaders")
+	} else {
+		return false
+	}
+	return !slices.Contains(strings.Split(strings.ToLower(strings.TrimSpace(signed)), ";"), strings.ToLower(name))
 }
