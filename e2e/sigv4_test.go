@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -47,13 +46,6 @@ func sesPostbox(t *testing.T, warden, admin, folder string) string {
 		t.Fatalf("create configuration set: %d %s", st, code)
 	}
 	return srv.URL
-}
-
-func awsError(w http.ResponseWriter, status int, code string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("x-amzn-ErrorType", code)
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"message": code})
 }
 
 // sigv4World is a wardend on a test clock, a service account with
