@@ -130,6 +130,9 @@ func (c *Cache) key(r *http.Request, client, service, scope string, checks []Che
 	field(client)
 	field(service)
 	field(scope)
+	// The count keeps Authenticate's decision (no checks) apart from any
+	// of Authorize's.
+	field(fmt.Sprint(len(checks)))
 	for _, ch := range checks {
 		field(ch.Permission)
 		field(ch.Resource.Type)

@@ -200,3 +200,33 @@ func TestNewCacheConfig(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAuthorize: one decision for a bearer token, asked of a Warden
+// stand-in on loopback every time, or served by the cache.
+func BenchmarkAuthorize(b *testing.B) {
+	f := &countingWarden{}
+	f.allowed.Store(true)
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"subject": {"type": "serviceAccount", "id": "ajerobot"}, "results": [{"allowed": true}]}`))
+	}))
+	defer f.srv.Close()
+	for _, cached := range []bool{false, true} {
+		name := "uncached"
+		if cached {
+			name = "cached"
+		}
+		b.Run(name, func(b *testing.B) {
+			c, _ := accessclient.New(f.srv.URL, "postbox")
+			if cached {
+				c.Cache, _ = accessclient.NewCache(accessclient.CacheConfig{TTL: time.Minute})
+			}
+			r := bearer("t1.token", "192.0.2.1")
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.AuthorizeRequest(context.Background(), r, listSets); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
