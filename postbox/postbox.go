@@ -132,6 +132,8 @@ func (h *Handler) routes() {
 	h.handle("GET /v2/email/identities/{name}", permIdentitiesGet, h.getEmailIdentity)
 	h.handle("DELETE /v2/email/identities/{name}", permIdentitiesDelete, h.deleteEmailIdentity)
 	h.handle("POST /v2/email/outbound-emails", permSend, h.sendEmail)
+	// For load balancers and supervisors: no credential, nothing revealed.
+	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{http.StatusNotFound, "UnknownOperationException", "no such operation: " + r.Method + " " + r.URL.Path})
 	})
@@ -166,7 +168,7 @@ func (h *Handler) handle(pattern, perm string, op func(http.ResponseWriter, *req
 		if err != nil {
 			status = h.fail(w, r, err)
 		}
-		attrs := []any{"op", pattern, "status", status, "duration", h.now().Sub(start)}
+		attrs := []any{"op", pattern, "status", status, "duration_ms", float64(h.now().Sub(start).Microseconds()) / 1000}
 		if req != nil {
 			attrs = append(attrs, "folder", req.folder, "subject", req.subject.ID, "credential", req.via)
 		}
