@@ -338,7 +338,16 @@ func TestPostboxCredentials(t *testing.T) {
 	}
 	scoped := apiKey(map[string]any{"scopes": []string{"yc.postbox.send"}})
 	unscoped := apiKey(map[string]any{})
-	otherProduct := apiKey(map[string]any{"scopes": []string{"yc.monitoring.read"}})
+	otherScope := apiKey(map[string]any{"scopes": []string{"yc.monitoring.read"}})
+	// Keys bound to products, as the Cloud.ru-style API creates them.
+	productKey := func(product string) string {
+		r := p.n.rest("POST", cloudKeys, p.w.admin, map[string]any{"name": product + "-key", "serviceAccountId": p.w.robot, "products": []string{product}})
+		if r.status != 200 {
+			t.Fatalf("create a %s API key: %d %s", product, r.status, r.raw)
+		}
+		return "Api-Key " + decodeCloudKey(t, r.raw).Secret
+	}
+	postboxKey, monitoringKey := productKey("postbox"), productKey("monaas")
 	send := map[string]any{"FromEmailAddress": "robot@example.com", "Destination": map[string]any{"ToAddresses": []string{"rcpt@example.org"}},
 		"Content": map[string]any{"Simple": map[string]any{"Subject": map[string]string{"Data": "hi"}, "Body": map[string]any{"Text": map[string]string{"Data": "hello"}}}}}
 	list := func(headers ...string) pbAnswer {
@@ -366,7 +375,9 @@ func TestPostboxCredentials(t *testing.T) {
 		{"an API key scoped yc.postbox.send does not list", list("Authorization", scoped), 403, "AccessDeniedException", ""},
 		{"an API key scoped yc.postbox.send sends", sendAs("Authorization", scoped), 200, "", ""},
 		{"an unscoped API key sends", sendAs("Authorization", unscoped), 200, "", ""},
-		{"an API key of another scope does not send", sendAs("Authorization", otherProduct), 403, "AccessDeniedException", ""},
+		{"an API key of another scope does not send", sendAs("Authorization", otherScope), 403, "AccessDeniedException", ""},
+		{"an API key for product postbox sends", sendAs("Authorization", postboxKey), 200, "", ""},
+		{"an API key for another product is refused", sendAs("Authorization", monitoringKey), 401, "UnrecognizedClientException", ""},
 		{"an IAM token sends", sendAs("X-YaCloud-SubjectToken", p.w.robotToken), 200, "", ""},
 	} {
 		if c.got.status != c.wantStatus || c.got.code != c.wantCode || c.wantSet != "" && !strings.Contains(c.got.raw, `"`+c.wantSet+`"`) {
@@ -380,8 +391,8 @@ func TestPostboxCredentials(t *testing.T) {
 	for _, m := range p.pb.outbox(t, p.w.folderB) {
 		credentials[str(m, "Credential")]++
 	}
-	if credentials["apiKey"] != 2 || credentials["iamToken"] != 1 {
-		t.Errorf("the outbox holds messages sent with %v, want 2 by API key and 1 by IAM token", credentials)
+	if credentials["apiKey"] != 3 || credentials["iamToken"] != 1 {
+		t.Errorf("the outbox holds messages sent with %v, want 3 by API key and 1 by IAM token", credentials)
 	}
 }
 
