@@ -13,6 +13,7 @@ const (
 	PrefixFolder         = "b1f"
 	PrefixServiceAccount = "aje"
 	PrefixUserAccount    = "aju"
+	PrefixUserpool       = "ysu"
 	PrefixOperation      = "op1"
 	PrefixOAuthToken     = "oat"
 	PrefixPassword       = "apw"

@@ -6,13 +6,16 @@ import "time"
 type ResourceType string
 
 // Resource types. The hierarchy is organization → cloud → folder → service
-// account; user accounts hang off their organization.
+// account; user accounts and userpools hang off their organization (a user
+// names its pool in an attribute, so the hierarchy, and what a binding on
+// the organization reaches, stays as it was before pools existed).
 const (
 	TypeOrganization   ResourceType = "organization"
 	TypeCloud          ResourceType = "cloud"
 	TypeFolder         ResourceType = "folder"
 	TypeServiceAccount ResourceType = "serviceAccount"
 	TypeUserAccount    ResourceType = "userAccount"
+	TypeUserpool       ResourceType = "userpool"
 )
 
 // Resource statuses.

@@ -25,6 +25,7 @@ import (
 	awscompat "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1/awscompatibility"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
+	idp "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	rm "github.com/yandex-cloud/go-genproto/yandex/cloud/resourcemanager/v1"
 	"google.golang.org/grpc/metadata"
 
@@ -79,7 +80,10 @@ type Config struct {
 	// AdminPassword, when set, becomes the bootstrap admin's password at
 	// the first start.
 	AdminPassword string
-	Logger        *slog.Logger
+	// PasswordMaxAge, when not zero, is how long a user's password stays
+	// valid (see service.Config).
+	PasswordMaxAge time.Duration
+	Logger         *slog.Logger
 	// Now is the clock (tests inject one); time.Now when nil.
 	Now func() time.Time
 	// RefreshInterval bounds staleness of in-memory state; 500 ms when zero.
@@ -205,6 +209,7 @@ func (m *Main) open(ctx context.Context) error {
 		Store: m.store, Logger: m.log, Now: m.cfg.Now, Sealer: sealer, PublicAddress: public,
 		RefreshInterval: m.cfg.RefreshInterval, Roles: roles, Products: products, AdminPassword: m.cfg.AdminPassword,
 		OAuthTokenLifetime: m.cfg.OAuthTokenLifetime, Logins: m.cfg.Logins, KeystoneTokenLifetime: m.cfg.KeystoneTokenLifetime,
+		PasswordMaxAge: m.cfg.PasswordMaxAge,
 	})
 	if err != nil {
 		return err
@@ -253,6 +258,10 @@ func (m *Main) open(ctx context.Context) error {
 	rm.RegisterCloudServiceServer(m.grpc, m.svc.Clouds())
 	rm.RegisterFolderServiceServer(m.grpc, m.svc.Folders())
 	om.RegisterOrganizationServiceServer(m.grpc, m.svc.Organizations())
+	om.RegisterUserServiceServer(m.grpc, m.svc.Members())
+	idp.RegisterUserpoolServiceServer(m.grpc, m.svc.Userpools())
+	idp.RegisterUserServiceServer(m.grpc, m.svc.Users())
+	iam.RegisterYandexPassportUserAccountServiceServer(m.grpc, m.svc.PassportAccounts())
 	operation.RegisterOperationServiceServer(m.grpc, m.svc.Operations())
 	endpoint.RegisterApiEndpointServiceServer(m.grpc, m.svc.Endpoints())
 	m.rest, err = restapi.New(m.grpc)

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 
 	"warden"
 	"warden/secret"
@@ -90,4 +91,67 @@ func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 	}
 	s.log.Info("bootstrapped a new database", "organization_id", b.OrganizationID, "cloud_id", b.CloudID, "folder_id", b.FolderID, "admin_id", b.AdminID)
 	return b, nil
+}
+
+// metaUserpools marks a database whose users have been put in userpools.
+const metaUserpools = "userpools"
+
+// errAlreadyMigrated ends a migration transaction that another wardend's
+// won.
+var errAlreadyMigrated = errors.New("service: already migrated")
+
+// ensureUserpool gives a bootstrapped database its default userpool, once:
+// the pool "default" (domain DefaultUserpoolDomain) of the bootstrap
+// organization, holding every user account not yet in a pool — the admin
+// of a new database, and the users of one bootstrapped before userpools
+// existed. A meta row claimed in the same transaction makes it safe when
+// several wardend start at once.
+func (s *Service) ensureUserpool(ctx context.Context) error {
+	err := s.store.Update(ctx, func(tx warden.Tx) error {
+		if _, err := tx.Meta(ctx, metaUserpools); err == nil {
+			return errAlreadyMigrated
+		} else if !warden.IsCode(err, warden.NotFound) {
+			return err
+		}
+		org, err := tx.Meta(ctx, metaBootstrap)
+		if err != nil {
+			return err
+		}
+		if err := tx.InsertMeta(ctx, metaUserpools, org); err != nil {
+			if warden.IsCode(err, warden.AlreadyExists) {
+				return errAlreadyMigrated
+			}
+			return err
+		}
+		pool := &warden.Resource{ID: warden.NewID(warden.PrefixUserpool), Type: warden.TypeUserpool, ParentID: org, Name: "default",
+			Description: "Created by Warden", Status: warden.StatusActive, CreatedAt: s.now().UTC(), Attrs: map[string]string{attrDomain: DefaultUserpoolDomain}}
+		if err := tx.CreateResource(ctx, pool); err != nil {
+			return err
+		}
+		for tok := ""; ; {
+			users, next, err := tx.ListResources(ctx, warden.ResourceFilter{Type: warden.TypeUserAccount, ParentID: org, Page: warden.Page{Size: 1000, Token: tok}})
+			if err != nil {
+				return err
+			}
+			for _, u := range users {
+				if attrsOf(u)[attrUserpool] != "" {
+					continue
+				}
+				u.Attrs[attrUserpool] = pool.ID
+				if err := tx.UpdateResource(ctx, u); err != nil {
+					return err
+				}
+			}
+			if next == "" {
+				break
+			}
+			tok = next
+		}
+		s.log.Info("created the default userpool", "userpool_id", pool.ID, "organization_id", org)
+		return nil
+	})
+	if errors.Is(err, errAlreadyMigrated) {
+		return nil
+	}
+	return err
 }

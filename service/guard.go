@@ -31,6 +31,28 @@ func (s *Service) guardMint(ctx context.Context, serviceAccountID string) error 
 	return nil
 }
 
+// guardUserCredential is guardMint for a user account: setting another
+// user's password hands the caller everything the user may do, so the
+// caller must hold all of it (and a caller confined to a scope may not do
+// it at all when the user reaches past the scope).
+func (s *Service) guardUserCredential(ctx context.Context, userID string) error {
+	caller := SubjectFrom(ctx)
+	snap := s.authz.snap.Load()
+	if caller.Scope != "" {
+		if outside, ok := snap.BoundOutside(userID, caller.Scope); ok {
+			return warden.Errorf(warden.PermissionDenied,
+				"permission denied: a password of user %s would reach %s, outside the scope %s of the caller's token",
+				userID, outside, caller.Scope)
+		}
+	}
+	if short, ok := snap.Covers(caller.ID, userID); !ok {
+		return warden.Errorf(warden.PermissionDenied,
+			"permission denied: a password of user %s would hand out %s on %s, which the caller does not hold",
+			userID, short.Permission, short.ResourceID)
+	}
+	return nil
+}
+
 // guardGrant refuses to bind a role on a resource unless the caller holds
 // every permission of the role there.
 func (s *Service) guardGrant(ctx context.Context, tx warden.Tx, roleID, resourceID string) error {

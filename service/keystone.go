@@ -233,6 +233,10 @@ func (s *Service) keystoneIssue(ctx context.Context, l *keystoneLookup) (*Keysto
 	if l.refusal != nil {
 		return nil, l.refusal // the scope: the password was right
 	}
+	if l.user.Type == warden.TypeUserAccount && s.passwordExpired(l.password.CreatedAt) {
+		return nil, &authn.Error{Credential: authn.CredKeystoneToken, Refusal: &authn.Refusal{Label: "password_expired", Detail: "the password of " + l.user.ID + " is older than the maximum age",
+			Answer: warden.Errorf(warden.FailedPrecondition, "password expired: it is older than the server's maximum password age; ask an administrator to set a new one")}}
+	}
 	scope := ""
 	if l.scope != nil {
 		scope = l.scope.ID

@@ -138,7 +138,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 	if wait, err := s.logins.attempt(ctx, account, address); err != nil {
 		return res, loginRefusal(res, "throttled", fmt.Sprintf("throttled for %s", wait.Round(time.Second)), err)
 	}
-	userID, hash, err := s.passwordOf(ctx, req.Login)
+	userID, hash, setAt, err := s.passwordOf(ctx, req.Login)
 	if err != nil {
 		s.logins.undo(account, address)
 		return res, err
@@ -171,6 +171,13 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 	if address != "" {
 		s.logins.addresses.Undo(address)
 	}
+	if s.passwordExpired(setAt) {
+		// Told only to whoever gave the right password: the answer says
+		// nothing to a guesser.
+		s.logins.total.WithLabelValues(loginFailure).Inc()
+		return res, loginRefusal(res, "password_expired", "the password is older than the maximum age",
+			warden.Errorf(warden.FailedPrecondition, "password expired: it is older than the server's maximum password age; ask an administrator to set a new one (warden organization-manager user set-password)"))
+	}
 	err = s.store.Update(ctx, func(tx warden.Tx) error {
 		// The account may have been suspended since it was read.
 		u, err := tx.GetResource(ctx, userID)
@@ -197,12 +204,12 @@ func loginRefusal(res LoginResult, label, detail string, answer error) error {
 	return &authn.Error{Credential: "password", Refusal: &authn.Refusal{Label: label, Detail: "login " + res.Login + ": " + detail, Answer: answer}}
 }
 
-// passwordOf reads the active user account a login names and its
-// password hash, in a read-only transaction; "" for either when there is
-// none.
-func (s *Service) passwordOf(ctx context.Context, login string) (userID, hash string, err error) {
+// passwordOf reads the active user account a login names, its password
+// hash and when it was set, in a read-only transaction; "" for either when
+// there is none.
+func (s *Service) passwordOf(ctx context.Context, login string) (userID, hash string, setAt time.Time, err error) {
 	if login == "" || len(login) > maxLoginLength {
-		return "", "", nil
+		return "", "", time.Time{}, nil
 	}
 	err = s.store.View(ctx, func(tx warden.Tx) error {
 		users, _, err := tx.ListResources(ctx, warden.ResourceFilter{Type: warden.TypeUserAccount, Name: login, Page: warden.Page{Size: 1}})
@@ -212,11 +219,11 @@ func (s *Service) passwordOf(ctx context.Context, login string) (userID, hash st
 		userID = users[0].ID
 		creds, _, err := tx.ListCredentials(ctx, userID, warden.CredPassword, warden.Page{Size: 1})
 		if err == nil && len(creds) == 1 {
-			hash = string(creds[0].Hash)
+			hash, setAt = string(creds[0].Hash), creds[0].CreatedAt
 		}
 		return err
 	})
-	return userID, hash, err
+	return userID, hash, setAt, err
 }
 
 // attempt asks both throttles; a refusal by either counts in neither, and

@@ -41,6 +41,7 @@ var readPermission = map[warden.ResourceType]string{
 	warden.TypeFolder:         "resource-manager.folders.get",
 	warden.TypeServiceAccount: "iam.serviceAccounts.get",
 	warden.TypeUserAccount:    "iam.userAccounts.get",
+	warden.TypeUserpool:       "organization-manager.userpools.get",
 }
 
 // authorizeOperation lets the operation's creator read it, and anyone who
@@ -112,7 +113,7 @@ func resourceTypeByPrefix(id string) warden.ResourceType {
 	return map[string]warden.ResourceType{
 		warden.PrefixOrganization: warden.TypeOrganization, warden.PrefixCloud: warden.TypeCloud,
 		warden.PrefixFolder: warden.TypeFolder, warden.PrefixServiceAccount: warden.TypeServiceAccount,
-		warden.PrefixUserAccount: warden.TypeUserAccount,
+		warden.PrefixUserAccount: warden.TypeUserAccount, warden.PrefixUserpool: warden.TypeUserpool,
 	}[id[:3]]
 }
 

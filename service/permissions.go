@@ -28,6 +28,7 @@ const (
 	awsSvc = "/yandex.cloud.iam.v1.awscompatibility."
 	rmSvc  = "/yandex.cloud.resourcemanager.v1."
 	omSvc  = "/yandex.cloud.organizationmanager.v1."
+	idpSvc = "/yandex.cloud.organizationmanager.v1.idp."
 	// The Cloud.ru-style REST API (api/cloudru) logs and checks its
 	// endpoints under these names.
 	cloudruSvc = "/cloudru.iam.v1."
@@ -50,6 +51,40 @@ var Rules = func() []MethodRule {
 		{Method: omSvc + "OrganizationService/List", Check: "lists the organizations on which the caller has organization-manager.organizations.get"},
 		{Method: omSvc + "OrganizationService/Update", Permission: "organization-manager.organizations.update", Field: "organization_id"},
 		{Method: omSvc + "OrganizationService/ListOperations", Permission: "organization-manager.organizations.get", Field: "organization_id"},
+
+		{Method: omSvc + "UserService/ListMembers", Permission: permUsersList, Field: "organization_id"},
+		{Method: omSvc + "UserService/DeleteMembership", Check: permUsersDelete + " on the user's userpool: a local user belongs to one organization, so leaving it deletes the user; not oneself"},
+
+		{Method: idpSvc + "UserpoolService/Get", Permission: "organization-manager.userpools.get", Field: "userpool_id"},
+		{Method: idpSvc + "UserpoolService/List", Permission: "organization-manager.userpools.list", Field: "organization_id"},
+		{Method: idpSvc + "UserpoolService/Create", Permission: "organization-manager.userpools.create", Field: "organization_id"},
+		{Method: idpSvc + "UserpoolService/Update", Permission: "organization-manager.userpools.update", Field: "userpool_id"},
+		{Method: idpSvc + "UserpoolService/Delete", Permission: "organization-manager.userpools.delete", Field: "userpool_id"},
+		{Method: idpSvc + "UserpoolService/ListOperations", Permission: "organization-manager.userpools.get", Field: "userpool_id"},
+		{Method: idpSvc + "UserpoolService/GetDomain", Check: "not implemented (Unimplemented): a Warden userpool has one domain, its default_subdomain"},
+		{Method: idpSvc + "UserpoolService/ListDomains", Check: "not implemented (Unimplemented): as GetDomain"},
+		{Method: idpSvc + "UserpoolService/AddDomain", Check: "not implemented (Unimplemented): as GetDomain"},
+		{Method: idpSvc + "UserpoolService/ValidateDomain", Check: "not implemented (Unimplemented): as GetDomain"},
+		{Method: idpSvc + "UserpoolService/DeleteDomain", Check: "not implemented (Unimplemented): as GetDomain"},
+
+		{Method: idpSvc + "UserService/Get", Check: "a user reads their own; others need " + permUsersGet + " on the user's userpool"},
+		{Method: idpSvc + "UserService/List", Permission: permUsersList, Field: "userpool_id"},
+		{Method: idpSvc + "UserService/Create", Permission: permUsersCreate, Field: "userpool_id"},
+		{Method: idpSvc + "UserService/Update", Check: permUsersUpdate + " on the user's userpool"},
+		{Method: idpSvc + "UserService/Delete", Check: permUsersDelete + " on the user's userpool; not oneself"},
+		{Method: idpSvc + "UserService/Suspend", Check: permUsersSuspend + " on the user's userpool; not oneself"},
+		{Method: idpSvc + "UserService/Reactivate", Check: permUsersReactivate + " on the user's userpool"},
+		{Method: idpSvc + "UserService/SetOwnPassword", Check: "any user, for their own password, giving old_password when they have one"},
+		{Method: idpSvc + "UserService/SetOthersPassword", Check: permUsersSetPassword + " on the user's userpool, and the escalation guard (the caller holds all the user holds)"},
+		{Method: idpSvc + "UserService/GeneratePassword", Check: "any authenticated caller: it reads nothing"},
+		{Method: idpSvc + "UserService/GetSelfPasswordMetadata", Check: "any authenticated caller, about their own password"},
+		{Method: idpSvc + "UserService/ConvertToExternal", Check: "not implemented (Unimplemented): Warden has no external identity sources yet"},
+		{Method: idpSvc + "UserService/SetPasswordHash", Check: "not implemented (Unimplemented): password hashes are not imported"},
+		{Method: idpSvc + "UserService/ResolveExternalIds", Check: "not implemented (Unimplemented): as ConvertToExternal"},
+		{Method: idpSvc + "UserService/GetPasswordChanges", Check: "not implemented (Unimplemented): as ConvertToExternal"},
+		{Method: idpSvc + "UserService/CommitPassword", Check: "not implemented (Unimplemented): as ConvertToExternal"},
+
+		{Method: iamSvc + "YandexPassportUserAccountService/GetByLogin", Check: "a user reads their own; others need iam.userAccounts.get on the account (an unknown login is NotFound only to who may read accounts somewhere)"},
 
 		{Method: rmSvc + "CloudService/Get", Permission: "resource-manager.clouds.get", Field: "cloud_id"},
 		{Method: rmSvc + "CloudService/List", Check: "lists the clouds on which the caller has resource-manager.clouds.get"},
@@ -129,6 +164,7 @@ var Rules = func() []MethodRule {
 	rs = append(rs, bindingRules(rmSvc+"CloudService", "resource-manager.clouds", "resource_id")...)
 	rs = append(rs, bindingRules(rmSvc+"FolderService", "resource-manager.folders", "resource_id")...)
 	rs = append(rs, bindingRules(iamSvc+"ServiceAccountService", "iam.serviceAccounts", "resource_id")...)
+	rs = append(rs, bindingRules(idpSvc+"UserpoolService", "organization-manager.userpools", "resource_id")...)
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Method < rs[j].Method })
 	return rs
 }()

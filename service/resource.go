@@ -27,7 +27,7 @@ func (s *Service) getResource(ctx context.Context, tx warden.Tx, id string, typ 
 // typeNames are resource types as messages name them.
 var typeNames = map[warden.ResourceType]string{
 	warden.TypeOrganization: "organization", warden.TypeCloud: "cloud", warden.TypeFolder: "folder",
-	warden.TypeServiceAccount: "service account", warden.TypeUserAccount: "user account",
+	warden.TypeServiceAccount: "service account", warden.TypeUserAccount: "user account", warden.TypeUserpool: "userpool",
 }
 
 func (s *Service) get(ctx context.Context, id string, typ warden.ResourceType) (*warden.Resource, error) {

@@ -62,7 +62,16 @@ type Config struct {
 	// AdminPassword, when set, is the bootstrap admin's password, set in
 	// the bootstrap transaction (ignored once bootstrapped).
 	AdminPassword string
+	// PasswordMaxAge, when not zero, is how long a user's password stays
+	// valid after it was set: an older one is refused at login (after it
+	// was checked, so only its holder learns it expired). At most
+	// MaxPasswordMaxAge.
+	PasswordMaxAge time.Duration
 }
+
+// MaxPasswordMaxAge bounds Config.PasswordMaxAge (two years, as Yandex's
+// password lifetime policy does).
+const MaxPasswordMaxAge = 730 * 24 * time.Hour
 
 // Service holds the state shared by every API method.
 type Service struct {
@@ -91,6 +100,8 @@ type Service struct {
 	verified *verifiedPasswords
 	// adminPassword is set at bootstrap only.
 	adminPassword string
+	// passwordMaxAge is Config.PasswordMaxAge.
+	passwordMaxAge time.Duration
 }
 
 // New validates cfg and returns a Service. Call Start before serving.
@@ -117,6 +128,10 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 	s.adminPassword = cfg.AdminPassword
+	if cfg.PasswordMaxAge < 0 || cfg.PasswordMaxAge > MaxPasswordMaxAge {
+		return nil, fmt.Errorf("service: password maximum age %s is outside 0 to %s", cfg.PasswordMaxAge, MaxPasswordMaxAge)
+	}
+	s.passwordMaxAge = cfg.PasswordMaxAge
 	if s.lifetime == 0 {
 		s.lifetime = token.MaxLifetime
 	}
@@ -172,6 +187,9 @@ func (s *Service) Start(ctx context.Context) (*Bootstrap, error) {
 	boot, err := s.bootstrap(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if err := s.ensureUserpool(ctx); err != nil {
+		return nil, fmt.Errorf("service: default userpool: %w", err)
 	}
 	if err := s.keys.load(ctx); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"strings"
 
 	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
 
@@ -36,27 +37,71 @@ func (u *UserAccounts) Get(ctx context.Context, req *iam.GetUserAccountRequest) 
 
 // SetPassword sets a local user's password. A user sets their own by giving
 // the current one (when they have one); setting another's needs
-// iam.userAccounts.setPassword on that user. Authorization, existence and the
+// iam.userAccounts.setPassword on that user, and passes the escalation
+// guard.
+func (s *Service) SetPassword(ctx context.Context, userID, current, password string) error {
+	return s.setUserPassword(ctx, passwordChange{
+		userID: userID, current: current, password: password, field: "password",
+		own: SubjectFrom(ctx).ID == userID,
+		authorize: func(*warden.Resource) error {
+			return s.authorize(ctx, "iam.userAccounts.setPassword", userID)
+		},
+	})
+}
+
+// passwordChange is a request to set a user's password.
+type passwordChange struct {
+	userID, current, password string
+	// field names the new password in the request, for errors.
+	field string
+	// own: the caller sets their own password, giving the current one
+	// when they have one. Otherwise authorize (called before the user is
+	// read, with nil, when it can decide without it) lets the caller set
+	// another's.
+	own       bool
+	authorize func(user *warden.Resource) error
+}
+
+// setUserPassword sets a user's password after the password policy, the
+// caller's permission and the escalation guard: a password of another
+// user hands out all that user may do. Authorization, existence and the
 // current password are checked before the new password is hashed, and no
 // hash runs inside a transaction. The user's OAuth tokens are revoked, and
 // with them every IAM token exchanged for one, on every node.
-func (s *Service) SetPassword(ctx context.Context, userID, current, password string) error {
-	if err := ValidatePassword(password); err != nil {
-		return err
-	}
-	self := SubjectFrom(ctx).ID == userID
-	if !self {
-		if err := s.authorize(ctx, "iam.userAccounts.setPassword", userID); err != nil {
-			return err
-		}
+func (s *Service) setUserPassword(ctx context.Context, c passwordChange) error {
+	if err := ValidatePassword(c.password); err != nil {
+		return warden.Errorf(warden.InvalidArgument, "%s: %s", c.field, strings.TrimPrefix(warden.ErrorMessage(err), "password: "))
 	}
 	var old []*warden.Credential
+	var user *warden.Resource
 	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
-		user, err := s.getResource(ctx, tx, userID, warden.TypeUserAccount)
-		if err != nil {
+		user, err = s.getResource(ctx, tx, c.userID, warden.TypeUserAccount)
+		return err
+	})
+	if !c.own {
+		// Authorized before the lookup's answer is told: only a caller who
+		// may set passwords learns whether the user exists.
+		var target *warden.Resource
+		if err == nil {
+			target = user
+		}
+		if aerr := c.authorize(target); aerr != nil {
+			return aerr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if err := checkPasswordPolicy(c.field, c.password, user.Name); err != nil {
+		return err
+	}
+	if !c.own {
+		if err := s.guardUserCredential(ctx, user.ID); err != nil {
 			return err
 		}
-		if old, _, err = tx.ListCredentials(ctx, userID, warden.CredPassword, warden.Page{Size: 10}); err != nil {
+	}
+	err = s.store.View(ctx, func(tx warden.Tx) (err error) {
+		if old, _, err = tx.ListCredentials(ctx, c.userID, warden.CredPassword, warden.Page{Size: 10}); err != nil {
 			return err
 		}
 		if len(old) == 0 {
@@ -69,11 +114,11 @@ func (s *Service) SetPassword(ctx context.Context, userID, current, password str
 	if err != nil {
 		return err
 	}
-	if self && len(old) > 0 {
-		if current == "" {
+	if c.own && len(old) > 0 {
+		if c.current == "" {
 			return warden.Errorf(warden.InvalidArgument, "current_password: required to change your own password")
 		}
-		ok, err := s.verifyPassword(ctx, string(old[0].Hash), current)
+		ok, err := s.verifyPassword(ctx, string(old[0].Hash), c.current)
 		if err != nil {
 			return err
 		}
@@ -81,23 +126,23 @@ func (s *Service) SetPassword(ctx context.Context, userID, current, password str
 			return warden.Errorf(warden.PermissionDenied, "current_password: does not match")
 		}
 	}
-	hash, err := s.hashPassword(ctx, password)
+	hash, err := s.hashPassword(ctx, c.password)
 	if err != nil {
 		return err
 	}
 	var revoked []string
 	err = s.store.Update(ctx, func(tx warden.Tx) error {
-		passwords, err := s.deletePasswords(ctx, tx, userID)
+		passwords, err := s.deletePasswords(ctx, tx, c.userID)
 		if err != nil {
 			return err
 		}
-		tokens, err := s.revokeOAuthTokens(ctx, tx, userID)
+		tokens, err := s.revokeOAuthTokens(ctx, tx, c.userID)
 		if err != nil {
 			return err
 		}
 		revoked = append(passwords, tokens...)
 		return tx.CreateCredential(ctx, &warden.Credential{
-			ID: warden.NewID(warden.PrefixPassword), Kind: warden.CredPassword, SubjectID: userID,
+			ID: warden.NewID(warden.PrefixPassword), Kind: warden.CredPassword, SubjectID: c.userID,
 			Hash: []byte(hash), CreatedAt: s.now().UTC(),
 		})
 	})

@@ -64,7 +64,8 @@ func serve(args []string) error {
 	var rolesFiles string
 	fs.StringVar(&rolesFiles, "roles-file", env("WARDEN_ROLES_FILE", ""), "comma-separated JSON files of extra roles for your own services: {\"roles\": [{\"id\", \"permissions\", \"includes\"}]} (env WARDEN_ROLES_FILE)")
 	fs.StringVar(&cfg.ProductsFile, "products-file", env("WARDEN_PRODUCTS_FILE", ""), "JSON file of the products (services) API keys can be bound to, replacing the built-in postbox, monaas, logaas, storage: {\"products\": [{\"name\", \"description\", \"endpoints\", \"scopes\"}]} (env WARDEN_PRODUCTS_FILE)")
-	var oauthLifetime, maxHashes, keystoneLifetime string
+	var oauthLifetime, maxHashes, keystoneLifetime, passwordMaxAge string
+	fs.StringVar(&passwordMaxAge, "password-max-age", env("WARDEN_PASSWORD_MAX_AGE", "0"), "how long a user's password stays valid after it is set, as 90d or 2160h; an older one is refused at login with \"password expired\"; 0: forever; at most 730d (env WARDEN_PASSWORD_MAX_AGE)")
 	fs.StringVar(&keystoneLifetime, "keystone-token-lifetime", env("WARDEN_KEYSTONE_TOKEN_LIFETIME", "24h"), "how long a Keystone token (POST /v3/auth/tokens) stays valid: 1m to 7d (env WARDEN_KEYSTONE_TOKEN_LIFETIME)")
 	fs.StringVar(&cfg.KeystoneCatalogFile, "keystone-catalog-file", env("WARDEN_KEYSTONE_CATALOG_FILE", ""), "JSON file of the services Keystone's catalog lists besides Warden's identity: {\"services\": [{\"type\", \"name\", \"endpoints\": [{\"interface\", \"region\", \"url\"}]}]} (env WARDEN_KEYSTONE_CATALOG_FILE)")
 	fs.StringVar(&oauthLifetime, "oauth-token-lifetime", env("WARDEN_OAUTH_TOKEN_LIFETIME", "30d"), "how long the OAuth token of a login stays valid: 1m to 365d, as 30d or 720h (env WARDEN_OAUTH_TOKEN_LIFETIME)")
@@ -97,6 +98,9 @@ func serve(args []string) error {
 	}
 	if cfg.KeystoneTokenLifetime, err = parseDays(keystoneLifetime); err != nil || cfg.KeystoneTokenLifetime < time.Minute || cfg.KeystoneTokenLifetime > token.MaxKeystoneLifetime {
 		return fmt.Errorf("--keystone-token-lifetime: want 1m to 7d, got %q", keystoneLifetime)
+	}
+	if cfg.PasswordMaxAge, err = parseDays(passwordMaxAge); err != nil || cfg.PasswordMaxAge < 0 || cfg.PasswordMaxAge > service.MaxPasswordMaxAge {
+		return fmt.Errorf("--password-max-age: want 0 (never) to 730d, got %q", passwordMaxAge)
 	}
 	if maxHashes != "" {
 		n, err := strconv.Atoi(maxHashes)
