@@ -38,7 +38,7 @@ func (a *app) resolveOrganization(ctx context.Context, c *client.Client, t *targ
 func (a *app) organizationManagerCommand() *cobra.Command {
 	return group("organization-manager", "Manage organizations", `
 Manage organizations: the top of the resource hierarchy, holding clouds and
-user accounts.`, []string{"organizationmanager"}, a.organizationCommand())
+users.`, []string{"organizationmanager"}, a.organizationCommand(), a.userCommand())
 }
 
 func (a *app) organizationCommand() *cobra.Command {
