@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/access"
+	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	"google.golang.org/grpc"
 
@@ -164,6 +165,7 @@ type bindingFlags struct {
 	role                  string
 	subject               string
 	saID, saName, userID  string
+	userName              string
 	allAuthenticated, all bool
 }
 
@@ -174,6 +176,7 @@ func (b *bindingFlags) register(cmd *cobra.Command) {
 	f.StringVar(&b.saID, "service-account-id", "", "subject: the service account with this ID")
 	f.StringVar(&b.saName, "service-account-name", "", "subject: the service account with this name, in the selected folder")
 	f.StringVar(&b.userID, "user-account-id", "", "subject: the user account with this ID")
+	f.StringVar(&b.userName, "user-account-name", "", "subject: the user with this login (name@domain)")
 	f.BoolVar(&b.allAuthenticated, "all-authenticated-users", false, "subject: everyone who is authenticated (system:allAuthenticatedUsers)")
 	f.BoolVar(&b.all, "all-users", false, "subject: everyone, even unauthenticated callers (system:allUsers)")
 }
@@ -189,7 +192,7 @@ func (b *bindingFlags) check() error {
 		set  bool
 	}{
 		{"--subject", b.subject != ""}, {"--service-account-id", b.saID != ""}, {"--service-account-name", b.saName != ""},
-		{"--user-account-id", b.userID != ""}, {"--all-authenticated-users", b.allAuthenticated}, {"--all-users", b.all},
+		{"--user-account-id", b.userID != ""}, {"--user-account-name", b.userName != ""}, {"--all-authenticated-users", b.allAuthenticated}, {"--all-users", b.all},
 	} {
 		if f.set {
 			given = append(given, f.name)
@@ -197,7 +200,7 @@ func (b *bindingFlags) check() error {
 	}
 	switch len(given) {
 	case 0:
-		return errors.New("give the subject: --subject TYPE:ID, --service-account-id, --service-account-name, --user-account-id, --all-authenticated-users or --all-users")
+		return errors.New("give the subject: --subject TYPE:ID, --service-account-id, --service-account-name, --user-account-id, --user-account-name, --all-authenticated-users or --all-users")
 	case 1:
 		return nil
 	}
@@ -233,6 +236,12 @@ func (b *bindingFlags) binding(ctx context.Context, a *app, c *client.Client, fo
 		typ, id = "serviceAccount", sa.Id
 	case b.userID != "":
 		typ, id = "userAccount", b.userID
+	case b.userName != "":
+		acct, err := iam.NewYandexPassportUserAccountServiceClient(c.Conn()).GetByLogin(ctx, &iam.GetUserAccountByLoginRequest{Login: b.userName})
+		if err != nil {
+			return nil, fmt.Errorf("user %q: %w", b.userName, err)
+		}
+		typ, id = "userAccount", acct.Id
 	case b.allAuthenticated:
 		typ, id = "system", "allAuthenticatedUsers"
 	case b.all:
