@@ -71,13 +71,13 @@ func TestAttackAccountTakeover(t *testing.T) {
 	}
 	session := n.rest("POST", "/iam/v1/tokens", "", map[string]string{"yandexPassportOauthToken": str(first.body, "oauthToken")})
 	iam := str(session.body, "iamToken")
-	if r := setPassword(iam, admin, map[string]any{"password": "admin-second-password"}); r.status != 400 || !strings.Contains(r.raw, "current_password") {
+	if r := setPassword(iam, admin, map[string]any{"password": "second-password-9"}); r.status != 400 || !strings.Contains(r.raw, "current_password") {
 		t.Errorf("own password without the current one: %d %s", r.status, r.raw)
 	}
-	if r := setPassword(iam, admin, map[string]any{"password": "admin-second-password", "currentPassword": "wrong-password"}); r.status != 403 {
+	if r := setPassword(iam, admin, map[string]any{"password": "second-password-9", "currentPassword": "wrong-password"}); r.status != 403 {
 		t.Errorf("own password with a wrong current one: %d %s", r.status, r.raw)
 	}
-	if r := setPassword(iam, admin, map[string]any{"password": "admin-second-password", "currentPassword": adminPassword}); r.status != 200 {
+	if r := setPassword(iam, admin, map[string]any{"password": "second-password-9", "currentPassword": adminPassword}); r.status != 200 {
 		t.Fatalf("own password: %d %s", r.status, r.raw)
 	}
 	// The change revoked every OAuth token of the admin (the bootstrap one
@@ -94,7 +94,7 @@ func TestAttackAccountTakeover(t *testing.T) {
 	if r := login(adminPassword); r.status != 401 {
 		t.Errorf("login with the old password: %d", r.status)
 	}
-	second := login("admin-second-password")
+	second := login("second-password-9")
 	if second.status != 200 {
 		t.Fatalf("login with the new password: %d %s", second.status, second.raw)
 	}
