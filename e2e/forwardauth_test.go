@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -190,4 +192,22 @@ func httpStatus(err error) int {
 		return re.HTTPStatusCode()
 	}
 	return 0
+}
+
+// TestREADMEProxySnippets keeps the README's route file and proxy
+// configurations the ones the tests above run.
+func TestREADMEProxySnippets(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"routes.yaml", "nginx.conf", "Caddyfile"} {
+		b, err := os.ReadFile(filepath.Join("testdata/forwardauth", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), "\n"+string(b)+"```\n") {
+			t.Errorf("README.md does not show testdata/forwardauth/%s verbatim", name)
+		}
+	}
 }
