@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -154,4 +156,67 @@ func TestExtAuthz(t *testing.T) {
 	if _, err := c.Check(ctx, &authv3.CheckRequest{}); err == nil {
 		t.Error("Check without an HTTP request succeeded")
 	}
+}
+
+// TestExtAuthzRunsThePipeline: a forwarded credential meets every check a
+// call to Warden itself meets — an API key's products, the account's state
+// — and its refusals are counted in warden_credential_refusals_total.
+func TestExtAuthzRunsThePipeline(t *testing.T) {
+	p := newProxyWorld(t)
+	c := authv3.NewAuthorizationClient(sdkConn(t, p.n.addr))
+	r := p.n.rest("POST", "/api/v1/service-accounts/credentials/api-keys", p.w.admin, map[string]any{
+		"name": "postbox-only", "serviceAccountId": p.w.robot, "products": []string{"postbox"},
+	})
+	postboxKey := str(r.body, "secret")
+	if postboxKey == "" {
+		t.Fatalf("create a postbox key: %s", r.raw)
+	}
+	objA := "/" + p.w.folderA + "/photos/cat.jpg"
+	status := func(header http.Header) int {
+		t.Helper()
+		resp, err := c.Check(context.Background(), extRequest{method: "GET", path: objA, header: header}.check())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetOkResponse() != nil {
+			return 200
+		}
+		return int(resp.GetDeniedResponse().GetStatus().GetCode())
+	}
+	if got := status(http.Header{"Authorization": {"Api-Key " + postboxKey}}); got != 401 {
+		t.Errorf("a key for postbox on a storage route: %d, want 401", got)
+	}
+	if got := refusalCount(t, p.n, "apiKey", "product"); got != 1 {
+		t.Errorf(`warden_credential_refusals_total{credential="apiKey",reason="product"} = %v, want 1`, got)
+	}
+	bearer := http.Header{"Authorization": {"Bearer " + p.w.robotToken}}
+	if got := status(bearer); got != 200 {
+		t.Fatalf("the robot's token: %d", got)
+	}
+	if r := p.n.rest("POST", "/iam/v1/serviceAccounts/"+p.w.robot+":suspend", p.w.admin, map[string]any{}); r.status != 200 {
+		t.Fatalf("suspend: %s", r.raw)
+	}
+	if got := status(bearer); got != 401 {
+		t.Errorf("the token of a suspended account: %d, want 401", got)
+	}
+}
+
+// refusalCount reads warden_credential_refusals_total for a credential type
+// and reason from wardend's /metrics.
+func refusalCount(t *testing.T, n *node, credential, reason string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + n.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	prefix := `warden_credential_refusals_total{credential="` + credential + `",reason="` + reason + `"} `
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
 }
