@@ -47,7 +47,7 @@ type proxyWorld struct {
 	s3Key awsKey
 }
 
-func newProxyWorld(t testing.TB) *proxyWorld {
+func newProxyWorld(t testing.TB, opts ...func(*server.Config)) *proxyWorld {
 	t.Helper()
 	dir := t.TempDir()
 	roles := filepath.Join(dir, "roles.json")
@@ -58,6 +58,9 @@ func newProxyWorld(t testing.TB) *proxyWorld {
 		c.RolesFiles = []string{roles}
 		c.ForwardAuthRoutes = "testdata/forwardauth/routes.yaml"
 		c.TrustedProxies = mustTrusted(t, "127.0.0.1/32")
+		for _, o := range opts {
+			o(c)
+		}
 	})
 	w := newBenchWorld(t, n)
 	w.bind(t, "/resource-manager/v1/folders/"+w.folderA, "ADD", "storage.uploader", "serviceAccount", w.robot)
