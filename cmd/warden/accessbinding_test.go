@@ -209,7 +209,7 @@ func TestAccessBindingErrors(t *testing.T) {
 		want string // a part of the message
 	}{
 		{"unknown role", []string{"--role", "no-such-role", "--all-users"}, `role "no-such-role" does not exist`},
-		{"no subject", []string{"--role", "viewer"}, "give the subject: --subject TYPE:ID, --service-account-id, --service-account-name, --user-account-id, --all-authenticated-users or --all-users"},
+		{"no subject", []string{"--role", "viewer"}, "give the subject: --subject TYPE:ID, --service-account-id, --service-account-name, --user-account-id, --user-account-name, --all-authenticated-users or --all-users"},
 		{"empty subject", []string{"--role", "viewer", "--subject", ""}, "give the subject: "},
 		{"two subjects", []string{"--role", "viewer", "--all-users", "--user-account-id", w.adminID}, "give one subject, not --user-account-id and --all-users"},
 		{"no role", []string{"--all-users"}, "give the role with --role"},

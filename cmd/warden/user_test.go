@@ -32,6 +32,15 @@ func TestUserCommands(t *testing.T) {
 		t.Fatalf("create bob: %s", r.stderr)
 	}
 
+	bob := user("json", "get", "bob@default")
+	c.ok("resource-manager", "folder", "add-access-binding", "default", "--role", "viewer", "--user-account-name", "bob@default")
+	if out := c.ok("resource-manager", "folder", "list-access-bindings", "default"); !strings.Contains(out, bob["id"].(string)) {
+		t.Errorf("a binding for --user-account-name bob@default is not in:\n%s", out)
+	}
+	if msg := c.fail("resource-manager", "folder", "add-access-binding", "default", "--role", "viewer", "--user-account-name", "nobody@default"); !strings.Contains(msg, "not found") {
+		t.Errorf("a binding for an unknown login: %q", msg)
+	}
+
 	rows := parseTable(t, c.ok("organization-manager", "user", "list"))
 	found := map[string]string{}
 	for _, row := range rows {
