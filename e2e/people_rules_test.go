@@ -178,4 +178,3 @@ func maxOf(rule string) int {
 	}
 	return n
 }
-
