@@ -326,8 +326,13 @@ func (u *Users) Update(ctx context.Context, req *idp.UpdateUserRequest) (*operat
 		}
 	}
 	now := u.s.now().UTC().Format(time.RFC3339Nano)
+	renamed := false
 	fields := mutableFields{
-		"username": func(r *warden.Resource) { r.Name = req.Username; attrsOf(r)[attrUpdatedAt] = now },
+		"username": func(r *warden.Resource) {
+			renamed = renamed || r.Name != req.Username
+			r.Name = req.Username
+			attrsOf(r)[attrUpdatedAt] = now
+		},
 		"expires_at": func(r *warden.Resource) {
 			delete(attrsOf(r), attrExpiresAt)
 			if req.ExpiresAt != nil {
@@ -351,6 +356,11 @@ func (u *Users) Update(ctx context.Context, req *idp.UpdateUserRequest) (*operat
 		}
 	}
 	check := func(ctx context.Context, tx warden.Tx, r *warden.Resource) error {
+		if !renamed {
+			// The bootstrap admin's login ("admin") predates pools and
+			// their domains: its profile still changes.
+			return nil
+		}
 		if pool := r.Attrs[attrUserpool]; pool != "" {
 			p, err := u.s.getResource(ctx, tx, pool, warden.TypeUserpool)
 			if err != nil {

@@ -57,6 +57,13 @@ func TestUserCommands(t *testing.T) {
 	if got := user("json", "update", "alice@default", "--email", "alice@example.com"); got["email"] != "alice@example.com" {
 		t.Errorf("update = %v", got)
 	}
+	// The bootstrap admin's login predates pool domains; its profile changes all the same.
+	if got := user("json", "update", "admin", "--full-name", "Warden Admin"); got["full_name"] != "Warden Admin" || got["username"] != "admin" {
+		t.Errorf("update the admin = %v", got)
+	}
+	if msg := c.fail("organization-manager", "user", "update", "alice@default", "--new-username", "alice@elsewhere"); !strings.Contains(msg, "username: must end in @default") {
+		t.Errorf("rename outside the pool's domain: %q", msg)
+	}
 
 	// Alice logs in with her password and may not manage Bob.
 	as := newCLI(t)
