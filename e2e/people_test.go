@@ -181,6 +181,9 @@ func TestPeopleSDK(t *testing.T) {
 			wantCode(t, "a deleted user's token", err, codes.Unauthenticated)
 			_, err = p.users.Get(p.admin, &idp.GetUserRequest{UserId: alice.Id})
 			wantCode(t, "get a deleted user", err, codes.NotFound)
+			if r := n.rest("GET", "/resource-manager/v1/folders/"+w.folderA+":listAccessBindings", w.admin, nil); r.status != 200 || strings.Contains(r.raw, alice.Id) {
+				t.Fatalf("the deleted user's binding on the folder remains: %d %s", r.status, r.raw)
+			}
 
 			// The admin cannot lock themself out.
 			_, err = p.users.Suspend(p.admin, &idp.SuspendUserRequest{UserId: n.m.Bootstrap().AdminID})

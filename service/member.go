@@ -63,7 +63,7 @@ func (m *Members) DeleteMembership(ctx context.Context, req *om.DeleteMembership
 	if err := notSelf(ctx, req.SubjectId, "remove from the organization"); err != nil {
 		return nil, err
 	}
-	return m.s.remove(ctx, req.SubjectId, warden.TypeUserAccount, "Delete membership",
+	return m.s.removeUser(ctx, req.SubjectId, "Delete membership",
 		&om.DeleteMembershipMetadata{OrganizationId: req.OrganizationId, SubjectId: req.SubjectId})
 }
 

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -390,7 +391,41 @@ func (u *Users) Delete(ctx context.Context, req *idp.DeleteUserRequest) (*operat
 	if err := notSelf(ctx, req.UserId, "delete"); err != nil {
 		return nil, err
 	}
-	return u.s.remove(ctx, req.UserId, warden.TypeUserAccount, "Delete user", &idp.DeleteUserMetadata{UserId: req.UserId})
+	return u.s.removeUser(ctx, req.UserId, "Delete user", &idp.DeleteUserMetadata{UserId: req.UserId})
+}
+
+// removeUser deletes a user with a finished operation, and with them the
+// access bindings that name them on any resource: a deleted user must not
+// linger in the bindings an audit reads.
+func (s *Service) removeUser(ctx context.Context, id, description string, metadata proto.Message) (*operationT, error) {
+	var op *operationT
+	err := s.store.Update(ctx, func(tx warden.Tx) error {
+		if _, err := s.getResource(ctx, tx, id, warden.TypeUserAccount); err != nil {
+			return err
+		}
+		all, err := tx.AllAccessBindings(ctx)
+		if err != nil {
+			return err
+		}
+		for resource, bs := range all {
+			kept := slices.DeleteFunc(slices.Clone(bs), func(b warden.AccessBinding) bool { return b.SubjectID == id })
+			if len(kept) == len(bs) || resource == id {
+				continue
+			}
+			if err := tx.SetAccessBindings(ctx, resource, kept); err != nil {
+				return err
+			}
+		}
+		if err := tx.DeleteResource(ctx, id); err != nil {
+			return err
+		}
+		op, err = s.newOperation(ctx, tx, id, description, metadata, nil)
+		return err
+	})
+	if err == nil {
+		s.reloadNow(ctx) // their tokens and bindings stop working here at once
+	}
+	return op, err
 }
 
 // Suspend implements UserService.Suspend: the user's credentials stay, and
