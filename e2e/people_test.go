@@ -414,6 +414,12 @@ func TestPasswordMaxAge(t *testing.T) {
 	if err != nil || meta.ExpiresAt.AsTime().Sub(meta.CreatedAt.AsTime()) != time.Hour {
 		t.Fatalf("password metadata: %v %v", meta, err)
 	}
+	// The same over REST, on the collection's custom verb.
+	p.create("carol@default", "quartz-lantern-58")
+	r := n.rest("GET", "/organization-manager/v1/idp/users:getSelfPasswordMetadata", p.login("carol@default", "quartz-lantern-58"), nil)
+	if r.status != 200 || str(r.body, "expiresAt") == "" {
+		t.Fatalf("REST GetSelfPasswordMetadata: %d %s", r.status, r.raw)
+	}
 	now.Add(int64(2 * time.Hour))
 	wrong := n.rest("POST", "/warden/v1/login", "", map[string]string{"login": "alice@default", "password": "not-the-password"})
 	if wrong.status != 401 || strings.Contains(wrong.raw, "password expired") {

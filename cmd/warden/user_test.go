@@ -32,6 +32,15 @@ func TestUserCommands(t *testing.T) {
 		t.Fatalf("create bob: %s", r.stderr)
 	}
 
+	pools := parseTable(t, c.ok("organization-manager", "userpool", "list"))
+	if len(pools) != 1 || pools[0]["NAME"] != "default" || pools[0]["DOMAINS"] != "default" {
+		t.Fatalf("userpool list = %v", pools)
+	}
+	var pool map[string]any
+	decode(t, "json", c.ok("organization-manager", "userpool", "get", "default", "--format", "json"), &pool)
+	if pool["id"] != pools[0]["ID"] || alice["userpool_id"] != pool["id"] {
+		t.Fatalf("userpool get default = %v; alice = %v", pool, alice)
+	}
 	bob := user("json", "get", "bob@default")
 	c.ok("resource-manager", "folder", "add-access-binding", "default", "--role", "viewer", "--user-account-name", "bob@default")
 	if out := c.ok("resource-manager", "folder", "list-access-bindings", "default"); !strings.Contains(out, bob["id"].(string)) {
