@@ -52,7 +52,9 @@ func MustFormat(prefix string) Format {
 func (f Format) Prefix() string { return f.prefix }
 
 // Len returns the length of every secret of the format.
-func (f Format) Len() int { return len(f.prefix) + formatIDLen + 1 + formatRandomLen + formatChecksumLen }
+func (f Format) Len() int {
+	return len(f.prefix) + formatIDLen + 1 + formatRandomLen + formatChecksumLen
+}
 
 // New returns a fresh secret for the credential with the given ID.
 func (f Format) New(id string) string {

@@ -290,6 +290,7 @@ func schemes(svc *service.Service) ([]authn.Scheme, error) {
 		authn.APIKey{Index: svc.APIKeyIndex(), Now: svc.Now},
 		authn.SigV4{Verifier: v4, Keys: svc.AccessKeyIndex()},
 		authn.KeystoneToken{Verifier: svc},
+		authn.StaticToken{Index: svc.StaticTokenIndex(), Now: svc.Now},
 	}, nil
 }
 

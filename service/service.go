@@ -83,8 +83,8 @@ type Service struct {
 	accessKeys *accessKeyIndex
 	// staticTokens follows the same credential feed as apiKeys.
 	staticTokens *staticTokenIndex
-	products   *apikey.Catalog
-	logins     *loginGuard
+	products     *apikey.Catalog
+	logins       *loginGuard
 	// oauthLifetime is how long a new OAuth token is valid.
 	oauthLifetime time.Duration
 	// keystoneLifetime is how long a new Keystone token is valid.

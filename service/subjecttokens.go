@@ -55,4 +55,3 @@ func (s *Service) RevokeSubjectTokens(ctx context.Context, typ warden.ResourceTy
 	s.verifier.RevokeSubjects(map[string]time.Time{id: now})
 	return nil
 }
-

@@ -21,8 +21,8 @@ type Verifier struct {
 	// revokedSubjects holds the subjects whose tokens issued until a time
 	// are revoked: subject ID → that time.
 	revokedSubjects atomic.Pointer[map[string]time.Time]
-	revMu        sync.Mutex // serializes copy-on-write of revoked and revokedCreds
-	shards       [cacheShards]cacheShard
+	revMu           sync.Mutex // serializes copy-on-write of the revocation lists
+	shards          [cacheShards]cacheShard
 }
 
 const (
