@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -313,5 +316,37 @@ func TestStaticTokenLimit(t *testing.T) {
 	}
 	if len(listed) != 100 {
 		t.Errorf("listed %d tokens over pages of 40, want 100", len(listed))
+	}
+}
+
+// BenchmarkAccessAuthorizeXToken measures Authorize over REST on loopback
+// (one X-Token credential, one permission on a folder) at concurrency 1
+// and 32, reporting requests/s and p50/p99 latency.
+func BenchmarkAccessAuthorizeXToken(b *testing.B) {
+	n := startBench(b, backends(b)[0])
+	w := newBenchWorld(b, n)
+	w.bind(b, "/resource-manager/v1/folders/"+w.folderA, "ADD", "viewer", "serviceAccount", w.robot)
+	_, secret := w.createStaticToken(b, w.admin, map[string]any{"subjectId": w.robot})
+	body, _ := json.Marshal(map[string]any{
+		"request": map[string]any{"method": "GET", "path": "/", "headers": map[string][]string{"X-Token": {secret}}},
+		"checks":  []any{map[string]any{"permission": "iam.serviceAccounts.list", "resource": map[string]string{"id": w.folderA}}},
+	})
+	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	call := func() error {
+		resp, err := httpClient.Post("http://"+n.addr+"/access/v1:authorize", "application/json", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Results []struct{ Allowed bool } `json:"results"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || len(out.Results) != 1 || !out.Results[0].Allowed {
+			return fmt.Errorf("status %d, %v, %+v", resp.StatusCode, err, out)
+		}
+		return nil
+	}
+	for _, conc := range []int{1, 32} {
+		b.Run(fmt.Sprintf("rest/c%d", conc), func(b *testing.B) { loadRun(b, conc, call) })
 	}
 }
