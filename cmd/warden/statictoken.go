@@ -45,10 +45,8 @@ type staticTokenOut struct {
 	Secret       string `json:"secret,omitempty"`
 }
 
-func (w staticTokenWire) out() staticTokenOut {
-	return staticTokenOut{ID: w.ID, SubjectID: w.SubjectID, SubjectType: w.SubjectType, Description: w.Description,
-		MaskedSecret: w.MaskedSecret, CreatedAt: w.CreatedAt, ExpiresAt: w.ExpiresAt, Secret: w.Secret}
-}
+// out converts the wire shape to the printed one: the same fields.
+func (w staticTokenWire) out() staticTokenOut { return staticTokenOut(w) }
 
 var staticTokenColumns = []column[staticTokenOut]{
 	{"ID", func(t staticTokenOut) string { return t.ID }},
