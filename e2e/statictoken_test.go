@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"warden/accessclient"
 	"warden/server"
 	"warden/statictoken"
 )
@@ -349,4 +352,47 @@ func BenchmarkAccessAuthorizeXToken(b *testing.B) {
 	for _, conc := range []int{1, 32} {
 		b.Run(fmt.Sprintf("rest/c%d", conc), func(b *testing.B) { loadRun(b, conc, call) })
 	}
+}
+
+// TestStaticTokenThroughAccessClient: a resource service behind
+// accessclient.Middleware takes X-Token as any other credential — the
+// client forwards the header — with the token's account's permissions,
+// and refuses it once revoked.
+func TestStaticTokenThroughAccessClient(t *testing.T) {
+	n := start(t, t.TempDir(), "")
+	w := newWorld(t, n)
+	w.bind(t, "/resource-manager/v1/folders/"+w.folderA, "ADD", "postbox.viewer", "serviceAccount", w.robot)
+	id, secret := w.createStaticToken(t, w.admin, map[string]any{"subjectId": w.robot})
+	ac, err := accessclient.New("http://"+n.addr, "postbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	postbox := httptest.NewServer(ac.Middleware(func(r *http.Request) accessclient.Check {
+		return accessclient.Check{Permission: "postbox.configurationSets.list", Resource: accessclient.Resource{Type: "resource-manager.folder", ID: r.URL.Query().Get("folderId")}}
+	}, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		sub, _ := accessclient.SubjectFrom(r.Context())
+		io.WriteString(rw, sub.ID)
+	})))
+	defer postbox.Close()
+	get := func(folder string) (int, string) {
+		req, _ := http.NewRequest("GET", postbox.URL+"/v2/email/configuration-sets?folderId="+folder, nil)
+		req.Header.Set("X-Token", secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(w.folderA); code != 200 || body != w.robot {
+		t.Errorf("X-Token on the account's folder: %d %s", code, body)
+	}
+	if code, _ := get(w.folderB); code != 403 {
+		t.Errorf("X-Token on another folder: %d, want 403", code)
+	}
+	if r := n.rest("DELETE", "/warden/v1/staticTokens/"+id, w.admin, nil); r.status != 200 {
+		t.Fatalf("revoke: %d %s", r.status, r.raw)
+	}
+	within(t, "a revoked X-Token refused behind accessclient", func() bool { code, _ := get(w.folderA); return code == 401 })
 }
