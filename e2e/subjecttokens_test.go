@@ -1,8 +1,15 @@
 package e2e
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"warden/server"
 )
@@ -102,5 +109,36 @@ func TestRevokeUserTokens(t *testing.T) {
 	}
 	if got := n.authStatus("Authorization", "Bearer "+w.robotToken); got != 200 {
 		t.Errorf("another account's token after the admin's revokeTokens: %d, want 200", got)
+	}
+}
+
+// TestRevokeSubjectTokensEphemeralKeys: an ephemeral access key's session
+// token is a token of its subject too: revokeTokens refuses it.
+func TestRevokeSubjectTokensEphemeralKeys(t *testing.T) {
+	s := newSigV4World(t)
+	r := s.n.rest("POST", "/iam/aws-compatibility/v1/ephemeralAccessKeys", s.w.admin, map[string]any{"subjectId": s.w.robot, "sessionName": "ci"})
+	if r.status != 200 {
+		t.Fatalf("create ephemeral: %d %s", r.status, r.raw)
+	}
+	creds := aws.Credentials{AccessKeyID: str(r.body, "accessKeyId"), SecretAccessKey: str(r.body, "secret"), SessionToken: str(r.body, "sessionToken")}
+	call := func() (int, string) {
+		req, _ := http.NewRequest("GET", s.ses+"/v2/email/configuration-sets", nil)
+		sum := sha256.Sum256(nil)
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), sesService, sesRegion, s.clk.now()); err != nil {
+			t.Fatal(err)
+		}
+		return do(t, req)
+	}
+	if st, code := call(); st != 200 {
+		t.Fatalf("signed with the ephemeral key: %d %s", st, code)
+	}
+	if r := s.n.rest("POST", "/warden/v1/serviceAccounts/"+s.w.robot+":revokeTokens", s.w.admin, map[string]any{}); r.status != 200 {
+		t.Fatalf("revokeTokens: %d %s", r.status, r.raw)
+	}
+	if st, code := call(); st != 403 || code != "InvalidToken" {
+		t.Errorf("the ephemeral key after revokeTokens: %d %s, want 403 InvalidToken", st, code)
+	}
+	if st, code := s.call(t, s.secret, s.clk.now()); st != 200 {
+		t.Errorf("the account's static access key after revokeTokens: %d %s, want 200 (stored credentials stay)", st, code)
 	}
 }

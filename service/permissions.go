@@ -111,7 +111,7 @@ var Rules = func() []MethodRule {
 		{Method: "/warden.iam.v1.StaticTokenService/List", Check: "GET /warden/v1/staticTokens?subjectId=: an account lists its own; another's need " + permSAStaticTokensList + " or " + permUserStaticTokensList + " on it"},
 		{Method: "/warden.iam.v1.StaticTokenService/Get", Check: "GET /warden/v1/staticTokens/{id}: an account reads its own; another's need " + permSAStaticTokensGet + " or " + permUserStaticTokensGet + " on the token's account"},
 		{Method: "/warden.iam.v1.StaticTokenService/Delete", Check: "DELETE /warden/v1/staticTokens/{id}: an account revokes its own; another's need " + permSAStaticTokensDelete + " or " + permUserStaticTokensDelete + " on the token's account"},
-		{Method: "/warden.iam.v1.UserAccountService/RevokeTokens", Check: "POST /warden/v1/userAccounts/{id}:revokeTokens: a user revokes their own IAM and Keystone tokens; another's need " + permUserAccountTokensRevoke + " on the user"},
+		{Method: "/warden.iam.v1.UserAccountService/RevokeTokens", Check: "POST /warden/v1/userAccounts/{id}:revokeTokens: a user revokes their own tokens (IAM, Keystone, ephemeral keys); another's need " + permUserAccountTokensRevoke + " on the user"},
 		{Method: "/warden.iam.v1.ServiceAccountService/RevokeTokens", Check: "POST /warden/v1/serviceAccounts/{id}:revokeTokens: " + permServiceAccountTokensRevoke + " on the service account (or the account itself)"},
 		{Method: keystoneSvc + "TokenService/Validate", Check: "GET/HEAD /v3/auth/tokens: any authenticated caller (X-Auth-Token); holding the X-Subject-Token is the proof needed to read it"},
 		{Method: keystoneSvc + "TokenService/Revoke", Check: "DELETE /v3/auth/tokens: any authenticated caller; holding the X-Subject-Token is the proof needed to revoke it"},

@@ -17,7 +17,8 @@ const (
 
 // RevokeSubjectTokens revokes every self-verifying token of an account
 // issued until now: its Keystone tokens (whatever their scope, rescoped
-// ones included) and its IAM tokens. Stored credentials (passwords, keys,
+// ones included), its IAM tokens and the session tokens of its ephemeral
+// access keys. Stored credentials (passwords, keys,
 // static tokens) stay: the account may get new tokens at once, though one
 // issued within the same second is refused too, as tokens carry their
 // issue time in whole seconds. Enforced on this wardend when it returns

@@ -214,7 +214,7 @@ cloud is refused. The previous password's Keystone tokens are revoked.` + folder
 			return nil
 		})
 
-	revokeTokens := one("revoke-tokens", "Revoke every IAM and Keystone token of a service account", `  warden iam service-account revoke-tokens my-robot`,
+	revokeTokens := one("revoke-tokens", "Revoke every IAM token, Keystone token and ephemeral key of a service account", `  warden iam service-account revoke-tokens my-robot`,
 		func(ctx context.Context, c *client.Client, sa *iam.ServiceAccount) error {
 			return a.revokeAccountTokens(ctx, c, "serviceAccounts", sa.Id)
 		})

@@ -330,12 +330,13 @@ func staticTokenIDs(n int) cobra.PositionalArgs {
 }
 
 // revokeTokensHelp explains revoke-tokens of service and user accounts.
-const revokeTokensHelp = `Revoke every IAM and Keystone token of the account issued until now, on
-every wardend within a second: for a leaked token, or to end every session
-at once. The account's passwords, keys and static tokens stay, and new
-tokens may be issued at once (one issued within the same second is refused
-too). An account revokes its own; another's needs
-iam.serviceAccounts.tokens.revoke or iam.userAccounts.tokens.revoke on it.`
+const revokeTokensHelp = `Revoke every IAM token, Keystone token and ephemeral access key of the
+account issued until now, on every wardend within a second: for a leaked
+token, or to end every session at once. The account's passwords, keys and
+static tokens stay, and new tokens may be issued at once (one issued within
+the same second is refused too). An account revokes its own; another's
+needs iam.serviceAccounts.tokens.revoke or iam.userAccounts.tokens.revoke
+on it.`
 
 // revokeAccountTokens calls POST /warden/v1/{collection}/{id}:revokeTokens.
 func (a *app) revokeAccountTokens(ctx context.Context, c *client.Client, collection, id string) error {

@@ -69,7 +69,7 @@ of the account is revoked: its sessions must log in again.`,
 
 	revokeTokens := &cobra.Command{
 		Use:     "revoke-tokens ID",
-		Short:   "Revoke every IAM and Keystone token of a user account",
+		Short:   "Revoke every IAM token, Keystone token and ephemeral key of a user account",
 		Long:    revokeTokensHelp,
 		Example: `  warden iam user-account revoke-tokens ajuexample0000000000`,
 		Args:    cobra.ExactArgs(1),
