@@ -44,3 +44,35 @@ func flip(c byte) string {
 	}
 	return "a"
 }
+
+// FuzzTokenID: TokenID never panics, and what it accepts is a secret of
+// the format whose ID it returns: the prefix, the length, the ID's
+// alphabet and a body whose checksum matches (checked by reading the
+// token back as an API key never succeeds: the prefixes differ).
+func FuzzTokenID(f *testing.F) {
+	s := statictoken.NewSecret(warden.NewID(warden.PrefixStaticToken))
+	f.Add(s)
+	f.Add("")
+	f.Add(statictoken.Prefix)
+	f.Add(s[:len(s)-1])
+	f.Add("warden_ak_" + s[len(statictoken.Prefix):])
+	f.Add(strings.Repeat("_", statictoken.SecretLength))
+	f.Fuzz(func(t *testing.T, in string) {
+		id, ok := statictoken.TokenID(in)
+		if !ok {
+			if id != "" {
+				t.Errorf("TokenID(%q) = %q, false; want an empty ID with false", in, id)
+			}
+			return
+		}
+		if len(in) != statictoken.SecretLength || !strings.HasPrefix(in, statictoken.Prefix) || in[len(statictoken.Prefix)+20] != '_' {
+			t.Fatalf("TokenID accepted %q: wrong length, prefix or separator", in)
+		}
+		if got := in[len(statictoken.Prefix) : len(statictoken.Prefix)+20]; got != id {
+			t.Errorf("TokenID(%q) = %q, want %q", in, id, got)
+		}
+		if _, ok := apikey.KeyID(in); ok {
+			t.Errorf("%q reads as both a static token and an API key", in)
+		}
+	})
+}
