@@ -135,8 +135,8 @@ func TestRevokeSubjectTokensEphemeralKeys(t *testing.T) {
 	if r := s.n.rest("POST", "/warden/v1/serviceAccounts/"+s.w.robot+":revokeTokens", s.w.admin, map[string]any{}); r.status != 200 {
 		t.Fatalf("revokeTokens: %d %s", r.status, r.raw)
 	}
-	if st, code := call(); st != 403 || code != "InvalidToken" {
-		t.Errorf("the ephemeral key after revokeTokens: %d %s, want 403 InvalidToken", st, code)
+	if st, code := call(); st != 401 || code != "InvalidToken" {
+		t.Errorf("the ephemeral key after revokeTokens: %d %s, want 401 InvalidToken", st, code)
 	}
 	if st, code := s.call(t, s.secret, s.clk.now()); st != 200 {
 		t.Errorf("the account's static access key after revokeTokens: %d %s, want 200 (stored credentials stay)", st, code)
