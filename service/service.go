@@ -81,10 +81,8 @@ type Service struct {
 	apiKeys  *apiKeyIndex
 	// accessKeys follows the same credential feed as apiKeys.
 	accessKeys *accessKeyIndex
-	// staticTokens follows the same credential feed as apiKeys.
-	staticTokens *staticTokenIndex
-	products     *apikey.Catalog
-	logins       *loginGuard
+	products   *apikey.Catalog
+	logins     *loginGuard
 	// oauthLifetime is how long a new OAuth token is valid.
 	oauthLifetime time.Duration
 	// keystoneLifetime is how long a new Keystone token is valid.
@@ -93,6 +91,9 @@ type Service struct {
 	verified *verifiedPasswords
 	// adminPassword is set at bootstrap only.
 	adminPassword string
+
+	// staticTokens follows the same credential feed as apiKeys.
+	staticTokens *staticTokenIndex
 }
 
 // New validates cfg and returns a Service. Call Start before serving.

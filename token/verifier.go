@@ -18,11 +18,12 @@ type Verifier struct {
 	// revokedCreds holds the credentials whose tokens are revoked: ID →
 	// when the last token they minted expires.
 	revokedCreds atomic.Pointer[map[string]time.Time]
+	revMu        sync.Mutex // serializes copy-on-write of the revocation lists
+	shards       [cacheShards]cacheShard
+
 	// revokedSubjects holds the subjects whose tokens issued until a time
 	// are revoked: subject ID → that time.
 	revokedSubjects atomic.Pointer[map[string]time.Time]
-	revMu           sync.Mutex // serializes copy-on-write of the revocation lists
-	shards          [cacheShards]cacheShard
 }
 
 const (
