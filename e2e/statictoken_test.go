@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,7 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/structpb"
+
 	"warden/accessclient"
+	"warden/api/accesspb"
 	"warden/server"
 	"warden/statictoken"
 )
@@ -395,4 +401,29 @@ func TestStaticTokenThroughAccessClient(t *testing.T) {
 		t.Fatalf("revoke: %d %s", r.status, r.raw)
 	}
 	within(t, "a revoked X-Token refused behind accessclient", func() bool { code, _ := get(w.folderA); return code == 401 })
+}
+
+// TestStaticTokenAccessServiceGRPC: the access service's gRPC form takes
+// X-Token as its REST form does.
+func TestStaticTokenAccessServiceGRPC(t *testing.T) {
+	n := start(t, t.TempDir(), "")
+	w := newWorld(t, n)
+	w.bind(t, "/resource-manager/v1/folders/"+w.folderA, "ADD", "viewer", "serviceAccount", w.robot)
+	id, secret := w.createStaticToken(t, w.admin, map[string]any{"subjectId": w.robot})
+	c := accesspb.NewAccessServiceClient(sdkConn(t, n.addr))
+	v, _ := structpb.NewList([]any{secret})
+	req := &accesspb.Request{Method: "GET", Path: "/", Headers: map[string]*structpb.ListValue{"x-token": v}}
+	resp, err := c.Authorize(context.Background(), &accesspb.AuthorizeRequest{Request: req, Checks: []*accesspb.Check{
+		{Permission: "iam.serviceAccounts.list", Resource: &accesspb.Resource{Id: w.folderA}},
+		{Permission: "iam.serviceAccounts.list", Resource: &accesspb.Resource{Id: w.folderB}},
+	}})
+	if err != nil || resp.Subject.GetId() != w.robot || resp.CredentialType != "staticToken" || resp.CredentialId != id ||
+		!resp.Results[0].Allowed || resp.Results[1].Allowed {
+		t.Fatalf("Authorize with x-token: %v, %v", resp, err)
+	}
+	bad, _ := structpb.NewList([]any{secret[:len(secret)-1] + "x"})
+	_, err = c.Authenticate(context.Background(), &accesspb.AuthenticateRequest{Request: &accesspb.Request{Headers: map[string]*structpb.ListValue{"x-token": bad}}})
+	if status.Code(err) != codes.Unauthenticated {
+		t.Errorf("Authenticate with a mistyped x-token: %v, want Unauthenticated", err)
+	}
 }
