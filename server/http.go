@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"warden/api/cloudru"
+	"warden/api/forwardauth"
 	"warden/api/grpcapi"
 	"warden/api/jsonbody"
 	"warden/api/keystone"
@@ -69,6 +70,7 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 	keystone.Register(mux, keystone.Config{
 		Service: m.svc, Server: m.grpc, PublicAddress: m.cfg.PublicAddress, TLS: m.cfg.TLSCert != "", Catalog: m.catalog,
 	})
+	mux.Handle(forwardauth.Path, m.fwd.Handler(m.grpc))
 	mux.Handle("/", rest)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.limit.shedOverflow(w, r) {
@@ -133,6 +135,7 @@ func (m *Main) Routes() []Route {
 	for _, r := range ownRoutes {
 		out = append(out, Route{Route: strings.Replace(r.Pattern, "{id}", "{id}"+r.Suffix, 1), Method: r.Method})
 	}
+	out = append(out, Route{Route: "* " + forwardauth.Path, Method: forwardauth.Method})
 	for _, r := range cloudru.Routes {
 		out = append(out, Route{Route: r.Pattern, Method: r.Method})
 	}
