@@ -355,15 +355,17 @@ func decodeStoredAPIKey(c *warden.Credential) (*APIKey, error) {
 
 // CheckAPIKey implements authn.APIKeyIndex from memory: no database read.
 func (x *apiKeyIndex) CheckAPIKey(id string, r apikey.Request) (string, apikey.Refusal, bool) {
-	e := x.get(id)
-	if e == nil {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	row, ok := x.keys.Lookup(id)
+	if !ok {
 		return "", 0, false
 	}
-	refusal := e.policy.Check(&r)
+	refusal := x.keys.Check(row, &r)
 	if refusal == apikey.Accepted {
-		x.recordUse(e, r.Now)
+		x.recordUse(row, r.Now)
 	}
-	return e.policy.SubjectID, refusal, true
+	return x.keys.Subject(row), refusal, true
 }
 
 // APIKeyIndex returns the in-memory API key index for the authentication

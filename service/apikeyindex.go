@@ -3,12 +3,12 @@ package service
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"warden"
-	"warden/access"
 	"warden/apikey"
 )
 
@@ -30,13 +30,14 @@ type apiKeyIndex struct {
 	followers []credentialFollower
 	store     warden.Store
 	log       *slog.Logger
-	products  *apikey.Catalog
-	// node looks an account up in the access snapshot, so that the keys of
-	// one account share its ID string.
-	node func(id string) (access.Node, bool)
 
+	// mu guards keys and uses: lookups and checks share it, changes hold
+	// it alone. keys holds no pointers per key (see apikey.Table), so a
+	// million keys cost the garbage collector nothing to mark.
 	mu   sync.RWMutex
-	keys map[string]*apiKeyEntry
+	keys *apikey.Table
+	uses []keyUse // by row of keys
+	gen  uint64   // the last generation given to a row
 	// reloadMu orders reloads: each reads the store and installs what it
 	// read before the next reads, so an older read never overwrites a
 	// newer one (a write through this process racing the feed).
@@ -48,31 +49,27 @@ type apiKeyIndex struct {
 	seen     map[string]time.Time // feed entries already applied, within the overlap
 	lastRead time.Time            // when the feed was last read successfully (this node's clock)
 
-	// Entries used since the last flush, so that a flush costs the keys
-	// used rather than every key held.
+	// Rows used since the last flush, so that a flush costs the keys used
+	// rather than every key held.
 	pendingMu  sync.Mutex
-	pending    []*apiKeyEntry
+	pending    []pendingUse
 	flushEvery time.Duration
 	stopped    atomic.Bool // the final flush ran: failures are not retried
 }
 
-// apiKeyEntry is one key: its policy, replaced whole on a change, and its
-// last use not yet written to the store.
-type apiKeyEntry struct {
-	policy        apikey.Policy // by value: one allocation per key
-	used, flushed atomic.Int64  // UnixNano
-	queued        atomic.Bool   // in pending
+// keyUse is the last use of a key not yet written to the store. gen tells
+// the keys that held a row apart (written under mu held alone).
+type keyUse struct {
+	used, flushed atomic.Int64 // UnixNano
+	queued        atomic.Bool  // in pending
+	gen           uint64
 }
 
-func newAPIKeyEntry(p *apikey.Policy) *apiKeyEntry { return &apiKeyEntry{policy: *p} }
-
-// carryUses takes over the uses of the entry e replaces (nil: none) that
-// are not yet written.
-func (e *apiKeyEntry) carryUses(old *apiKeyEntry) {
-	if old != nil {
-		e.used.Store(old.used.Load())
-		e.flushed.Store(old.flushed.Load())
-	}
+// pendingUse is a row queued for the next flush, as long as it holds the
+// same key (gen).
+type pendingUse struct {
+	row uint32
+	gen uint64
 }
 
 const (
@@ -86,10 +83,10 @@ const (
 	feedGap = 5 * time.Minute
 )
 
-func newAPIKeyIndex(store warden.Store, log *slog.Logger, products *apikey.Catalog, node func(string) (access.Node, bool), refresh time.Duration) *apiKeyIndex {
+func newAPIKeyIndex(store warden.Store, log *slog.Logger, refresh time.Duration) *apiKeyIndex {
 	return &apiKeyIndex{
-		store: store, log: log, products: products, node: node,
-		keys: map[string]*apiKeyEntry{}, seen: map[string]time.Time{}, flushEvery: 25 * refresh,
+		store: store, log: log, keys: apikey.NewTable(0),
+		seen: map[string]time.Time{}, flushEvery: 25 * refresh,
 	}
 }
 
@@ -99,71 +96,167 @@ type credentialFollower interface {
 	loadAll(ctx context.Context) error
 }
 
-// get returns the entry of a key ID, or nil.
-func (x *apiKeyIndex) get(id string) *apiKeyEntry {
-	x.mu.RLock()
-	e := x.keys[id]
-	x.mu.RUnlock()
-	return e
-}
-
 // Len returns the number of keys held.
 func (x *apiKeyIndex) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.keys)
+	return x.keys.Len()
+}
+
+// put installs a compiled key (under mu held alone), keeping the use of
+// the key it replaces.
+func (x *apiKeyIndex) put(spec apikey.Spec) error {
+	_, had := x.keys.Lookup(spec.KeyID)
+	row, err := x.keys.Put(spec)
+	if err != nil {
+		return err
+	}
+	if int(row) == len(x.uses) {
+		x.uses = append(x.uses, keyUse{})
+	}
+	if !had {
+		x.gen++
+		x.uses[row].gen = x.gen
+	}
+	return nil
+}
+
+// remove deletes a key (under mu held alone); a use not yet written is
+// dropped with it.
+func (x *apiKeyIndex) remove(id string) {
+	if row, ok := x.keys.Delete(id); ok {
+		u := &x.uses[row]
+		u.used.Store(0)
+		u.flushed.Store(0)
+		u.queued.Store(false)
+		u.gen = 0
+	}
 }
 
 // loadAll replaces the index with every API key in the store. The feed is
 // read from just before the load began, so a change committed during it is
-// applied afterwards.
+// applied afterwards. Keys are decoded and compiled by several goroutines
+// while the store is read (see loadKeys).
 func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	x.feedMu.Lock()
 	defer x.feedMu.Unlock()
 	var start time.Time // the database's clock, which stamps the feed
-	keys := map[string]*apiKeyEntry{}
+	var specs []apikey.Spec
 	err := x.store.View(ctx, func(tx warden.Tx) (err error) {
 		if start, err = tx.Clock(ctx); err != nil {
 			return err
 		}
-		return tx.EachCredential(ctx, warden.CredAPIKey, func(c *warden.Credential) error {
-			if p := x.compile(c); p != nil {
-				keys[c.ID] = newAPIKeyEntry(p)
-			}
-			return nil
-		})
+		specs, err = x.loadKeys(ctx, tx)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	x.mu.Lock()
-	for id, e := range keys {
-		e.carryUses(x.keys[id])
+	fresh := &apiKeyIndex{keys: apikey.NewTable(len(specs)), uses: make([]keyUse, 0, len(specs))}
+	for _, spec := range specs {
+		if err := fresh.put(spec); err != nil {
+			x.log.Error("unreadable API key", "api_key_id", spec.KeyID, "err", err)
+		}
 	}
-	x.keys = keys
+	x.mu.Lock()
+	// Uses not yet written move to the new rows and are queued again.
+	var queue []pendingUse
+	for row := range fresh.uses {
+		x.gen++
+		fresh.uses[row].gen = x.gen
+	}
+	for row := range x.uses {
+		old := &x.uses[row]
+		if old.gen == 0 || old.used.Load() <= old.flushed.Load() {
+			continue
+		}
+		if nrow, ok := fresh.keys.Lookup(x.keys.KeyID(uint32(row))); ok {
+			u := &fresh.uses[nrow]
+			u.used.Store(old.used.Load())
+			u.flushed.Store(old.flushed.Load())
+			u.queued.Store(true)
+			queue = append(queue, pendingUse{nrow, u.gen})
+		}
+	}
+	x.keys, x.uses = fresh.keys, fresh.uses
 	x.mu.Unlock()
+	if len(queue) > 0 {
+		x.pendingMu.Lock()
+		x.pending = queue // rows of the old table are no longer flushed
+		x.pendingMu.Unlock()
+		time.AfterFunc(x.flushEvery, func() { x.flush(context.Background()) })
+	}
 	x.since, x.lastRead = start.Add(-feedOverlap), time.Now()
 	clear(x.seen)
 	return nil
 }
 
-// compile turns a stored key into its policy; nil (and a log line) for one
-// that cannot be read, which then authenticates nothing.
-func (x *apiKeyIndex) compile(c *warden.Credential) *apikey.Policy {
-	k, err := decodeAPIKey(c)
-	if err == nil {
-		spec := k.spec()
-		x.products.Intern(spec.Products, spec.Scopes)
-		if n, ok := x.node(spec.SubjectID); ok {
-			spec.SubjectID = n.ID // shared by the account's keys
-		}
-		var p *apikey.Policy
-		if p, err = apikey.Compile(spec); err == nil {
-			return p
-		}
+// loadKeys reads every API key of the store and decodes it on as many
+// goroutines as there are CPUs, in batches, while the store is read.
+func (x *apiKeyIndex) loadKeys(ctx context.Context, tx warden.Tx) ([]apikey.Spec, error) {
+	const batch = 1024
+	type job struct {
+		creds []*warden.Credential
+		out   chan []apikey.Spec
 	}
-	x.log.Error("unreadable API key", "api_key_id", c.ID, "err", err)
-	return nil
+	jobs := make(chan job, runtime.GOMAXPROCS(0))
+	order := make(chan chan []apikey.Spec, 64)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				specs := make([]apikey.Spec, 0, len(j.creds))
+				for _, c := range j.creds {
+					if spec, ok := x.spec(c); ok {
+						specs = append(specs, spec)
+					}
+				}
+				j.out <- specs
+			}
+		}()
+	}
+	var specs []apikey.Spec
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for out := range order {
+			specs = append(specs, <-out...)
+		}
+	}()
+	send := func(creds []*warden.Credential) {
+		out := make(chan []apikey.Spec, 1)
+		order <- out // in the order read: a later copy of a key wins
+		jobs <- job{creds, out}
+	}
+	var creds []*warden.Credential
+	err := tx.EachCredential(ctx, warden.CredAPIKey, func(c *warden.Credential) error {
+		if creds = append(creds, c); len(creds) == batch {
+			send(creds)
+			creds = nil
+		}
+		return nil
+	})
+	if len(creds) > 0 {
+		send(creds)
+	}
+	close(jobs)
+	wg.Wait()
+	close(order)
+	<-collected
+	return specs, err
+}
+
+// spec decodes a stored key; false (and a log line) for one that cannot be
+// read, which then authenticates nothing.
+func (x *apiKeyIndex) spec(c *warden.Credential) (apikey.Spec, bool) {
+	k, err := decodeAPIKey(c)
+	if err != nil {
+		x.log.Error("unreadable API key", "api_key_id", c.ID, "err", err)
+		return apikey.Spec{}, false
+	}
+	return k.spec(), true
 }
 
 // refresh applies the feed entries written since the last read.
@@ -239,7 +332,7 @@ func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
 	}
 	x.reloadMu.Lock()
 	defer x.reloadMu.Unlock()
-	found := make(map[string]*apikey.Policy, len(ids))
+	found := make(map[string]apikey.Spec, len(ids))
 	err := x.store.View(ctx, func(tx warden.Tx) error {
 		for _, id := range ids {
 			c, err := tx.GetCredential(ctx, id)
@@ -249,8 +342,11 @@ func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
 			if err != nil {
 				return err
 			}
-			if c.Kind == warden.CredAPIKey {
-				found[id] = x.compile(c)
+			if c.Kind != warden.CredAPIKey {
+				continue
+			}
+			if spec, ok := x.spec(c); ok {
+				found[id] = spec
 			}
 		}
 		return nil
@@ -261,15 +357,15 @@ func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, id := range ids {
-		p := found[id]
-		old := x.keys[id]
-		if p == nil {
-			delete(x.keys, id)
+		spec, ok := found[id]
+		if !ok {
+			x.remove(id)
 			continue
 		}
-		e := newAPIKeyEntry(p)
-		e.carryUses(old)
-		x.keys[id] = e
+		if err := x.put(spec); err != nil {
+			x.log.Error("unreadable API key", "api_key_id", id, "err", err)
+			x.remove(id)
+		}
 	}
 	return nil
 }
@@ -282,16 +378,18 @@ func (x *apiKeyIndex) changed(ctx context.Context, id string) {
 	}
 }
 
-// recordUse notes an accepted use; a flush writes it later. The first use
-// of a key since the last flush queues it (and schedules a flush when none
-// is), later ones cost an atomic store and load.
-func (x *apiKeyIndex) recordUse(e *apiKeyEntry, now time.Time) {
-	e.used.Store(now.UnixNano())
-	if e.queued.Load() || !e.queued.CompareAndSwap(false, true) {
+// recordUse notes an accepted use of a row (under mu, shared); a flush
+// writes it later. The first use of a key since the last flush queues it
+// (and schedules a flush when none is), later ones cost an atomic store
+// and load.
+func (x *apiKeyIndex) recordUse(row uint32, now time.Time) {
+	u := &x.uses[row]
+	u.used.Store(now.UnixNano())
+	if u.queued.Load() || !u.queued.CompareAndSwap(false, true) {
 		return
 	}
 	x.pendingMu.Lock()
-	x.pending = append(x.pending, e)
+	x.pending = append(x.pending, pendingUse{row, u.gen})
 	first := len(x.pending) == 1
 	x.pendingMu.Unlock()
 	if first {
@@ -308,16 +406,23 @@ func (x *apiKeyIndex) flush(ctx context.Context) {
 	x.pending = nil
 	x.pendingMu.Unlock()
 	type use struct {
-		e    *apiKeyEntry
+		pendingUse
+		id   string
 		used int64
 	}
 	var uses []use
-	for _, e := range batch {
-		e.queued.Store(false) // a use from here on queues the entry again
-		if u := e.used.Load(); u > e.flushed.Load() {
-			uses = append(uses, use{e, u})
+	x.mu.RLock()
+	for _, p := range batch {
+		u := &x.uses[p.row]
+		if u.gen != p.gen {
+			continue // the key left (or the index was reloaded)
+		}
+		u.queued.Store(false) // a use from here on queues the row again
+		if used := u.used.Load(); used > u.flushed.Load() {
+			uses = append(uses, use{p, x.keys.KeyID(p.row), used})
 		}
 	}
+	x.mu.RUnlock()
 	if len(uses) == 0 {
 		return
 	}
@@ -325,7 +430,7 @@ func (x *apiKeyIndex) flush(ctx context.Context) {
 	defer cancel()
 	err := x.store.Update(ctx, func(tx warden.Tx) error {
 		for _, u := range uses {
-			if err := tx.TouchCredential(ctx, u.e.policy.KeyID, time.Unix(0, u.used).UTC()); err != nil {
+			if err := tx.TouchCredential(ctx, u.id, time.Unix(0, u.used).UTC()); err != nil {
 				return err
 			}
 		}
@@ -333,15 +438,18 @@ func (x *apiKeyIndex) flush(ctx context.Context) {
 	})
 	if err != nil {
 		x.log.Warn("write API key usage", "keys", len(uses), "err", err)
-		if x.stopped.Load() {
-			return
-		}
-		for _, u := range uses {
-			x.recordUse(u.e, time.Unix(0, max(u.used, u.e.used.Load())))
-		}
-		return
 	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
 	for _, u := range uses {
-		u.e.flushed.Store(u.used)
+		if int(u.row) >= len(x.uses) || x.uses[u.row].gen != u.gen {
+			continue
+		}
+		k := &x.uses[u.row]
+		if err == nil {
+			k.flushed.Store(u.used)
+		} else if !x.stopped.Load() {
+			x.recordUse(u.row, time.Unix(0, max(u.used, k.used.Load())))
+		}
 	}
 }

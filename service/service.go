@@ -152,7 +152,7 @@ func New(cfg Config) (*Service, error) {
 	if s.products == nil {
 		s.products = apikey.DefaultCatalog()
 	}
-	s.apiKeys = newAPIKeyIndex(s.store, s.log, s.products, func(id string) (access.Node, bool) { return s.authz.snap.Load().Node(id) }, s.refresh)
+	s.apiKeys = newAPIKeyIndex(s.store, s.log, s.refresh)
 	s.verifier = token.NewVerifier(s.now)
 	s.accessKeys = newAccessKeyIndex(s.store, s.sealer, s.log, func(id string) bool { return s.subjectActive(context.Background(), id) }, s.verifier, s.now)
 	s.apiKeys.followers = append(s.apiKeys.followers, s.accessKeys)
