@@ -356,11 +356,15 @@ func decodeStoredAPIKey(c *warden.Credential) (*APIKey, error) {
 // CheckAPIKey implements authn.APIKeyIndex from memory: no database read.
 func (x *apiKeyIndex) CheckAPIKey(id string, r apikey.Request) (string, apikey.Refusal, bool) {
 	x.mu.RLock()
-	defer x.mu.RUnlock()
 	row, ok := x.keys.Lookup(id)
 	if !ok {
+		x.mu.RUnlock()
+		if x.loading.Load() {
+			return x.checkStored(id, &r)
+		}
 		return "", 0, false
 	}
+	defer x.mu.RUnlock()
 	refusal := x.keys.Check(row, &r)
 	if refusal == apikey.Accepted {
 		x.recordUse(row, r.Now)

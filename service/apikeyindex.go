@@ -38,6 +38,11 @@ type apiKeyIndex struct {
 	keys *apikey.Table
 	uses []keyUse // by row of keys
 	gen  uint64   // the last generation given to a row
+	// loading is set until a full load has succeeded: keys not (yet) held
+	// are then read from the store (checkStored), so a node serves API
+	// keys from its start, however many there are to load.
+	loading atomic.Bool
+	early   map[string]int64 // accepted uses of stored keys while loading (under pendingMu)
 	// reloadMu orders reloads: each reads the store and installs what it
 	// read before the next reads, so an older read never overwrites a
 	// newer one (a write through this process racing the feed).
@@ -84,10 +89,28 @@ const (
 )
 
 func newAPIKeyIndex(store warden.Store, log *slog.Logger, refresh time.Duration) *apiKeyIndex {
-	return &apiKeyIndex{
+	x := &apiKeyIndex{
 		store: store, log: log, keys: apikey.NewTable(0),
-		seen: map[string]time.Time{}, flushEvery: 25 * refresh,
+		seen: map[string]time.Time{}, flushEvery: 25 * refresh, early: map[string]int64{},
 	}
+	x.loading.Store(true)
+	return x
+}
+
+// loadInBackground loads every key while the node serves; until it is
+// done, keys are checked from the store. A failed load is retried by the
+// refresher (the feed counts as unread).
+func (x *apiKeyIndex) loadInBackground(ctx context.Context) {
+	go func() {
+		start := time.Now()
+		if err := x.loadAll(ctx); err != nil {
+			if ctx.Err() == nil {
+				x.log.Error("load API keys; checking them from the database until a reload succeeds", "err", err)
+			}
+			return
+		}
+		x.log.Info("API keys loaded", "keys", x.Len(), "duration_ms", time.Since(start).Milliseconds())
+	}()
 }
 
 // credentialFollower is an index that follows the credential change feed.
@@ -159,8 +182,19 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 		}
 	}
 	x.mu.Lock()
+	x.pendingMu.Lock()
 	// Uses not yet written move to the new rows and are queued again.
 	var queue []pendingUse
+	carry := func(id string, used, flushed int64) {
+		if row, ok := fresh.keys.Lookup(id); ok {
+			u := &fresh.uses[row]
+			u.used.Store(max(used, u.used.Load()))
+			u.flushed.Store(flushed)
+			if !u.queued.Swap(true) {
+				queue = append(queue, pendingUse{row, u.gen})
+			}
+		}
+	}
 	for row := range fresh.uses {
 		x.gen++
 		fresh.uses[row].gen = x.gen
@@ -170,20 +204,18 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 		if old.gen == 0 || old.used.Load() <= old.flushed.Load() {
 			continue
 		}
-		if nrow, ok := fresh.keys.Lookup(x.keys.KeyID(uint32(row))); ok {
-			u := &fresh.uses[nrow]
-			u.used.Store(old.used.Load())
-			u.flushed.Store(old.flushed.Load())
-			u.queued.Store(true)
-			queue = append(queue, pendingUse{nrow, u.gen})
-		}
+		carry(x.keys.KeyID(uint32(row)), old.used.Load(), old.flushed.Load())
 	}
+	for id, used := range x.early {
+		carry(id, used, 0)
+	}
+	clear(x.early)
 	x.keys, x.uses = fresh.keys, fresh.uses
+	x.pending = queue // rows of the old table are no longer flushed
+	x.loading.Store(false)
+	x.pendingMu.Unlock()
 	x.mu.Unlock()
 	if len(queue) > 0 {
-		x.pendingMu.Lock()
-		x.pending = queue // rows of the old table are no longer flushed
-		x.pendingMu.Unlock()
 		time.AfterFunc(x.flushEvery, func() { x.flush(context.Background()) })
 	}
 	x.since, x.lastRead = start.Add(-feedOverlap), time.Now()
@@ -261,7 +293,9 @@ func (x *apiKeyIndex) spec(c *warden.Credential) (apikey.Spec, bool) {
 
 // refresh applies the feed entries written since the last read.
 func (x *apiKeyIndex) refresh(ctx context.Context) error {
-	x.feedMu.Lock()
+	if !x.feedMu.TryLock() {
+		return nil // a full load is under way: the feed is read after it
+	}
 	if time.Since(x.lastRead) > feedGap {
 		x.feedMu.Unlock()
 		x.log.Warn("credential change feed unread for too long: reloading every key")
@@ -376,6 +410,52 @@ func (x *apiKeyIndex) changed(ctx context.Context, id string) {
 	if err := x.reload(ctx, id); err != nil {
 		x.log.Warn("reload API key", "api_key_id", id, "err", err)
 	}
+}
+
+// checkStored checks a key the index does not hold (yet) from the store,
+// while a full load is under way; found is false for a key the store does
+// not hold either, or when it cannot be read.
+func (x *apiKeyIndex) checkStored(id string, r *apikey.Request) (string, apikey.Refusal, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var c *warden.Credential
+	err := x.store.View(ctx, func(tx warden.Tx) (err error) {
+		c, err = tx.GetCredential(ctx, id)
+		return err
+	})
+	if err != nil {
+		if !warden.IsCode(err, warden.NotFound) {
+			x.log.Warn("read API key while loading", "api_key_id", id, "err", err)
+		}
+		return "", 0, false
+	}
+	if c.Kind != warden.CredAPIKey {
+		return "", 0, false
+	}
+	spec, ok := x.spec(c)
+	if !ok {
+		return "", 0, false
+	}
+	p, err := apikey.Compile(spec)
+	if err != nil {
+		return "", 0, false
+	}
+	refusal := p.Check(r)
+	if refusal == apikey.Accepted {
+		x.pendingMu.Lock()
+		if x.loading.Load() {
+			x.early[c.ID] = r.Now.UnixNano()
+			x.pendingMu.Unlock()
+		} else { // the load has just finished
+			x.pendingMu.Unlock()
+			x.mu.RLock()
+			if row, ok := x.keys.Lookup(id); ok {
+				x.recordUse(row, r.Now)
+			}
+			x.mu.RUnlock()
+		}
+	}
+	return p.SubjectID, refusal, true
 }
 
 // recordUse notes an accepted use of a row (under mu, shared); a flush

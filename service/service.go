@@ -182,9 +182,7 @@ func (s *Service) Start(ctx context.Context) (*Bootstrap, error) {
 	if err := s.authz.reload(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.apiKeys.loadAll(ctx); err != nil {
-		return nil, err
-	}
+	s.apiKeys.loadInBackground(ctx) // keys are read from the store until it is done
 	if err := s.accessKeys.loadAll(ctx); err != nil {
 		return nil, err
 	}
