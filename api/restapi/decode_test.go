@@ -28,7 +28,11 @@ var fuzzRoutes = []*route{
 
 func decodeBody(rt *route, body string) (proto.Message, error) {
 	r, _ := http.NewRequest("POST", "/x", strings.NewReader(body))
-	return (&Handler{}).decode(r, rt, nil)
+	msg := rt.input.New()
+	if err := (&Handler{}).decode(r, rt, nil, msg); err != nil {
+		return nil, err
+	}
+	return msg.Interface(), nil
 }
 
 func TestDecodeLimits(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -243,15 +242,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, status.Errorf(codes.NotFound, "no API method at %s %s", r.Method, r.URL.Path), id)
 		return
 	}
-	req, err := h.decode(r, rt, vars)
-	if err != nil {
-		WriteError(w, err, id)
-		return
-	}
-	dec := func(v any) error {
-		proto.Merge(v.(proto.Message), req)
-		return nil
-	}
+	// The request is decoded into the message the method's handler
+	// allocates: no copy of it. A decoding error is answered before the
+	// interceptors run, as gRPC answers a message it cannot parse.
+	dec := func(v any) error { return h.decode(r, rt, vars, v.(proto.Message).ProtoReflect()) }
 	resp, err := rt.method.Desc.Handler(rt.method.Impl, ctx, dec, h.intercept)
 	if err != nil {
 		WriteError(w, err, id)
@@ -279,11 +273,19 @@ func incoming(r *http.Request) context.Context {
 		md[strings.ToLower(k)] = vs
 	}
 	ctx := metadata.NewIncomingContext(r.Context(), md)
-	if addr, err := net.ResolveTCPAddr("tcp", r.RemoteAddr); err == nil {
-		ctx = peer.NewContext(ctx, &peer.Peer{Addr: addr})
+	if r.RemoteAddr != "" {
+		// As net/http wrote it ("IP:port"): the pipeline and the log read
+		// it as a string, so it is not parsed (ResolveTCPAddr) per request.
+		ctx = peer.NewContext(ctx, &peer.Peer{Addr: remoteAddr(r.RemoteAddr)})
 	}
 	return ctx
 }
+
+// remoteAddr is a client's TCP address as net/http gives it.
+type remoteAddr string
+
+func (a remoteAddr) Network() string { return "tcp" }
+func (a remoteAddr) String() string  { return string(a) }
 
 // WriteError answers err as google.rpc.Status JSON, with the request id in
 // its details and the HTTP status of its code.
@@ -312,46 +314,45 @@ func invalid(format string, args ...any) error {
 }
 
 // decode builds the request message from the body, path and query.
-func (h *Handler) decode(r *http.Request, rt *route, vars map[string]string) (proto.Message, error) {
-	msg := rt.input.New()
+func (h *Handler) decode(r *http.Request, rt *route, vars map[string]string, msg protoreflect.Message) error {
 	if rt.body != "" {
 		// Size and nesting are bounded before protojson builds anything:
 		// a deep body would make it and the validator recurse.
 		body, err := jsonbody.Read(r.Body, maxBody)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(strings.TrimSpace(string(body))) > 0 {
 			target := msg
 			if rt.body != "*" {
 				fd := msg.Descriptor().Fields().ByName(protoreflect.Name(rt.body))
 				if fd == nil || fd.Message() == nil {
-					return nil, status.Errorf(codes.Internal, "internal error")
+					return status.Errorf(codes.Internal, "internal error")
 				}
 				target = msg.Mutable(fd).Message()
 			}
 			if err := h.unmarshal.Unmarshal(body, target.Interface()); err != nil {
-				return nil, invalid("invalid JSON body: %s", strings.TrimPrefix(err.Error(), "proto: "))
+				return invalid("invalid JSON body: %s", strings.TrimPrefix(err.Error(), "proto: "))
 			}
 		}
 	}
 	for field, raw := range vars {
 		v, err := url.PathUnescape(raw)
 		if err != nil {
-			return nil, invalid("%s: malformed path segment", field)
+			return invalid("%s: malformed path segment", field)
 		}
 		if err := setField(msg, field, []string{v}); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if rt.body != "*" {
 		for key, vals := range r.URL.Query() {
 			if err := setField(msg, key, vals); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	return msg.Interface(), nil
+	return nil
 }
 
 // setField sets a (possibly dotted) field named by its proto or JSON name

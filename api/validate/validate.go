@@ -32,10 +32,88 @@ type Error struct {
 // Error implements error.
 func (e *Error) Error() string { return e.Field + ": " + e.Reason }
 
-// Message validates m and returns the first violation found, or nil.
+// Message validates m and returns the first violation found, or nil. A
+// message whose type has no rule, at any depth, and cannot nest without
+// bound costs a cache lookup; fields that cannot break a rule are not
+// walked.
 func Message(m proto.Message) error {
+	pm := m.ProtoReflect()
+	if !needsWalk(pm.Descriptor()) {
+		return nil
+	}
 	w := &walker{steps: make([]step, 0, 8)} // most requests nest less
-	return w.message(m.ProtoReflect(), 1)
+	return w.message(pm, 1)
+}
+
+var walkCache sync.Map // protoreflect.FullName → bool
+
+// needsWalk reports whether a message of type md can break a rule: a field
+// with one, an exactly_one oneof, a string that proto3 does not check
+// (UTF-8) at any depth, or a cycle of types (MaxDepth).
+func needsWalk(md protoreflect.MessageDescriptor) bool {
+	if v, ok := walkCache.Load(md.FullName()); ok {
+		return v.(bool)
+	}
+	v := computeNeedsWalk(md, map[protoreflect.FullName]bool{})
+	walkCache.Store(md.FullName(), v)
+	return v
+}
+
+func computeNeedsWalk(md protoreflect.MessageDescriptor, visiting map[protoreflect.FullName]bool) bool {
+	if visiting[md.FullName()] {
+		return true // a cycle: messages may nest without bound
+	}
+	visiting[md.FullName()] = true
+	defer delete(visiting, md.FullName())
+	oneofs := md.Oneofs()
+	for i := 0; i < oneofs.Len(); i++ {
+		if exactlyOne(oneofs.Get(i)) {
+			return true
+		}
+	}
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if fieldRules(fd).any() || !checkedOnDecode(fd) {
+			return true
+		}
+		if sub := messageOf(fd); sub != nil && computeNeedsWalk(sub, visiting) {
+			return true
+		}
+	}
+	return false
+}
+
+// skippable reports whether a field (of a message being walked) cannot
+// break a rule.
+func skippable(fd protoreflect.FieldDescriptor) bool {
+	if fieldRules(fd).any() || !checkedOnDecode(fd) {
+		return false
+	}
+	sub := messageOf(fd)
+	return sub == nil || !needsWalk(sub)
+}
+
+// messageOf is the message type of a field's values (a map's values), or
+// nil for scalars.
+func messageOf(fd protoreflect.FieldDescriptor) protoreflect.MessageDescriptor {
+	if fd.IsMap() {
+		fd = fd.MapValue()
+	}
+	if fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind {
+		return fd.Message()
+	}
+	return nil
+}
+
+// checkedOnDecode reports whether the protobuf decoders already refuse
+// what scalar checks of a field without rules (proto3 strings are checked
+// for UTF-8; map keys too).
+func checkedOnDecode(fd protoreflect.FieldDescriptor) bool {
+	if fd.IsMap() {
+		return checkedOnDecode(fd.MapKey()) && checkedOnDecode(fd.MapValue())
+	}
+	return fd.Kind() != protoreflect.StringKind || fd.ParentFile() == nil || fd.ParentFile().Syntax() == protoreflect.Proto3
 }
 
 type rules struct {
@@ -50,6 +128,11 @@ type rules struct {
 }
 
 type bounds struct{ min, max *float64 }
+
+// any reports whether there is a rule.
+func (r *rules) any() bool {
+	return r.required || r.pattern != nil || r.length != nil || r.size != nil || r.value != nil || r.valueTS != nil || r.unique || r.mapKey != nil
+}
 
 var cache sync.Map // protoreflect.FieldDescriptor → *rules
 
@@ -261,6 +344,9 @@ func (w *walker) message(m protoreflect.Message, depth int) error {
 	fields := md.Fields()
 	for i := 0; i < fields.Len(); i++ {
 		fd := fields.Get(i)
+		if skippable(fd) {
+			continue
+		}
 		if masked != nil && !masked[string(fd.Name())] && !strings.HasSuffix(string(fd.Name()), "_id") && !m.Has(fd) {
 			// An update leaves fields outside its mask alone, so they are
 			// not required even where the proto marks them so.

@@ -162,3 +162,31 @@ func FuzzMessage(f *testing.F) {
 		}
 	})
 }
+
+// TestMessagesWithoutRulesAreSkipped: a type with no rule at any depth and
+// no cycle is not walked at all (one cache lookup, no allocation); types
+// with rules, or that can nest without bound, are.
+func TestMessagesWithoutRulesAreSkipped(t *testing.T) {
+	for _, tt := range []struct {
+		m    proto.Message
+		want bool
+	}{
+		{&accesspb.Resource{}, false},
+		{&accesspb.Check{}, false},
+		{&accesspb.AuthorizeRequest{}, true}, // headers hold google.protobuf.Value, which nests
+		{&iam.CreateServiceAccountRequest{}, true},
+	} {
+		if got := needsWalk(tt.m.ProtoReflect().Descriptor()); got != tt.want {
+			t.Errorf("needsWalk(%T) = %v, want %v", tt.m, got, tt.want)
+		}
+	}
+	m := &accesspb.Check{Permission: "p", Resource: &accesspb.Resource{Type: "t", Id: "i"}}
+	if allocs := testing.AllocsPerRun(100, func() { Message(m) }); allocs != 0 {
+		t.Errorf("Message of a type without rules allocates %v times, want 0", allocs)
+	}
+	// A violation deep in a walked message still names its path.
+	err := Message(&iam.CreateServiceAccountRequest{FolderId: "b1g", Name: "Bad Name"})
+	if err == nil || !strings.HasPrefix(err.Error(), "name: ") {
+		t.Errorf("Message(bad name) = %v, want a violation of name", err)
+	}
+}
