@@ -260,6 +260,9 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.rest.SetCodec(accessapi.AuthorizeMethod, &restapi.Codec{
+		Decode: accessapi.DecodeAuthorize, Fallback: accessapi.ErrFallback, Encode: accessapi.EncodeAuthorize,
+	})
 	m.http = &http.Server{
 		Handler:           m.handler(m.rest, reg),
 		ReadHeaderTimeout: 10 * time.Second,

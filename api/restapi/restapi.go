@@ -44,6 +44,7 @@ type Handler struct {
 
 type route struct {
 	method   grpcapi.Method
+	codec    *Codec
 	input    protoreflect.MessageType
 	body     string // "", "*" or a field name
 	segments []segment
@@ -138,6 +139,30 @@ func httpPattern(r *annotations.HttpRule) (string, string) {
 		return p.Custom.Kind, p.Custom.Path
 	}
 	return "", ""
+}
+
+// Codec decodes a method's request body and encodes its answer without
+// protojson's reflection, for methods on every request's path. Either may
+// decline: Decode with an error for which Fallback is true (the message is
+// then reset and protojson decodes the body, answering its own errors),
+// Encode by returning false. A codec must mean by a body exactly what
+// protojson means by it.
+type Codec struct {
+	Decode   func(body []byte, msg proto.Message) error
+	Fallback func(error) bool
+	Encode   func(dst []byte, msg proto.Message) ([]byte, bool)
+}
+
+// SetCodec makes the routes of a method (a full name) use c for their body
+// ("*" bodies only) and answer.
+func (h *Handler) SetCodec(method string, c *Codec) {
+	for _, rs := range h.routes {
+		for _, rt := range rs {
+			if rt.method.FullName == method && rt.body == "*" {
+				rt.codec = c
+			}
+		}
+	}
 }
 
 // Route is a REST route and the gRPC method it calls.
@@ -251,7 +276,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err, id)
 		return
 	}
-	b, err := h.marshal.Marshal(resp.(proto.Message))
+	var b []byte
+	encoded := false
+	if rt.codec != nil && rt.codec.Encode != nil {
+		b, encoded = rt.codec.Encode(make([]byte, 0, 512), resp.(proto.Message))
+	}
+	if !encoded {
+		b, err = h.marshal.Marshal(resp.(proto.Message))
+	}
 	if err != nil {
 		WriteError(w, status.Error(codes.Internal, "internal error"), id)
 		return
@@ -321,6 +353,16 @@ func (h *Handler) decode(r *http.Request, rt *route, vars map[string]string, msg
 		body, err := jsonbody.Read(r.Body, maxBody)
 		if err != nil {
 			return err
+		}
+		if rt.codec != nil && len(vars) == 0 {
+			err := rt.codec.Decode(body, msg.Interface())
+			if err == nil {
+				return nil
+			}
+			if !rt.codec.Fallback(err) {
+				return err
+			}
+			proto.Reset(msg.Interface())
 		}
 		if len(strings.TrimSpace(string(body))) > 0 {
 			target := msg
