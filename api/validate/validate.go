@@ -329,24 +329,15 @@ func (w *walker) message(m protoreflect.Message, depth int) error {
 		}
 		return &Error{Field: field, Reason: fmt.Sprintf("nests messages deeper than %d levels", MaxDepth)}
 	}
-	md := m.Descriptor()
-	oneofs := md.Oneofs()
-	for i := 0; i < oneofs.Len(); i++ {
-		od := oneofs.Get(i)
-		if exactlyOne(od) {
-			if m.WhichOneof(od) == nil {
-				w.push(step{name: string(od.Name())})
-				return w.violation("exactly one of its fields must be set")
-			}
+	p := planOf(m.Descriptor())
+	for _, od := range p.exactlyOne {
+		if m.WhichOneof(od) == nil {
+			w.push(step{name: string(od.Name())})
+			return w.violation("exactly one of its fields must be set")
 		}
 	}
 	masked := updateMask(len(w.steps) == 0, m)
-	fields := md.Fields()
-	for i := 0; i < fields.Len(); i++ {
-		fd := fields.Get(i)
-		if skippable(fd) {
-			continue
-		}
+	for _, fd := range p.fields {
 		if masked != nil && !masked[string(fd.Name())] && !strings.HasSuffix(string(fd.Name()), "_id") && !m.Has(fd) {
 			// An update leaves fields outside its mask alone, so they are
 			// not required even where the proto marks them so.
@@ -359,6 +350,36 @@ func (w *walker) message(m protoreflect.Message, depth int) error {
 		w.pop()
 	}
 	return nil
+}
+
+// plan is what of a message type is checked: its exactly_one oneofs and
+// the fields that can break a rule, in order.
+type plan struct {
+	exactlyOne []protoreflect.OneofDescriptor
+	fields     []protoreflect.FieldDescriptor
+}
+
+var plans sync.Map // protoreflect.FullName → *plan
+
+func planOf(md protoreflect.MessageDescriptor) *plan {
+	if p, ok := plans.Load(md.FullName()); ok {
+		return p.(*plan)
+	}
+	p := &plan{}
+	oneofs := md.Oneofs()
+	for i := 0; i < oneofs.Len(); i++ {
+		if od := oneofs.Get(i); exactlyOne(od) {
+			p.exactlyOne = append(p.exactlyOne, od)
+		}
+	}
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		if fd := fields.Get(i); !skippable(fd) {
+			p.fields = append(p.fields, fd)
+		}
+	}
+	plans.Store(md.FullName(), p)
+	return p
 }
 
 // updateMask returns the top-level fields an update request's mask names
