@@ -125,7 +125,7 @@ func apiKeyAuthorize(client *http.Client, addr, folder string, secrets []string)
 // (through the service they would cost one durable commit each). It
 // returns the secrets of up to 100 of them.
 func cloneAPIKey(path, id string, n int) ([]string, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)")
 	if err != nil {
 		return nil, err
 	}

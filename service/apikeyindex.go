@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,6 +110,10 @@ func (x *apiKeyIndex) loadInBackground(ctx context.Context) {
 			}
 			return
 		}
+		// The rows read and decoded are garbage now, as large as the
+		// store's keys: the memory goes back to the system at once rather
+		// than over minutes.
+		debug.FreeOSMemory()
 		x.log.Info("API keys loaded", "keys", x.Len(), "duration_ms", time.Since(start).Milliseconds())
 	}()
 }
@@ -164,22 +169,22 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	x.feedMu.Lock()
 	defer x.feedMu.Unlock()
 	var start time.Time // the database's clock, which stamps the feed
-	var specs []apikey.Spec
+	x.mu.RLock()
+	size := x.keys.Len() // the last load's: the new table rarely grows
+	x.mu.RUnlock()
+	fresh := &apiKeyIndex{keys: apikey.NewTable(size), uses: make([]keyUse, 0, size)}
 	err := x.store.View(ctx, func(tx warden.Tx) (err error) {
 		if start, err = tx.Clock(ctx); err != nil {
 			return err
 		}
-		specs, err = x.loadKeys(ctx, tx)
-		return err
+		return x.loadKeys(ctx, tx, func(spec apikey.Spec) {
+			if err := fresh.put(spec); err != nil {
+				x.log.Error("unreadable API key", "api_key_id", spec.KeyID, "err", err)
+			}
+		})
 	})
 	if err != nil {
 		return err
-	}
-	fresh := &apiKeyIndex{keys: apikey.NewTable(len(specs)), uses: make([]keyUse, 0, len(specs))}
-	for _, spec := range specs {
-		if err := fresh.put(spec); err != nil {
-			x.log.Error("unreadable API key", "api_key_id", spec.KeyID, "err", err)
-		}
 	}
 	x.mu.Lock()
 	x.pendingMu.Lock()
@@ -224,8 +229,10 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 }
 
 // loadKeys reads every API key of the store and decodes it on as many
-// goroutines as there are CPUs, in batches, while the store is read.
-func (x *apiKeyIndex) loadKeys(ctx context.Context, tx warden.Tx) ([]apikey.Spec, error) {
+// goroutines as there are CPUs, in batches, while the store is read; put
+// gets the keys in the order read, on one goroutine, as they are decoded
+// (so that the decoded keys are never all held at once).
+func (x *apiKeyIndex) loadKeys(ctx context.Context, tx warden.Tx, put func(apikey.Spec)) error {
 	const batch = 1024
 	type job struct {
 		creds []*warden.Credential
@@ -249,12 +256,13 @@ func (x *apiKeyIndex) loadKeys(ctx context.Context, tx warden.Tx) ([]apikey.Spec
 			}
 		}()
 	}
-	var specs []apikey.Spec
 	collected := make(chan struct{})
 	go func() {
 		defer close(collected)
 		for out := range order {
-			specs = append(specs, <-out...)
+			for _, spec := range <-out {
+				put(spec)
+			}
 		}
 	}()
 	send := func(creds []*warden.Credential) {
@@ -277,7 +285,7 @@ func (x *apiKeyIndex) loadKeys(ctx context.Context, tx warden.Tx) ([]apikey.Spec
 	wg.Wait()
 	close(order)
 	<-collected
-	return specs, err
+	return err
 }
 
 // spec decodes a stored key; false (and a log line) for one that cannot be
