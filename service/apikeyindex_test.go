@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +97,45 @@ func TestAPIKeysServedWhileLoading(t *testing.T) {
 	})
 	if !used.Equal(now) {
 		t.Errorf("last used at %v after the flush, want %v", used, now)
+	}
+}
+
+// TestAccessKeyTable: keys are found by their AWS key id, a credential
+// whose key id changes leaves its old one, a deleted key is gone and its
+// row reused, and the arena is compacted as keys churn.
+func TestAccessKeyTable(t *testing.T) {
+	tb := newAccessKeyTable()
+	sealed := func(i int) []byte { return []byte(strings.Repeat(string(rune('a'+i%26)), 68)) }
+	const n = 2000
+	for round := range 3 {
+		for i := range n {
+			if _, ok := tb.put(fmt.Sprintf("WDNK%016d", i), fmt.Sprintf("ajs%017d", i), fmt.Sprintf("aje%017d", i%7), sealed(i+round)); !ok {
+				t.Fatal("put refused a 20-character id")
+			}
+		}
+	}
+	for i := range n {
+		r, ok := tb.lookup(fmt.Sprintf("WDNK%016d", i))
+		if !ok || string(tb.sealed(r)) != string(sealed(i+2)) || tb.subject(r) != fmt.Sprintf("aje%017d", i%7) || r.credID.String() != fmt.Sprintf("ajs%017d", i) {
+			t.Fatalf("key %d: found %v, wrong row after churn", i, ok)
+		}
+	}
+	if len(tb.arena) > 2*n*68 {
+		t.Errorf("arena of %d bytes for %d keys of 68: not compacted", len(tb.arena), n)
+	}
+	if replaced, _ := tb.put("WDNKnewnewnewnewnew0", fmt.Sprintf("ajs%017d", 1), "aje", sealed(0)); replaced != fmt.Sprintf("WDNK%016d", 1) {
+		t.Errorf("a credential's new key id replaced %q, want its old one", replaced)
+	}
+	if _, ok := tb.lookup(fmt.Sprintf("WDNK%016d", 1)); ok {
+		t.Error("the old key id of a credential is still found")
+	}
+	if keyID, ok := tb.remove(fmt.Sprintf("ajs%017d", 5)); !ok || keyID != fmt.Sprintf("WDNK%016d", 5) {
+		t.Errorf("remove = %q, %v", keyID, ok)
+	}
+	if _, ok := tb.lookup(fmt.Sprintf("WDNK%016d", 5)); ok || tb.Len() != n-1 {
+		t.Errorf("after remove: found %v, Len %d (want %d)", ok, tb.Len(), n-1)
+	}
+	if _, ok := tb.put("WDNK123456789012345678", "ajs1", "aje", nil); ok {
+		t.Error("put accepted a key id longer than 20 characters")
 	}
 }
