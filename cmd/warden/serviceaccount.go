@@ -31,16 +31,21 @@ func (a *app) resolveServiceAccount(ctx context.Context, c *client.Client, t *ta
 			if err != nil {
 				return nil, err
 			}
-			f, err := nameFilter(name)
-			if err != nil {
-				return nil, err
-			}
-			resp, err := c.ServiceAccounts.List(ctx, &iam.ListServiceAccountsRequest{FolderId: folder, Filter: f, PageSize: pageSize})
-			if err != nil {
-				return nil, err
-			}
-			return exactlyOne(resp.ServiceAccounts, "service account", name, " in folder "+folder)
+			return findServiceAccount(ctx, c, folder, name)
 		})
+}
+
+// findServiceAccount is the one service account of folder named name.
+func findServiceAccount(ctx context.Context, c *client.Client, folder, name string) (*iam.ServiceAccount, error) {
+	f, err := nameFilter(name)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.ServiceAccounts.List(ctx, &iam.ListServiceAccountsRequest{FolderId: folder, Filter: f, PageSize: pageSize})
+	if err != nil {
+		return nil, err
+	}
+	return exactlyOne(resp.ServiceAccounts, "service account", name, " in folder "+folder)
 }
 
 const folderHelp = `
@@ -220,6 +225,7 @@ cloud is refused. The previous password's Keystone tokens are revoked.` + folder
 		find:    a.resolveServiceAccount,
 		id:      func(sa *iam.ServiceAccount) string { return sa.Id },
 		service: func(c *client.Client) accessBindings { return c.ServiceAccounts },
+		folder:  func(sa *iam.ServiceAccount) string { return sa.FolderId },
 	})
 
 	return group("service-account", "Manage service accounts", `
