@@ -37,6 +37,7 @@ const maxBody = 4 << 20
 // Handler routes REST requests to gRPC methods.
 type Handler struct {
 	routes    map[string][]*route // by HTTP method
+	exact     map[string]*route   // "VERB /path" of routes without variables
 	intercept grpc.UnaryServerInterceptor
 	unmarshal protojson.UnmarshalOptions
 	marshal   protojson.MarshalOptions
@@ -87,7 +88,24 @@ func New(srv *grpcapi.Server) (*Handler, error) {
 			return rs[i].literals > rs[j].literals
 		})
 	}
+	h.indexExact()
 	return h, nil
+}
+
+// indexExact indexes the routes without variables by verb and path: such a
+// route wins whenever it matches (no route with variables ranks above it),
+// so it is found with one lookup rather than a scan of the verb's routes.
+func (h *Handler) indexExact() {
+	h.exact = map[string]*route{}
+	for verb, rs := range h.routes {
+		for _, rt := range rs {
+			if rt.literals == len(rt.segments) {
+				if _, dup := h.exact[verb+" "+rt.template]; !dup {
+					h.exact[verb+" "+rt.template] = rt
+				}
+			}
+		}
+	}
 }
 
 func (h *Handler) add(m grpcapi.Method) error {
@@ -248,6 +266,9 @@ func (rt *route) match(parts []string) (map[string]string, bool) {
 }
 
 func (h *Handler) find(r *http.Request) (*route, map[string]string, bool) {
+	if rt, ok := h.exact[r.Method+" "+r.URL.EscapedPath()]; ok {
+		return rt, nil, true
+	}
 	parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
 	for _, rt := range h.routes[r.Method] {
 		if vars, ok := rt.match(parts); ok {
