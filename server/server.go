@@ -426,6 +426,9 @@ func (m *Main) Close() error {
 	if m.lis != nil {
 		m.lis.Close() // after Run's shutdown this is a harmless second close
 	}
+	if m.svc != nil {
+		m.svc.Close() // its start-up load reads the store
+	}
 	if m.store != nil {
 		return m.store.Close()
 	}

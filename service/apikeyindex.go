@@ -44,6 +44,8 @@ type apiKeyIndex struct {
 	// keys from its start, however many there are to load.
 	loading atomic.Bool
 	early   map[string]int64 // accepted uses of stored keys while loading (under pendingMu)
+	// stopLoad cancels the start-up load and waits for it (Service.Close).
+	stopLoad func()
 	// reloadMu orders reloads: each reads the store and installs what it
 	// read before the next reads, so an older read never overwrites a
 	// newer one (a write through this process racing the feed).
@@ -102,7 +104,11 @@ func newAPIKeyIndex(store warden.Store, log *slog.Logger, refresh time.Duration)
 // done, keys are checked from the store. A failed load is retried by the
 // refresher (the feed counts as unread).
 func (x *apiKeyIndex) loadInBackground(ctx context.Context) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	x.stopLoad = func() { cancel(); <-done }
 	go func() {
+		defer close(done)
 		start := time.Now()
 		if err := x.loadAll(ctx); err != nil {
 			if ctx.Err() == nil {
@@ -158,6 +164,14 @@ func (x *apiKeyIndex) remove(id string) {
 		u.flushed.Store(0)
 		u.queued.Store(false)
 		u.gen = 0
+	}
+}
+
+// Close stops the work the service started outside Run (the load of API
+// keys begun by Start) and waits for it, so that the store can be closed.
+func (s *Service) Close() {
+	if s.apiKeys.stopLoad != nil {
+		s.apiKeys.stopLoad()
 	}
 }
 
