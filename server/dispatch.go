@@ -141,9 +141,13 @@ func (d *dispatcher) classify(raw net.Conn) {
 // http2Preface opens every HTTP/2 connection (RFC 9113 §3.4).
 const http2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
-// maxSniff bounds what is read before deciding: a client that sends this
-// much without a request goes to net/http, which deals with it.
-const maxSniff = 64 << 10
+// maxSniff and maxSniffFrames bound what is read before deciding: a client
+// that sends this much (pings included) without a request goes to
+// net/http, which deals with it.
+const (
+	maxSniff       = 64 << 10
+	maxSniffFrames = 100
+)
 
 // sniff reads from c until it knows where c goes and returns the conn to
 // hand over, which replays what was read.
@@ -171,7 +175,7 @@ func (d *dispatcher) sniff(raw, c net.Conn) (*chanListener, net.Conn, error) {
 	fr.MaxHeaderListSize = maxSniff
 	raw.SetDeadline(time.Now().Add(d.idle)) // an idle client connection may wait for its first call
 	acked := false
-	for seen.Len() < maxSniff {
+	for frames := 0; seen.Len() < maxSniff && frames < maxSniffFrames; frames++ {
 		before := seen.Len()
 		f, err := fr.ReadFrame()
 		if err != nil {

@@ -129,3 +129,44 @@ func TestAckFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestDispatcherBoundsSniffing: a client that sends frames without a
+// request (pings, which the dispatcher answers) is handed to net/http after
+// a bounded number of them instead of holding the dispatcher.
+func TestDispatcherBoundsSniffing(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDispatcher(lis, nil, 5*time.Second, 5*time.Second)
+	go d.serve()
+	defer d.Close()
+	c, err := net.Dial("tcp", lis.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go func() {
+		fr := http2.NewFramer(c, nil)
+		c.Write([]byte(http2Preface))
+		fr.WriteSettings()
+		for range maxSniffFrames + 10 {
+			if fr.WritePing(false, [8]byte{1}) != nil {
+				return
+			}
+		}
+	}()
+	go io.Copy(io.Discard, c) // the dispatcher's SETTINGS and ping answers
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if hc, err := d.http.Accept(); err == nil {
+			accepted <- hc
+		}
+	}()
+	select {
+	case hc := <-accepted:
+		hc.Close()
+	case <-time.After(4 * time.Second):
+		t.Fatal("a connection of pings only was not handed over within the bound")
+	}
+}
