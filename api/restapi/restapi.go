@@ -282,7 +282,8 @@ func (h *Handler) find(r *http.Request) (*route, map[string]string, bool) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := grpcapi.NewRequestID()
 	w.Header().Set("X-Request-Id", id)
-	ctx := grpcapi.WithRequestID(incoming(r), id)
+	// Bodies are read by jsonbody, which bounds their nesting.
+	ctx := grpcapi.WithBoundedDepth(grpcapi.WithRequestID(incoming(r), id))
 	rt, vars, ok := h.find(r)
 	if !ok {
 		WriteError(w, status.Errorf(codes.NotFound, "no API method at %s %s", r.Method, r.URL.Path), id)

@@ -45,7 +45,55 @@ func Message(m proto.Message) error {
 	return w.message(pm, 1)
 }
 
-var walkCache sync.Map // protoreflect.FullName → bool
+// Rules validates m as Message does, but skips, as well as types without
+// rules, types that would be walked only for MaxDepth: for a message whose
+// nesting the caller has bounded already (a JSON body within
+// jsonbody.MaxDepth nests less than MaxDepth).
+func Rules(m proto.Message) error {
+	pm := m.ProtoReflect()
+	if !needsRules(pm.Descriptor()) {
+		return nil
+	}
+	w := &walker{steps: make([]step, 0, 8)}
+	return w.message(pm, 1)
+}
+
+var walkCache, rulesCache sync.Map // protoreflect.FullName → bool
+
+// needsRules reports whether a message of type md can break a rule other
+// than MaxDepth.
+func needsRules(md protoreflect.MessageDescriptor) bool {
+	if v, ok := rulesCache.Load(md.FullName()); ok {
+		return v.(bool)
+	}
+	v := computeNeedsRules(md, map[protoreflect.FullName]bool{})
+	rulesCache.Store(md.FullName(), v)
+	return v
+}
+
+func computeNeedsRules(md protoreflect.MessageDescriptor, visiting map[protoreflect.FullName]bool) bool {
+	if visiting[md.FullName()] {
+		return false // already being looked at higher up
+	}
+	visiting[md.FullName()] = true
+	oneofs := md.Oneofs()
+	for i := 0; i < oneofs.Len(); i++ {
+		if exactlyOne(oneofs.Get(i)) {
+			return true
+		}
+	}
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if fieldRules(fd).any() || !checkedOnDecode(fd) {
+			return true
+		}
+		if sub := messageOf(fd); sub != nil && computeNeedsRules(sub, visiting) {
+			return true
+		}
+	}
+	return false
+}
 
 // needsWalk reports whether a message of type md can break a rule: a field
 // with one, an exactly_one oneof, a string that proto3 does not check

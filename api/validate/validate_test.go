@@ -190,3 +190,21 @@ func TestMessagesWithoutRulesAreSkipped(t *testing.T) {
 		t.Errorf("Message(bad name) = %v, want a violation of name", err)
 	}
 }
+
+// TestRulesSkipsDepthOnlyWalks: for messages whose nesting is bounded
+// already, a type that would be walked only for the depth bound is not
+// walked; rules are still checked.
+func TestRulesSkipsDepthOnlyWalks(t *testing.T) {
+	if needsRules((&accesspb.AuthorizeRequest{}).ProtoReflect().Descriptor()) {
+		t.Error("AuthorizeRequest has no rule, yet Rules would walk it")
+	}
+	if err := Rules(nested(20)); err != nil {
+		t.Errorf("Rules(nested) = %v", err)
+	}
+	if err := Rules(&iam.CreateServiceAccountRequest{FolderId: "b1g", Name: "Bad Name"}); err == nil || !strings.HasPrefix(err.Error(), "name: ") {
+		t.Errorf("Rules(bad name) = %v, want a violation of name", err)
+	}
+	if err := Message(nested(9000)); err == nil {
+		t.Error("Message no longer bounds the depth")
+	}
+}
