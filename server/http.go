@@ -43,6 +43,9 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 		MethodLogin: m.login, MethodSetPassword: m.setPassword,
 		MethodSetServiceAccountPassword: m.setServiceAccountPassword, MethodRemoveServiceAccountPassword: m.removeServiceAccountPassword,
 	}
+	for method, fn := range m.staticTokenHandlers() {
+		own[method] = fn
+	}
 	// Routes that share a pattern are told apart by the suffix of {id}
 	// (":setPassword"), as Google's custom methods are.
 	bySuffix := map[string]map[string]http.HandlerFunc{}
@@ -103,12 +106,12 @@ type ownRoute struct {
 }
 
 // ownRoutes are Warden's own hand-written routes.
-var ownRoutes = []ownRoute{
+var ownRoutes = append([]ownRoute{
 	{Pattern: "POST /warden/v1/login", Method: MethodLogin},
 	{Pattern: "POST /warden/v1/userAccounts/{id}", Suffix: ":setPassword", Method: MethodSetPassword},
 	{Pattern: "POST /warden/v1/serviceAccounts/{id}", Suffix: ":setPassword", Method: MethodSetServiceAccountPassword},
 	{Pattern: "POST /warden/v1/serviceAccounts/{id}", Suffix: ":removePassword", Method: MethodRemoveServiceAccountPassword},
-}
+}, staticTokenRoutes...)
 
 // infraRoutes answer probes and metrics scrapes: no credential, no data of
 // any tenant. Bind wardend where only the operator's network reaches them
