@@ -36,6 +36,7 @@ import (
 	"warden/api/keystone"
 	"warden/api/restapi"
 	"warden/apikey"
+	"warden/audit"
 	"warden/authn"
 	"warden/secret"
 	"warden/service"
@@ -98,6 +99,9 @@ type Config struct {
 	// Banner, when set, is told once where the bootstrap token was written
 	// (wardend passes its standard error).
 	Banner io.Writer
+	// Audit configures the exports, retention and data events of the
+	// audit trail (see AuditConfig).
+	Audit AuditConfig
 }
 
 // Main is a running wardend.
@@ -118,6 +122,7 @@ type Main struct {
 	boot     *service.Bootstrap
 	serveErr chan error
 	catalog  []keystone.Service
+	exports  []*audit.Exporter
 }
 
 // AdminTokenFile is the name, in the data dir, of the file that receives the
@@ -201,7 +206,12 @@ func (m *Main) open(ctx context.Context) error {
 	if m.store, sealer, err = openStore(ctx, m.cfg, true); err != nil {
 		return err
 	}
+	auditCfg, err := m.auditConfig()
+	if err != nil {
+		return err
+	}
 	m.svc, err = service.New(service.Config{
+		Audit: auditCfg,
 		Store: m.store, Logger: m.log, Now: m.cfg.Now, Sealer: sealer, PublicAddress: public,
 		RefreshInterval: m.cfg.RefreshInterval, Roles: roles, Products: products, AdminPassword: m.cfg.AdminPassword,
 		OAuthTokenLifetime: m.cfg.OAuthTokenLifetime, Logins: m.cfg.Logins, KeystoneTokenLifetime: m.cfg.KeystoneTokenLifetime,
@@ -224,6 +234,7 @@ func (m *Main) open(ctx context.Context) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(m.svc.Collectors()...)
 	reg.MustRegister(m.limit.Collectors()...)
+	reg.MustRegister(m.svc.AuditWriter().Collectors()...)
 	sch, err := schemes(m.svc)
 	if err != nil {
 		return err
@@ -235,7 +246,7 @@ func (m *Main) open(ctx context.Context) error {
 	reg.MustRegister(m.authn.Collector())
 	m.grpc, err = grpcapi.NewServer(grpcapi.Config{
 		Logger: m.log, Metrics: reg, Auth: m.authn, Public: publicMethods, Authorize: m.svc.AuthorizeCall,
-		Incoming: incoming,
+		Incoming: incoming, Audit: m.svc.AuditCall,
 	})
 	if err != nil {
 		return err
@@ -411,6 +422,9 @@ func (m *Main) Close() error {
 	m.wg.Wait()
 	if m.lis != nil {
 		m.lis.Close() // after Run's shutdown this is a harmless second close
+	}
+	for _, e := range m.exports {
+		e.Close()
 	}
 	if m.store != nil {
 		return m.store.Close()

@@ -197,13 +197,14 @@ func (s *Service) CreateAPIKey(ctx context.Context, k *APIKey, withOp func(warde
 	if err != nil {
 		return nil, secret.String{}, err
 	}
-	err = s.store.Update(ctx, func(tx warden.Tx) error {
+	err = s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		if _, err := s.getResource(ctx, tx, sa, warden.TypeServiceAccount); err != nil {
 			return err
 		}
 		if err := tx.CreateCredential(ctx, c); err != nil {
 			return err
 		}
+		ch.credential(ctx, tx, c)
 		if withOp != nil {
 			return withOp(tx, &out)
 		}
@@ -266,7 +267,7 @@ func (s *Service) UpdateAPIKey(ctx context.Context, id string, f APIKeyFields, e
 		return nil, err
 	}
 	var out *APIKey
-	err := s.store.Update(ctx, func(tx warden.Tx) error {
+	err := s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		k, err := getAPIKey(ctx, tx, id)
 		if err != nil {
 			return err
@@ -285,6 +286,7 @@ func (s *Service) UpdateAPIKey(ctx context.Context, id string, f APIKeyFields, e
 		if err := tx.UpdateCredential(ctx, c); err != nil {
 			return err
 		}
+		ch.credential(ctx, tx, c)
 		out = k
 		if withOp != nil {
 			return withOp(tx, k)
@@ -304,11 +306,12 @@ func (s *Service) DeleteAPIKey(ctx context.Context, id string, withOp func(warde
 	if _, err := s.authorizeAPIKey(ctx, permAPIKeysDelete, id); err != nil {
 		return err
 	}
-	err := s.store.Update(ctx, func(tx warden.Tx) error {
+	err := s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		c, err := getCredential(ctx, tx, id, warden.CredAPIKey, "API key")
 		if err != nil {
 			return err
 		}
+		ch.credential(ctx, tx, c)
 		if err := s.deleteCredential(ctx, tx, c); err != nil {
 			return err
 		}

@@ -82,7 +82,14 @@ func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 			}
 		}
 		var err error
-		b.AdminOAuthToken, err = s.newOAuthToken(ctx, tx, b.AdminID, "bootstrap")
+		if b.AdminOAuthToken, err = s.newOAuthToken(ctx, tx, b.AdminID, "bootstrap"); err != nil {
+			return err
+		}
+		c := &auditEdit{}
+		c.on(ctx, tx, b.OrganizationID)
+		c.set("admin_id", b.AdminID)
+		c.set("admin_password_set", s.adminPassword != "")
+		_, err = s.record(ctx, tx, "warden.system.Bootstrap", c)
 		return err
 	})
 	if err != nil || b == nil {

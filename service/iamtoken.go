@@ -74,7 +74,9 @@ func (t *IamTokens) Revoke(ctx context.Context, req *iam.RevokeIamTokenRequest) 
 	if err != nil {
 		return nil, warden.Errorf(warden.InvalidArgument, "iam_token: not a valid, unexpired IAM token")
 	}
-	err = t.s.store.Update(ctx, func(tx warden.Tx) error {
+	err = t.s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
+		ch.on(ctx, tx, c.SubjectID)
+		ch.leaf("iamToken", c.TokenID)
 		return tx.RevokeToken(ctx, warden.RevokedToken{TokenID: c.TokenID, SubjectID: c.SubjectID, RevokedAt: t.s.now().UTC(), ExpiresAt: c.ExpiresAt})
 	})
 	if err != nil {

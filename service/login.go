@@ -13,9 +13,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"warden"
+	"warden/audit"
 	"warden/authn"
 	"warden/secret"
 	"warden/throttle"
+	"warden/token"
 )
 
 // LoginLimits tunes the throttling of failed password logins; zero fields
@@ -168,10 +170,11 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		return res, loginRefusal(res, "wrong_password", "wrong password", nil)
 	}
 	s.logins.accounts.Succeeded(account)
+	audit.CallFrom(ctx).SetIssued(audit.Issued{SubjectType: token.SubjectUserAccount, SubjectID: userID, Credential: "password"})
 	if address != "" {
 		s.logins.addresses.Undo(address)
 	}
-	err = s.store.Update(ctx, func(tx warden.Tx) error {
+	err = s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		// The account may have been suspended since it was read.
 		u, err := tx.GetResource(ctx, userID)
 		if warden.IsCode(err, warden.NotFound) || (err == nil && u.Status != warden.StatusActive) {
@@ -180,6 +183,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		if err != nil {
 			return err
 		}
+		ch.on(ctx, tx, userID)
 		res.OAuthToken, err = s.newOAuthToken(ctx, tx, userID, "login")
 		return err
 	})

@@ -63,7 +63,12 @@ func (s *Service) IssueRecoveryToken(ctx context.Context, user string) (secret.S
 		if account.Status != warden.StatusActive {
 			return warden.Errorf(warden.FailedPrecondition, "user account %s is %s: its tokens would be refused", account.ID, strings.ToLower(string(account.Status)))
 		}
-		tok, err = s.newOAuthToken(ctx, tx, account.ID, "recovery")
+		if tok, err = s.newOAuthToken(ctx, tx, account.ID, "recovery"); err != nil {
+			return err
+		}
+		c := &auditEdit{}
+		c.on(ctx, tx, account.ID)
+		_, err = s.record(ctx, tx, "warden.system.IssueRecoveryToken", c)
 		return err
 	})
 	if err != nil {

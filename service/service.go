@@ -62,6 +62,8 @@ type Config struct {
 	// AdminPassword, when set, is the bootstrap admin's password, set in
 	// the bootstrap transaction (ignored once bootstrapped).
 	AdminPassword string
+	// Audit configures the audit trail.
+	Audit AuditConfig
 }
 
 // Service holds the state shared by every API method.
@@ -91,6 +93,7 @@ type Service struct {
 	verified *verifiedPasswords
 	// adminPassword is set at bootstrap only.
 	adminPassword string
+	audit         *auditState
 }
 
 // New validates cfg and returns a Service. Call Start before serving.
@@ -148,6 +151,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.authz = newAuthz(s.store, catalog)
+	if s.audit, err = newAuditState(s, cfg.Audit); err != nil {
+		return nil, err
+	}
 	s.products = cfg.Products
 	if s.products == nil {
 		s.products = apikey.DefaultCatalog()
@@ -194,6 +200,7 @@ func (s *Service) Start(ctx context.Context) (*Bootstrap, error) {
 // Run refreshes the in-memory key set and revocation list until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	go s.runAuthz(ctx)
+	auditDone := s.runAudit(ctx)
 	tick := time.NewTicker(s.refresh)
 	defer tick.Stop()
 	var lastRevocations time.Time // by the database's clock; zero: read them all once
@@ -204,6 +211,7 @@ func (s *Service) Run(ctx context.Context) {
 			// Uses not yet written would be lost with the process.
 			s.apiKeys.stopped.Store(true)
 			s.apiKeys.flush(context.Background())
+			<-auditDone // the buffered audit events are written
 			return
 		case <-tick.C:
 		}

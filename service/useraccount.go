@@ -6,6 +6,7 @@ import (
 	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
 
 	"warden"
+	"warden/audit"
 )
 
 // UserAccounts implements iam UserAccountService.
@@ -41,6 +42,7 @@ func (u *UserAccounts) Get(ctx context.Context, req *iam.GetUserAccountRequest) 
 // hash runs inside a transaction. The user's OAuth tokens are revoked, and
 // with them every IAM token exchanged for one, on every node.
 func (s *Service) SetPassword(ctx context.Context, userID, current, password string) error {
+	audit.CallFrom(ctx).SetResource(userID)
 	if err := ValidatePassword(password); err != nil {
 		return err
 	}
@@ -86,7 +88,7 @@ func (s *Service) SetPassword(ctx context.Context, userID, current, password str
 		return err
 	}
 	var revoked []string
-	err = s.store.Update(ctx, func(tx warden.Tx) error {
+	err = s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		passwords, err := s.deletePasswords(ctx, tx, userID)
 		if err != nil {
 			return err
@@ -96,10 +98,13 @@ func (s *Service) SetPassword(ctx context.Context, userID, current, password str
 			return err
 		}
 		revoked = append(passwords, tokens...)
-		return tx.CreateCredential(ctx, &warden.Credential{
+		c := &warden.Credential{
 			ID: warden.NewID(warden.PrefixPassword), Kind: warden.CredPassword, SubjectID: userID,
 			Hash: []byte(hash), CreatedAt: s.now().UTC(),
-		})
+		}
+		ch.credential(ctx, tx, c)
+		ch.set("revoked_credentials", revoked)
+		return tx.CreateCredential(ctx, c)
 	})
 	if err != nil {
 		return err
