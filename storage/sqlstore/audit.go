@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -171,7 +172,7 @@ func (t *tx) PruneAuditEvents(ctx context.Context, before time.Time) (int64, err
 	var last *warden.AuditRecord
 	row := t.q.QueryRowContext(ctx, `SELECT `+auditCols+` FROM audit_events WHERE at < $1 AND seq < $2 ORDER BY seq DESC LIMIT 1`, toMicros(before), head.Seq)
 	last, err = scanAudit(row)
-	if err == sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
 	if err != nil {
