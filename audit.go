@@ -124,6 +124,9 @@ type AuditFilter struct {
 	SubjectID    string
 	// ResourceID matches events with the resource anywhere on their path.
 	ResourceID string
+	// Scope, when set, keeps the events with it on their path and those
+	// about no resource (an auditor of one organization's view).
+	Scope string
 	Type       string
 	Class      string
 	Status     string

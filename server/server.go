@@ -32,6 +32,7 @@ import (
 	"warden/access"
 	"warden/api/accessapi"
 	"warden/api/accesspb"
+	"warden/api/auditpb"
 	"warden/api/grpcapi"
 	"warden/api/keystone"
 	"warden/api/restapi"
@@ -265,6 +266,7 @@ func (m *Main) open(ctx context.Context) error {
 	rm.RegisterFolderServiceServer(m.grpc, m.svc.Folders())
 	om.RegisterOrganizationServiceServer(m.grpc, m.svc.Organizations())
 	operation.RegisterOperationServiceServer(m.grpc, m.svc.Operations())
+	auditpb.RegisterAuditServiceServer(m.grpc, m.svc.AuditEvents())
 	endpoint.RegisterApiEndpointServiceServer(m.grpc, m.svc.Endpoints())
 	m.rest, err = restapi.New(m.grpc)
 	if err != nil {

@@ -127,6 +127,9 @@ func (t *tx) ListAuditEvents(ctx context.Context, f warden.AuditFilter) ([]*ward
 	if f.SubjectID != "" {
 		add("subject_id = ?", f.SubjectID)
 	}
+	if f.Scope != "" {
+		add("(path = '' OR (' ' || path || ' ') LIKE ?)", "% "+f.Scope+" %")
+	}
 	if f.ResourceID != "" {
 		add("(' ' || path || ' ') LIKE ?", "% "+f.ResourceID+" %")
 	}
