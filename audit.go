@@ -8,10 +8,10 @@ import (
 // Audit event classes: what CloudTrail calls management and data events,
 // plus authentication decisions and Warden's own housekeeping.
 const (
-	AuditManagement     = "management"
-	AuditAuthn = "authentication"
-	AuditData           = "data"
-	AuditSystem         = "system"
+	AuditManagement = "management"
+	AuditAuthn      = "authentication"
+	AuditData       = "data"
+	AuditSystem     = "system"
 )
 
 // Audit event statuses, as Yandex Audit Trails names them.
@@ -126,11 +126,11 @@ type AuditFilter struct {
 	ResourceID string
 	// Scope, when set, keeps the events with it on their path and those
 	// about no resource (an auditor of one organization's view).
-	Scope string
-	Type       string
-	Class      string
-	Status     string
-	Page       Page
+	Scope  string
+	Type   string
+	Class  string
+	Status string
+	Page   Page
 }
 
 // AuditTx is the audit trail's part of a transaction. Appends are not
