@@ -252,6 +252,9 @@ type Issued struct {
 	CredentialID string
 	// TokenID is the issued token's ID (never the token).
 	TokenID string
+	// Held, when set, says the call did not issue the credential but
+	// presented it as its proof (revoking a token by holding it).
+	Held bool
 }
 
 // SetIssued records what the call issued.
@@ -259,6 +262,13 @@ func (c *Call) SetIssued(i Issued) {
 	if c != nil {
 		c.issued.Store(&i)
 	}
+}
+
+// SetHolder records the credential a call presented in its body as the
+// proof of who it is (a public method that authenticates nothing else).
+func (c *Call) SetHolder(i Issued) {
+	i.Held = true
+	c.SetIssued(i)
 }
 
 // IssuedCredential returns what SetIssued recorded, nil when nothing.

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"warden"
+	"warden/audit"
 	"warden/apikey"
 	"warden/authn"
 	"warden/secret"
@@ -181,6 +182,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, k *APIKey, withOp func(warde
 	if err != nil {
 		return nil, secret.String{}, err
 	}
+	audit.CallFrom(ctx).SetResource(sa)
 	if err := s.authorize(ctx, permAPIKeysCreate, sa); err != nil {
 		return nil, secret.String{}, err
 	}
@@ -263,6 +265,7 @@ func (s *Service) ListAPIKeys(ctx context.Context, serviceAccountID string, p wa
 // whatever withOp adds. The change is enforced on this wardend when
 // UpdateAPIKey returns, and on the others within the refresh interval.
 func (s *Service) UpdateAPIKey(ctx context.Context, id string, f APIKeyFields, edit func(*APIKey) error, withOp func(warden.Tx, *APIKey) error) (*APIKey, error) {
+	audit.CallFrom(ctx).SetResource(id)
 	if _, err := s.authorizeAPIKey(ctx, permAPIKeysUpdate, id); err != nil {
 		return nil, err
 	}
@@ -303,6 +306,7 @@ func (s *Service) UpdateAPIKey(ctx context.Context, id string, f APIKeyFields, e
 // DeleteAPIKey deletes a key; requests with it are refused on this wardend
 // when DeleteAPIKey returns, and on the others within the refresh interval.
 func (s *Service) DeleteAPIKey(ctx context.Context, id string, withOp func(warden.Tx) error) error {
+	audit.CallFrom(ctx).SetResource(id)
 	if _, err := s.authorizeAPIKey(ctx, permAPIKeysDelete, id); err != nil {
 		return err
 	}

@@ -192,12 +192,14 @@ func (s *Service) newEvent(ctx context.Context, typ, class string) *warden.Audit
 			e.Authentication = warden.AuditAuthentication{Authenticated: true, SubjectType: is.SubjectType, SubjectID: is.SubjectID,
 				SubjectName: s.subjectName(is.SubjectID), CredentialType: is.Credential, CredentialID: is.CredentialID}
 		}
-		if e.Details == nil {
-			e.Details = map[string]any{}
-		}
-		e.Details["issued_to"] = is.SubjectID
-		if is.TokenID != "" {
-			e.Details["issued_token_id"] = is.TokenID
+		if !is.Held {
+			if e.Details == nil {
+				e.Details = map[string]any{}
+			}
+			e.Details["issued_to"] = is.SubjectID
+			if is.TokenID != "" {
+				e.Details["issued_token_id"] = is.TokenID
+			}
 		}
 	}
 	return e

@@ -40,6 +40,7 @@ func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 		}
 	}
 	var b *Bootstrap
+	var ev *warden.AuditEvent
 	err := s.store.Update(ctx, func(tx warden.Tx) error {
 		if _, err := tx.Meta(ctx, metaBootstrap); err == nil {
 			return nil
@@ -89,12 +90,13 @@ func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 		c.on(ctx, tx, b.OrganizationID)
 		c.set("admin_id", b.AdminID)
 		c.set("admin_password_set", s.adminPassword != "")
-		_, err = s.record(ctx, tx, "warden.system.Bootstrap", c)
+		ev, err = s.record(ctx, tx, "warden.system.Bootstrap", c)
 		return err
 	})
 	if err != nil || b == nil {
 		return nil, err
 	}
+	s.exportEvents(ev)
 	s.log.Info("bootstrapped a new database", "organization_id", b.OrganizationID, "cloud_id", b.CloudID, "folder_id", b.FolderID, "admin_id", b.AdminID)
 	return b, nil
 }

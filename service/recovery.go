@@ -56,6 +56,7 @@ func (s *Service) IssueRecoveryToken(ctx context.Context, user string) (secret.S
 	}
 	var tok secret.String
 	var account *warden.Resource
+	var ev *warden.AuditEvent
 	err := s.store.Update(ctx, func(tx warden.Tx) (err error) {
 		if account, err = findUser(ctx, tx, user); err != nil {
 			return err
@@ -68,12 +69,13 @@ func (s *Service) IssueRecoveryToken(ctx context.Context, user string) (secret.S
 		}
 		c := &auditEdit{}
 		c.on(ctx, tx, account.ID)
-		_, err = s.record(ctx, tx, "warden.system.IssueRecoveryToken", c)
+		ev, err = s.record(ctx, tx, "warden.system.IssueRecoveryToken", c)
 		return err
 	})
 	if err != nil {
 		return secret.String{}, warden.Resource{}, err
 	}
+	s.exportEvents(ev)
 	s.log.Warn("recovery OAuth token issued", "user_account_id", account.ID, "login", account.Name)
 	return tok, *account, nil
 }
