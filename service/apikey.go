@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"warden"
-	"warden/audit"
 	"warden/apikey"
+	"warden/audit"
 	"warden/authn"
 	"warden/secret"
 )
