@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"strings"
 	"testing"
 	"time"
@@ -637,5 +639,76 @@ func TestAuditNoSecretInEvents(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestAuditDataEvents: access-service decisions are recorded only for the
+// services and credential types data events are switched on for, one event
+// per check, allowed or not.
+func TestAuditDataEvents(t *testing.T) {
+	w := newAuditWalk(t, func(c *server.Config) { c.Audit.DataServices = []string{"postbox"} })
+	authorize := func(svc, tok string) string {
+		_, id := w.do(auditCall{verb: "POST", path: "/access/v1:authorize", body: map[string]any{
+			"request": map[string]any{"method": "GET", "path": "/", "service": svc, "clientAddress": "203.0.113.7",
+				"headers": map[string][]string{"Authorization": {"Bearer " + tok}}},
+			"checks": []any{
+				map[string]any{"permission": "resource-manager.folders.get", "resource": map[string]string{"id": w.folder}},
+				map[string]any{"permission": "resource-manager.folders.get", "resource": map[string]string{"id": w.folder}},
+			},
+		}})
+		return id
+	}
+	evs := w.eventsOf(authorize("postbox", w.admin))
+	if len(evs) != 2 {
+		t.Fatalf("postbox: %d events, want one per check: %s", len(evs), eventsJSON(evs))
+	}
+	e := evs[0]
+	if e.Class != warden.AuditData || e.Authentication.SubjectID != w.adminID || e.Authentication.CredentialType != "iamToken" ||
+		!e.Authorization.Authorized || e.Authorization.Permission != "resource-manager.folders.get" || pathIDs(e) != w.org+" "+w.cloud+" "+w.folder ||
+		e.Request.RemoteAddress != "203.0.113.7" {
+		t.Errorf("allowed decision: %s", eventsJSON(evs[:1]))
+	}
+	evs = w.eventsOf(authorize("postbox", w.stranger))
+	if len(evs) != 2 || evs[0].Authorization.Authorized || evs[0].Authentication.SubjectID != w.strangerID {
+		t.Errorf("denied decisions: %s", eventsJSON(evs))
+	}
+	evs = w.eventsOf(authorize("postbox", "t1.forged"))
+	if len(evs) != 1 || evs[0].Status != warden.AuditError || evs[0].Authentication.Authenticated || evs[0].Details["reason"] == nil {
+		t.Errorf("refused credential: %s", eventsJSON(evs))
+	}
+	if evs := w.eventsOf(authorize("monaas", w.admin)); len(evs) != 0 {
+		t.Errorf("monaas (not switched on): %s", eventsJSON(evs))
+	}
+}
+
+// TestAuditRetentionPrunesAndRecordsIt: pruning keeps the chain verifiable
+// and writes an event saying what it pruned.
+func TestAuditRetentionPrunesAndRecordsIt(t *testing.T) {
+	clock := time.Now()
+	var mu sync.Mutex
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	n := start(t, t.TempDir(), "", func(c *server.Config) { c.Now = now; c.Audit.Retention = 24 * time.Hour })
+	admin := n.iamToken()
+	folder := n.defaultFolder(admin)
+	for i := range 3 {
+		if r := n.rest("POST", "/iam/v1/serviceAccounts", admin, map[string]any{"folderId": folder, "name": fmt.Sprintf("old-%d", i)}); r.status != 200 {
+			t.Fatal(r.raw)
+		}
+	}
+	mu.Lock()
+	clock = clock.Add(48 * time.Hour)
+	mu.Unlock()
+	svc := n.m.Service()
+	pruned, err := svc.PruneAudit(context.Background())
+	if err != nil || pruned < 3 {
+		t.Fatalf("pruned %d, %v", pruned, err)
+	}
+	evs, _, err := svc.ListAuditEvents(context.Background(), warden.AuditFilter{Type: "warden.audit.Prune"})
+	if err != nil || len(evs) != 1 || evs[0].Details["pruned_events"] != float64(pruned) {
+		t.Fatalf("prune event: %s %v", eventsJSON(evs), err)
+	}
+	rep, err := svc.VerifyAudit(context.Background())
+	if err != nil || rep.Break != nil || rep.First <= 1 {
+		t.Fatalf("verify after pruning: %+v %v", rep, err)
 	}
 }
