@@ -117,6 +117,25 @@ func (c *Chain) Append(ctx context.Context, tx warden.AuditTx, e *warden.AuditEv
 	return tx.AppendAuditEvent(ctx, r)
 }
 
+// AppendAll appends events in order under one lock of the head.
+func (c *Chain) AppendAll(ctx context.Context, tx warden.AuditTx, events []*warden.AuditEvent) error {
+	head, err := tx.LockAuditHead(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		r, err := c.seal(head, e)
+		if err != nil {
+			return err
+		}
+		if err := tx.AppendAuditEvent(ctx, r); err != nil {
+			return err
+		}
+		head.Seq, head.Hash = r.Seq, r.Hash
+	}
+	return nil
+}
+
 func (c *Chain) seal(head warden.AuditHead, e *warden.AuditEvent) (*warden.AuditRecord, error) {
 	e.Source = Source
 	e.Seq, e.PrevHash, e.Hash = head.Seq+1, hex.EncodeToString(head.Hash), ""

@@ -28,6 +28,7 @@ type Writer struct {
 
 	dropped  *prometheus.CounterVec
 	written  prometheus.Counter
+	counts   struct{ dropped, written atomic.Int64 }
 	mu       sync.Mutex
 	lastLog  time.Time
 	unlogged int64
@@ -91,6 +92,7 @@ func (w *Writer) Write(e *warden.AuditEvent) bool {
 // number dropped since the last line, so a flood cannot flood the log too.
 func (w *Writer) drop(e *warden.AuditEvent) {
 	w.dropped.WithLabelValues(e.Class).Inc()
+	w.counts.dropped.Add(1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.unlogged++
@@ -142,23 +144,23 @@ func (w *Writer) drain() {
 
 func (w *Writer) writeBatch(ctx context.Context, batch []*warden.AuditEvent) {
 	defer w.pending.Add(-int64(len(batch)))
-	err := w.store.Update(ctx, func(tx warden.Tx) error {
-		for _, e := range batch {
-			if err := w.chain.Append(ctx, tx, e); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := w.store.Update(ctx, func(tx warden.Tx) error { return w.chain.AppendAll(ctx, tx, batch) })
 	if err != nil {
 		w.dropped.WithLabelValues(batch[0].Class).Add(float64(len(batch)))
+		w.counts.dropped.Add(int64(len(batch)))
 		w.log.Error("audit events lost: write failed", "events", len(batch), "err", err)
 		return
 	}
 	w.written.Add(float64(len(batch)))
+	w.counts.written.Add(int64(len(batch)))
 	if w.after != nil {
 		w.after(batch)
 	}
+}
+
+// Counts returns how many events were dropped and written so far.
+func (w *Writer) Counts() (dropped, written int64) {
+	return w.counts.dropped.Load(), w.counts.written.Load()
 }
 
 // Flush waits until every event queued so far is written or ctx ends.
