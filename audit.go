@@ -144,6 +144,9 @@ type AuditTx interface {
 	// makes it the head; FailedPrecondition when the head was not locked
 	// or Seq does not follow it.
 	AppendAuditEvent(ctx context.Context, r *AuditRecord) error
+	// AppendAuditEvents is AppendAuditEvent for records that follow one
+	// another, written in a few statements.
+	AppendAuditEvents(ctx context.Context, rs []*AuditRecord) error
 	// ListAuditEvents returns one page of matching events, oldest first,
 	// and the token of the next page; InvalidArgument for a bad token.
 	ListAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditRecord, string, error)

@@ -123,17 +123,14 @@ func (c *Chain) AppendAll(ctx context.Context, tx warden.AuditTx, events []*ward
 	if err != nil {
 		return err
 	}
-	for _, e := range events {
-		r, err := c.seal(head, e)
-		if err != nil {
+	rs := make([]*warden.AuditRecord, len(events))
+	for i, e := range events {
+		if rs[i], err = c.seal(head, e); err != nil {
 			return err
 		}
-		if err := tx.AppendAuditEvent(ctx, r); err != nil {
-			return err
-		}
-		head.Seq, head.Hash = r.Seq, r.Hash
+		head.Seq, head.Hash = rs[i].Seq, rs[i].Hash
 	}
-	return nil
+	return tx.AppendAuditEvents(ctx, rs)
 }
 
 func (c *Chain) seal(head warden.AuditHead, e *warden.AuditEvent) (*warden.AuditRecord, error) {

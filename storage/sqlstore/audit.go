@@ -100,6 +100,51 @@ func (t *tx) AppendAuditEvent(ctx context.Context, r *warden.AuditRecord) error 
 	return err
 }
 
+func (t *tx) AppendAuditEvents(ctx context.Context, rs []*warden.AuditRecord) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	for i := 1; i < len(rs); i++ {
+		if rs[i].Seq != rs[i-1].Seq+1 {
+			return &warden.Error{Code: warden.FailedPrecondition, Message: "append audit events: the events do not follow one another"}
+		}
+	}
+	first, last := rs[0], rs[len(rs)-1]
+	n, err := t.auditExec(ctx, "append audit events", `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3`, last.Seq, last.Hash, first.Seq-1)
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return &warden.Error{Code: warden.FailedPrecondition, Message: "append audit events: the events do not follow the head"}
+	}
+	const cols, rows = 11, 64
+	for len(rs) > 0 {
+		chunk := rs[:min(rows, len(rs))]
+		rs = rs[len(chunk):]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO audit_events (` + auditCols + `) VALUES `)
+		args := make([]any, 0, cols*len(chunk))
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteByte('(')
+			for c := range cols {
+				if c > 0 {
+					q.WriteByte(',')
+				}
+				q.WriteString("$" + strconv.Itoa(i*cols+c+1))
+			}
+			q.WriteByte(')')
+			args = append(args, r.Seq, r.ID, toMicros(r.Time), r.Type, r.Class, r.SubjectID, r.Path, r.Status, r.Body, r.PrevHash, r.Hash)
+		}
+		if _, err := t.auditExec(ctx, "append audit events", q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (t *tx) ListAuditEvents(ctx context.Context, f warden.AuditFilter) ([]*warden.AuditRecord, string, error) {
 	after, err := parsePageToken(f.Page.Token)
 	if err != nil {

@@ -65,6 +65,7 @@ func testAudit(t *testing.T, s warden.Store) {
 			return nil
 		})
 	})
+	t.Run("Batch", func(t *testing.T) { testAuditBatch(t, s) })
 	t.Run("AppendOutOfOrder", func(t *testing.T) {
 		err := s.Update(t.Context(), func(tx warden.Tx) error {
 			head, err := tx.LockAuditHead(t.Context())
@@ -143,5 +144,37 @@ func testAudit(t *testing.T, s warden.Store) {
 			}
 			return nil
 		})
+	})
+}
+
+func testAuditBatch(t *testing.T, s warden.Store) {
+	subject := unique("sub")
+	update(t, s, func(tx warden.Tx) error {
+		head, err := tx.LockAuditHead(t.Context())
+		if err != nil {
+			return err
+		}
+		var rs []*warden.AuditRecord
+		prev := head.Hash
+		for i := range 100 {
+			r := &warden.AuditRecord{Seq: head.Seq + 1 + int64(i), ID: warden.NewID("evt"), Time: stored(base), Type: "test.Batch", Class: warden.AuditData,
+				SubjectID: subject, Status: warden.AuditDone, Body: []byte(`{}`), PrevHash: prev, Hash: []byte(unique("h"))}
+			rs, prev = append(rs, r), r.Hash
+		}
+		return tx.AppendAuditEvents(t.Context(), rs)
+	})
+	view(t, s, func(tx warden.Tx) error {
+		got, _, err := tx.ListAuditEvents(t.Context(), warden.AuditFilter{SubjectID: subject, Page: warden.Page{Size: 1000}})
+		if err != nil {
+			return err
+		}
+		head, err := tx.AuditHead(t.Context())
+		if err != nil {
+			return err
+		}
+		if len(got) != 100 || !bytes.Equal(head.Hash, got[99].Hash) {
+			t.Errorf("%d events of the batch stored; head %d", len(got), head.Seq)
+		}
+		return nil
 	})
 }
