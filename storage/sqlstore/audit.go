@@ -117,7 +117,9 @@ func (t *tx) AppendAuditEvents(ctx context.Context, rs []*warden.AuditRecord) er
 	if n != 1 {
 		return &warden.Error{Code: warden.FailedPrecondition, Message: "append audit events: the events do not follow the head"}
 	}
-	const cols, rows = 11, 64
+	// Few rows a statement: SQLite looks each $N parameter up by name,
+	// so its cost grows with the square of their number.
+	const cols, rows = 11, 8
 	for len(rs) > 0 {
 		chunk := rs[:min(rows, len(rs))]
 		rs = rs[len(chunk):]
