@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"warden"
 	"warden/server"
 	"warden/service"
+	"warden/storage/sqlite"
 )
 
 const auditAdminPassword = "walk-the-audit-trail-9"
@@ -710,5 +712,70 @@ func TestAuditRetentionPrunesAndRecordsIt(t *testing.T) {
 	rep, err := svc.VerifyAudit(context.Background())
 	if err != nil || rep.Break != nil || rep.First <= 1 {
 		t.Fatalf("verify after pruning: %+v %v", rep, err)
+	}
+}
+
+// TestAttackAuditRewriteWithoutMasterKey: someone with write access to the
+// database but not to the master key rewrites one event (hiding who made a
+// change) and recomputes the chain after it as a plain hash chain would
+// allow. The keyed chain names the rewritten event.
+func TestAttackAuditRewriteWithoutMasterKey(t *testing.T) {
+	w := newAuditWalk(t)
+	victim := w.sa()
+	for range 3 {
+		w.sa()
+	}
+	evs, _, err := w.n.m.Service().ListAuditEvents(context.Background(), warden.AuditFilter{ResourceID: victim, Type: "yandex.cloud.iam.v1.ServiceAccountService.Create"})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("the victim's event: %d, %v", len(evs), err)
+	}
+	target := evs[0].Seq
+	store, err := sqlite.Open(context.Background(), filepath.Join(w.n.dataDir, "warden.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	db := store.DB()
+	rows, err := db.Query(`SELECT seq, body, prev_hash FROM audit_events WHERE seq >= $1 ORDER BY seq`, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		seq        int64
+		body, prev []byte
+	}
+	var rs []row
+	for rows.Next() {
+		var r row
+		rows.Scan(&r.seq, &r.body, &r.prev)
+		rs = append(rs, r)
+	}
+	rows.Close()
+	prev := rs[0].prev
+	for i, r := range rs {
+		body := r.body
+		if i == 0 {
+			body = bytes.ReplaceAll(body, []byte(w.adminID), []byte(w.strangerID))
+		}
+		sum := sha256.Sum256(append(append([]byte{}, prev...), body...))
+		if _, err := db.Exec(`UPDATE audit_events SET body = $1, prev_hash = $2, hash = $3 WHERE seq = $4`, body, prev, sum[:], r.seq); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if _, err := db.Exec(`UPDATE audit_events SET subject_id = $1 WHERE seq = $2`, w.strangerID, r.seq); err != nil {
+				t.Fatal(err)
+			}
+		}
+		prev = sum[:]
+	}
+	if _, err := db.Exec(`UPDATE audit_head SET hash = $1 WHERE id = 1`, prev); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := w.n.m.Service().VerifyAudit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Break == nil || rep.Break.Seq != target || rep.Break.EventID != evs[0].ID {
+		t.Fatalf("verify after the rewrite: %+v, want a break at event %d (%s)", rep.Break, target, evs[0].ID)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"warden"
+	"warden/access"
 	"warden/audit"
 	"warden/authn"
 )
@@ -79,12 +80,13 @@ func (s *Service) AuditWriter() *audit.Writer { return s.audit.writer }
 type auditEdit struct {
 	path    []warden.AuditPathElement
 	details map[string]any
+	snap    *access.Snapshot // ancestors are looked up here first
 }
 
 // on makes the event about resource id, whose path is read in tx. Call it
 // before deleting the resource.
 func (c *auditEdit) on(ctx context.Context, tx warden.Tx, id string) {
-	c.path = auditPath(ctx, tx, id)
+	c.path = auditPath(ctx, tx, id, c.snap)
 }
 
 // leaf adds a node under the resource (a key of a service account).
@@ -101,10 +103,18 @@ func (c *auditEdit) set(key string, v any) {
 }
 
 // auditPath returns the path of id from its organization down, as far as
-// the store knows it.
-func auditPath(ctx context.Context, tx warden.Tx, id string) []warden.AuditPathElement {
+// the store knows it. Nodes in snap (when not nil) are not read: a parent
+// never changes, and a name at most the refresh interval late is no harm.
+func auditPath(ctx context.Context, tx warden.Tx, id string, snap *access.Snapshot) []warden.AuditPathElement {
 	var path []warden.AuditPathElement
 	for i := 0; id != "" && i < 8; i++ {
+		if snap != nil {
+			if n, ok := snap.Node(id); ok {
+				path = append(path, warden.AuditPathElement{Type: string(n.Type), ID: n.ID, Name: n.Name})
+				id = n.ParentID
+				continue
+			}
+		}
 		r, err := tx.GetResource(ctx, id)
 		if err != nil {
 			path = append(path, warden.AuditPathElement{ID: id})
@@ -126,7 +136,7 @@ func auditPath(ctx context.Context, tx warden.Tx, id string) []warden.AuditPathE
 func (s *Service) mutate(ctx context.Context, fn func(warden.Tx, *auditEdit) error) error {
 	var ev *warden.AuditEvent
 	err := s.store.Update(ctx, func(tx warden.Tx) error {
-		c := &auditEdit{}
+		c := &auditEdit{snap: s.authz.snap.Load()}
 		if err := fn(tx, c); err != nil {
 			return err
 		}
@@ -291,7 +301,7 @@ func (s *Service) AuditCall(ctx context.Context, method string, req proto.Messag
 	}
 	err := s.store.Update(ctx, func(tx warden.Tx) error {
 		if id != "" {
-			e.Resource.Path = auditPath(ctx, tx, id)
+			e.Resource.Path = auditPath(ctx, tx, id, s.authz.snap.Load())
 		}
 		return s.audit.chain.Append(ctx, tx, e)
 	})

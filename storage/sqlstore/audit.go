@@ -72,10 +72,15 @@ func (t *tx) auditExec(ctx context.Context, what, query string, args ...any) (in
 }
 
 func (t *tx) LockAuditHead(ctx context.Context) (warden.AuditHead, error) {
-	if _, err := t.auditExec(ctx, "lock audit head", `UPDATE audit_head SET seq = seq WHERE id = 1`); err != nil {
-		return warden.AuditHead{}, err
+	var h warden.AuditHead
+	if t.readOnly {
+		return h, internal("lock audit head", errReadOnly)
 	}
-	return t.AuditHead(ctx)
+	err := t.q.QueryRowContext(ctx, `UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash, pruned_seq, pruned_hash`).Scan(&h.Seq, &h.Hash, &h.PrunedSeq, &h.PrunedHash)
+	if err != nil {
+		return h, internal("lock audit head", err)
+	}
+	return h, nil
 }
 
 func (t *tx) AuditHead(ctx context.Context) (warden.AuditHead, error) {
