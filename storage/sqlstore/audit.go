@@ -122,22 +122,41 @@ func (t *tx) AppendAuditEvents(ctx context.Context, rs []*warden.AuditRecord) er
 	if n != 1 {
 		return &warden.Error{Code: warden.FailedPrecondition, Message: "append audit events: the events do not follow the head"}
 	}
-	// One statement prepared for the batch: parsing is most of an
-	// insert's cost.
-	insert := `INSERT INTO audit_events (` + auditCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+	// Statements prepared once for the batch (parsing is most of an
+	// insert's cost), of 16 rows and of one: SQLite looks each $N up by
+	// name, so a statement's parse grows with the square of its
+	// parameters.
 	p, ok := t.q.(interface {
 		PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 	})
 	if !ok {
 		return internal("append audit events", errors.New("no prepared statements"))
 	}
-	stmt, err := p.PrepareContext(ctx, insert)
-	if err != nil {
-		return internal("append audit events", err)
-	}
-	defer stmt.Close()
-	for _, r := range rs {
-		if _, err := stmt.ExecContext(ctx, r.Seq, r.ID, toMicros(r.Time), r.Type, r.Class, r.SubjectID, r.Path, r.Status, r.Body, r.PrevHash, r.Hash); err != nil {
+	const rows = 16
+	var many, one *sql.Stmt
+	for len(rs) > 0 {
+		n := 1
+		if len(rs) >= rows {
+			n = rows
+		}
+		stmt := &one
+		if n == rows {
+			stmt = &many
+		}
+		if *stmt == nil {
+			s, err := p.PrepareContext(ctx, auditInsert(n))
+			if err != nil {
+				return internal("append audit events", err)
+			}
+			defer s.Close()
+			*stmt = s
+		}
+		args := make([]any, 0, 11*n)
+		for _, r := range rs[:n] {
+			args = append(args, r.Seq, r.ID, toMicros(r.Time), r.Type, r.Class, r.SubjectID, r.Path, r.Status, r.Body, r.PrevHash, r.Hash)
+		}
+		rs = rs[n:]
+		if _, err := (*stmt).ExecContext(ctx, args...); err != nil {
 			if t.d.IsUniqueViolation(err) {
 				return &warden.Error{Code: warden.FailedPrecondition, Message: "append audit events: the chain moved", Cause: err}
 			}
@@ -145,6 +164,26 @@ func (t *tx) AppendAuditEvents(ctx context.Context, rs []*warden.AuditRecord) er
 		}
 	}
 	return nil
+}
+
+// auditInsert is an INSERT of n audit events.
+func auditInsert(n int) string {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO audit_events (` + auditCols + `) VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteByte('(')
+		for c := range 11 {
+			if c > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("$" + strconv.Itoa(i*11+c+1))
+		}
+		q.WriteByte(')')
+	}
+	return q.String()
 }
 
 func (t *tx) ListAuditEvents(ctx context.Context, f warden.AuditFilter) ([]*warden.AuditRecord, string, error) {
