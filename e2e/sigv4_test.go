@@ -242,7 +242,7 @@ func TestSigV4EphemeralKeys(t *testing.T) {
 		creds      aws.Credentials
 	}{
 		{"no session token", "InvalidToken", aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}},
-		{"a tampered session token", "InvalidToken", aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret, SessionToken: session[:len(session)-2] + "AA"}},
+		{"a tampered session token", "InvalidToken", aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret, SessionToken: tamper(session)}},
 		{"another key's session token", "InvalidToken", aws.Credentials{AccessKeyID: "WDNEAAAAAAAAAAAAAAAA", SecretAccessKey: secret, SessionToken: session}},
 		{"a wrong secret", "SignatureDoesNotMatch", aws.Credentials{AccessKeyID: keyID, SecretAccessKey: strings.Repeat("z", 40), SessionToken: session}},
 	} {
@@ -336,4 +336,14 @@ func TestSigV4KeyChangesAcrossNodes(t *testing.T) {
 	within(t, "a second key accepted by b", func() bool { return call(keyID, secret) == 200 })
 	a.rest("POST", "/iam/v1/serviceAccounts/"+w.robot+":suspend", w.admin, map[string]any{})
 	within(t, "a suspension through a enforced by b", func() bool { return call(keyID, secret) == 401 })
+}
+
+// tamper changes one character in the middle of s, always to another one.
+func tamper(s string) string {
+	i := len(s) / 2
+	c := byte('A')
+	if s[i] == 'A' {
+		c = 'B'
+	}
+	return s[:i] + string(c) + s[i+1:]
 }

@@ -13,11 +13,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/endpoint"
@@ -33,6 +35,7 @@ import (
 	"warden/api/accessapi"
 	"warden/api/accesspb"
 	"warden/api/auditpb"
+	"warden/api/forwardauth"
 	"warden/api/grpcapi"
 	"warden/api/keystone"
 	"warden/api/restapi"
@@ -97,6 +100,13 @@ type Config struct {
 	// accepted briefly to answer health checks, and the rest are turned
 	// away. When zero, 10000 or what RLIMIT_NOFILE allows.
 	MaxConnections int
+	// ForwardAuthRoutes is the operator's route file for forward auth and
+	// ext_authz (see forwardauth.Routes); without it every forwarded
+	// request is denied.
+	ForwardAuthRoutes string
+	// TrustedProxies are the proxies whose X-Forwarded-For and X-Real-IP
+	// forward auth and ext_authz believe (CIDRs).
+	TrustedProxies []netip.Prefix
 	// Banner, when set, is told once where the bootstrap token was written
 	// (wardend passes its standard error).
 	Banner io.Writer
@@ -124,6 +134,7 @@ type Main struct {
 	serveErr chan error
 	catalog  []keystone.Service
 	exports  []*audit.Exporter
+	fwd      *forwardauth.Checker
 }
 
 // AdminTokenFile is the name, in the data dir, of the file that receives the
@@ -184,6 +195,12 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	if m.cfg.KeystoneCatalogFile != "" {
 		if m.catalog, err = keystone.LoadCatalog(m.cfg.KeystoneCatalogFile); err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+	}
+	fwdRoutes := &forwardauth.Routes{}
+	if m.cfg.ForwardAuthRoutes != "" {
+		if fwdRoutes, err = forwardauth.LoadRoutes(m.cfg.ForwardAuthRoutes); err != nil {
 			return fmt.Errorf("server: %w", err)
 		}
 	}
@@ -262,6 +279,13 @@ func (m *Main) open(ctx context.Context) error {
 	iam.RegisterRefreshTokenServiceServer(m.grpc, m.svc.RefreshTokens())
 	iam.RegisterRoleServiceServer(m.grpc, m.svc.Roles())
 	accesspb.RegisterAccessServiceServer(m.grpc, accessapi.New(m.svc, m.authn))
+	m.fwd, err = forwardauth.New(forwardauth.Config{
+		Routes: fwdRoutes, TrustedProxies: m.cfg.TrustedProxies, Auth: m.authn, Access: m.svc, Logger: m.log,
+	})
+	if err != nil {
+		return err
+	}
+	authv3.RegisterAuthorizationServer(m.grpc, m.fwd.ExtAuthz())
 	rm.RegisterCloudServiceServer(m.grpc, m.svc.Clouds())
 	rm.RegisterFolderServiceServer(m.grpc, m.svc.Folders())
 	om.RegisterOrganizationServiceServer(m.grpc, m.svc.Organizations())
@@ -303,6 +327,7 @@ func schemes(svc *service.Service) ([]authn.Scheme, error) {
 		authn.APIKey{Index: svc.APIKeyIndex(), Now: svc.Now},
 		authn.SigV4{Verifier: v4, Keys: svc.AccessKeyIndex()},
 		authn.KeystoneToken{Verifier: svc},
+		authn.StaticToken{Index: svc.StaticTokenIndex(), Now: svc.Now},
 	}, nil
 }
 
@@ -333,9 +358,12 @@ var ownPublicMethods = map[string]bool{
 	"/yandex.cloud.endpoint.ApiEndpointService/Get":  true,
 	"/yandex.cloud.endpoint.ApiEndpointService/List": true,
 	MethodLogin: true,
-	// The access service authenticates the credential it is given.
+	// The access service authenticates the credential it is given;
+	// forward auth and ext_authz the request they describe.
 	"/warden.access.v1.AccessService/Authenticate": true,
 	"/warden.access.v1.AccessService/Authorize":    true,
+	forwardauth.Method:                             true,
+	forwardauth.ExtAuthzMethod:                     true,
 }
 
 // finishBootstrap writes the admin's OAuth token file (the password, when

@@ -50,7 +50,7 @@ type accessKeyIndex struct {
 // sessionEntry is a verified session token.
 type sessionEntry struct {
 	keyID, tokenID, subjectID string
-	expires                   time.Time
+	issued, expires           time.Time
 	policy                    *authn.Policy // nil: none
 }
 
@@ -136,7 +136,7 @@ func (x *accessKeyIndex) session(c sigv4.Credential) (*sessionEntry, error) {
 		case err != nil:
 			return nil, sigv4.Refuse(sigv4.InvalidToken, "session token: "+err.Error())
 		}
-		e = &sessionEntry{keyID: claims.CredentialID, tokenID: claims.TokenID, subjectID: claims.SubjectID, expires: claims.ExpiresAt}
+		e = &sessionEntry{keyID: claims.CredentialID, tokenID: claims.TokenID, subjectID: claims.SubjectID, issued: claims.IssuedAt, expires: claims.ExpiresAt}
 		if claims.Policy != "" {
 			if e.policy, err = authn.ParsePolicy(claims.Policy); err != nil {
 				return nil, sigv4.Refuse(sigv4.InvalidToken, "session token policy: "+err.Error())
@@ -153,7 +153,7 @@ func (x *accessKeyIndex) session(c sigv4.Credential) (*sessionEntry, error) {
 		return nil, sigv4.Refuse(sigv4.ExpiredToken, "session token expired")
 	case e.keyID != c.AccessKeyID:
 		return nil, sigv4.Refuse(sigv4.InvalidToken, "the session token belongs to another key")
-	case x.verifier.IsRevoked(e.tokenID):
+	case x.verifier.IsRevoked(e.tokenID), x.verifier.IsSubjectRevoked(e.subjectID, e.issued):
 		return nil, sigv4.Refuse(sigv4.InvalidToken, "session token revoked")
 	}
 	return e, nil

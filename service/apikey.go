@@ -381,5 +381,7 @@ func (s *Service) APIKeyIndex() authn.APIKeyIndex { return s.apiKeys }
 func (s *Service) Collectors() []prometheus.Collector {
 	return append([]prometheus.Collector{prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "warden_api_keys_loaded", Help: "API keys held in memory for checking.",
-	}, func() float64 { return float64(s.apiKeys.Len()) })}, s.logins.collectors()...)
+	}, func() float64 { return float64(s.apiKeys.Len()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "warden_static_tokens_loaded", Help: "Static tokens held in memory for checking.",
+	}, func() float64 { return float64(s.staticTokens.Len()) })}, s.logins.collectors()...)
 }

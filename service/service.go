@@ -94,6 +94,9 @@ type Service struct {
 	// adminPassword is set at bootstrap only.
 	adminPassword string
 	audit         *auditState
+
+	// staticTokens follows the same credential feed as apiKeys.
+	staticTokens *staticTokenIndex
 }
 
 // New validates cfg and returns a Service. Call Start before serving.
@@ -161,7 +164,8 @@ func New(cfg Config) (*Service, error) {
 	s.apiKeys = newAPIKeyIndex(s.store, s.log, s.products, func(id string) (access.Node, bool) { return s.authz.snap.Load().Node(id) }, s.refresh)
 	s.verifier = token.NewVerifier(s.now)
 	s.accessKeys = newAccessKeyIndex(s.store, s.sealer, s.log, func(id string) bool { return s.subjectActive(context.Background(), id) }, s.verifier, s.now)
-	s.apiKeys.followers = append(s.apiKeys.followers, s.accessKeys)
+	s.staticTokens = newStaticTokenIndex(s.store, s.log)
+	s.apiKeys.followers = append(s.apiKeys.followers, s.accessKeys, s.staticTokens)
 	if s.logins, err = newLoginGuard(cfg.Logins, s.now); err != nil {
 		return nil, err
 	}
@@ -192,6 +196,9 @@ func (s *Service) Start(ctx context.Context) (*Bootstrap, error) {
 		return nil, err
 	}
 	if err := s.accessKeys.loadAll(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.staticTokens.loadAll(ctx); err != nil {
 		return nil, err
 	}
 	return boot, nil

@@ -219,6 +219,12 @@ cloud is refused. The previous password's Keystone tokens are revoked.` + folder
 			return nil
 		})
 
+	revokeTokens := one("revoke-tokens", "Revoke every IAM token, Keystone token and ephemeral key of a service account", `  warden iam service-account revoke-tokens my-robot`,
+		func(ctx context.Context, c *client.Client, sa *iam.ServiceAccount) error {
+			return a.revokeAccountTokens(ctx, c, "serviceAccounts", sa.Id)
+		})
+	revokeTokens.Long = revokeTokensHelp + folderHelp
+
 	// Bindings on a service account say who may use or manage it.
 	bindings := accessBindingCommands(a, bindable[*iam.ServiceAccount]{
 		what: "service account", command: "iam service-account", example: "my-robot", help: folderHelp,
@@ -231,7 +237,7 @@ cloud is refused. The previous password's Keystone tokens are revoked.` + folder
 	return group("service-account", "Manage service accounts", `
 Manage service accounts: identities for programs. Commands that act on one
 service account take its ID or name as an argument, or --id or --name.`+folderHelp,
-		[]string{"service-accounts", "sa"}, append([]*cobra.Command{list, get, create, update, del, suspend, reactivate, setPassword, removePassword}, bindings...)...)
+		[]string{"service-accounts", "sa"}, append([]*cobra.Command{list, get, create, update, del, suspend, reactivate, setPassword, removePassword, revokeTokens}, bindings...)...)
 }
 
 // printResult waits for op and prints its response, unpacked into out.

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"warden/api/forwardauth"
 	"warden/secret"
 	"warden/server"
 	"warden/service"
@@ -82,6 +83,9 @@ func serve(args []string) error {
 	fs.StringVar(&auditDataServices, "audit-data-services", env("WARDEN_AUDIT_DATA_SERVICES", ""), "comma-separated resource services (postbox, …; * for all) whose access-service decisions are recorded as data events; off by default (env WARDEN_AUDIT_DATA_SERVICES)")
 	fs.StringVar(&auditDataCreds, "audit-data-credentials", env("WARDEN_AUDIT_DATA_CREDENTIALS", ""), "comma-separated credential types (iamToken, apiKey, accessKey, keystoneToken; * for all) whose access-service decisions are recorded as data events (env WARDEN_AUDIT_DATA_CREDENTIALS)")
 	fs.StringVar(&auditBuffer, "audit-buffer", env("WARDEN_AUDIT_BUFFER", "4096"), "authentication and data events waiting to be written; beyond it they are dropped, counted in warden_audit_events_dropped_total and logged (env WARDEN_AUDIT_BUFFER)")
+	var trustedProxies string
+	fs.StringVar(&cfg.ForwardAuthRoutes, "forward-auth-routes", env("WARDEN_FORWARD_AUTH_ROUTES", ""), "YAML or JSON route file of forward auth (/warden/v1/forwardAuth) and Envoy ext_authz: method + path → permission + resource; without it every forwarded request is denied (env WARDEN_FORWARD_AUTH_ROUTES)")
+	fs.StringVar(&trustedProxies, "trusted-proxies", env("WARDEN_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the proxies whose X-Forwarded-For and X-Real-IP forward auth and ext_authz believe; from others the connection's address is the client (env WARDEN_TRUSTED_PROXIES)")
 	fs.StringVar(&logLevel, "log-level", env("WARDEN_LOG_LEVEL", "info"), "debug, info, warn or error (env WARDEN_LOG_LEVEL)")
 	fs.StringVar(&logFormat, "log-format", env("WARDEN_LOG_FORMAT", "json"), "json or text (env WARDEN_LOG_FORMAT)")
 	fs.Parse(args)
@@ -97,6 +101,9 @@ func serve(args []string) error {
 	}
 	if cfg.WriteTimeout, err = time.ParseDuration(writeTimeout); err != nil {
 		return fmt.Errorf("--write-timeout: %w", err)
+	}
+	if cfg.TrustedProxies, err = forwardauth.ParseTrustedProxies(trustedProxies); err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	if cfg.MaxConnections, err = strconv.Atoi(maxConns); err != nil {
 		return fmt.Errorf("--max-connections: %w", err)
