@@ -80,6 +80,26 @@ func newAuditWalk(t *testing.T, opts ...func(*server.Config)) *auditWalk {
 	return w
 }
 
+// renewAdmin gets the admin a new IAM token once one is accepted again
+// (after the admin's tokens were revoked: those of the same second are
+// refused too).
+func (w *auditWalk) renewAdmin() {
+	w.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tok := w.n.iamToken()
+		if w.n.rest("GET", "/resource-manager/v1/clouds", tok, nil).status == http.StatusOK {
+			w.admin = tok
+			w.secret("renewed admin IAM token", tok)
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatal("no admin IAM token is accepted 5 s after the revocation")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (w *auditWalk) secret(what, v string) {
 	if v == "" {
 		w.t.Fatalf("%s: empty secret", what)
@@ -454,7 +474,26 @@ func auditCases() map[string]auditCase {
 			w.password(sa)
 			return auditCall{verb: "POST", path: "/warden/v1/serviceAccounts/" + sa + ":removePassword", body: map[string]any{}, token: w.admin, resource: sa}
 		}},
+		"/warden.iam.v1.StaticTokenService/Create": {ok: func(w *auditWalk) auditCall {
+			sa := w.sa()
+			return auditCall{verb: "POST", path: "/warden/v1/staticTokens", body: map[string]any{"subjectId": sa, "description": "walk"}, token: w.admin, resource: sa}
+		}},
+		"/warden.iam.v1.StaticTokenService/Delete": {ok: func(w *auditWalk) auditCall {
+			sa := w.sa()
+			r := w.must("POST", "/warden/v1/staticTokens", map[string]any{"subjectId": sa})
+			w.secret("static token "+str(r.body, "id"), str(r.body, "secret"))
+			return auditCall{verb: "DELETE", path: "/warden/v1/staticTokens/" + str(r.body, "id"), token: w.admin, resource: str(r.body, "id")}
+		}},
+		"/warden.iam.v1.ServiceAccountService/RevokeTokens": {ok: func(w *auditWalk) auditCall {
+			sa := w.sa()
+			return auditCall{verb: "POST", path: "/warden/v1/serviceAccounts/" + sa + ":revokeTokens", body: map[string]any{}, token: w.admin, resource: sa}
+		}},
+		// Revokes the admin's own IAM tokens: run after the others.
+		"/warden.iam.v1.UserAccountService/RevokeTokens": {last: true, ok: func(w *auditWalk) auditCall {
+			return auditCall{verb: "POST", path: "/warden/v1/userAccounts/" + w.adminID + ":revokeTokens", body: map[string]any{}, token: w.admin, resource: w.adminID}
+		}},
 		server.MethodSetPassword: {last: true, ok: func(w *auditWalk) auditCall {
+			w.renewAdmin()
 			w.secret("new admin password", "walked-the-trail-10")
 			return auditCall{verb: "POST", path: "/warden/v1/userAccounts/" + w.adminID + ":setPassword",
 				body: map[string]any{"password": "walked-the-trail-10", "currentPassword": auditAdminPassword}, token: w.admin, resource: w.adminID}
@@ -572,6 +611,7 @@ func (w *auditWalk) walk(t *testing.T) {
 		methods = append(methods, m)
 	}
 	sort.Strings(methods)
+	sort.Strings(last)
 	for _, method := range append(methods, last...) {
 		c, ok := cases[method]
 		route := routes[method]
