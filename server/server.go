@@ -127,6 +127,7 @@ type Main struct {
 	http     *http.Server
 	lis      net.Listener
 	limit    *limitListener
+	dispatch *dispatcher
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	addr     string
@@ -164,7 +165,7 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 	if err := boundClients(&cfg); err != nil {
 		return nil, err
 	}
-	m := &Main{cfg: cfg, log: cfg.Logger, serveErr: make(chan error, 1)}
+	m := &Main{cfg: cfg, log: cfg.Logger, serveErr: make(chan error, 2)}
 	if err := m.open(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -296,6 +297,9 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.rest.SetCodec(accessapi.AuthorizeMethod, &restapi.Codec{
+		Decode: accessapi.DecodeAuthorize, Fallback: accessapi.ErrFallback, Encode: accessapi.EncodeAuthorize,
+	})
 	m.http = &http.Server{
 		Handler:           m.handler(m.rest, reg),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -303,14 +307,16 @@ func (m *Main) open(ctx context.Context) error {
 		ConnContext:       connContext, // ReadTimeout, WriteTimeout: per request in handler
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
+	// TLS ends in the dispatcher, so net/http sees HTTP/2 (over TLS or
+	// not) as h2c; HTTP/1.1 over TLS reaches it as the TLS connection.
 	m.http.Protocols = new(http.Protocols)
 	m.http.Protocols.SetHTTP1(true)
+	m.http.Protocols.SetUnencryptedHTTP2(true)
+	var tlsConfig *tls.Config
 	if m.cfg.TLSCert != "" {
-		m.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		m.http.Protocols.SetHTTP2(true)
-	} else {
-		m.http.Protocols.SetUnencryptedHTTP2(true)
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	m.dispatch = newDispatcher(m.lis, tlsConfig, m.http.ReadHeaderTimeout, m.http.IdleTimeout)
 	return nil
 }
 
@@ -408,17 +414,14 @@ func (m *Main) Run(ctx context.Context) error {
 		defer m.wg.Done()
 		m.svc.Run(ctx)
 	}()
-	useTLS := m.http.TLSConfig != nil // read before Serve, which writes it
+	go m.dispatch.serve()
+	go func() { m.serveErr <- m.http.Serve(m.dispatch.http) }()
 	go func() {
-		var err error
-		if useTLS {
-			err = m.http.ServeTLS(m.lis, "", "")
-		} else {
-			err = m.http.Serve(m.lis)
+		if err := m.grpc.Serve(m.dispatch.grpc); err != nil && !errors.Is(err, net.ErrClosed) {
+			m.serveErr <- err
 		}
-		m.serveErr <- err
 	}()
-	m.log.Info("wardend serving", "addr", m.addr, "tls", useTLS)
+	m.log.Info("wardend serving", "addr", m.addr, "tls", m.dispatch.tls != nil)
 	select {
 	case <-ctx.Done():
 	case err := <-m.serveErr:
@@ -436,10 +439,21 @@ func (m *Main) shutdown() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	// net/http waits for in-flight requests, gRPC ones included, since they
-	// are served through it.
+	// Both servers wait for their in-flight requests; gRPC calls still
+	// running when the time is up are cancelled.
+	m.dispatch.Close()
+	grpcDone := make(chan struct{})
+	go func() {
+		m.grpc.GracefulStop()
+		close(grpcDone)
+	}()
 	err := m.http.Shutdown(ctx)
-	m.grpc.Stop()
+	select {
+	case <-grpcDone:
+	case <-ctx.Done():
+		m.grpc.Stop()
+		<-grpcDone
+	}
 	m.log.Info("wardend stopped")
 	return err
 }
@@ -455,6 +469,9 @@ func (m *Main) Close() error {
 	}
 	for _, e := range m.exports {
 		e.Close()
+	}
+	if m.svc != nil {
+		m.svc.Close() // its start-up load reads the store
 	}
 	if m.store != nil {
 		return m.store.Close()

@@ -362,15 +362,21 @@ func decodeStoredAPIKey(c *warden.Credential) (*APIKey, error) {
 
 // CheckAPIKey implements authn.APIKeyIndex from memory: no database read.
 func (x *apiKeyIndex) CheckAPIKey(id string, r apikey.Request) (string, apikey.Refusal, bool) {
-	e := x.get(id)
-	if e == nil {
+	x.mu.RLock()
+	row, ok := x.keys.Lookup(id)
+	if !ok {
+		x.mu.RUnlock()
+		if x.loading.Load() {
+			return x.checkStored(id, &r)
+		}
 		return "", 0, false
 	}
-	refusal := e.policy.Check(&r)
+	defer x.mu.RUnlock()
+	refusal := x.keys.Check(row, &r)
 	if refusal == apikey.Accepted {
-		x.recordUse(e, r.Now)
+		x.recordUse(row, r.Now)
 	}
-	return e.policy.SubjectID, refusal, true
+	return x.keys.Subject(row), refusal, true
 }
 
 // APIKeyIndex returns the in-memory API key index for the authentication

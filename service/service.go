@@ -161,7 +161,7 @@ func New(cfg Config) (*Service, error) {
 	if s.products == nil {
 		s.products = apikey.DefaultCatalog()
 	}
-	s.apiKeys = newAPIKeyIndex(s.store, s.log, s.products, func(id string) (access.Node, bool) { return s.authz.snap.Load().Node(id) }, s.refresh)
+	s.apiKeys = newAPIKeyIndex(s.store, s.log, s.refresh)
 	s.verifier = token.NewVerifier(s.now)
 	s.accessKeys = newAccessKeyIndex(s.store, s.sealer, s.log, func(id string) bool { return s.subjectActive(context.Background(), id) }, s.verifier, s.now)
 	s.staticTokens = newStaticTokenIndex(s.store, s.log)
@@ -192,9 +192,7 @@ func (s *Service) Start(ctx context.Context) (*Bootstrap, error) {
 	if err := s.authz.reload(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.apiKeys.loadAll(ctx); err != nil {
-		return nil, err
-	}
+	s.apiKeys.loadInBackground(ctx) // keys are read from the store until it is done
 	if err := s.accessKeys.loadAll(ctx); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -88,6 +89,8 @@ func serve(args []string) error {
 	fs.StringVar(&trustedProxies, "trusted-proxies", env("WARDEN_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the proxies whose X-Forwarded-For and X-Real-IP forward auth and ext_authz believe; from others the connection's address is the client (env WARDEN_TRUSTED_PROXIES)")
 	fs.StringVar(&logLevel, "log-level", env("WARDEN_LOG_LEVEL", "info"), "debug, info, warn or error (env WARDEN_LOG_LEVEL)")
 	fs.StringVar(&logFormat, "log-format", env("WARDEN_LOG_FORMAT", "json"), "json or text (env WARDEN_LOG_FORMAT)")
+	var logFlush string
+	fs.StringVar(&logFlush, "log-flush", env("WARDEN_LOG_FLUSH", "100ms"), "longest time a log line below warning level stays buffered (a crash loses at most this much of the request log); 0 writes every line at once (env WARDEN_LOG_FLUSH)")
 	fs.Parse(args)
 	cfg.AdminPassword = os.Getenv("WARDEN_ADMIN_PASSWORD")
 	cfg.Banner = os.Stderr
@@ -133,14 +136,30 @@ func serve(args []string) error {
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
+	flushEvery, err := time.ParseDuration(logFlush)
+	if err != nil || flushEvery < 0 {
+		return fmt.Errorf("--log-flush: want a duration such as 100ms, or 0, got %q", logFlush)
+	}
+	var logOut io.Writer = os.Stderr
+	var logBuf *server.LogWriter
+	if flushEvery > 0 {
+		logBuf = server.NewLogWriter(os.Stderr, flushEvery)
+		defer logBuf.Close()
+		logOut = logBuf
+	}
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
 	switch logFormat {
 	case "json":
-		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		h = slog.NewJSONHandler(logOut, opts)
 	case "text":
-		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, opts))
+		h = slog.NewTextHandler(logOut, opts)
 	default:
 		return fmt.Errorf("--log-format must be json or text")
+	}
+	cfg.Logger = slog.New(h)
+	if logBuf != nil {
+		cfg.Logger = server.NewBufferedLogger(h, logBuf)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
