@@ -112,4 +112,6 @@ type Tx interface {
 	InsertMeta(ctx context.Context, key, value string) error
 	// Meta returns a recorded value or NotFound.
 	Meta(ctx context.Context, key string) (string, error)
+
+	AuditTx
 }

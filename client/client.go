@@ -22,6 +22,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"warden/api/auditpb"
 )
 
 // DefaultEndpoint is where wardend listens when started without flags.
@@ -128,6 +130,7 @@ type Client struct {
 	Organizations   om.OrganizationServiceClient
 	Operations      operation.OperationServiceClient
 	Endpoints       endpoint.ApiEndpointServiceClient
+	Audit           auditpb.AuditServiceClient
 
 	conn    *grpc.ClientConn
 	tokens  TokenSource // nil when unauthenticated
@@ -176,6 +179,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c.Organizations = om.NewOrganizationServiceClient(c.conn)
 	c.Operations = operation.NewOperationServiceClient(c.conn)
 	c.Endpoints = endpoint.NewApiEndpointServiceClient(c.conn)
+	c.Audit = auditpb.NewAuditServiceClient(c.conn)
 	c.tokens = cfg.tokenSource(c.IamTokens)
 	return c, nil
 }

@@ -35,11 +35,13 @@ import (
 	"warden/access"
 	"warden/api/accessapi"
 	"warden/api/accesspb"
+	"warden/api/auditpb"
 	"warden/api/forwardauth"
 	"warden/api/grpcapi"
 	"warden/api/keystone"
 	"warden/api/restapi"
 	"warden/apikey"
+	"warden/audit"
 	"warden/authn"
 	"warden/secret"
 	"warden/service"
@@ -112,6 +114,9 @@ type Config struct {
 	// Banner, when set, is told once where the bootstrap token was written
 	// (wardend passes its standard error).
 	Banner io.Writer
+	// Audit configures the exports, retention and data events of the
+	// audit trail (see AuditConfig).
+	Audit AuditConfig
 }
 
 // Main is a running wardend.
@@ -133,6 +138,7 @@ type Main struct {
 	boot     *service.Bootstrap
 	serveErr chan error
 	catalog  []keystone.Service
+	exports  []*audit.Exporter
 	fwd      *forwardauth.Checker
 }
 
@@ -223,7 +229,12 @@ func (m *Main) open(ctx context.Context) error {
 	if m.store, sealer, err = openStore(ctx, m.cfg, true); err != nil {
 		return err
 	}
+	auditCfg, err := m.auditConfig()
+	if err != nil {
+		return err
+	}
 	m.svc, err = service.New(service.Config{
+		Audit: auditCfg,
 		Store: m.store, Logger: m.log, Now: m.cfg.Now, Sealer: sealer, PublicAddress: public,
 		RefreshInterval: m.cfg.RefreshInterval, Roles: roles, Products: products, AdminPassword: m.cfg.AdminPassword,
 		OAuthTokenLifetime: m.cfg.OAuthTokenLifetime, Logins: m.cfg.Logins, KeystoneTokenLifetime: m.cfg.KeystoneTokenLifetime,
@@ -247,6 +258,7 @@ func (m *Main) open(ctx context.Context) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(m.svc.Collectors()...)
 	reg.MustRegister(m.limit.Collectors()...)
+	reg.MustRegister(m.svc.AuditWriter().Collectors()...)
 	sch, err := schemes(m.svc)
 	if err != nil {
 		return err
@@ -258,7 +270,7 @@ func (m *Main) open(ctx context.Context) error {
 	reg.MustRegister(m.authn.Collector())
 	m.grpc, err = grpcapi.NewServer(grpcapi.Config{
 		Logger: m.log, Metrics: reg, Auth: m.authn, Public: publicMethods, Authorize: m.svc.AuthorizeCall,
-		Incoming: incoming,
+		Incoming: incoming, Audit: m.svc.AuditCall,
 	})
 	if err != nil {
 		return err
@@ -288,6 +300,7 @@ func (m *Main) open(ctx context.Context) error {
 	idp.RegisterUserServiceServer(m.grpc, m.svc.Users())
 	iam.RegisterYandexPassportUserAccountServiceServer(m.grpc, m.svc.PassportAccounts())
 	operation.RegisterOperationServiceServer(m.grpc, m.svc.Operations())
+	auditpb.RegisterAuditServiceServer(m.grpc, m.svc.AuditEvents())
 	endpoint.RegisterApiEndpointServiceServer(m.grpc, m.svc.Endpoints())
 	m.rest, err = restapi.New(m.grpc)
 	if err != nil {
@@ -462,6 +475,9 @@ func (m *Main) Close() error {
 	m.wg.Wait()
 	if m.lis != nil {
 		m.lis.Close() // after Run's shutdown this is a harmless second close
+	}
+	for _, e := range m.exports {
+		e.Close()
 	}
 	if m.svc != nil {
 		m.svc.Close() // its start-up load reads the store

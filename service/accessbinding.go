@@ -107,10 +107,11 @@ func (s *Service) updateAccessBindings(ctx context.Context, req *access.UpdateAc
 func (s *Service) changeBindings(ctx context.Context, id string, typ warden.ResourceType, metadata protoMessage,
 	check func(context.Context, warden.Tx) error, change func([]warden.AccessBinding) ([]warden.AccessBinding, error)) (*operationT, error) {
 	var op *operationT
-	err := s.store.Update(ctx, func(tx warden.Tx) error {
+	err := s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		if _, err := s.getResource(ctx, tx, id, typ); err != nil {
 			return err
 		}
+		ch.on(ctx, tx, id)
 		if err := check(ctx, tx); err != nil {
 			return err
 		}
@@ -146,6 +147,12 @@ func (s *Service) changeBindings(ctx context.Context, id string, typ warden.Reso
 				result.EffectiveDeltas = append(result.EffectiveDeltas, &access.AccessBindingDelta{Action: access.AccessBindingAction_REMOVE, AccessBinding: bindingProto(b)})
 			}
 		}
+		var deltas []string
+		for _, d := range result.EffectiveDeltas {
+			b := d.AccessBinding
+			deltas = append(deltas, d.Action.String()+" "+b.RoleId+" "+b.Subject.Type+":"+b.Subject.Id)
+		}
+		ch.set("access_binding_deltas", deltas)
 		op, err = s.newOperation(ctx, tx, id, "Change access bindings", metadata, result)
 		return err
 	})

@@ -77,10 +77,11 @@ func (a *AccessKeys) Create(ctx context.Context, req *aws.CreateAccessKeyRequest
 		ID: id, Kind: warden.CredAccessKey, SubjectID: sa, Hash: accessKeyHash(keyID), Data: data,
 		Description: req.Description, CreatedAt: a.s.now(),
 	}
-	err = a.s.store.Update(ctx, func(tx warden.Tx) error {
+	err = a.s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		if _, err := a.s.getResource(ctx, tx, sa, warden.TypeServiceAccount); err != nil {
 			return err
 		}
+		ch.credential(ctx, tx, c)
 		return tx.CreateCredential(ctx, c)
 	})
 	if err != nil {
@@ -148,11 +149,12 @@ func (a *AccessKeys) Update(ctx context.Context, req *aws.UpdateAccessKeyRequest
 		}
 	}
 	var op *operationT
-	err := a.s.store.Update(ctx, func(tx warden.Tx) error {
+	err := a.s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		c, err := getCredential(ctx, tx, req.AccessKeyId, warden.CredAccessKey, "access key")
 		if err != nil {
 			return err
 		}
+		ch.credential(ctx, tx, c)
 		if len(paths) == 0 || slices.Contains(paths, "description") {
 			c.Description = req.Description
 		}
@@ -177,11 +179,12 @@ func (a *AccessKeys) Delete(ctx context.Context, req *aws.DeleteAccessKeyRequest
 		return nil, err
 	}
 	var op *operationT
-	err := a.s.store.Update(ctx, func(tx warden.Tx) error {
+	err := a.s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		c, err := getCredential(ctx, tx, req.AccessKeyId, warden.CredAccessKey, "access key")
 		if err != nil {
 			return err
 		}
+		ch.credential(ctx, tx, c)
 		if err := a.s.deleteCredential(ctx, tx, c); err != nil {
 			return err
 		}

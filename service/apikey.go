@@ -14,6 +14,7 @@ import (
 
 	"warden"
 	"warden/apikey"
+	"warden/audit"
 	"warden/authn"
 	"warden/secret"
 )
@@ -181,6 +182,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, k *APIKey, withOp func(warde
 	if err != nil {
 		return nil, secret.String{}, err
 	}
+	audit.CallFrom(ctx).SetResource(sa)
 	if err := s.authorize(ctx, permAPIKeysCreate, sa); err != nil {
 		return nil, secret.String{}, err
 	}
@@ -197,13 +199,14 @@ func (s *Service) CreateAPIKey(ctx context.Context, k *APIKey, withOp func(warde
 	if err != nil {
 		return nil, secret.String{}, err
 	}
-	err = s.store.Update(ctx, func(tx warden.Tx) error {
+	err = s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		if _, err := s.getResource(ctx, tx, sa, warden.TypeServiceAccount); err != nil {
 			return err
 		}
 		if err := tx.CreateCredential(ctx, c); err != nil {
 			return err
 		}
+		ch.credential(ctx, tx, c)
 		if withOp != nil {
 			return withOp(tx, &out)
 		}
@@ -262,11 +265,12 @@ func (s *Service) ListAPIKeys(ctx context.Context, serviceAccountID string, p wa
 // whatever withOp adds. The change is enforced on this wardend when
 // UpdateAPIKey returns, and on the others within the refresh interval.
 func (s *Service) UpdateAPIKey(ctx context.Context, id string, f APIKeyFields, edit func(*APIKey) error, withOp func(warden.Tx, *APIKey) error) (*APIKey, error) {
+	audit.CallFrom(ctx).SetResource(id)
 	if _, err := s.authorizeAPIKey(ctx, permAPIKeysUpdate, id); err != nil {
 		return nil, err
 	}
 	var out *APIKey
-	err := s.store.Update(ctx, func(tx warden.Tx) error {
+	err := s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		k, err := getAPIKey(ctx, tx, id)
 		if err != nil {
 			return err
@@ -285,6 +289,7 @@ func (s *Service) UpdateAPIKey(ctx context.Context, id string, f APIKeyFields, e
 		if err := tx.UpdateCredential(ctx, c); err != nil {
 			return err
 		}
+		ch.credential(ctx, tx, c)
 		out = k
 		if withOp != nil {
 			return withOp(tx, k)
@@ -301,14 +306,16 @@ func (s *Service) UpdateAPIKey(ctx context.Context, id string, f APIKeyFields, e
 // DeleteAPIKey deletes a key; requests with it are refused on this wardend
 // when DeleteAPIKey returns, and on the others within the refresh interval.
 func (s *Service) DeleteAPIKey(ctx context.Context, id string, withOp func(warden.Tx) error) error {
+	audit.CallFrom(ctx).SetResource(id)
 	if _, err := s.authorizeAPIKey(ctx, permAPIKeysDelete, id); err != nil {
 		return err
 	}
-	err := s.store.Update(ctx, func(tx warden.Tx) error {
+	err := s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		c, err := getCredential(ctx, tx, id, warden.CredAPIKey, "API key")
 		if err != nil {
 			return err
 		}
+		ch.credential(ctx, tx, c)
 		if err := s.deleteCredential(ctx, tx, c); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"warden"
+	"warden/audit"
 	"warden/authn"
 	"warden/secret"
 	"warden/token"
@@ -74,6 +75,7 @@ func (s *Service) issueToken(ctx context.Context, subjectType, subjectID, minted
 	if err != nil {
 		return "", time.Time{}, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
 	}
+	audit.CallFrom(ctx).SetIssued(audit.Issued{SubjectType: subjectType, SubjectID: subjectID, Credential: credentialType(mintedBy), CredentialID: mintedBy, TokenID: c.TokenID})
 	return tok, c.ExpiresAt, nil
 }
 
@@ -132,4 +134,24 @@ func (s *Service) parseIgnoringRevocation(tok string) (*token.Claims, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// credentialType names the kind of a stored credential by its ID's prefix,
+// for audit events.
+func credentialType(id string) string {
+	switch {
+	case id == "":
+		return ""
+	case strings.HasPrefix(id, warden.PrefixKey):
+		return "authorizedKey"
+	case strings.HasPrefix(id, warden.PrefixOAuthToken):
+		return "oauthToken"
+	case strings.HasPrefix(id, warden.PrefixAPIKey):
+		return "apiKey"
+	case strings.HasPrefix(id, warden.PrefixPassword):
+		return "password"
+	case strings.HasPrefix(id, warden.PrefixAccessKey):
+		return "accessKey"
+	}
+	return "credential"
 }

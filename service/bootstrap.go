@@ -41,6 +41,7 @@ func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 		}
 	}
 	var b *Bootstrap
+	var ev *warden.AuditEvent
 	err := s.store.Update(ctx, func(tx warden.Tx) error {
 		if _, err := tx.Meta(ctx, metaBootstrap); err == nil {
 			return nil
@@ -83,12 +84,20 @@ func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 			}
 		}
 		var err error
-		b.AdminOAuthToken, err = s.newOAuthToken(ctx, tx, b.AdminID, "bootstrap")
+		if b.AdminOAuthToken, err = s.newOAuthToken(ctx, tx, b.AdminID, "bootstrap"); err != nil {
+			return err
+		}
+		c := &auditEdit{}
+		c.on(ctx, tx, b.OrganizationID)
+		c.set("admin_id", b.AdminID)
+		c.set("admin_password_set", s.adminPassword != "")
+		ev, err = s.record(ctx, tx, "warden.system.Bootstrap", c)
 		return err
 	})
 	if err != nil || b == nil {
 		return nil, err
 	}
+	s.exportEvents(ev)
 	s.log.Info("bootstrapped a new database", "organization_id", b.OrganizationID, "cloud_id", b.CloudID, "folder_id", b.FolderID, "admin_id", b.AdminID)
 	return b, nil
 }

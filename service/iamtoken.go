@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"warden"
+	"warden/audit"
 	"warden/jwtauth"
 	"warden/secret"
 	"warden/token"
@@ -74,7 +75,11 @@ func (t *IamTokens) Revoke(ctx context.Context, req *iam.RevokeIamTokenRequest) 
 	if err != nil {
 		return nil, warden.Errorf(warden.InvalidArgument, "iam_token: not a valid, unexpired IAM token")
 	}
-	err = t.s.store.Update(ctx, func(tx warden.Tx) error {
+	// Holding the token is the proof: its subject is who revokes it.
+	audit.CallFrom(ctx).SetHolder(audit.Issued{SubjectType: c.SubjectType, SubjectID: c.SubjectID, Credential: "iamToken", TokenID: c.TokenID})
+	err = t.s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
+		ch.on(ctx, tx, c.SubjectID)
+		ch.leaf("iamToken", c.TokenID)
 		return tx.RevokeToken(ctx, warden.RevokedToken{TokenID: c.TokenID, SubjectID: c.SubjectID, RevokedAt: t.s.now().UTC(), ExpiresAt: c.ExpiresAt})
 	})
 	if err != nil {

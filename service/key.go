@@ -119,10 +119,11 @@ func (k *Keys) Create(ctx context.Context, req *iam.CreateKeyRequest) (*iam.Crea
 		ID: warden.NewID(warden.PrefixKey), Kind: warden.CredKey, SubjectID: sa, Hash: keyHash(sa, der), Data: data,
 		Description: req.Description, CreatedAt: k.s.now().UTC(),
 	}
-	err = k.s.store.Update(ctx, func(tx warden.Tx) error {
+	err = k.s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		if _, err := k.s.getResource(ctx, tx, sa, warden.TypeServiceAccount); err != nil {
 			return err
 		}
+		ch.credential(ctx, tx, c)
 		err := tx.CreateCredential(ctx, c)
 		if warden.IsCode(err, warden.AlreadyExists) {
 			return warden.Errorf(warden.AlreadyExists, "service account %s already has a key with this public key", sa)
@@ -248,11 +249,12 @@ func (k *Keys) Update(ctx context.Context, req *iam.UpdateKeyRequest) (*operatio
 		return nil, err
 	}
 	var op *operationT
-	err := k.s.store.Update(ctx, func(tx warden.Tx) error {
+	err := k.s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		c, err := getKey(ctx, tx, req.KeyId)
 		if err != nil {
 			return err
 		}
+		ch.credential(ctx, tx, c)
 		if len(paths) > 0 {
 			c.Description = req.Description
 			if err := tx.UpdateCredential(ctx, c); err != nil {
@@ -277,11 +279,12 @@ func (k *Keys) Delete(ctx context.Context, req *iam.DeleteKeyRequest) (*operatio
 		return nil, err
 	}
 	var op *operationT
-	err := k.s.store.Update(ctx, func(tx warden.Tx) error {
+	err := k.s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		c, err := getKey(ctx, tx, req.KeyId)
 		if err != nil {
 			return err
 		}
+		ch.credential(ctx, tx, c)
 		if err := k.s.deleteCredential(ctx, tx, c); err != nil {
 			return err
 		}

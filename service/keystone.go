@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"warden"
+	"warden/audit"
 	"warden/authn"
 	"warden/secret"
 	"warden/token"
@@ -318,6 +320,11 @@ func (s *Service) signKeystone(ctx context.Context, c token.Claims) (*KeystoneTo
 	if err != nil {
 		return nil, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
 	}
+	cred := "password"
+	if c.CredentialID != "" && !strings.HasPrefix(c.CredentialID, warden.PrefixPassword) {
+		cred = credentialType(c.CredentialID)
+	}
+	audit.CallFrom(ctx).SetIssued(audit.Issued{SubjectType: c.SubjectType, SubjectID: c.SubjectID, Credential: cred, CredentialID: c.CredentialID, TokenID: c.TokenID})
 	k, err := s.keystoneView(ctx, &c)
 	if err != nil {
 		return nil, err
@@ -606,7 +613,9 @@ func (s *Service) RevokeKeystoneToken(ctx context.Context, tok string) error {
 	if err != nil {
 		return s.tokenNotFound(err)
 	}
-	err = s.store.Update(ctx, func(tx warden.Tx) error {
+	err = s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
+		ch.on(ctx, tx, c.SubjectID)
+		ch.leaf("keystoneToken", c.TokenID)
 		return tx.RevokeToken(ctx, warden.RevokedToken{TokenID: c.TokenID, SubjectID: c.SubjectID, RevokedAt: s.now().UTC(), ExpiresAt: c.ExpiresAt})
 	})
 	if err != nil {

@@ -13,9 +13,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"warden"
+	"warden/audit"
 	"warden/authn"
 	"warden/secret"
 	"warden/throttle"
+	"warden/token"
 )
 
 // LoginLimits tunes the throttling of failed password logins; zero fields
@@ -178,7 +180,8 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		return res, loginRefusal(res, "password_expired", "the password is older than the maximum age",
 			warden.Errorf(warden.FailedPrecondition, "password expired: it is older than the server's maximum password age; ask an administrator to set a new one (warden organization-manager user set-password)"))
 	}
-	err = s.store.Update(ctx, func(tx warden.Tx) error {
+	audit.CallFrom(ctx).SetIssued(audit.Issued{SubjectType: token.SubjectUserAccount, SubjectID: userID, Credential: "password"})
+	err = s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		// The account may have been suspended since it was read.
 		u, err := tx.GetResource(ctx, userID)
 		if warden.IsCode(err, warden.NotFound) || (err == nil && u.Status != warden.StatusActive) {
@@ -187,6 +190,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (LoginResult, err
 		if err != nil {
 			return err
 		}
+		ch.on(ctx, tx, userID)
 		res.OAuthToken, err = s.newOAuthToken(ctx, tx, userID, "login")
 		return err
 	})

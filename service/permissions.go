@@ -165,6 +165,8 @@ var Rules = func() []MethodRule {
 		{Method: iamSvc + "RoleService/List", Check: "any authenticated caller: the catalog is public"},
 		{Method: "/yandex.cloud.operation.OperationService/Get", Check: "the .get permission of the operation's resource (…serviceAccounts.get on a service account)"},
 		{Method: "/yandex.cloud.operation.OperationService/Cancel", Check: "as Get"},
+		{Method: "/warden.audit.v1.AuditService/ListEvents", Permission: permAuditList, Field: "organization_id"},
+		{Method: "/warden.audit.v1.AuditService/Verify", Permission: permAuditList, Field: "organization_id"},
 	}
 	rs = append(rs, bindingRules(omSvc+"OrganizationService", "organization-manager.organizations", "resource_id")...)
 	rs = append(rs, bindingRules(rmSvc+"CloudService", "resource-manager.clouds", "resource_id")...)

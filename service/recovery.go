@@ -56,6 +56,7 @@ func (s *Service) IssueRecoveryToken(ctx context.Context, user string) (secret.S
 	}
 	var tok secret.String
 	var account *warden.Resource
+	var ev *warden.AuditEvent
 	err := s.store.Update(ctx, func(tx warden.Tx) (err error) {
 		if account, err = findUser(ctx, tx, user); err != nil {
 			return err
@@ -63,12 +64,18 @@ func (s *Service) IssueRecoveryToken(ctx context.Context, user string) (secret.S
 		if account.Status != warden.StatusActive {
 			return warden.Errorf(warden.FailedPrecondition, "user account %s is %s: its tokens would be refused", account.ID, strings.ToLower(string(account.Status)))
 		}
-		tok, err = s.newOAuthToken(ctx, tx, account.ID, "recovery")
+		if tok, err = s.newOAuthToken(ctx, tx, account.ID, "recovery"); err != nil {
+			return err
+		}
+		c := &auditEdit{}
+		c.on(ctx, tx, account.ID)
+		ev, err = s.record(ctx, tx, "warden.system.IssueRecoveryToken", c)
 		return err
 	})
 	if err != nil {
 		return secret.String{}, warden.Resource{}, err
 	}
+	s.exportEvents(ev)
 	s.log.Warn("recovery OAuth token issued", "user_account_id", account.ID, "login", account.Name)
 	return tok, *account, nil
 }

@@ -102,7 +102,7 @@ func (r *RefreshTokens) Revoke(ctx context.Context, req *iam.RevokeRefreshTokenR
 	}
 	var op *operationT
 	var ids []string
-	err := r.s.store.Update(ctx, func(tx warden.Tx) error {
+	err := r.s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		if _, err := r.s.getResource(ctx, tx, user, warden.TypeUserAccount); err != nil {
 			return err
 		}
@@ -110,6 +110,8 @@ func (r *RefreshTokens) Revoke(ctx context.Context, req *iam.RevokeRefreshTokenR
 		if ids, err = r.s.revokeMatching(ctx, tx, user, match); err != nil {
 			return err
 		}
+		ch.on(ctx, tx, user)
+		ch.set("revoked_credentials", ids)
 		op, err = r.s.newOperation(ctx, tx, user, "Revoke refresh tokens",
 			&iam.RevokeRefreshTokenMetadata{SubjectId: user, RefreshTokenIds: ids},
 			&iam.RevokeRefreshTokenResponse{RefreshTokenIds: ids})

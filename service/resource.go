@@ -76,13 +76,15 @@ func (s *Service) listKept(ctx context.Context, typ warden.ResourceType, parent 
 func (s *Service) create(ctx context.Context, r *warden.Resource, parentType warden.ResourceType, description string, metadata proto.Message, response func(*warden.Resource) proto.Message) (*operation.Operation, error) {
 	r.Status, r.CreatedAt = warden.StatusActive, s.now().UTC()
 	var op *operation.Operation
-	err := s.store.Update(ctx, func(tx warden.Tx) (err error) {
+	err := s.mutate(ctx, func(tx warden.Tx, c *auditEdit) (err error) {
 		if _, err := s.getResource(ctx, tx, r.ParentID, parentType); err != nil {
 			return err
 		}
 		if err := tx.CreateResource(ctx, r); err != nil {
 			return err
 		}
+		c.on(ctx, tx, r.ID)
+		c.set("name", r.Name)
 		op, err = s.newOperation(ctx, tx, r.ID, description, metadata, response(r))
 		return err
 	})
@@ -116,11 +118,13 @@ func (s *Service) updateChecked(ctx context.Context, id string, typ warden.Resou
 		}
 	}
 	var op *operation.Operation
-	err := s.store.Update(ctx, func(tx warden.Tx) error {
+	err := s.mutate(ctx, func(tx warden.Tx, c *auditEdit) error {
 		r, err := s.getResource(ctx, tx, id, typ)
 		if err != nil {
 			return err
 		}
+		c.on(ctx, tx, id)
+		c.set("update_mask", paths)
 		for _, p := range slices.Compact(slices.Sorted(slices.Values(paths))) {
 			fields[p](r)
 		}
@@ -141,10 +145,11 @@ func (s *Service) updateChecked(ctx context.Context, id string, typ warden.Resou
 // remove deletes a resource of a type with a finished operation.
 func (s *Service) remove(ctx context.Context, id string, typ warden.ResourceType, description string, metadata proto.Message) (*operation.Operation, error) {
 	var op *operation.Operation
-	err := s.store.Update(ctx, func(tx warden.Tx) error {
+	err := s.mutate(ctx, func(tx warden.Tx, c *auditEdit) error {
 		if _, err := s.getResource(ctx, tx, id, typ); err != nil {
 			return err
 		}
+		c.on(ctx, tx, id)
 		if err := tx.DeleteResource(ctx, id); err != nil {
 			return err
 		}
@@ -161,11 +166,13 @@ func (s *Service) remove(ctx context.Context, id string, typ warden.ResourceType
 // setStatus changes a resource's status with a finished operation.
 func (s *Service) setStatus(ctx context.Context, id string, typ warden.ResourceType, status, description string, metadata, response proto.Message) (*operation.Operation, error) {
 	var op *operation.Operation
-	err := s.store.Update(ctx, func(tx warden.Tx) error {
+	err := s.mutate(ctx, func(tx warden.Tx, c *auditEdit) error {
 		r, err := s.getResource(ctx, tx, id, typ)
 		if err != nil {
 			return err
 		}
+		c.on(ctx, tx, id)
+		c.set("status", status)
 		r.Status = status
 		if err := tx.UpdateResource(ctx, r); err != nil {
 			return err

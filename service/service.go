@@ -67,6 +67,8 @@ type Config struct {
 	// was checked, so only its holder learns it expired). At most
 	// MaxPasswordMaxAge.
 	PasswordMaxAge time.Duration
+	// Audit configures the audit trail.
+	Audit AuditConfig
 }
 
 // MaxPasswordMaxAge bounds Config.PasswordMaxAge (two years, as Yandex's
@@ -102,6 +104,7 @@ type Service struct {
 	adminPassword string
 	// passwordMaxAge is Config.PasswordMaxAge.
 	passwordMaxAge time.Duration
+	audit         *auditState
 
 	// staticTokens follows the same credential feed as apiKeys.
 	staticTokens *staticTokenIndex
@@ -166,6 +169,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.authz = newAuthz(s.store, catalog)
+	if s.audit, err = newAuditState(s, cfg.Audit); err != nil {
+		return nil, err
+	}
 	s.products = cfg.Products
 	if s.products == nil {
 		s.products = apikey.DefaultCatalog()
@@ -217,6 +223,7 @@ func (s *Service) Start(ctx context.Context) (*Bootstrap, error) {
 // Run refreshes the in-memory key set and revocation list until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	go s.runAuthz(ctx)
+	auditDone := s.runAudit(ctx)
 	tick := time.NewTicker(s.refresh)
 	defer tick.Stop()
 	var lastRevocations time.Time // by the database's clock; zero: read them all once
@@ -227,6 +234,7 @@ func (s *Service) Run(ctx context.Context) {
 			// Uses not yet written would be lost with the process.
 			s.apiKeys.stopped.Store(true)
 			s.apiKeys.flush(context.Background())
+			<-auditDone // the buffered audit events are written
 			return
 		case <-tick.C:
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"warden"
+	"warden/audit"
 	"warden/secret"
 )
 
@@ -27,6 +28,7 @@ const generatedPasswordBytes = 24
 // guard: a password is a credential of the account. The account's Keystone
 // tokens issued through the previous password are revoked on every node.
 func (s *Service) SetServiceAccountPassword(ctx context.Context, id, password string, generate bool) (secret.String, error) {
+	audit.CallFrom(ctx).SetResource(id)
 	if generate == (password != "") {
 		return secret.String{}, warden.Errorf(warden.InvalidArgument, "password: give a password or ask for a generated one, not both or neither")
 	}
@@ -56,7 +58,7 @@ func (s *Service) SetServiceAccountPassword(ctx context.Context, id, password st
 		return secret.String{}, err
 	}
 	var revoked []string
-	err = s.store.Update(ctx, func(tx warden.Tx) error {
+	err = s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		sa, err := s.getResource(ctx, tx, id, warden.TypeServiceAccount)
 		if err != nil {
 			return err
@@ -69,10 +71,14 @@ func (s *Service) SetServiceAccountPassword(ctx context.Context, id, password st
 		if revoked, err = s.deletePasswords(ctx, tx, id); err != nil {
 			return err
 		}
-		return tx.CreateCredential(ctx, &warden.Credential{
+		c := &warden.Credential{
 			ID: warden.NewID(warden.PrefixPassword), Kind: warden.CredPassword, SubjectID: id,
 			Hash: []byte(hash), CreatedAt: s.now().UTC(),
-		})
+		}
+		ch.credential(ctx, tx, c)
+		ch.set("generated", generate)
+		ch.set("revoked_credentials", revoked)
+		return tx.CreateCredential(ctx, c)
 	})
 	if err != nil {
 		return secret.String{}, err
@@ -87,17 +93,20 @@ func (s *Service) SetServiceAccountPassword(ctx context.Context, id, password st
 // RemoveServiceAccountPassword removes a service account's password; its
 // Keystone tokens are revoked with it. NotFound when it has none.
 func (s *Service) RemoveServiceAccountPassword(ctx context.Context, id string) error {
+	audit.CallFrom(ctx).SetResource(id)
 	if err := s.authorize(ctx, permSetServiceAccountPassword, id); err != nil {
 		return err
 	}
 	var revoked []string
-	err := s.store.Update(ctx, func(tx warden.Tx) (err error) {
+	err := s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) (err error) {
 		if _, err := s.getResource(ctx, tx, id, warden.TypeServiceAccount); err != nil {
 			return err
 		}
+		ch.on(ctx, tx, id)
 		if revoked, err = s.deletePasswords(ctx, tx, id); err != nil {
 			return err
 		}
+		ch.set("revoked_credentials", revoked)
 		if len(revoked) == 0 {
 			return warden.Errorf(warden.NotFound, "service account %s has no password", id)
 		}

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"warden"
+	"warden/audit"
 	"warden/authn"
 	"warden/secret"
 	"warden/statictoken"
@@ -117,6 +118,7 @@ func (s *Service) CreateStaticToken(ctx context.Context, subjectID, description 
 	if !expiresAt.IsZero() && !expiresAt.After(now) {
 		return nil, secret.String{}, warden.Errorf(warden.InvalidArgument, "expiresAt: %s is not in the future", expiresAt.UTC().Format(time.RFC3339))
 	}
+	audit.CallFrom(ctx).SetResource(subjectID)
 	sub, err := s.staticTokenOwner(ctx, subjectID, staticTokensCreate)
 	if err != nil {
 		return nil, secret.String{}, err
@@ -131,7 +133,7 @@ func (s *Service) CreateStaticToken(ctx context.Context, subjectID, description 
 	if err != nil {
 		return nil, secret.String{}, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
 	}
-	err = s.store.Update(ctx, func(tx warden.Tx) error {
+	err = s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		acct, err := s.getResource(ctx, tx, sub, accountType(sub))
 		if err != nil {
 			return err
@@ -146,10 +148,12 @@ func (s *Service) CreateStaticToken(ctx context.Context, subjectID, description 
 		if len(held) >= MaxStaticTokens {
 			return warden.Errorf(warden.FailedPrecondition, "%s %s already has %d static tokens, the most an account may hold: revoke one first", typeNames[acct.Type], sub, MaxStaticTokens)
 		}
-		return tx.CreateCredential(ctx, &warden.Credential{
+		c := &warden.Credential{
 			ID: out.ID, Kind: warden.CredStaticToken, SubjectID: sub, Hash: secret.Hash(sec), Data: data,
 			Description: description, CreatedAt: now, ExpiresAt: out.ExpiresAt,
-		})
+		}
+		ch.credential(ctx, tx, c)
+		return tx.CreateCredential(ctx, c)
 	})
 	if err != nil {
 		return nil, secret.String{}, err
@@ -204,14 +208,16 @@ func (s *Service) ListStaticTokens(ctx context.Context, subjectID string, p ward
 // its behalf; requests with it are refused on this wardend when it returns
 // and on the others within the refresh interval.
 func (s *Service) RevokeStaticToken(ctx context.Context, id string) error {
+	audit.CallFrom(ctx).SetResource(id)
 	if _, err := s.authorizeStaticToken(ctx, staticTokensDelete, id); err != nil {
 		return err
 	}
-	err := s.store.Update(ctx, func(tx warden.Tx) error {
+	err := s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		c, err := getCredential(ctx, tx, id, warden.CredStaticToken, "static token")
 		if err != nil {
 			return err
 		}
+		ch.credential(ctx, tx, c)
 		return s.deleteCredential(ctx, tx, c)
 	})
 	s.staticTokens.changed(ctx, id)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"warden"
+	"warden/audit"
 )
 
 // Permissions that revoke every token of another account; an account needs
@@ -31,6 +32,7 @@ const (
 // it. typ is warden.TypeServiceAccount or warden.TypeUserAccount, as the
 // route names it.
 func (s *Service) RevokeSubjectTokens(ctx context.Context, typ warden.ResourceType, id string) error {
+	audit.CallFrom(ctx).SetResource(id)
 	perm := permServiceAccountTokensRevoke
 	if typ == warden.TypeUserAccount {
 		perm = permUserAccountTokensRevoke
@@ -41,10 +43,11 @@ func (s *Service) RevokeSubjectTokens(ctx context.Context, typ warden.ResourceTy
 		}
 	}
 	now := s.now()
-	err := s.store.Update(ctx, func(tx warden.Tx) error {
+	err := s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		if _, err := s.getResource(ctx, tx, id, typ); err != nil {
 			return err
 		}
+		ch.on(ctx, tx, id)
 		return tx.RevokeToken(ctx, warden.RevokedToken{
 			TokenID:   subjectRevocation + id + "@" + strconv.FormatInt(now.UnixNano(), 10),
 			SubjectID: id, RevokedAt: now, ExpiresAt: now.Add(s.longestToken()),

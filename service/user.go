@@ -283,7 +283,7 @@ func (u *Users) Create(ctx context.Context, req *idp.CreateUserRequest) (*operat
 		}
 	}
 	var op *operationT
-	err = u.s.store.Update(ctx, func(tx warden.Tx) (err error) {
+	err = u.s.mutate(ctx, func(tx warden.Tx, c *auditEdit) (err error) {
 		if _, err := u.s.getResource(ctx, tx, pool.ID, warden.TypeUserpool); err != nil {
 			return err
 		}
@@ -293,6 +293,9 @@ func (u *Users) Create(ctx context.Context, req *idp.CreateUserRequest) (*operat
 			}
 			return err
 		}
+		c.on(ctx, tx, r.ID)
+		c.set("name", r.Name)
+		c.set("password_set", hash != "")
 		var setAt time.Time
 		if hash != "" {
 			if err := u.s.userNameFree(ctx, tx, r); err != nil {
@@ -399,10 +402,11 @@ func (u *Users) Delete(ctx context.Context, req *idp.DeleteUserRequest) (*operat
 // linger in the bindings an audit reads.
 func (s *Service) removeUser(ctx context.Context, id, description string, metadata proto.Message) (*operationT, error) {
 	var op *operationT
-	err := s.store.Update(ctx, func(tx warden.Tx) error {
+	err := s.mutate(ctx, func(tx warden.Tx, c *auditEdit) error {
 		if _, err := s.getResource(ctx, tx, id, warden.TypeUserAccount); err != nil {
 			return err
 		}
+		c.on(ctx, tx, id)
 		all, err := tx.AllAccessBindings(ctx)
 		if err != nil {
 			return err

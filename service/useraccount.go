@@ -7,6 +7,7 @@ import (
 	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
 
 	"warden"
+	"warden/audit"
 )
 
 // UserAccounts implements iam UserAccountService.
@@ -69,6 +70,7 @@ type passwordChange struct {
 // hash runs inside a transaction. The user's OAuth tokens are revoked, and
 // with them every IAM token exchanged for one, on every node.
 func (s *Service) setUserPassword(ctx context.Context, c passwordChange) error {
+	audit.CallFrom(ctx).SetResource(c.userID)
 	if err := ValidatePassword(c.password); err != nil {
 		return warden.Errorf(warden.InvalidArgument, "%s: %s", c.field, strings.TrimPrefix(warden.ErrorMessage(err), "password: "))
 	}
@@ -131,7 +133,7 @@ func (s *Service) setUserPassword(ctx context.Context, c passwordChange) error {
 		return err
 	}
 	var revoked []string
-	err = s.store.Update(ctx, func(tx warden.Tx) error {
+	err = s.mutate(ctx, func(tx warden.Tx, ch *auditEdit) error {
 		passwords, err := s.deletePasswords(ctx, tx, c.userID)
 		if err != nil {
 			return err
@@ -141,10 +143,13 @@ func (s *Service) setUserPassword(ctx context.Context, c passwordChange) error {
 			return err
 		}
 		revoked = append(passwords, tokens...)
-		return tx.CreateCredential(ctx, &warden.Credential{
+		cred := &warden.Credential{
 			ID: warden.NewID(warden.PrefixPassword), Kind: warden.CredPassword, SubjectID: c.userID,
 			Hash: []byte(hash), CreatedAt: s.now().UTC(),
-		})
+		}
+		ch.credential(ctx, tx, cred)
+		ch.set("revoked_credentials", revoked)
+		return tx.CreateCredential(ctx, cred)
 	})
 	if err != nil {
 		return err

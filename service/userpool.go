@@ -104,7 +104,7 @@ func (p *Userpools) Create(ctx context.Context, req *idp.CreateUserpoolRequest) 
 		Name: req.Name, Description: req.Description, Labels: req.Labels, Attrs: map[string]string{attrDomain: req.DefaultSubdomain}}
 	r.Status, r.CreatedAt = warden.StatusActive, p.s.now().UTC()
 	var op *operationT
-	err := p.s.store.Update(ctx, func(tx warden.Tx) (err error) {
+	err := p.s.mutate(ctx, func(tx warden.Tx, c *auditEdit) (err error) {
 		if _, err := p.s.getResource(ctx, tx, r.ParentID, warden.TypeOrganization); err != nil {
 			return err
 		}
@@ -114,6 +114,8 @@ func (p *Userpools) Create(ctx context.Context, req *idp.CreateUserpoolRequest) 
 		if err := tx.CreateResource(ctx, r); err != nil {
 			return err
 		}
+		c.on(ctx, tx, r.ID)
+		c.set("name", r.Name)
 		op, err = p.s.newOperation(ctx, tx, r.ID, "Create userpool", &idp.CreateUserpoolMetadata{UserpoolId: r.ID}, userpoolProto(r))
 		return err
 	})

@@ -7,6 +7,7 @@ package accessapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -41,6 +42,7 @@ func New(svc *service.Service, auth Authenticator) *Server {
 // Authenticate implements AccessService.Authenticate.
 func (a *Server) Authenticate(ctx context.Context, req *accesspb.AuthenticateRequest) (*accesspb.AuthenticateResponse, error) {
 	p, err := a.authenticate(ctx, req.GetRequest())
+	a.record(ctx, methodAuthenticate, req.GetRequest(), p, err, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -59,6 +61,7 @@ func (a *Server) Authorize(ctx context.Context, req *accesspb.AuthorizeRequest) 
 	case req.Request != nil:
 		var err error
 		if p, err = a.authenticate(ctx, req.Request); err != nil {
+			a.record(ctx, methodAuthorize, req.Request, p, err, nil)
 			return nil, err
 		}
 	case req.Subject != nil:
@@ -83,7 +86,36 @@ func (a *Server) Authorize(ctx context.Context, req *accesspb.AuthorizeRequest) 
 		allowed := a.svc.Allowed(ctx, p, c.Permission, c.Resource.Id)
 		out.Results[i] = &accesspb.CheckResult{Allowed: allowed, Permission: c.Permission, Resource: c.Resource}
 	}
+	a.record(ctx, methodAuthorize, req.Request, p, nil, out.Results)
 	return out, nil
+}
+
+const (
+	methodAuthenticate = "/warden.access.v1.AccessService/Authenticate"
+	methodAuthorize    = "/warden.access.v1.AccessService/Authorize"
+)
+
+// record writes the decisions of a call as data events when they are
+// switched on for its service or credential type: one per check, or one
+// for the authentication when there is no check.
+func (a *Server) record(ctx context.Context, method string, req *accesspb.Request, p authn.Principal, err error, results []*accesspb.CheckResult) {
+	cred := p.Credential
+	var ae *authn.Error
+	if err != nil && errors.As(err, &ae) {
+		cred = ae.Credential
+	}
+	if !a.svc.DataEventsOn(req.GetService(), cred) {
+		return
+	}
+	d := service.Decision{Method: method, Service: req.GetService(), ClientAddress: req.GetClientAddress(), Principal: p, Err: err, Allowed: err == nil}
+	if len(results) == 0 {
+		a.svc.AuditDecision(ctx, d)
+		return
+	}
+	for _, r := range results {
+		d.Permission, d.ResourceID, d.Allowed = r.Permission, r.Resource.GetId(), r.Allowed
+		a.svc.AuditDecision(ctx, d)
+	}
 }
 
 // authenticate runs the presented request through the pipeline. The

@@ -40,6 +40,8 @@ type Config struct {
 	// beyond the credential (a caller-supplied public key), as context
 	// values: the service never reads transport metadata itself.
 	Incoming func(ctx context.Context, md metadata.MD) context.Context
+	// Audit, when set, is told how every call ended (see audit.go).
+	Audit func(ctx context.Context, method string, req proto.Message, err error)
 }
 
 // Method is one unary method of a registered service: what REST needs to
@@ -131,7 +133,9 @@ func (s *Server) Intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		grpc.SetHeader(ctx, metadata.Pairs("x-request-id", id))
 	}
 	log := s.cfg.Logger.With("request_id", id, "method", info.FullMethod)
+	ctx = s.auditBegin(ctx, id, info.FullMethod)
 	ctx, resp, err := s.call(ctx, req, info, handler)
+	s.auditEnd(ctx, info.FullMethod, req, err)
 	st := Status(err, id)
 	code := st.Code()
 	attrs := []any{"code", code.String(), "duration_ms", float64(time.Since(start).Microseconds()) / 1000}

@@ -176,7 +176,7 @@ signs a JWT that is exchanged for an IAM token, as the Yandex SDKs do.`,
 	f.StringVar(&a.flags.cloudID, "cloud-id", "", "cloud to use (env "+envCloudID+"; default the profile's cloud-id, else the only cloud you can see)")
 	f.StringVar(&a.flags.cloudName, "cloud-name", "", "cloud to use, by name")
 
-	root.AddCommand(a.configCommand(), a.loginCommand(), a.logoutCommand(), a.resourceManagerCommand(), a.iamCommand(), a.organizationManagerCommand(), a.operationCommand(), a.versionCommand())
+	root.AddCommand(a.configCommand(), a.loginCommand(), a.logoutCommand(), a.resourceManagerCommand(), a.iamCommand(), a.organizationManagerCommand(), a.operationCommand(), a.auditCommand(), a.versionCommand())
 	return root
 }
 

@@ -76,6 +76,15 @@ func serve(args []string) error {
 	fs.StringVar(&readTimeout, "read-timeout", env("WARDEN_READ_TIMEOUT", "30s"), "longest time to read a request body, gRPC calls excepted (env WARDEN_READ_TIMEOUT)")
 	fs.StringVar(&writeTimeout, "write-timeout", env("WARDEN_WRITE_TIMEOUT", "60s"), "longest time from a request's headers to the end of its response, gRPC calls excepted (env WARDEN_WRITE_TIMEOUT)")
 	fs.StringVar(&maxConns, "max-connections", env("WARDEN_MAX_CONNECTIONS", "0"), "most client connections served at once; beyond it a few more are accepted for 5 s to answer /healthz and /readyz, the rest get 503 or are closed; 0: 10000, or fewer if ulimit -n requires (env WARDEN_MAX_CONNECTIONS)")
+	var auditMaxSize, auditBackups, auditRetention, auditDataServices, auditDataCreds, auditBuffer string
+	fs.StringVar(&cfg.Audit.File, "audit-log", env("WARDEN_AUDIT_LOG", ""), "file that receives every audit event as a JSON line (Yandex Audit Trails shape), besides the database (env WARDEN_AUDIT_LOG)")
+	fs.StringVar(&auditMaxSize, "audit-log-max-size", env("WARDEN_AUDIT_LOG_MAX_SIZE", "100"), "MiB at which the --audit-log file is rotated to FILE.1 (env WARDEN_AUDIT_LOG_MAX_SIZE)")
+	fs.StringVar(&auditBackups, "audit-log-backups", env("WARDEN_AUDIT_LOG_BACKUPS", "5"), "rotated --audit-log files kept (FILE.1 … FILE.N); 0 keeps none (env WARDEN_AUDIT_LOG_BACKUPS)")
+	fs.BoolVar(&cfg.Audit.Stdout, "audit-stdout", env("WARDEN_AUDIT_STDOUT", "") == "true", "write every audit event as a JSON line to standard output (logs go to standard error) (env WARDEN_AUDIT_STDOUT=true)")
+	fs.StringVar(&auditRetention, "audit-retention", env("WARDEN_AUDIT_RETENTION", "0"), "how long audit events stay in the database, as 365d or 8760h; a background job prunes older ones and records that it did; 0 keeps them forever (env WARDEN_AUDIT_RETENTION)")
+	fs.StringVar(&auditDataServices, "audit-data-services", env("WARDEN_AUDIT_DATA_SERVICES", ""), "comma-separated resource services (postbox, …; * for all) whose access-service decisions are recorded as data events; off by default (env WARDEN_AUDIT_DATA_SERVICES)")
+	fs.StringVar(&auditDataCreds, "audit-data-credentials", env("WARDEN_AUDIT_DATA_CREDENTIALS", ""), "comma-separated credential types (iamToken, apiKey, accessKey, keystoneToken; * for all) whose access-service decisions are recorded as data events (env WARDEN_AUDIT_DATA_CREDENTIALS)")
+	fs.StringVar(&auditBuffer, "audit-buffer", env("WARDEN_AUDIT_BUFFER", "4096"), "authentication and data events waiting to be written; beyond it they are dropped, counted in warden_audit_events_dropped_total and logged (env WARDEN_AUDIT_BUFFER)")
 	var trustedProxies string
 	fs.StringVar(&cfg.ForwardAuthRoutes, "forward-auth-routes", env("WARDEN_FORWARD_AUTH_ROUTES", ""), "YAML or JSON route file of forward auth (/warden/v1/forwardAuth) and Envoy ext_authz: method + path → permission + resource; without it every forwarded request is denied (env WARDEN_FORWARD_AUTH_ROUTES)")
 	fs.StringVar(&trustedProxies, "trusted-proxies", env("WARDEN_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the proxies whose X-Forwarded-For and X-Real-IP forward auth and ext_authz believe; from others the connection's address is the client (env WARDEN_TRUSTED_PROXIES)")
@@ -111,6 +120,9 @@ func serve(args []string) error {
 	}
 	if cfg.PasswordMaxAge, err = parseDays(passwordMaxAge); err != nil || cfg.PasswordMaxAge < 0 || cfg.PasswordMaxAge > service.MaxPasswordMaxAge {
 		return fmt.Errorf("--password-max-age: want 0 (never) to 730d, got %q", passwordMaxAge)
+	}
+	if err := auditFlags(&cfg.Audit, auditMaxSize, auditBackups, auditRetention, auditDataServices, auditDataCreds, auditBuffer); err != nil {
+		return err
 	}
 	if maxHashes != "" {
 		n, err := strconv.Atoi(maxHashes)
@@ -178,4 +190,37 @@ func parseDays(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("invalid duration %q: want 30d or 720h", s)
 	}
 	return d, nil
+}
+
+// auditFlags fills the audit configuration from its flags.
+func auditFlags(c *server.AuditConfig, maxSize, backups, retention, dataServices, dataCreds, buffer string) error {
+	mib, err := strconv.ParseInt(maxSize, 10, 64)
+	if err != nil || mib < 1 {
+		return fmt.Errorf("--audit-log-max-size: want a whole number of MiB, at least 1, got %q", maxSize)
+	}
+	c.MaxSize = mib << 20
+	n, err := strconv.Atoi(backups)
+	if err != nil || n < 0 {
+		return fmt.Errorf("--audit-log-backups: want a whole number, at least 0, got %q", backups)
+	}
+	c.Backups = n
+	if n == 0 {
+		c.Backups = -1
+	}
+	if c.Retention, err = parseDays(retention); err != nil || c.Retention < 0 {
+		return fmt.Errorf("--audit-retention: want a duration such as 365d or 0, got %q", retention)
+	}
+	if c.Retention > 0 && c.Retention < time.Hour {
+		return fmt.Errorf("--audit-retention: at least 1h, got %q", retention)
+	}
+	if c.Buffer, err = strconv.Atoi(buffer); err != nil || c.Buffer < 1 {
+		return fmt.Errorf("--audit-buffer: want a whole number, at least 1, got %q", buffer)
+	}
+	if dataServices != "" {
+		c.DataServices = strings.Split(dataServices, ",")
+	}
+	if dataCreds != "" {
+		c.DataCredentials = strings.Split(dataCreds, ",")
+	}
+	return nil
 }

@@ -87,4 +87,6 @@ var migrations = []string{
 		at BIGINT NOT NULL
 	);
 	CREATE INDEX credential_changes_at ON credential_changes (at);`,
+	// The audit trail (audit.go).
+	auditSchema,
 }

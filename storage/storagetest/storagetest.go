@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) warden.Store) {
 		{"Meta", testMeta},
 		{"Atomicity", testAtomicity},
 		{"Concurrency", testConcurrency},
+		{"Audit", testAudit},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.run(t, open(t)) })
