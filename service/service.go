@@ -104,7 +104,7 @@ type Service struct {
 	adminPassword string
 	// passwordMaxAge is Config.PasswordMaxAge.
 	passwordMaxAge time.Duration
-	audit         *auditState
+	audit          *auditState
 
 	// staticTokens follows the same credential feed as apiKeys.
 	staticTokens *staticTokenIndex
