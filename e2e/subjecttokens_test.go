@@ -46,6 +46,7 @@ func TestRevokeSubjectTokens(t *testing.T) {
 			for name, h := range held {
 				within(t, name+" accepted by b", func() bool { return b.authStatus(h[0], h[1]) == 200 })
 			}
+			within(t, "the static token accepted by b", func() bool { return b.authStatus("X-Token", static) == 200 })
 
 			minion := w.newSA(t, w.folderB, "minion")
 			if r := a.rest("POST", "/warden/v1/serviceAccounts/"+w.robot+":revokeTokens", w.tokenFor(t, minion), map[string]any{}); r.status != 403 {
