@@ -2,7 +2,7 @@ package service
 
 import (
 	"context"
-
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,20 +11,27 @@ import (
 	"warden/access"
 )
 
-// authz keeps the in-memory access snapshot current: reloaded from the
-// store when the store's change mark moves (any commit, on any wardend),
-// and at once after a change made through this process.
+// authz keeps the in-memory access snapshot current. It is built whole at
+// start; after that, a write through this process applies its own change
+// before the call returns, and every process applies the changes that the
+// resource change feed names (any commit, on any wardend) within a refresh
+// interval. It is rebuilt whole only when the feed cannot be trusted: unread
+// for longer than entries are kept, or naming a change it cannot apply.
 type authz struct {
 	store   warden.Store
 	catalog *access.Catalog
 	snap    atomic.Pointer[access.Snapshot]
-	mu      sync.Mutex // serializes reloads
-	mark    string
-	kick    chan struct{}
+	mu      sync.Mutex // serializes changes of snap: a change read from the store is applied before a later one
+	// since is the At of the newest feed entry applied (database clock);
+	// seen holds the entries applied in the window re-read behind it.
+	since    time.Time
+	seen     map[string]time.Time
+	lastRead time.Time
+	kick     chan struct{}
 }
 
 func newAuthz(store warden.Store, c *access.Catalog) *authz {
-	a := &authz{store: store, catalog: c, kick: make(chan struct{}, 1)}
+	a := &authz{store: store, catalog: c, kick: make(chan struct{}, 1), seen: map[string]time.Time{}}
 	a.snap.Store(access.NewSnapshot(c, nil, nil))
 	return a
 }
@@ -33,13 +40,17 @@ func newAuthz(store warden.Store, c *access.Catalog) *authz {
 func (a *authz) reload(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var mark string
+	return a.reloadLocked(ctx)
+}
+
+func (a *authz) reloadLocked(ctx context.Context) error {
+	var start time.Time // the database's clock, which stamps the feed
 	var resources []*warden.Resource
 	var bindings map[string][]warden.AccessBinding
 	err := a.store.View(ctx, func(tx warden.Tx) (err error) {
-		// The mark is read first: a commit racing the load moves it again,
-		// so the next poll reloads.
-		if mark, err = tx.ChangeMark(ctx); err != nil {
+		// The clock is read first: the feed is then read from before the
+		// load, so a commit racing it is applied afterwards.
+		if start, err = tx.Clock(ctx); err != nil {
 			return err
 		}
 		if resources, err = tx.AllResources(ctx); err != nil {
@@ -62,30 +73,169 @@ func (a *authz) reload(ctx context.Context) error {
 		}
 	}
 	a.snap.Store(access.NewSnapshot(a.catalog, nodes, bs))
-	a.mark = mark
+	a.since, a.lastRead = start.Add(-feedOverlap), time.Now()
+	clear(a.seen)
 	return nil
 }
 
-// poll reloads when the store changed since the last load.
+// poll applies the feed entries written since the last read.
 func (a *authz) poll(ctx context.Context) error {
-	var mark string
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if time.Since(a.lastRead) > feedGap {
+		return a.reloadLocked(ctx)
+	}
+	var readAt time.Time // the database's clock, which stamps the feed
+	var feed []warden.ResourceChange
 	err := a.store.View(ctx, func(tx warden.Tx) (err error) {
-		mark, err = tx.ChangeMark(ctx)
+		if readAt, err = tx.Clock(ctx); err != nil {
+			return err
+		}
+		feed, err = tx.ResourceChanges(ctx, a.since.Add(-feedOverlap))
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	a.mu.Lock()
-	stale := mark != a.mark
-	a.mu.Unlock()
-	if !stale {
-		return nil
+	var fresh []warden.ResourceChange
+	newest := a.since
+	for _, ch := range feed {
+		if _, done := a.seen[ch.ID]; done {
+			continue
+		}
+		fresh = append(fresh, ch)
+		if ch.At.After(newest) {
+			newest = ch.At
+		}
 	}
-	return a.reload(ctx)
+	if err := a.applyLocked(ctx, fresh); err != nil {
+		return err // nothing recorded: the next read applies the same entries
+	}
+	for _, ch := range fresh {
+		a.seen[ch.ID] = ch.At
+	}
+	// The window follows the newest entry, but never past the clock at the
+	// read: an entry stamped later was not committed when it began.
+	if newest.After(readAt) {
+		newest = readAt
+	}
+	a.since = newest
+	for id, at := range a.seen {
+		if at.Before(a.since.Add(-2 * feedOverlap)) {
+			delete(a.seen, id)
+		}
+	}
+	a.lastRead = time.Now()
+	return nil
 }
 
-// changed asks for a reload soon, without waiting for it.
+// apply reads what changes name from the store and applies it.
+func (a *authz) apply(ctx context.Context, changes ...warden.ResourceChange) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.applyLocked(ctx, changes)
+}
+
+// applyLocked reads the current state of what changes name (the state, not
+// the change: reading it after the entry is read is never older than the
+// entry) and edits the snapshot to match. A change it cannot apply — a
+// kind it does not know, a resource under a parent it has not seen — is
+// answered by a rebuild.
+func (a *authz) applyLocked(ctx context.Context, changes []warden.ResourceChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	var resourceIDs, bindingIDs []string
+	for _, ch := range changes {
+		switch ch.Kind {
+		case warden.ResourceChanged:
+			resourceIDs = append(resourceIDs, ch.ResourceID)
+		case warden.BindingsChanged:
+			bindingIDs = append(bindingIDs, ch.ResourceID)
+		default:
+			return a.reloadLocked(ctx)
+		}
+	}
+	resourceIDs, bindingIDs = uniq(resourceIDs), uniq(bindingIDs)
+	found := map[string]*warden.Resource{}
+	bindings := make(map[string][]warden.AccessBinding, len(bindingIDs))
+	err := a.store.View(ctx, func(tx warden.Tx) error {
+		for _, id := range resourceIDs {
+			r, err := tx.GetResource(ctx, id)
+			if warden.IsCode(err, warden.NotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			found[id] = r
+		}
+		for _, id := range bindingIDs {
+			bs, err := tx.AccessBindings(ctx, id)
+			if err != nil {
+				return err
+			}
+			bindings[id] = bs
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	e := a.snap.Load().Edit()
+	// Parents first: a batch may hold a folder and the accounts created
+	// in it. Each pass places what it can; none placed, none will be.
+	pending := resourceIDs
+	for len(pending) > 0 {
+		var later []string
+		for _, id := range pending {
+			r, ok := found[id]
+			if !ok {
+				e.RemoveNode(id)
+			} else if !e.PutNode(nodeOf(r)) {
+				later = append(later, id)
+			}
+		}
+		if len(later) == len(pending) {
+			return a.reloadLocked(ctx)
+		}
+		pending = later
+	}
+	for _, id := range bindingIDs {
+		e.SetBindings(id, bindings[id])
+	}
+	a.snap.Store(e.Snapshot())
+	return nil
+}
+
+// created applies a resource created through this process. A create needs
+// no read: nothing else can have changed a resource no one knew of yet.
+func (a *authz) created(ctx context.Context, r *warden.Resource) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e := a.snap.Load().Edit()
+	if !e.PutNode(nodeOf(r)) {
+		return a.reloadLocked(ctx)
+	}
+	a.snap.Store(e.Snapshot())
+	return nil
+}
+
+// removed applies a resource deleted through this process: gone is final.
+func (a *authz) removed(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e := a.snap.Load().Edit()
+	e.RemoveNode(id)
+	a.snap.Store(e.Snapshot())
+}
+
+func uniq(ids []string) []string {
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// changed asks for the feed to be read soon, without waiting for it.
 func (a *authz) changed() {
 	select {
 	case a.kick <- struct{}{}:
@@ -213,7 +363,7 @@ func (s *Service) subjectActive(ctx context.Context, id string) bool {
 	return nodeOf(r).ActiveAt(s.now())
 }
 
-// runAuthz polls the change mark every interval and reloads on a kick.
+// runAuthz reads the resource change feed every interval and on a kick.
 func (s *Service) runAuthz(ctx context.Context) {
 	tick := time.NewTicker(s.refresh)
 	defer tick.Stop()
@@ -227,7 +377,7 @@ func (s *Service) runAuthz(ctx context.Context) {
 		case <-tick.C:
 			err = s.authz.poll(ctx)
 		case <-s.authz.kick:
-			err = s.authz.reload(ctx)
+			err = s.authz.poll(ctx)
 		case <-prune.C:
 			err = s.store.Update(ctx, func(tx warden.Tx) error { return tx.PruneChanges(ctx, time.Now().Add(-10*time.Minute)) })
 		}
@@ -244,9 +394,21 @@ func (s *Service) Catalog() *access.Catalog { return s.authz.catalog }
 // access service).
 func (s *Service) Snapshot() *access.Snapshot { return s.authz.snap.Load() }
 
+// reloadNow brings the snapshot up to the store's feed at once (a resource
+// created a moment ago, maybe on another node).
 func (s *Service) reloadNow(ctx context.Context) {
-	if err := s.authz.reload(ctx); err != nil {
-		s.log.Warn("reload access snapshot", "err", err)
+	if err := s.authz.poll(ctx); err != nil {
+		s.log.Warn("refresh access snapshot", "err", err)
+		s.authz.changed()
+	}
+}
+
+// applied brings the snapshot up to changes made through this process, so
+// that the caller sees them before its call returns; on failure the feed
+// catches up within the refresh interval.
+func (s *Service) applied(ctx context.Context, changes ...warden.ResourceChange) {
+	if err := s.authz.apply(ctx, changes...); err != nil {
+		s.log.Warn("apply change to access snapshot", "err", err)
 		s.authz.changed()
 	}
 }

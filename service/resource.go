@@ -87,7 +87,10 @@ func (s *Service) create(ctx context.Context, r *warden.Resource, parentType war
 		return err
 	})
 	if err == nil {
-		s.authz.changed()
+		if err := s.authz.created(ctx, r); err != nil {
+			s.log.Warn("apply change to access snapshot", "err", err)
+			s.authz.changed()
+		}
 	}
 	return op, err
 }
@@ -135,6 +138,9 @@ func (s *Service) updateChecked(ctx context.Context, id string, typ warden.Resou
 		op, err = s.newOperation(ctx, tx, r.ID, description, metadata, response(r))
 		return err
 	})
+	if err == nil {
+		s.applied(ctx, warden.ResourceChange{ResourceID: id, Kind: warden.ResourceChanged})
+	}
 	return op, err
 }
 
@@ -153,7 +159,7 @@ func (s *Service) remove(ctx context.Context, id string, typ warden.ResourceType
 		return err
 	})
 	if err == nil {
-		s.reloadNow(ctx) // its tokens and bindings stop working here at once
+		s.authz.removed(id) // its tokens and bindings stop working here at once
 	}
 	return op, err
 }
@@ -174,7 +180,7 @@ func (s *Service) setStatus(ctx context.Context, id string, typ warden.ResourceT
 		return err
 	})
 	if err == nil {
-		s.reloadNow(ctx) // a suspended account stops working here at once
+		s.applied(ctx, warden.ResourceChange{ResourceID: id, Kind: warden.ResourceChanged}) // a suspended account stops working here at once
 	}
 	return op, err
 }

@@ -135,12 +135,6 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(warden.Tx) error
 		sqlTx.Rollback()
 		return err
 	}
-	if t.wrote {
-		if err := t.recordChange(ctx); err != nil {
-			sqlTx.Rollback()
-			return err
-		}
-	}
 	if err := sqlTx.Commit(); err != nil {
 		return internal("commit", err)
 	}
