@@ -27,6 +27,7 @@ type authz struct {
 	since    time.Time
 	seen     map[string]time.Time
 	lastRead time.Time
+	rebuilds int // full loads, for tests: the feed should make them rare
 	kick     chan struct{}
 }
 
@@ -73,6 +74,7 @@ func (a *authz) reloadLocked(ctx context.Context) error {
 		}
 	}
 	a.snap.Store(access.NewSnapshot(a.catalog, nodes, bs))
+	a.rebuilds++
 	a.since, a.lastRead = start.Add(-feedOverlap), time.Now()
 	clear(a.seen)
 	return nil
