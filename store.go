@@ -23,10 +23,16 @@ type Store interface {
 // nil record with a nil error.
 type Tx interface {
 	// CreateResource inserts r; AlreadyExists when a sibling of the same type
-	// has the same name, NotFound when the parent does not exist.
+	// has the same name, NotFound when the parent does not exist. It holds
+	// the parent as GetResourceShared does.
 	CreateResource(ctx context.Context, r *Resource) error
 	// GetResource returns a resource by ID or NotFound.
 	GetResource(ctx context.Context, id string) (*Resource, error)
+	// GetResourceShared is GetResource that, inside Update, holds the
+	// resource until the transaction ends against change and deletion but
+	// not against other shared holders: creates of its children hold it so,
+	// and do not wait for each other.
+	GetResourceShared(ctx context.Context, id string) (*Resource, error)
 	// UpdateResource overwrites the mutable fields of r (name, description,
 	// labels, status, attrs); NotFound or AlreadyExists.
 	UpdateResource(ctx context.Context, r *Resource) error

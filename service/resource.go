@@ -15,6 +15,18 @@ import (
 // type is NotFound, as if it did not exist.
 func (s *Service) getResource(ctx context.Context, tx warden.Tx, id string, typ warden.ResourceType) (*warden.Resource, error) {
 	r, err := tx.GetResource(ctx, id)
+	return ofType(r, err, id, typ)
+}
+
+// getParent is getResource for the parent of a resource being created: it
+// holds the parent shared, so that siblings are created side by side.
+func (s *Service) getParent(ctx context.Context, tx warden.Tx, id string, typ warden.ResourceType) (*warden.Resource, error) {
+	r, err := tx.GetResourceShared(ctx, id)
+	return ofType(r, err, id, typ)
+}
+
+// ofType turns a resource of another type than typ into NotFound.
+func ofType(r *warden.Resource, err error, id string, typ warden.ResourceType) (*warden.Resource, error) {
 	if err == nil && r.Type != typ {
 		err = warden.Errorf(warden.NotFound, "%s %s not found", typ, id)
 	}
@@ -77,7 +89,7 @@ func (s *Service) create(ctx context.Context, r *warden.Resource, parentType war
 	r.Status, r.CreatedAt = warden.StatusActive, s.now().UTC()
 	var op *operation.Operation
 	err := s.store.Update(ctx, func(tx warden.Tx) (err error) {
-		if _, err := s.getResource(ctx, tx, r.ParentID, parentType); err != nil {
+		if _, err := s.getParent(ctx, tx, r.ParentID, parentType); err != nil {
 			return err
 		}
 		if err := tx.CreateResource(ctx, r); err != nil {

@@ -24,6 +24,11 @@ type Dialect struct {
 	LockMigrations func(ctx context.Context, tx *sql.Tx) error
 	// IsUniqueViolation reports whether err is a unique-constraint violation.
 	IsUniqueViolation func(err error) bool
+	// ShareLock is the clause that makes a SELECT hold the rows it reads
+	// against change and deletion, but not against other holders of the
+	// same lock, until the transaction ends; "" where a write transaction
+	// holds the whole database anyway (SQLite).
+	ShareLock string
 	// Now is an SQL expression of the database's clock in microseconds
 	// since the Unix epoch. Change feeds are stamped and read with it, so
 	// that the clocks of the nodes sharing the database do not matter.

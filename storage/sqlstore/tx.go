@@ -121,16 +121,23 @@ func scanResource(row interface{ Scan(...any) error }) (*warden.Resource, error)
 }
 
 func (t *tx) CreateResource(ctx context.Context, r *warden.Resource) error {
-	if r.ParentID != "" {
-		if _, err := t.GetResource(ctx, r.ParentID); err != nil {
-			return err
-		}
+	if t.readOnly {
+		return internal("create resource", errReadOnly)
 	}
-	_, err := t.exec(ctx, string(r.Type)+" "+strconv.Quote(r.Name),
-		`INSERT INTO resources (`+resourceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	query := `INSERT INTO resources (` + resourceCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	if r.ParentID != "" {
+		// The parent is checked and held (shared, so that siblings are
+		// created side by side) by the insert itself: one round trip.
+		query = `INSERT INTO resources (` + resourceCols + `)
+			SELECT $1, $2, $3, $4, $5, $6, $7, CAST($8 AS BIGINT), $9 WHERE EXISTS (SELECT 1 FROM resources WHERE id = $3` + t.d.ShareLock + `)`
+	}
+	n, err := t.exec(ctx, string(r.Type)+" "+strconv.Quote(r.Name), query,
 		r.ID, string(r.Type), r.ParentID, r.Name, r.Description, encodeMap(r.Labels), r.Status, toMicros(r.CreatedAt), encodeMap(r.Attrs))
 	if err != nil {
 		return err
+	}
+	if n == 0 {
+		return notFound("resource", r.ParentID)
 	}
 	return t.resourceChanged(ctx, r.ID, warden.ResourceChanged)
 }
@@ -176,6 +183,21 @@ func (t *tx) GetResource(ctx context.Context, id string) (*warden.Resource, erro
 	return r, nil
 }
 
+func (t *tx) GetResourceShared(ctx context.Context, id string) (*warden.Resource, error) {
+	lock := ""
+	if !t.readOnly {
+		lock = t.d.ShareLock
+	}
+	r, err := scanResource(t.q.QueryRowContext(ctx, `SELECT `+resourceCols+` FROM resources WHERE id = $1`+lock, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("resource", id)
+	}
+	if err != nil {
+		return nil, internal("get resource", err)
+	}
+	return r, nil
+}
+
 func (t *tx) UpdateResource(ctx context.Context, r *warden.Resource) error {
 	n, err := t.exec(ctx, string(r.Type)+" "+strconv.Quote(r.Name),
 		`UPDATE resources SET name = $2, description = $3, labels = $4, status = $5, attrs = $6 WHERE id = $1`,
@@ -190,8 +212,9 @@ func (t *tx) UpdateResource(ctx context.Context, r *warden.Resource) error {
 }
 
 func (t *tx) DeleteResource(ctx context.Context, id string) error {
-	// Locked before counting: CreateResource locks the parent, so no child
-	// can appear between the count and the delete.
+	// Locked before counting: CreateResource holds the parent (shared),
+	// which this lock waits for, so no child can appear between the count
+	// and the delete.
 	if ok, err := t.lockResource(ctx, id); err != nil || !ok {
 		if err == nil {
 			err = notFound("resource", id)
