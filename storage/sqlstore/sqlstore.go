@@ -33,6 +33,10 @@ type Dialect struct {
 	// since the Unix epoch. Change feeds are stamped and read with it, so
 	// that the clocks of the nodes sharing the database do not matter.
 	Now string
+	// CacheStatements prepares each statement once per connection through
+	// database/sql. Off for a driver that caches prepared statements
+	// itself (pgx).
+	CacheStatements bool
 	// Ping, when set, is a backend's own liveness check that Store.Ping runs
 	// before its query: SQLite's open file keeps answering after the file
 	// was removed or replaced, which only a look at the path notices.
@@ -41,8 +45,9 @@ type Dialect struct {
 
 // Store is a warden.Store over a *sql.DB.
 type Store struct {
-	db *sql.DB
-	d  Dialect
+	db    *sql.DB
+	d     Dialect
+	stmts *statements // nil unless the dialect caches statements
 }
 
 // New returns a Store over db after applying pending migrations.
@@ -53,6 +58,9 @@ func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 	s := &Store{db: db, d: d}
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: migrate %s: %w", d.Name, err)
+	}
+	if d.CacheStatements {
+		s.stmts = &statements{db: db} // after migrating: statements see the final schema
 	}
 	return s, nil
 }
@@ -113,7 +121,25 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close implements warden.Store.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.stmts != nil {
+		s.stmts.close()
+	}
+	return s.db.Close()
+}
+
+// querier returns what runs the queries of a transaction (tx nil: of a
+// read outside one).
+func (s *Store) querier(tx *sql.Tx) querier {
+	var q querier = s.db
+	if tx != nil {
+		q = tx
+	}
+	if s.stmts == nil {
+		return q
+	}
+	return preparedQuerier{c: s.stmts, q: q, tx: tx}
+}
 
 // Update implements warden.Store.
 func (s *Store) Update(ctx context.Context, fn func(warden.Tx) error) error {
@@ -129,13 +155,13 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(warden.Tx) error
 	if readOnly {
 		// A single read needs no transaction: skipping BEGIN keeps SQLite
 		// readers off the write lock that _txlock=immediate takes.
-		return fn(&tx{q: s.db, d: &s.d, readOnly: true})
+		return fn(&tx{q: s.querier(nil), d: &s.d, readOnly: true})
 	}
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return internal("begin", err)
 	}
-	t := &tx{q: sqlTx, d: &s.d}
+	t := &tx{q: s.querier(sqlTx), d: &s.d}
 	if err := fn(t); err != nil {
 		sqlTx.Rollback()
 		return err

@@ -38,14 +38,14 @@ func resourceFeed(t *testing.T, s warden.Store, since time.Time, ids ...string) 
 func testResourceFeed(t *testing.T, s warden.Store) {
 	f := folder(t, s)
 	sa := newResource(warden.TypeServiceAccount, f.ID)
-	since := clock(t, s)
+	since := tick(t, s)
 	create(t, s, sa)
 	got := resourceFeed(t, s, since, f.ID, sa.ID)
 	if want := []string{sa.ID + " resource"}; !slices.Equal(got, want) {
 		t.Fatalf("feed after a create = %v, want %v", got, want)
 	}
 
-	since = clock(t, s)
+	since = tick(t, s) // past the create's stamp, which may be this millisecond
 	update(t, s, func(tx warden.Tx) error {
 		sa.Name = unique("renamed")
 		return tx.UpdateResource(t.Context(), sa)
@@ -60,7 +60,7 @@ func testResourceFeed(t *testing.T, s warden.Store) {
 
 	// Deleting the account deletes the binding on the folder: the folder's
 	// bindings changed too.
-	since = clock(t, s)
+	since = tick(t, s)
 	update(t, s, func(tx warden.Tx) error { return tx.DeleteResource(t.Context(), sa.ID) })
 	got = resourceFeed(t, s, since, f.ID, sa.ID)
 	slices.Sort(got)
