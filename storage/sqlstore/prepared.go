@@ -15,7 +15,7 @@ const maxPrepared = 256
 // so that SQLite parses every statement once per connection instead of
 // once per call.
 type statements struct {
-	db *sql.DB
+	db     *sql.DB
 	mu     sync.RWMutex
 	m      map[string]*sql.Stmt
 	closed bool
