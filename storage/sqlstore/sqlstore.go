@@ -37,6 +37,10 @@ type Dialect struct {
 	// database/sql. Off for a driver that caches prepared statements
 	// itself (pgx).
 	CacheStatements bool
+	// GroupCommit runs concurrent Updates in one transaction, each in a
+	// savepoint, with one commit (see committer). For a database with one
+	// writer at a time (SQLite), whose commits would otherwise queue.
+	GroupCommit bool
 	// Ping, when set, is a backend's own liveness check that Store.Ping runs
 	// before its query: SQLite's open file keeps answering after the file
 	// was removed or replaced, which only a look at the path notices.
@@ -48,6 +52,7 @@ type Store struct {
 	db    *sql.DB
 	d     Dialect
 	stmts *statements // nil unless the dialect caches statements
+	group *committer  // nil unless the dialect commits in groups
 }
 
 // New returns a Store over db after applying pending migrations.
@@ -61,6 +66,9 @@ func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 	}
 	if d.CacheStatements {
 		s.stmts = &statements{db: db} // after migrating: statements see the final schema
+	}
+	if d.GroupCommit {
+		s.group = newCommitter(s)
 	}
 	return s, nil
 }
@@ -122,6 +130,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close implements warden.Store.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
 	if s.stmts != nil {
 		s.stmts.close()
 	}
@@ -156,6 +167,9 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(warden.Tx) error
 		// A single read needs no transaction: skipping BEGIN keeps SQLite
 		// readers off the write lock that _txlock=immediate takes.
 		return fn(&tx{q: s.querier(nil), d: &s.d, readOnly: true})
+	}
+	if s.group != nil {
+		return s.group.update(ctx, fn)
 	}
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
