@@ -72,36 +72,62 @@ func Populate(ctx context.Context, db *sql.DB, folders, accounts, bindings int) 
 }
 
 // insertRows inserts rows with statement (an INSERT up to VALUES) in one
-// transaction, 500 rows per statement.
+// transaction, many rows per statement: as many as 256 parameters hold
+// (SQLite looks numbered parameters up by name, in time that grows with
+// their number), one prepared statement for every full batch.
 func insertRows(ctx context.Context, db *sql.DB, statement string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	per := max(1, 256/len(rows[0]))
+	var full *sql.Stmt
 	for len(rows) > 0 {
-		batch := rows[:min(500, len(rows))]
+		batch := rows[:min(per, len(rows))]
 		rows = rows[len(batch):]
-		var q strings.Builder
-		q.WriteString(statement + ` VALUES `)
 		var args []any
-		for i, row := range batch {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(")
-			for j, v := range row {
-				if j > 0 {
-					q.WriteString(", ")
-				}
-				args = append(args, v)
-				q.WriteString("$" + strconv.Itoa(len(args)))
-			}
-			q.WriteString(")")
+		for _, row := range batch {
+			args = append(args, row...)
 		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		if len(batch) < per {
+			_, err = tx.ExecContext(ctx, valuesSQL(statement, len(batch), len(batch[0])), args...)
+		} else {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, valuesSQL(statement, per, len(batch[0]))); err != nil {
+					return err
+				}
+			}
+			_, err = full.ExecContext(ctx, args...)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
+}
+
+// valuesSQL is statement with rows tuples of cols numbered parameters.
+func valuesSQL(statement string, rows, cols int) string {
+	var q strings.Builder
+	q.WriteString(statement + ` VALUES `)
+	n := 0
+	for i := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(")
+		for j := range cols {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			n++
+			q.WriteString("$" + strconv.Itoa(n))
+		}
+		q.WriteString(")")
+	}
+	return q.String()
 }
