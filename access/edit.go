@@ -68,11 +68,13 @@ func (e *Edit) PutNode(n Node) bool {
 }
 
 // RemoveNode forgets a resource, its bindings and, as the store does when
-// an account is deleted, the bindings that name it as their subject.
-func (e *Edit) RemoveNode(id string) {
+// an account is deleted, the bindings that name it as their subject; it
+// returns the resources whose bindings that changed.
+func (e *Edit) RemoveNode(id string) (rebound []string) {
 	if slots, ok := e.bound.get(id); ok {
 		for _, slot := range slots {
 			x := e.entries.v.at(slot)
+			rebound = append(rebound, x.ID)
 			grants := make(map[string]*grant, len(x.grants))
 			for sub, g := range x.grants {
 				if sub != id {
@@ -85,7 +87,7 @@ func (e *Edit) RemoveNode(id string) {
 	}
 	slot, ok := e.ids.get(id)
 	if !ok {
-		return
+		return rebound
 	}
 	for sub := range e.entries.v.at(slot).grants {
 		e.unbind(sub, slot)
@@ -96,6 +98,7 @@ func (e *Edit) RemoveNode(id string) {
 		e.roots = slices.Delete(e.roots, i, i+1)
 	}
 	e.live--
+	return rebound
 }
 
 // SetBindings replaces the bindings set directly on a resource. Bindings on

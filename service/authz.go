@@ -17,22 +17,37 @@ import (
 // resource change feed names (any commit, on any wardend) within a refresh
 // interval. It is rebuilt whole only when the feed cannot be trusted: unread
 // for longer than entries are kept, or naming a change it cannot apply.
+//
+// What a change names is read from the store without the lock held, so
+// that writers do not queue behind each other's reads. Reads are ordered
+// by generation, taken when a read begins: a read that began later sees
+// every commit an earlier one saw, so a state is applied only when no
+// state of the same record from a later read has been applied already.
 type authz struct {
 	store   warden.Store
 	catalog *access.Catalog
 	snap    atomic.Pointer[access.Snapshot]
-	mu      sync.Mutex // serializes changes of snap: a change read from the store is applied before a later one
+	mu      sync.Mutex // guards what follows, and every change of snap
+	gen     uint64     // the last generation handed out
+	// touched is, per record ("r/" or "b/" and a resource ID), the
+	// generation of the state applied last; entries older than every read
+	// in flight (reading) decide nothing and are dropped.
+	touched map[string]uint64
+	reading map[uint64]int
+	floor   uint64 // the generation of the last rebuild: older reads are stale
 	// since is the At of the newest feed entry applied (database clock);
 	// seen holds the entries applied in the window re-read behind it.
 	since    time.Time
 	seen     map[string]time.Time
 	lastRead time.Time
-	rebuilds int // full loads, for tests: the feed should make them rare
+	rebuilds int        // full loads, for tests: the feed should make them rare
+	pollMu   sync.Mutex // one feed read at a time
 	kick     chan struct{}
 }
 
 func newAuthz(store warden.Store, c *access.Catalog) *authz {
-	a := &authz{store: store, catalog: c, kick: make(chan struct{}, 1), seen: map[string]time.Time{}}
+	a := &authz{store: store, catalog: c, kick: make(chan struct{}, 1), seen: map[string]time.Time{},
+		touched: map[string]uint64{}, reading: map[uint64]int{}}
 	a.snap.Store(access.NewSnapshot(c, nil, nil))
 	return a
 }
@@ -44,7 +59,11 @@ func (a *authz) reload(ctx context.Context) error {
 	return a.reloadLocked(ctx)
 }
 
+// reloadLocked reads everything with the lock held: rebuilds are rare, and
+// no state read before one may be applied after it (floor).
 func (a *authz) reloadLocked(ctx context.Context) error {
+	a.gen++
+	g := a.gen
 	var start time.Time // the database's clock, which stamps the feed
 	var resources []*warden.Resource
 	var bindings map[string][]warden.AccessBinding
@@ -75,32 +94,77 @@ func (a *authz) reloadLocked(ctx context.Context) error {
 	}
 	a.snap.Store(access.NewSnapshot(a.catalog, nodes, bs))
 	a.rebuilds++
+	a.floor = g
+	clear(a.touched)
 	a.since, a.lastRead = start.Add(-feedOverlap), time.Now()
 	clear(a.seen)
 	return nil
 }
 
-// poll applies the feed entries written since the last read.
-func (a *authz) poll(ctx context.Context) error {
+// begin hands out the generation of a read about to start.
+func (a *authz) begin() uint64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.gen++
+	a.reading[a.gen]++
+	return a.gen
+}
+
+// endLocked notes that the read of generation g is over.
+func (a *authz) endLocked(g uint64) {
+	if a.reading[g]--; a.reading[g] <= 0 {
+		delete(a.reading, g)
+	}
+	if len(a.touched) < 1024 {
+		return
+	}
+	oldest := a.gen + 1
+	for r := range a.reading {
+		oldest = min(oldest, r)
+	}
+	for k, t := range a.touched {
+		if t < oldest {
+			delete(a.touched, k)
+		}
+	}
+}
+
+// fresher reports whether the state of record key read at generation g
+// is newer than what was applied of it, and if so notes it as applied.
+func (a *authz) fresher(key string, g uint64) bool {
+	if g < a.floor || a.touched[key] >= g {
+		return false
+	}
+	a.touched[key] = g
+	return true
+}
+
+// poll applies the feed entries written since the last read.
+func (a *authz) poll(ctx context.Context) error {
+	a.pollMu.Lock()
+	defer a.pollMu.Unlock()
+	a.mu.Lock()
 	if time.Since(a.lastRead) > feedGap {
+		defer a.mu.Unlock()
 		return a.reloadLocked(ctx)
 	}
+	since, floor := a.since, a.floor
+	a.mu.Unlock()
 	var readAt time.Time // the database's clock, which stamps the feed
 	var feed []warden.ResourceChange
 	err := a.store.View(ctx, func(tx warden.Tx) (err error) {
 		if readAt, err = tx.Clock(ctx); err != nil {
 			return err
 		}
-		feed, err = tx.ResourceChanges(ctx, a.since.Add(-feedOverlap))
+		feed, err = tx.ResourceChanges(ctx, since.Add(-feedOverlap))
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	var fresh []warden.ResourceChange
-	newest := a.since
+	newest := since
+	a.mu.Lock()
 	for _, ch := range feed {
 		if _, done := a.seen[ch.ID]; done {
 			continue
@@ -110,8 +174,16 @@ func (a *authz) poll(ctx context.Context) error {
 			newest = ch.At
 		}
 	}
-	if err := a.applyLocked(ctx, fresh); err != nil {
+	a.mu.Unlock()
+	// Every state read below began after the feed was read: a later read
+	// of the same record that is applied first covers these entries too.
+	if err := a.apply(ctx, fresh...); err != nil {
 		return err // nothing recorded: the next read applies the same entries
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.floor != floor {
+		return nil // rebuilt meanwhile, the feed position with it
 	}
 	for _, ch := range fresh {
 		a.seen[ch.ID] = ch.At
@@ -131,19 +203,11 @@ func (a *authz) poll(ctx context.Context) error {
 	return nil
 }
 
-// apply reads what changes name from the store and applies it.
+// apply reads the current state of what changes name (the state, not the
+// change: a state read after a change committed includes it) and edits the
+// snapshot to match. A change it cannot apply — a kind it does not know, a
+// resource under a parent it has not seen — is answered by a rebuild.
 func (a *authz) apply(ctx context.Context, changes ...warden.ResourceChange) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.applyLocked(ctx, changes)
-}
-
-// applyLocked reads the current state of what changes name (the state, not
-// the change: reading it after the entry is read is never older than the
-// entry) and edits the snapshot to match. A change it cannot apply — a
-// kind it does not know, a resource under a parent it has not seen — is
-// answered by a rebuild.
-func (a *authz) applyLocked(ctx context.Context, changes []warden.ResourceChange) error {
 	if len(changes) == 0 {
 		return nil
 	}
@@ -155,10 +219,11 @@ func (a *authz) applyLocked(ctx context.Context, changes []warden.ResourceChange
 		case warden.BindingsChanged:
 			bindingIDs = append(bindingIDs, ch.ResourceID)
 		default:
-			return a.reloadLocked(ctx)
+			return a.reload(ctx)
 		}
 	}
 	resourceIDs, bindingIDs = uniq(resourceIDs), uniq(bindingIDs)
+	g := a.begin()
 	found := map[string]*warden.Resource{}
 	bindings := make(map[string][]warden.AccessBinding, len(bindingIDs))
 	err := a.store.View(ctx, func(tx warden.Tx) error {
@@ -181,19 +246,27 @@ func (a *authz) applyLocked(ctx context.Context, changes []warden.ResourceChange
 		}
 		return nil
 	})
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.endLocked(g)
 	if err != nil {
 		return err
 	}
 	e := a.snap.Load().Edit()
 	// Parents first: a batch may hold a folder and the accounts created
 	// in it. Each pass places what it can; none placed, none will be.
-	pending := resourceIDs
+	var pending []string
+	for _, id := range resourceIDs {
+		if a.fresher("r/"+id, g) {
+			pending = append(pending, id)
+		}
+	}
 	for len(pending) > 0 {
 		var later []string
 		for _, id := range pending {
 			r, ok := found[id]
 			if !ok {
-				e.RemoveNode(id)
+				a.removeLocked(e, g, id)
 			} else if !e.PutNode(nodeOf(r)) {
 				later = append(later, id)
 			}
@@ -204,17 +277,30 @@ func (a *authz) applyLocked(ctx context.Context, changes []warden.ResourceChange
 		pending = later
 	}
 	for _, id := range bindingIDs {
-		e.SetBindings(id, bindings[id])
+		if a.fresher("b/"+id, g) {
+			e.SetBindings(id, bindings[id])
+		}
 	}
 	a.snap.Store(e.Snapshot())
 	return nil
 }
 
+// removeLocked removes a resource in e, noting the bindings elsewhere that
+// went with it (those naming it) as applied at generation g.
+func (a *authz) removeLocked(e *access.Edit, g uint64, id string) {
+	for _, other := range e.RemoveNode(id) {
+		a.touched["b/"+other] = max(a.touched["b/"+other], g)
+	}
+	a.touched["b/"+id] = max(a.touched["b/"+id], g)
+}
+
 // created applies a resource created through this process. A create needs
-// no read: nothing else can have changed a resource no one knew of yet.
+// no read: its state is what was committed, and no one else knew of it.
 func (a *authz) created(ctx context.Context, r *warden.Resource) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.gen++
+	a.touched["r/"+r.ID] = a.gen // reads begun before this saw no newer state
 	e := a.snap.Load().Edit()
 	if !e.PutNode(nodeOf(r)) {
 		return a.reloadLocked(ctx)
@@ -223,12 +309,15 @@ func (a *authz) created(ctx context.Context, r *warden.Resource) error {
 	return nil
 }
 
-// removed applies a resource deleted through this process: gone is final.
+// removed applies a resource deleted through this process: gone is final,
+// so a read begun before the delete committed must not bring it back.
 func (a *authz) removed(id string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.gen++
+	a.touched["r/"+id] = a.gen
 	e := a.snap.Load().Edit()
-	e.RemoveNode(id)
+	a.removeLocked(e, a.gen, id)
 	a.snap.Store(e.Snapshot())
 }
 

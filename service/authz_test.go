@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -326,5 +327,78 @@ func BenchmarkBindingChange(b *testing.B) {
 			b.ReportMetric(per(applyCPU), "apply-cpu-µs")
 			b.ReportMetric(per(followTime), "follow-µs")
 		})
+	}
+}
+
+// stallingStore holds the first GetResource of a View, after it has read,
+// until release is closed: a slow read racing a later one.
+type stallingStore struct {
+	warden.Store
+	held    atomic.Bool // not a sync.Once: its other callers would wait for the held one
+	read    chan struct{} // closed when the held read has read
+	release chan struct{}
+}
+
+type stallingTx struct {
+	warden.Tx
+	s *stallingStore
+}
+
+func (s *stallingStore) View(ctx context.Context, fn func(warden.Tx) error) error {
+	return s.Store.View(ctx, func(tx warden.Tx) error { return fn(stallingTx{tx, s}) })
+}
+
+func (t stallingTx) GetResource(ctx context.Context, id string) (*warden.Resource, error) {
+	r, err := t.Tx.GetResource(ctx, id)
+	if t.s.held.CompareAndSwap(false, true) {
+		close(t.s.read)
+		<-t.s.release
+	}
+	return r, err
+}
+
+// TestStaleReadDoesNotOverwrite: a read of a resource that began before
+// a later one is not applied after it, whichever finishes last — else a
+// slow feed read would bring back a state that a suspension replaced.
+func TestStaleReadDoesNotOverwrite(t *testing.T) {
+	ctx := t.Context()
+	store, _ := nodeStores(t, "sqlite")
+	pop, err := storagetest.Populate(ctx, store.DB(), 1, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := access.NewCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stall := &stallingStore{Store: store, read: make(chan struct{}), release: make(chan struct{})}
+	a := newAuthz(stall, catalog)
+	if err := a.reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	robot := pop.Accounts[0]
+	change := warden.ResourceChange{ResourceID: robot, Kind: warden.ResourceChanged}
+	slow := make(chan error, 1)
+	go func() { slow <- a.apply(ctx, change) }() // reads ACTIVE, then stalls
+	<-stall.read
+	if err := store.Update(ctx, func(tx warden.Tx) error {
+		r, err := tx.GetResource(ctx, robot)
+		if err != nil {
+			return err
+		}
+		r.Status = warden.StatusSuspended
+		return tx.UpdateResource(ctx, r)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.apply(ctx, change); err != nil { // reads SUSPENDED
+		t.Fatal(err)
+	}
+	close(stall.release)
+	if err := <-slow; err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := a.snap.Load().Node(robot); n.Status != warden.StatusSuspended {
+		t.Fatalf("status after a stale read finished last: %s, want %s", n.Status, warden.StatusSuspended)
 	}
 }
