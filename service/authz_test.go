@@ -334,7 +334,7 @@ func BenchmarkBindingChange(b *testing.B) {
 // until release is closed: a slow read racing a later one.
 type stallingStore struct {
 	warden.Store
-	held    atomic.Bool // not a sync.Once: its other callers would wait for the held one
+	held    atomic.Bool   // not a sync.Once: its other callers would wait for the held one
 	read    chan struct{} // closed when the held read has read
 	release chan struct{}
 }
