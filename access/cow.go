@@ -35,15 +35,6 @@ func (m shardMap[V]) get(key string) (V, bool) {
 	return v, ok
 }
 
-// each calls fn with every entry, in no particular order.
-func (m shardMap[V]) each(fn func(string, V)) {
-	for _, sh := range m.shards {
-		for k, v := range sh {
-			fn(k, v)
-		}
-	}
-}
-
 // shardEdit changes a copy of a shardMap: each shard is copied once, on
 // its first change.
 type shardEdit[V any] struct {
