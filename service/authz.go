@@ -42,6 +42,7 @@ type authz struct {
 	lastRead time.Time
 	rebuilds int        // full loads, for tests: the feed should make them rare
 	pollMu   sync.Mutex // one feed read at a time
+	polls    int        // feed reads, under pollMu
 	kick     chan struct{}
 }
 
@@ -101,6 +102,18 @@ func (a *authz) reloadLocked(ctx context.Context) error {
 	return nil
 }
 
+const (
+	// shortOverlap is how far behind its newest entry the resource feed
+	// is usually re-read: an entry is stamped within its transaction, a
+	// few statements before the commit, so it is usually committed that
+	// soon after its stamp.
+	shortOverlap = 2 * time.Second
+	// wideEvery is how often (in reads) the feed is re-read feedOverlap
+	// back, for a transaction that took longer between its stamp and its
+	// commit: at the default interval, every 5 s.
+	wideEvery = 25
+)
+
 // begin hands out the generation of a read about to start.
 func (a *authz) begin() uint64 {
 	a.mu.Lock()
@@ -150,13 +163,21 @@ func (a *authz) poll(ctx context.Context) error {
 	}
 	since, floor := a.since, a.floor
 	a.mu.Unlock()
+	// Most reads look back shortOverlap, every wideEvery-th the whole
+	// feedOverlap: re-reading ten seconds of a busy feed five times a
+	// second costs more than the changes it finds.
+	overlap := shortOverlap
+	if a.polls%wideEvery == 0 {
+		overlap = feedOverlap
+	}
+	a.polls++
 	var readAt time.Time // the database's clock, which stamps the feed
 	var feed []warden.ResourceChange
 	err := a.store.View(ctx, func(tx warden.Tx) (err error) {
 		if readAt, err = tx.Clock(ctx); err != nil {
 			return err
 		}
-		feed, err = tx.ResourceChanges(ctx, since.Add(-feedOverlap))
+		feed, err = tx.ResourceChanges(ctx, since.Add(-overlap))
 		return err
 	})
 	if err != nil {
