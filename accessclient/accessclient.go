@@ -52,7 +52,14 @@ type Client struct {
 	// this service answers SigV4 requests as ("ru-central1", "ses"); SigV4
 	// requests are refused while they are unset.
 	SigningRegion, SigningService string
-	HTTP                          *http.Client
+	// Scope is the API-key scope every request checked by this Client asks
+	// for ("yc.postbox.send"); a key with scopes serves only requests that
+	// ask for one of them. Use one Client per scope.
+	Scope string
+	HTTP  *http.Client
+	// Cache, when set, reuses positive decisions for its TTL (see Cache
+	// for what is cached and the revocation bound it implies).
+	Cache *Cache
 }
 
 // New returns a Client with a pooled HTTP client.
@@ -69,6 +76,10 @@ func New(endpoint, service string) (*Client, error) {
 // bodies are refused with ErrBodyTooLarge rather than passed on cut short.
 // Streamed payloads (UNSIGNED-PAYLOAD, aws-chunked) are not read.
 const MaxHashedBody = 64 << 20
+
+// ErrUnavailable is returned, wrapped, when Warden cannot be asked: the
+// request must then be refused (503), never let through.
+var ErrUnavailable = errors.New("accessclient: Warden's access service is unavailable")
 
 // ErrBodyTooLarge is returned for a body over MaxHashedBody; Middleware
 // answers it with 413.
@@ -115,10 +126,6 @@ func (c *Client) presented(r *http.Request) (map[string]any, error) {
 		}
 		bodySHA256 = hex.EncodeToString(sum.Sum(nil))
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
 	// The path and query as the client sent them: what it signed.
 	path, query := r.URL.EscapedPath(), r.URL.RawQuery
 	if u := r.RequestURI; strings.HasPrefix(u, "/") {
@@ -126,13 +133,21 @@ func (c *Client) presented(r *http.Request) (map[string]any, error) {
 	}
 	req := map[string]any{
 		"method": r.Method, "path": path, "query": query, "headers": headers,
-		"clientAddress": host, "service": c.Service,
+		"clientAddress": clientHost(r), "service": c.Service, "scope": c.Scope,
 		"signingRegion": c.SigningRegion, "signingService": c.SigningService,
 	}
 	if bodySHA256 != "" {
 		req["bodySha256"] = bodySHA256
 	}
 	return req, nil
+}
+
+func clientHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // Authorize asks whether the caller of r may do every check; it returns the
@@ -167,8 +182,30 @@ type Decision struct {
 
 // AuthorizeRequest asks whether the caller of r may do every check; it
 // returns Warden's decision, or an *Error when the credential is refused
-// (Code 16, and for SigV4 the AWS error code in Reason).
+// (Code 16, and for SigV4 the AWS error code in Reason; Code 7 for an API
+// key used outside its scope), or an error wrapping ErrUnavailable.
 func (c *Client) AuthorizeRequest(ctx context.Context, r *http.Request, checks ...Check) (*Decision, error) {
+	return c.decide(ctx, "/access/v1:authorize", r, checks)
+}
+
+// Authenticate asks who the caller of r is, without checking a
+// permission: a resource service that places resources by the caller (in
+// its service account's folder) learns it here, then authorizes. Errors are
+// those of AuthorizeRequest.
+func (c *Client) Authenticate(ctx context.Context, r *http.Request) (*Decision, error) {
+	return c.decide(ctx, "/access/v1:authenticate", r, nil)
+}
+
+func (c *Client) decide(ctx context.Context, path string, r *http.Request, checks []Check) (*Decision, error) {
+	var key [32]byte
+	cacheable := false
+	if c.Cache != nil {
+		if key, cacheable = c.Cache.key(r, clientHost(r), c.Service, c.Scope, checks); cacheable {
+			if d, ok := c.Cache.get(key); ok {
+				return d, nil
+			}
+		}
+	}
 	req, err := c.presented(r)
 	if err != nil {
 		return nil, err
@@ -182,17 +219,27 @@ func (c *Client) AuthorizeRequest(ctx context.Context, r *http.Request, checks .
 		} `json:"results"`
 		Stream *wireStream `json:"sigv4Stream"`
 	}
-	if err := c.call(ctx, "/access/v1:authorize", map[string]any{"request": req, "checks": checks}, &out); err != nil {
+	in := map[string]any{"request": req}
+	if checks != nil {
+		in["checks"] = checks
+	}
+	if err := c.call(ctx, path, in, &out); err != nil {
 		return nil, err
 	}
 	d := &Decision{Subject: out.Subject, CredentialType: out.CredentialType, CredentialID: out.CredentialID, Allowed: make([]bool, len(out.Results))}
 	for i, res := range out.Results {
 		d.Allowed[i] = res.Allowed
 	}
+	if len(checks) > 0 && len(d.Allowed) != len(checks) {
+		return nil, fmt.Errorf("%w: %d verdicts for %d checks", ErrUnavailable, len(d.Allowed), len(checks))
+	}
 	if out.Stream != nil {
 		if d.Stream, err = out.Stream.seed(); err != nil {
 			return nil, err
 		}
+	}
+	if cacheable {
+		c.Cache.put(key, d)
 	}
 	return d, nil
 }
@@ -206,12 +253,12 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("accessclient: %w", err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return fmt.Errorf("accessclient: %w", err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var st struct {
@@ -222,7 +269,7 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 			} `json:"details"`
 		}
 		if json.Unmarshal(raw, &st) != nil || st.Code == 0 {
-			return fmt.Errorf("accessclient: HTTP %d from Warden", resp.StatusCode)
+			return fmt.Errorf("%w: HTTP %d", ErrUnavailable, resp.StatusCode)
 		}
 		e := st.Error
 		for _, d := range st.Details {
@@ -232,7 +279,10 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 		}
 		return &e
 	}
-	return json.Unmarshal(raw, out)
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
 }
 
 type subjectKey struct{}
@@ -255,6 +305,9 @@ func (c *Client) Middleware(need func(*http.Request) Check, next http.Handler) h
 		switch {
 		case errors.As(err, &e) && e.Code == 16:
 			writeJSON(w, http.StatusUnauthorized, e)
+			return
+		case errors.As(err, &e) && e.Code == 7:
+			writeJSON(w, http.StatusForbidden, e)
 			return
 		case errors.Is(err, ErrBodyTooLarge):
 			writeJSON(w, http.StatusRequestEntityTooLarge, &Error{Code: 3, Message: "the request body is too large"})

@@ -1,11 +1,8 @@
 package apikey
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"fmt"
 	"net/netip"
-	"slices"
 	"time"
 )
 
@@ -26,18 +23,12 @@ type Slot struct {
 }
 
 // Policy is one key as the request path checks it: built once when the key
-// is loaded, read without locks or allocation afterwards.
+// is loaded, read without locks or allocation afterwards. It is a Table of
+// one key: an index of many keys uses a Table.
 type Policy struct {
 	KeyID     string
 	SubjectID string
-	hash      [sha256.Size]byte
-	disabled  bool
-	expires   int64 // UnixNano; with hasExpiry
-	hasExpiry bool
-	nets      []netip.Prefix
-	hours     uint32 // bit h: usable during UTC hour h
-	products  []string
-	scopes    []string
+	t         *Table
 }
 
 // Spec is what a Policy is compiled from.
@@ -58,31 +49,11 @@ const allHours = 1<<24 - 1
 // Compile checks a spec and compiles it. Specs come from the store, which
 // only holds validated ones, so an error here means corrupt data.
 func Compile(s Spec) (*Policy, error) {
-	if len(s.Hash) != sha256.Size {
-		return nil, fmt.Errorf("apikey: hash of %d bytes", len(s.Hash))
+	t := NewTable(1)
+	if _, err := t.Put(s); err != nil {
+		return nil, err
 	}
-	p := &Policy{KeyID: s.KeyID, SubjectID: s.SubjectID, disabled: s.Disabled, hours: allHours}
-	copy(p.hash[:], s.Hash)
-	if !s.ExpiresAt.IsZero() {
-		p.expires, p.hasExpiry = s.ExpiresAt.UnixNano(), true
-	}
-	for _, a := range s.Addresses {
-		n, err := ParseNet(a)
-		if err != nil {
-			return nil, err
-		}
-		p.nets = append(p.nets, n)
-	}
-	if len(s.Slots) > 0 {
-		mask, err := HourMask(s.Slots, s.Timezone)
-		if err != nil {
-			return nil, err
-		}
-		p.hours = mask
-	}
-	p.products = slices.Clone(s.Products)
-	p.scopes = slices.Clone(s.Scopes)
-	return p, nil
+	return &Policy{KeyID: s.KeyID, SubjectID: s.SubjectID, t: t}, nil
 }
 
 // ParseNet parses an address (one host) or a subnet in CIDR form. A subnet
@@ -183,45 +154,4 @@ type Request struct {
 // compared in constant time. A key with products serves only requests that
 // name one of them; a key with scopes only requests that ask for one of
 // them; a key with neither (a Yandex API key without scopes) serves any.
-func (p *Policy) Check(r *Request) Refusal {
-	sum := sha256.Sum256(unsafeBytes(r.Secret))
-	if subtle.ConstantTimeCompare(sum[:], p.hash[:]) != 1 {
-		return WrongSecret
-	}
-	if p.disabled {
-		return Disabled
-	}
-	if p.hasExpiry && r.Now.UnixNano() >= p.expires {
-		return Expired
-	}
-	now := r.Now.Unix()
-	if len(p.nets) > 0 && !p.allowsAddress(r.Client) {
-		return OutsideAddresses
-	}
-	if p.hours != allHours && p.hours&(1<<(((now%86400)+86400)%86400/3600)) == 0 {
-		return OutsideHours
-	}
-	if len(p.products) > 0 && !slices.Contains(p.products, r.Product) {
-		return WrongProduct
-	}
-	if len(p.scopes) > 0 && !slices.Contains(p.scopes, r.Scope) {
-		return WrongScope
-	}
-	return Accepted
-}
-
-func (p *Policy) allowsAddress(client string) bool {
-	var a netip.Addr
-	if ap, err := netip.ParseAddrPort(client); err == nil {
-		a = ap.Addr()
-	} else if a, err = netip.ParseAddr(client); err != nil {
-		return false
-	}
-	a = a.Unmap().WithZone("")
-	for _, n := range p.nets {
-		if n.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
+func (p *Policy) Check(r *Request) Refusal { return p.t.Check(0, r) }

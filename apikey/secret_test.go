@@ -294,3 +294,9 @@ func BenchmarkKeyID(b *testing.B) {
 		}
 	}
 }
+
+func TestSecretLengthIsTheFormats(t *testing.T) {
+	if got := len(apikey.NewSecret(warden.NewID(warden.PrefixAPIKey))); got != apikey.SecretLength {
+		t.Errorf("len(NewSecret) = %d, SecretLength = %d", got, apikey.SecretLength)
+	}
+}

@@ -1,7 +1,7 @@
 package apikey
 
-import "unsafe"
+import "warden/secret"
 
 // unsafeBytes views a string's bytes without copying, for hashing it; the
 // result must not be written to.
-func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+func unsafeBytes(s string) []byte { return secret.UnsafeBytes(s) }

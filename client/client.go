@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -62,6 +63,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// DialOptions are appended to the client's own gRPC options.
 	DialOptions []grpc.DialOption
+	// Debug, when set, receives a line per call: method, duration,
+	// outcome and request id (never a body or a credential).
+	Debug io.Writer
 }
 
 // target splits the endpoint into the gRPC target and the HTTP base URL.
@@ -92,10 +96,20 @@ func (c Config) target() (target, baseURL string, useTLS bool, err error) {
 }
 
 func (c Config) httpClient() *http.Client {
+	hc := http.DefaultClient
 	if c.HTTPClient != nil {
-		return c.HTTPClient
+		hc = c.HTTPClient
 	}
-	return http.DefaultClient
+	if c.Debug == nil {
+		return hc
+	}
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	debug := *hc
+	debug.Transport = debugTransport{w: c.Debug, next: next}
+	return &debug
 }
 
 // Client holds one gRPC connection to Warden and a typed client for each of
@@ -142,6 +156,10 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		grpc.WithPerRPCCredentials(perRPC{c}),
 		grpc.WithChainUnaryInterceptor(cleanErrors(target)),
 		grpc.WithUserAgent("warden-client"),
+	}
+	if cfg.Debug != nil {
+		// Chained after cleanErrors, so it sees the raw status.
+		opts = append(opts, grpc.WithChainUnaryInterceptor(debugCalls(cfg.Debug)))
 	}
 	c.conn, err = grpc.NewClient(target, append(opts, cfg.DialOptions...)...)
 	if err != nil {

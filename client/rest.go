@@ -101,5 +101,5 @@ func transportError(ctx context.Context, host string, err error) error {
 		err = ue.Err // its Op and URL repeat what the message says already
 	}
 	st := status.New(codes.Unavailable, err.Error())
-	return &Error{Code: codes.Unavailable, Message: fmt.Sprintf("cannot reach Warden at %s: %v", host, err), status: st}
+	return &Error{Code: codes.Unavailable, Message: fmt.Sprintf("cannot reach Warden at %s: %s", host, explainTransport(err.Error())), status: st}
 }

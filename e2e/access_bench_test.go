@@ -100,3 +100,34 @@ func loadRun(b *testing.B, conc int, call func() error) {
 	b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
 }
+
+// BenchmarkServiceAccountListREST measures GET /iam/v1/serviceAccounts of
+// a folder holding ten accounts over loopback at concurrency 32 (the
+// issue's list scenario; bench/ runs it against a limit server).
+func BenchmarkServiceAccountListREST(b *testing.B) {
+	n := startBench(b, backends(b)[0])
+	w := newBenchWorld(b, n)
+	for i := range 9 {
+		if r := n.rest("POST", "/iam/v1/serviceAccounts", w.admin, map[string]any{"folderId": w.folderB, "name": fmt.Sprintf("robot-%d", i)}); r.status != 200 {
+			b.Fatalf("create: %d %s", r.status, r.raw)
+		}
+	}
+	w.bind(b, "/resource-manager/v1/folders/"+w.folderB, "ADD", "viewer", "serviceAccount", w.robot)
+	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	url := "http://" + n.addr + "/iam/v1/serviceAccounts?folderId=" + w.folderB
+	call := func() error {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+w.robotToken)
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	b.Run("c32", func(b *testing.B) { loadRun(b, 32, call) })
+}

@@ -152,3 +152,62 @@ func TestAPIKeyUpdateKeepsScopes(t *testing.T) {
 		t.Errorf("an address holding the secret = %d, body repeats it: %v", r.status, strings.Contains(r.raw, secret[len(secret)-20:]))
 	}
 }
+
+// TestCloudRuKeyRoundTrip: the Cloud.ru-style API answers snake_case; that
+// answer, sent back as it is in a PATCH or PUT, is accepted and changes
+// nothing, and an edit of it changes just the edited field. Output-only
+// fields cannot be used to change what they show.
+func TestCloudRuKeyRoundTrip(t *testing.T) {
+	n := start(t, t.TempDir(), "")
+	w := newWorld(t, n)
+	create := n.rest("POST", "/api/v1/service-accounts/credentials/api-keys", w.admin, map[string]any{
+		"name": "round-trip", "serviceAccountId": w.robot, "products": []string{"monaas"}, "restrictions": map[string]any{
+			"ipAddresses": map[string]any{"ipAddresses": []string{"10.0.0.0/8"}},
+			"timeRange":   map[string]any{"timeSlots": []map[string]int{{"start": 0, "end": 24}}, "timezone": 3},
+		},
+	})
+	if create.status != 200 {
+		t.Fatalf("create: %d %s", create.status, redact(create.raw))
+	}
+	path := "/api/v1/service-accounts/credentials/api-keys/" + str(create.body, "id")
+	got := n.rest("GET", path, w.admin, nil)
+	for _, method := range []string{"PATCH", "PUT"} {
+		r := n.rest(method, path, w.admin, got.raw)
+		if r.status != 200 {
+			t.Fatalf("%s of the GET answer: %d %s", method, r.status, r.raw)
+		}
+		delete(r.body, "updated_at")
+		want := map[string]any{}
+		json.Unmarshal([]byte(got.raw), &want)
+		delete(want, "updated_at")
+		if diff := cmp.Diff(want, r.body); diff != "" {
+			t.Errorf("%s of the GET answer changed the key (-before +after):\n%s", method, diff)
+		}
+	}
+
+	edited := map[string]any{}
+	json.Unmarshal([]byte(got.raw), &edited)
+	edited["description"] = "edited in its snake_case form"
+	edited["restrictions"].(map[string]any)["time_range"].(map[string]any)["timezone"] = -5
+	r := n.rest("PATCH", path, w.admin, edited)
+	if r.status != 200 || str(r.body, "description") != "edited in its snake_case form" ||
+		r.body["restrictions"].(map[string]any)["time_range"].(map[string]any)["timezone"] != float64(-5) {
+		t.Errorf("PATCH of an edited answer: %d %s", r.status, r.raw)
+	}
+
+	for _, tc := range []struct {
+		name, field string
+		value       any
+	}{
+		{"another id", "id", "aek00000000000000000"},
+		{"another service account", "service_account_id", "aje00000000000000000"},
+		{"a secret", "secret", "warden_ak_x"},
+	} {
+		body := map[string]any{}
+		json.Unmarshal([]byte(got.raw), &body)
+		body[tc.field] = tc.value
+		if r := n.rest("PATCH", path, w.admin, body); r.status != 400 {
+			t.Errorf("PATCH with %s: %d %s, want 400", tc.name, r.status, r.raw)
+		}
+	}
+}

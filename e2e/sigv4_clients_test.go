@@ -3,17 +3,14 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,14 +46,15 @@ const storageRoles = `{"roles": [
 ]}`
 
 // awsWorld is a wardend on a test clock, a service account holding
-// postbox.editor and storage.uploader on folder A, its static key, an
-// ephemeral key, an ephemeral key that has expired, and the SES and S3
-// stubs, both checking every request with the access service.
+// postbox.editor on its folder (B) and storage.uploader on folder A, its
+// static key, an ephemeral key, an ephemeral key that has expired, Postbox
+// (with a configuration set "default" in folder B) and the S3 stub, both
+// checking every request with the access service.
 type awsWorld struct {
 	n              *node
 	w              *world
 	clk            *clock
-	ses            *sesAPIStub
+	ses            *postboxServer
 	s3             *s3Stub
 	keyResourceID  string
 	static, eph    awsKey
@@ -77,9 +75,8 @@ func newAWSWorld(t *testing.T) *awsWorld {
 	clk := &clock{t: time.Now().Add(-20 * time.Minute)}
 	n := start(t, t.TempDir(), "", withClock(clk), func(c *server.Config) { c.RolesFiles = []string{roles} })
 	w := newWorld(t, n)
-	for _, role := range []string{"postbox.editor", "storage.uploader"} {
-		w.bind(t, "/resource-manager/v1/folders/"+w.folderA, "ADD", role, "serviceAccount", w.robot)
-	}
+	w.bind(t, "/resource-manager/v1/folders/"+w.folderB, "ADD", "postbox.editor", "serviceAccount", w.robot)
+	w.bind(t, "/resource-manager/v1/folders/"+w.folderA, "ADD", "storage.uploader", "serviceAccount", w.robot)
 	a := &awsWorld{n: n, w: w, clk: clk, wrongSecret: strings.Repeat("W", 40), wardenEndpoint: "http://" + n.addr}
 	r := n.rest("POST", "/iam/aws-compatibility/v1/accessKeys", w.admin, map[string]any{"serviceAccountId": w.robot, "description": "real clients"})
 	if r.status != 200 {
@@ -90,7 +87,8 @@ func newAWSWorld(t *testing.T) *awsWorld {
 	a.expired = a.ephemeral(t, "expired ephemeral key", "900s")
 	clk.advance(time.Since(clk.now()))
 	a.eph = a.ephemeral(t, "ephemeral key", "3600s")
-	a.ses = newSESAPIStub(t, a.wardenEndpoint, w.folderA)
+	a.ses = startPostbox(t, n)
+	(&postboxWorld{n: n, w: w, pb: a.ses}).createSet(t, w.folderB, "default")
 	a.s3 = newS3Stub(t, a.wardenEndpoint, w.folderA)
 	return a
 }
@@ -203,7 +201,7 @@ func (a *awsWorld) runRefusals(t *testing.T, calls []awsCall, presigned map[stri
 }
 
 // TestSigV4SDKClients: aws-sdk-go-v2's own sesv2 and s3 clients (not just
-// its signer), pointed at the stubs with BaseEndpoint, succeed with a
+// its signer), pointed at Postbox and the S3 stub with BaseEndpoint, succeed with a
 // static and an ephemeral key and print Warden's AWS error code for a
 // wrong secret, a clock 16 minutes off either way, an expired ephemeral
 // key, a suspended account, a deleted key and a deleted account. S3
@@ -219,7 +217,7 @@ func TestSigV4SDKClients(t *testing.T) {
 	calls := []awsCall{
 		{"sesv2 ListConfigurationSets", func(t *testing.T, k awsKey) string {
 			out, err := ses(k).ListConfigurationSets(ctx, &sesv2.ListConfigurationSetsInput{})
-			if err == nil && (len(out.ConfigurationSets) == 0 || out.ConfigurationSets[0] != "default") {
+			if err == nil && !slices.Contains(out.ConfigurationSets, "default") {
 				t.Errorf("ListConfigurationSets: %v", out.ConfigurationSets)
 			}
 			return apiCode(t, "ListConfigurationSets", err)
@@ -229,7 +227,7 @@ func TestSigV4SDKClients(t *testing.T) {
 			_, err := ses(k).CreateConfigurationSet(ctx, &sesv2.CreateConfigurationSetInput{ConfigurationSetName: aws.String(name)})
 			if err == nil {
 				created++
-				if !a.ses.has(name) {
+				if _, err := os.Stat(filepath.Join(a.ses.dataDir, "folders", a.w.folderB, "configuration-sets", name+".json")); err != nil {
 					t.Errorf("CreateConfigurationSet succeeded but %q is not there", name)
 				}
 			}
@@ -246,78 +244,6 @@ func TestSigV4SDKClients(t *testing.T) {
 	if created == 0 {
 		t.Error("no configuration set was created")
 	}
-}
-
-// sesAPIStub is an SES v2-shaped resource service with state: it lists
-// configuration sets (postbox.configurationSets.list), by both routes AWS
-// clients use, and creates them
-// (postbox.configurationSets.create) in memory, asking Warden about every
-// request and answering refusals as SES does.
-type sesAPIStub struct {
-	url string
-	mu  sync.Mutex
-	set []string
-}
-
-func newSESAPIStub(t *testing.T, warden, folder string) *sesAPIStub {
-	t.Helper()
-	c, err := accessclient.New(warden, "postbox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SigningRegion, c.SigningService = sesRegion, sesService
-	s := &sesAPIStub{set: []string{"default"}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// aws-sdk-go-v2's sesv2 since v1.77.0 lists with POST
-		// /v2/email/list-configuration-sets (it added a filter); the AWS
-		// CLI, boto3 and seed 000's curl list with GET.
-		var perm string
-		switch {
-		case r.Method == "GET" && r.URL.Path == "/v2/email/configuration-sets",
-			r.Method == "POST" && r.URL.Path == "/v2/email/list-configuration-sets":
-			perm = "postbox.configurationSets.list"
-		case r.Method == "POST" && r.URL.Path == "/v2/email/configuration-sets":
-			perm = "postbox.configurationSets.create"
-		default:
-			awsError(w, http.StatusNotFound, "NotFoundException")
-			return
-		}
-		d, err := c.AuthorizeRequest(r.Context(), r, accessclient.Check{Permission: perm, Resource: accessclient.Resource{Type: "resource-manager.folder", ID: folder}})
-		if !admitted(w, d, err, awsError, "AccessDeniedException") {
-			return
-		}
-		if perm == "postbox.configurationSets.list" {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			w.Header().Set("Content-Type", "application/json")
-			json.NewEncoder(w).Encode(map[string]any{"ConfigurationSets": s.set})
-			return
-		}
-		var in struct{ ConfigurationSetName string }
-		if b, _ := io.ReadAll(r.Body); json.Unmarshal(b, &in) != nil || in.ConfigurationSetName == "" {
-			awsError(w, http.StatusBadRequest, "BadRequestException")
-			return
-		}
-		s.mu.Lock()
-		s.set = append(s.set, in.ConfigurationSetName)
-		s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte("{}"))
-	}))
-	t.Cleanup(srv.Close)
-	s.url = srv.URL
-	return s
-}
-
-func (s *sesAPIStub) has(name string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, n := range s.set {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }
 
 // admitted answers a refused or denied request with fail and reports
@@ -368,7 +294,7 @@ const seed000Path = "../../shared/seeds/000_334187dc2d9267c4.txt"
 // TestSigV4CurlSeed000: seed 000's curl command, run by /usr/bin/curl
 // (--aws-sigv4, curl ≥ 7.75) through bash as a user pastes it, with the
 // placeholders filled in: the static key lists configuration sets through
-// the SES stub, and curl shows the AWS error code (x-amzn-ErrorType) of
+// Postbox, and curl shows the AWS error code (x-amzn-ErrorType) of
 // every refusal. An ephemeral key needs one more line, which the seed
 // does not have: --header "x-amz-security-token: …", for curl signs the
 // x-amz-* headers it sends but has no option for a session token.

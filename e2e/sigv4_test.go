@@ -4,8 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
-	"warden/accessclient"
+	"warden/postbox"
 	"warden/server"
 )
 
@@ -26,51 +25,31 @@ const (
 	sesService = "ses"
 )
 
-// sesStub is the smallest SES-compatible resource service: it lists
-// configuration sets of one folder, and asks Warden's access service about
-// every request, answering refusals the way AWS does (x-amzn-ErrorType and
-// a JSON message), so that AWS clients print the code Warden gave.
-func sesStub(t *testing.T, warden, folder string) string {
+// sesPostbox starts Postbox against warden with one configuration set,
+// "warden-sigv4", in folder (created by admin, a user account, naming the
+// folder). Postbox asks Warden about every request and answers refusals
+// as AWS does (x-amzn-ErrorType and a JSON message): 401 with Warden's
+// AWS error code for a refused credential, 403 AccessDeniedException for a
+// missing permission.
+func sesPostbox(t *testing.T, warden, admin, folder string) string {
 	t.Helper()
-	c, err := accessclient.New(warden, "postbox")
+	h, err := postbox.New(postbox.Config{DataDir: t.TempDir(), Warden: warden, SigningRegion: sesRegion, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.SigningRegion, c.SigningService = sesRegion, sesService
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, verdicts, err := c.Authorize(r.Context(), r, accessclient.Check{
-			Permission: "postbox.configurationSets.list", Resource: accessclient.Resource{Type: "resource-manager.folder", ID: folder},
-		})
-		var e *accessclient.Error
-		switch {
-		case errors.As(err, &e) && e.Code == 16:
-			code := e.Reason
-			if code == "" {
-				code = "UnrecognizedClientException"
-			}
-			awsError(w, http.StatusForbidden, code)
-		case err != nil:
-			awsError(w, http.StatusServiceUnavailable, "ServiceUnavailable")
-		case !verdicts[0]:
-			awsError(w, http.StatusForbidden, "AccessDeniedException")
-		default:
-			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(`{"ConfigurationSets": ["warden-sigv4"]}`))
-		}
-	}))
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
+	req, _ := http.NewRequest("POST", srv.URL+"/v2/email/configuration-sets", strings.NewReader(`{"ConfigurationSetName": "warden-sigv4"}`))
+	req.Header.Set("Authorization", "Bearer "+admin)
+	req.Header.Set(postbox.FolderHeader, folder)
+	if st, code := do(t, req); st != 200 {
+		t.Fatalf("create configuration set: %d %s", st, code)
+	}
 	return srv.URL
 }
 
-func awsError(w http.ResponseWriter, status int, code string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("x-amzn-ErrorType", code)
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"message": code})
-}
-
 // sigv4World is a wardend on a test clock, a service account with
-// postbox.viewer and a static access key, and the SES stub.
+// postbox.viewer on its folder (B) and a static access key, and Postbox.
 type sigv4World struct {
 	n             *node
 	w             *world
@@ -84,13 +63,13 @@ func newSigV4World(t *testing.T) *sigv4World {
 	clk := &clock{t: time.Now()}
 	n := start(t, t.TempDir(), "", func(c *server.Config) { c.Now = clk.now })
 	w := newWorld(t, n)
-	w.bind(t, "/resource-manager/v1/folders/"+w.folderA, "ADD", "postbox.viewer", "serviceAccount", w.robot)
+	w.bind(t, "/resource-manager/v1/folders/"+w.folderB, "ADD", "postbox.viewer", "serviceAccount", w.robot)
 	r := n.rest("POST", "/iam/aws-compatibility/v1/accessKeys", w.admin, map[string]any{"serviceAccountId": w.robot})
 	if r.status != 200 {
 		t.Fatalf("create access key: %s", r.raw)
 	}
 	return &sigv4World{
-		n: n, w: w, clk: clk, ses: sesStub(t, "http://"+n.addr, w.folderA),
+		n: n, w: w, clk: clk, ses: sesPostbox(t, "http://"+n.addr, w.admin, w.folderB),
 		id: str(r.body, "accessKey", "id"), keyID: str(r.body, "accessKey", "keyId"), secret: str(r.body, "secret"),
 	}
 }
@@ -119,14 +98,18 @@ func do(t *testing.T, req *http.Request) (int, string) {
 }
 
 // TestSigV4ThroughAccessService: requests signed by aws-sdk-go-v2 with a
-// static access key reach a resource service that checks each with
+// static access key reach Postbox, a resource service that checks each with
 // Warden's access service; every refusal carries the AWS error code.
 func TestSigV4ThroughAccessService(t *testing.T) {
 	s := newSigV4World(t)
 	refused := func(what string, wantCode string, status int, code string) {
 		t.Helper()
-		if status != 403 || code != wantCode {
-			t.Errorf("%s: %d %s, want 403 %s", what, status, code, wantCode)
+		want := http.StatusUnauthorized
+		if wantCode == "AccessDeniedException" {
+			want = http.StatusForbidden
+		}
+		if status != want || code != wantCode {
+			t.Errorf("%s: %d %s, want %d %s", what, status, code, want, wantCode)
 		}
 	}
 	if st, code := s.call(t, s.secret, s.clk.now()); st != 200 {
@@ -155,10 +138,10 @@ func TestSigV4ThroughAccessService(t *testing.T) {
 	refused("expired presigned URL", "AccessDenied", st, code)
 
 	// A role-less account: authenticated, then denied.
-	s.w.bind(t, "/resource-manager/v1/folders/"+s.w.folderA, "REMOVE", "postbox.viewer", "serviceAccount", s.w.robot)
+	s.w.bind(t, "/resource-manager/v1/folders/"+s.w.folderB, "REMOVE", "postbox.viewer", "serviceAccount", s.w.robot)
 	st, code = s.call(t, s.secret, s.clk.now())
 	refused("no postbox.viewer", "AccessDeniedException", st, code)
-	s.w.bind(t, "/resource-manager/v1/folders/"+s.w.folderA, "ADD", "postbox.viewer", "serviceAccount", s.w.robot)
+	s.w.bind(t, "/resource-manager/v1/folders/"+s.w.folderB, "ADD", "postbox.viewer", "serviceAccount", s.w.robot)
 
 	// A suspended account's key is unknown, as AWS answers.
 	s.n.rest("POST", "/iam/v1/serviceAccounts/"+s.w.robot+":suspend", s.w.admin, map[string]any{})
@@ -178,7 +161,7 @@ func TestSigV4ThroughAccessService(t *testing.T) {
 }
 
 // TestSigV4AWSCLIAndBoto3: the AWS CLI and boto3, unchanged, list
-// configuration sets through the stub with a static access key.
+// configuration sets through Postbox with a static access key.
 func TestSigV4AWSCLIAndBoto3(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/aws"); err != nil {
 		t.Skip("/usr/bin/aws (Debian awscli) is not installed")
@@ -259,11 +242,11 @@ func TestSigV4EphemeralKeys(t *testing.T) {
 		creds      aws.Credentials
 	}{
 		{"no session token", "InvalidToken", aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret}},
-		{"a tampered session token", "InvalidToken", aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret, SessionToken: session[:len(session)-2] + "AA"}},
+		{"a tampered session token", "InvalidToken", aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret, SessionToken: tamper(session)}},
 		{"another key's session token", "InvalidToken", aws.Credentials{AccessKeyID: "WDNEAAAAAAAAAAAAAAAA", SecretAccessKey: secret, SessionToken: session}},
 		{"a wrong secret", "SignatureDoesNotMatch", aws.Credentials{AccessKeyID: keyID, SecretAccessKey: strings.Repeat("z", 40), SessionToken: session}},
 	} {
-		if st, code := call(c.creds); st != 403 || code != c.code {
+		if st, code := call(c.creds); st != 401 || code != c.code {
 			t.Errorf("%s: %d %s, want %s", c.what, st, code, c.code)
 		}
 	}
@@ -282,7 +265,7 @@ func TestSigV4EphemeralKeys(t *testing.T) {
 		}
 	}
 	// A session policy narrows the key below its subject's bindings (the
-	// robot holds postbox.viewer on folder A), never beyond them.
+	// robot holds postbox.viewer on its folder, B), never beyond them.
 	withPolicy := func(policy string) (int, string) {
 		t.Helper()
 		r := create(s.w.admin, map[string]any{"subjectId": s.w.robot, "sessionName": "narrow", "policy": policy})
@@ -296,9 +279,9 @@ func TestSigV4EphemeralKeys(t *testing.T) {
 		status int
 	}{
 		{`{"Statement": [{"Effect": "Allow", "Action": "postbox.configurationSets.*"}]}`, 200},
-		{`{"Statement": [{"Effect": "Allow", "Action": ["postbox.configurationSets.list"], "Resource": ["` + s.w.folderA + `"]}]}`, 200},
+		{`{"Statement": [{"Effect": "Allow", "Action": ["postbox.configurationSets.list"], "Resource": ["` + s.w.folderB + `"]}]}`, 200},
 		{`{"Statement": [{"Effect": "Allow", "Action": "postbox.emails.*"}]}`, 403},
-		{`{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "` + s.w.folderB + `"}]}`, 403},
+		{`{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "` + s.w.folderA + `"}]}`, 403},
 	} {
 		if st, code := withPolicy(c.policy); st != c.status {
 			t.Errorf("policy %s: %d %s, want %d", c.policy, st, code, c.status)
@@ -312,12 +295,12 @@ func TestSigV4EphemeralKeys(t *testing.T) {
 
 	// Suspension, then expiry.
 	s.n.rest("POST", "/iam/v1/serviceAccounts/"+s.w.robot+":suspend", s.w.admin, map[string]any{})
-	if st, code := call(good); st != 403 || code != "InvalidAccessKeyId" {
+	if st, code := call(good); st != 401 || code != "InvalidAccessKeyId" {
 		t.Errorf("suspended subject: %d %s", st, code)
 	}
 	s.n.rest("POST", "/iam/v1/serviceAccounts/"+s.w.robot+":reactivate", s.w.admin, map[string]any{})
 	s.clk.advance(time.Hour + time.Second)
-	if st, code := call(good); st != 403 || code != "ExpiredToken" {
+	if st, code := call(good); st != 401 || code != "ExpiredToken" {
 		t.Errorf("expired ephemeral key: %d %s", st, code)
 	}
 }
@@ -329,8 +312,8 @@ func TestSigV4KeyChangesAcrossNodes(t *testing.T) {
 	dir, db := t.TempDir(), pg.database(t)
 	a, b := start(t, dir, db), start(t, dir, db)
 	w := newWorld(t, a)
-	w.bind(t, "/resource-manager/v1/folders/"+w.folderA, "ADD", "postbox.viewer", "serviceAccount", w.robot)
-	sesB := sesStub(t, "http://"+b.addr, w.folderA)
+	w.bind(t, "/resource-manager/v1/folders/"+w.folderB, "ADD", "postbox.viewer", "serviceAccount", w.robot)
+	sesB := sesPostbox(t, "http://"+b.addr, w.admin, w.folderB)
 	newKey := func() (string, string, string) {
 		r := a.rest("POST", "/iam/aws-compatibility/v1/accessKeys", w.admin, map[string]any{"serviceAccountId": w.robot})
 		return str(r.body, "accessKey", "id"), str(r.body, "accessKey", "keyId"), str(r.body, "secret")
@@ -347,10 +330,20 @@ func TestSigV4KeyChangesAcrossNodes(t *testing.T) {
 	if r := a.rest("DELETE", "/iam/aws-compatibility/v1/accessKeys/"+id, w.admin, nil); r.status != 200 {
 		t.Fatalf("delete through a: %s", r.raw)
 	}
-	within(t, "a key deleted through a refused by b", func() bool { return call(keyID, secret) == 403 })
+	within(t, "a key deleted through a refused by b", func() bool { return call(keyID, secret) == 401 })
 
 	_, keyID, secret = newKey()
 	within(t, "a second key accepted by b", func() bool { return call(keyID, secret) == 200 })
 	a.rest("POST", "/iam/v1/serviceAccounts/"+w.robot+":suspend", w.admin, map[string]any{})
-	within(t, "a suspension through a enforced by b", func() bool { return call(keyID, secret) == 403 })
+	within(t, "a suspension through a enforced by b", func() bool { return call(keyID, secret) == 401 })
+}
+
+// tamper changes one character in the middle of s, always to another one.
+func tamper(s string) string {
+	i := len(s) / 2
+	c := byte('A')
+	if s[i] == 'A' {
+		c = 'B'
+	}
+	return s[:i] + string(c) + s[i+1:]
 }

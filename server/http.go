@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"warden/api/cloudru"
+	"warden/api/forwardauth"
 	"warden/api/grpcapi"
 	"warden/api/jsonbody"
 	"warden/api/keystone"
@@ -42,6 +43,9 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 		MethodLogin: m.login, MethodSetPassword: m.setPassword,
 		MethodSetServiceAccountPassword: m.setServiceAccountPassword, MethodRemoveServiceAccountPassword: m.removeServiceAccountPassword,
 	}
+	for method, fn := range m.staticTokenHandlers() {
+		own[method] = fn
+	}
 	// Routes that share a pattern are told apart by the suffix of {id}
 	// (":setPassword"), as Google's custom methods are.
 	bySuffix := map[string]map[string]http.HandlerFunc{}
@@ -66,6 +70,7 @@ func (m *Main) handler(rest http.Handler, reg *prometheus.Registry) http.Handler
 	keystone.Register(mux, keystone.Config{
 		Service: m.svc, Server: m.grpc, PublicAddress: m.cfg.PublicAddress, TLS: m.cfg.TLSCert != "", Catalog: m.catalog,
 	})
+	mux.Handle(forwardauth.Path, m.fwd.Handler(m.grpc))
 	mux.Handle("/", rest)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.limit.shedOverflow(w, r) {
@@ -101,12 +106,12 @@ type ownRoute struct {
 }
 
 // ownRoutes are Warden's own hand-written routes.
-var ownRoutes = []ownRoute{
+var ownRoutes = append([]ownRoute{
 	{Pattern: "POST /warden/v1/login", Method: MethodLogin},
 	{Pattern: "POST /warden/v1/userAccounts/{id}", Suffix: ":setPassword", Method: MethodSetPassword},
 	{Pattern: "POST /warden/v1/serviceAccounts/{id}", Suffix: ":setPassword", Method: MethodSetServiceAccountPassword},
 	{Pattern: "POST /warden/v1/serviceAccounts/{id}", Suffix: ":removePassword", Method: MethodRemoveServiceAccountPassword},
-}
+}, staticTokenRoutes...)
 
 // infraRoutes answer probes and metrics scrapes: no credential, no data of
 // any tenant. Bind wardend where only the operator's network reaches them
@@ -130,6 +135,7 @@ func (m *Main) Routes() []Route {
 	for _, r := range ownRoutes {
 		out = append(out, Route{Route: strings.Replace(r.Pattern, "{id}", "{id}"+r.Suffix, 1), Method: r.Method})
 	}
+	out = append(out, Route{Route: "* " + forwardauth.Path, Method: forwardauth.Method})
 	for _, r := range cloudru.Routes {
 		out = append(out, Route{Route: r.Pattern, Method: r.Method})
 	}

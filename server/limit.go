@@ -163,13 +163,23 @@ type overflowKey struct{}
 // connContext marks the requests of overflow connections (http.Server's
 // ConnContext).
 func connContext(ctx context.Context, c net.Conn) context.Context {
-	if tc, ok := c.(*tls.Conn); ok {
-		c = tc.NetConn()
+	for {
+		switch cc := c.(type) {
+		case *tls.Conn:
+			c = cc.NetConn()
+		case *replayConn:
+			c = cc.Conn
+		case *ackFilterConn:
+			c = cc.Conn
+		case *limitedConn:
+			if !cc.until.IsZero() {
+				return context.WithValue(ctx, overflowKey{}, true)
+			}
+			return ctx
+		default:
+			return ctx
+		}
 	}
-	if lc, ok := c.(*limitedConn); ok && !lc.until.IsZero() {
-		return context.WithValue(ctx, overflowKey{}, true)
-	}
-	return ctx
 }
 
 // shedOverflow answers 503 to a request that came on an overflow

@@ -13,11 +13,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/endpoint"
@@ -32,6 +34,7 @@ import (
 	"warden/access"
 	"warden/api/accessapi"
 	"warden/api/accesspb"
+	"warden/api/forwardauth"
 	"warden/api/grpcapi"
 	"warden/api/keystone"
 	"warden/api/restapi"
@@ -95,6 +98,13 @@ type Config struct {
 	// accepted briefly to answer health checks, and the rest are turned
 	// away. When zero, 10000 or what RLIMIT_NOFILE allows.
 	MaxConnections int
+	// ForwardAuthRoutes is the operator's route file for forward auth and
+	// ext_authz (see forwardauth.Routes); without it every forwarded
+	// request is denied.
+	ForwardAuthRoutes string
+	// TrustedProxies are the proxies whose X-Forwarded-For and X-Real-IP
+	// forward auth and ext_authz believe (CIDRs).
+	TrustedProxies []netip.Prefix
 	// Banner, when set, is told once where the bootstrap token was written
 	// (wardend passes its standard error).
 	Banner io.Writer
@@ -112,12 +122,14 @@ type Main struct {
 	http     *http.Server
 	lis      net.Listener
 	limit    *limitListener
+	dispatch *dispatcher
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	addr     string
 	boot     *service.Bootstrap
 	serveErr chan error
 	catalog  []keystone.Service
+	fwd      *forwardauth.Checker
 }
 
 // AdminTokenFile is the name, in the data dir, of the file that receives the
@@ -147,7 +159,7 @@ func Open(ctx context.Context, cfg Config) (*Main, error) {
 	if err := boundClients(&cfg); err != nil {
 		return nil, err
 	}
-	m := &Main{cfg: cfg, log: cfg.Logger, serveErr: make(chan error, 1)}
+	m := &Main{cfg: cfg, log: cfg.Logger, serveErr: make(chan error, 2)}
 	if err := m.open(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -178,6 +190,12 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	if m.cfg.KeystoneCatalogFile != "" {
 		if m.catalog, err = keystone.LoadCatalog(m.cfg.KeystoneCatalogFile); err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+	}
+	fwdRoutes := &forwardauth.Routes{}
+	if m.cfg.ForwardAuthRoutes != "" {
+		if fwdRoutes, err = forwardauth.LoadRoutes(m.cfg.ForwardAuthRoutes); err != nil {
 			return fmt.Errorf("server: %w", err)
 		}
 	}
@@ -250,6 +268,13 @@ func (m *Main) open(ctx context.Context) error {
 	iam.RegisterRefreshTokenServiceServer(m.grpc, m.svc.RefreshTokens())
 	iam.RegisterRoleServiceServer(m.grpc, m.svc.Roles())
 	accesspb.RegisterAccessServiceServer(m.grpc, accessapi.New(m.svc, m.authn))
+	m.fwd, err = forwardauth.New(forwardauth.Config{
+		Routes: fwdRoutes, TrustedProxies: m.cfg.TrustedProxies, Auth: m.authn, Access: m.svc, Logger: m.log,
+	})
+	if err != nil {
+		return err
+	}
+	authv3.RegisterAuthorizationServer(m.grpc, m.fwd.ExtAuthz())
 	rm.RegisterCloudServiceServer(m.grpc, m.svc.Clouds())
 	rm.RegisterFolderServiceServer(m.grpc, m.svc.Folders())
 	om.RegisterOrganizationServiceServer(m.grpc, m.svc.Organizations())
@@ -259,6 +284,9 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.rest.SetCodec(accessapi.AuthorizeMethod, &restapi.Codec{
+		Decode: accessapi.DecodeAuthorize, Fallback: accessapi.ErrFallback, Encode: accessapi.EncodeAuthorize,
+	})
 	m.http = &http.Server{
 		Handler:           m.handler(m.rest, reg),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -266,14 +294,16 @@ func (m *Main) open(ctx context.Context) error {
 		ConnContext:       connContext, // ReadTimeout, WriteTimeout: per request in handler
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
+	// TLS ends in the dispatcher, so net/http sees HTTP/2 (over TLS or
+	// not) as h2c; HTTP/1.1 over TLS reaches it as the TLS connection.
 	m.http.Protocols = new(http.Protocols)
 	m.http.Protocols.SetHTTP1(true)
+	m.http.Protocols.SetUnencryptedHTTP2(true)
+	var tlsConfig *tls.Config
 	if m.cfg.TLSCert != "" {
-		m.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		m.http.Protocols.SetHTTP2(true)
-	} else {
-		m.http.Protocols.SetUnencryptedHTTP2(true)
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	m.dispatch = newDispatcher(m.lis, tlsConfig, m.http.ReadHeaderTimeout, m.http.IdleTimeout)
 	return nil
 }
 
@@ -290,6 +320,7 @@ func schemes(svc *service.Service) ([]authn.Scheme, error) {
 		authn.APIKey{Index: svc.APIKeyIndex(), Now: svc.Now},
 		authn.SigV4{Verifier: v4, Keys: svc.AccessKeyIndex()},
 		authn.KeystoneToken{Verifier: svc},
+		authn.StaticToken{Index: svc.StaticTokenIndex(), Now: svc.Now},
 	}, nil
 }
 
@@ -320,9 +351,12 @@ var ownPublicMethods = map[string]bool{
 	"/yandex.cloud.endpoint.ApiEndpointService/Get":  true,
 	"/yandex.cloud.endpoint.ApiEndpointService/List": true,
 	MethodLogin: true,
-	// The access service authenticates the credential it is given.
+	// The access service authenticates the credential it is given;
+	// forward auth and ext_authz the request they describe.
 	"/warden.access.v1.AccessService/Authenticate": true,
 	"/warden.access.v1.AccessService/Authorize":    true,
+	forwardauth.Method:                             true,
+	forwardauth.ExtAuthzMethod:                     true,
 }
 
 // finishBootstrap writes the admin's OAuth token file (the password, when
@@ -367,17 +401,14 @@ func (m *Main) Run(ctx context.Context) error {
 		defer m.wg.Done()
 		m.svc.Run(ctx)
 	}()
-	useTLS := m.http.TLSConfig != nil // read before Serve, which writes it
+	go m.dispatch.serve()
+	go func() { m.serveErr <- m.http.Serve(m.dispatch.http) }()
 	go func() {
-		var err error
-		if useTLS {
-			err = m.http.ServeTLS(m.lis, "", "")
-		} else {
-			err = m.http.Serve(m.lis)
+		if err := m.grpc.Serve(m.dispatch.grpc); err != nil && !errors.Is(err, net.ErrClosed) {
+			m.serveErr <- err
 		}
-		m.serveErr <- err
 	}()
-	m.log.Info("wardend serving", "addr", m.addr, "tls", useTLS)
+	m.log.Info("wardend serving", "addr", m.addr, "tls", m.dispatch.tls != nil)
 	select {
 	case <-ctx.Done():
 	case err := <-m.serveErr:
@@ -395,10 +426,21 @@ func (m *Main) shutdown() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	// net/http waits for in-flight requests, gRPC ones included, since they
-	// are served through it.
+	// Both servers wait for their in-flight requests; gRPC calls still
+	// running when the time is up are cancelled.
+	m.dispatch.Close()
+	grpcDone := make(chan struct{})
+	go func() {
+		m.grpc.GracefulStop()
+		close(grpcDone)
+	}()
 	err := m.http.Shutdown(ctx)
-	m.grpc.Stop()
+	select {
+	case <-grpcDone:
+	case <-ctx.Done():
+		m.grpc.Stop()
+		<-grpcDone
+	}
 	m.log.Info("wardend stopped")
 	return err
 }
@@ -411,6 +453,9 @@ func (m *Main) Close() error {
 	m.wg.Wait()
 	if m.lis != nil {
 		m.lis.Close() // after Run's shutdown this is a harmless second close
+	}
+	if m.svc != nil {
+		m.svc.Close() // its start-up load reads the store
 	}
 	if m.store != nil {
 		return m.store.Close()

@@ -50,8 +50,8 @@ func BenchmarkSigV4Authenticate(b *testing.B) {
 	for i := range n {
 		id, kid, secret := warden.NewID(warden.PrefixAccessKey), accesskey.NewKeyID(), accesskey.NewSecret()
 		data, _ := json.Marshal(accessKeyData{KeyID: kid, Sealed: s.sealer.Seal([]byte(secret), []byte(id))})
-		if _, e := s.accessKeys.entry(&warden.Credential{ID: id, Kind: warden.CredAccessKey, SubjectID: fmt.Sprintf("aje%017d", i%10000), Data: data}); e != nil {
-			s.accessKeys.byKey[kid], s.accessKeys.byCred[id] = e, kid
+		if e, ok := s.accessKeys.entry(&warden.Credential{ID: id, Kind: warden.CredAccessKey, SubjectID: fmt.Sprintf("aje%017d", i%10000), Data: data}); ok {
+			s.accessKeys.putEntry(s.accessKeys.keys, e)
 		}
 		if i == n/2 {
 			keyID, sec = kid, secret

@@ -40,8 +40,7 @@ type accessKeyIndex struct {
 	now           func() time.Time
 
 	mu       sync.RWMutex
-	byKey    map[string]*accessKeyEntry // AWS key id → key
-	byCred   map[string]string          // credential id → AWS key id
+	keys     *accessKeyTable // holds no pointer per key
 	cache    *sigv4.KeyCache
 	sessions sync.Map // session token → *sessionEntry, bounded by sessionCount
 	nSession atomic.Int64
@@ -50,7 +49,7 @@ type accessKeyIndex struct {
 // sessionEntry is a verified session token.
 type sessionEntry struct {
 	keyID, tokenID, subjectID string
-	expires                   time.Time
+	issued, expires           time.Time
 	policy                    *authn.Policy // nil: none
 }
 
@@ -58,11 +57,6 @@ type sessionEntry struct {
 // starts again (ephemeral keys live hours, a re-verification costs one
 // Ed25519 check).
 const maxSessions = 1 << 16
-
-type accessKeyEntry struct {
-	credID, subjectID string
-	sealed            []byte
-}
 
 // accessKeyCacheSize bounds the derived signing keys held: one per key,
 // day, region and service in use.
@@ -76,7 +70,7 @@ func newAccessKeyIndex(store warden.Store, sealer *secret.Sealer, log *slog.Logg
 	return &accessKeyIndex{
 		store: store, sealer: sealer, log: log, active: active,
 		ephemeralRoot: sealer.Derive(ephemeralRootLabel), verifier: verifier, now: now,
-		byKey: map[string]*accessKeyEntry{}, byCred: map[string]string{}, cache: cache,
+		keys: newAccessKeyTable(), cache: cache,
 	}
 }
 
@@ -89,9 +83,13 @@ func (x *accessKeyIndex) SigningKey(c sigv4.Credential) (sigv4.SigningKey, error
 		return x.ephemeralKey(c)
 	}
 	x.mu.RLock()
-	e := x.byKey[c.AccessKeyID]
+	var subject string
+	r, ok := x.keys.lookup(c.AccessKeyID)
+	if ok {
+		subject = x.keys.subject(r)
+	}
 	x.mu.RUnlock()
-	if e == nil || !x.active(e.subjectID) {
+	if !ok || !x.active(subject) {
 		return sigv4.SigningKey{}, sigv4.Refuse(sigv4.InvalidAccessKeyID, "unknown access key or inactive account")
 	}
 	if c.SessionToken != "" {
@@ -100,7 +98,19 @@ func (x *accessKeyIndex) SigningKey(c sigv4.Credential) (sigv4.SigningKey, error
 		return sigv4.SigningKey{}, sigv4.Refuse(sigv4.InvalidToken, "a session token with a static access key")
 	}
 	return x.cache.GetOrDerive(c, func() ([]byte, error) {
-		return x.sealer.Open(e.sealed, []byte(e.credID))
+		// Read again: the row may have moved since (a rare derivation).
+		x.mu.RLock()
+		r, ok := x.keys.lookup(c.AccessKeyID)
+		var sealed []byte
+		var credID string
+		if ok {
+			sealed, credID = x.keys.sealed(r), r.credID.String()
+		}
+		x.mu.RUnlock()
+		if !ok {
+			return nil, sigv4.Refuse(sigv4.InvalidAccessKeyID, "unknown access key or inactive account")
+		}
+		return x.sealer.Open(sealed, []byte(credID))
 	})
 }
 
@@ -136,7 +146,7 @@ func (x *accessKeyIndex) session(c sigv4.Credential) (*sessionEntry, error) {
 		case err != nil:
 			return nil, sigv4.Refuse(sigv4.InvalidToken, "session token: "+err.Error())
 		}
-		e = &sessionEntry{keyID: claims.CredentialID, tokenID: claims.TokenID, subjectID: claims.SubjectID, expires: claims.ExpiresAt}
+		e = &sessionEntry{keyID: claims.CredentialID, tokenID: claims.TokenID, subjectID: claims.SubjectID, issued: claims.IssuedAt, expires: claims.ExpiresAt}
 		if claims.Policy != "" {
 			if e.policy, err = authn.ParsePolicy(claims.Policy); err != nil {
 				return nil, sigv4.Refuse(sigv4.InvalidToken, "session token policy: "+err.Error())
@@ -153,7 +163,7 @@ func (x *accessKeyIndex) session(c sigv4.Credential) (*sessionEntry, error) {
 		return nil, sigv4.Refuse(sigv4.ExpiredToken, "session token expired")
 	case e.keyID != c.AccessKeyID:
 		return nil, sigv4.Refuse(sigv4.InvalidToken, "the session token belongs to another key")
-	case x.verifier.IsRevoked(e.tokenID):
+	case x.verifier.IsRevoked(e.tokenID), x.verifier.IsSubjectRevoked(e.subjectID, e.issued):
 		return nil, sigv4.Refuse(sigv4.InvalidToken, "session token revoked")
 	}
 	return e, nil
@@ -168,39 +178,54 @@ func (x *accessKeyIndex) Owner(c sigv4.Credential) (string, string, *authn.Polic
 		}
 		return e.subjectID, e.keyID, e.policy, true
 	}
-	keyID := c.AccessKeyID
 	x.mu.RLock()
-	e := x.byKey[keyID]
-	x.mu.RUnlock()
-	if e == nil {
+	defer x.mu.RUnlock()
+	r, ok := x.keys.lookup(c.AccessKeyID)
+	if !ok {
 		return "", "", nil, false
 	}
-	return e.subjectID, e.credID, nil, true
+	return x.keys.subject(r), r.credID.String(), nil, true
 }
 
 // Len returns the number of keys held.
 func (x *accessKeyIndex) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.byKey)
+	return x.keys.Len()
 }
 
-func (x *accessKeyIndex) entry(c *warden.Credential) (string, *accessKeyEntry) {
+// accessKeyEntry is a stored access key as the index holds it.
+type accessKeyEntry struct {
+	keyID, credID, subjectID string
+	sealed                   []byte
+}
+
+func (x *accessKeyIndex) entry(c *warden.Credential) (accessKeyEntry, bool) {
 	d, err := decodeAccessKey(c)
 	if err != nil {
 		x.log.Error("unreadable access key", "access_key_id", c.ID, "err", err)
-		return "", nil
+		return accessKeyEntry{}, false
 	}
-	return d.KeyID, &accessKeyEntry{credID: c.ID, subjectID: c.SubjectID, sealed: d.Sealed}
+	return accessKeyEntry{keyID: d.KeyID, credID: c.ID, subjectID: c.SubjectID, sealed: d.Sealed}, true
+}
+
+// putEntry installs a key (under mu held alone) and returns the AWS key
+// id its credential had before, if another.
+func (x *accessKeyIndex) putEntry(t *accessKeyTable, e accessKeyEntry) string {
+	replaced, ok := t.put(e.keyID, e.credID, e.subjectID, e.sealed)
+	if !ok {
+		x.log.Error("unreadable access key", "access_key_id", e.credID, "err", "id longer than 20 characters")
+	}
+	return replaced
 }
 
 // loadAll replaces the index with every access key in the store.
 func (x *accessKeyIndex) loadAll(ctx context.Context) error {
-	byKey, byCred := map[string]*accessKeyEntry{}, map[string]string{}
+	fresh := newAccessKeyTable()
 	err := x.store.View(ctx, func(tx warden.Tx) error {
 		return tx.EachCredential(ctx, warden.CredAccessKey, func(c *warden.Credential) error {
-			if id, e := x.entry(c); e != nil {
-				byKey[id], byCred[c.ID] = e, id
+			if e, ok := x.entry(c); ok {
+				x.putEntry(fresh, e)
 			}
 			return nil
 		})
@@ -209,13 +234,13 @@ func (x *accessKeyIndex) loadAll(ctx context.Context) error {
 		return err
 	}
 	x.mu.Lock()
-	gone := make([]string, 0)
-	for id := range x.byKey {
-		if byKey[id] == nil {
-			gone = append(gone, id)
+	var gone []string
+	for k := range x.keys.byKey {
+		if _, ok := fresh.byKey[k]; !ok {
+			gone = append(gone, k.String())
 		}
 	}
-	x.byKey, x.byCred = byKey, byCred
+	x.keys = fresh
 	x.mu.Unlock()
 	for _, id := range gone {
 		x.cache.Forget(id)
@@ -229,7 +254,7 @@ func (x *accessKeyIndex) reload(ctx context.Context, credIDs ...string) error {
 	if len(credIDs) == 0 {
 		return nil
 	}
-	found := map[string]*warden.Credential{}
+	found := map[string]accessKeyEntry{}
 	err := x.store.View(ctx, func(tx warden.Tx) error {
 		for _, id := range credIDs {
 			c, err := tx.GetCredential(ctx, id)
@@ -239,8 +264,11 @@ func (x *accessKeyIndex) reload(ctx context.Context, credIDs ...string) error {
 			if err != nil {
 				return err
 			}
-			if c.Kind == warden.CredAccessKey {
-				found[id] = c
+			if c.Kind != warden.CredAccessKey {
+				continue
+			}
+			if e, ok := x.entry(c); ok {
+				found[id] = e
 			}
 		}
 		return nil
@@ -251,15 +279,13 @@ func (x *accessKeyIndex) reload(ctx context.Context, credIDs ...string) error {
 	var gone []string
 	x.mu.Lock()
 	for _, id := range credIDs {
-		if c := found[id]; c != nil {
-			if keyID, e := x.entry(c); e != nil {
-				x.byKey[keyID], x.byCred[id] = e, keyID
+		if e, ok := found[id]; ok {
+			if replaced := x.putEntry(x.keys, e); replaced != "" {
+				gone = append(gone, replaced)
 			}
 			continue
 		}
-		if keyID, ok := x.byCred[id]; ok {
-			delete(x.byKey, keyID)
-			delete(x.byCred, id)
+		if keyID, ok := x.keys.remove(id); ok {
 			gone = append(gone, keyID)
 		}
 	}

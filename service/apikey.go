@@ -355,15 +355,21 @@ func decodeStoredAPIKey(c *warden.Credential) (*APIKey, error) {
 
 // CheckAPIKey implements authn.APIKeyIndex from memory: no database read.
 func (x *apiKeyIndex) CheckAPIKey(id string, r apikey.Request) (string, apikey.Refusal, bool) {
-	e := x.get(id)
-	if e == nil {
+	x.mu.RLock()
+	row, ok := x.keys.Lookup(id)
+	if !ok {
+		x.mu.RUnlock()
+		if x.loading.Load() {
+			return x.checkStored(id, &r)
+		}
 		return "", 0, false
 	}
-	refusal := e.policy.Check(&r)
+	defer x.mu.RUnlock()
+	refusal := x.keys.Check(row, &r)
 	if refusal == apikey.Accepted {
-		x.recordUse(e, r.Now)
+		x.recordUse(row, r.Now)
 	}
-	return e.policy.SubjectID, refusal, true
+	return x.keys.Subject(row), refusal, true
 }
 
 // APIKeyIndex returns the in-memory API key index for the authentication
@@ -374,5 +380,7 @@ func (s *Service) APIKeyIndex() authn.APIKeyIndex { return s.apiKeys }
 func (s *Service) Collectors() []prometheus.Collector {
 	return append([]prometheus.Collector{prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "warden_api_keys_loaded", Help: "API keys held in memory for checking.",
-	}, func() float64 { return float64(s.apiKeys.Len()) })}, s.logins.collectors()...)
+	}, func() float64 { return float64(s.apiKeys.Len()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "warden_static_tokens_loaded", Help: "Static tokens held in memory for checking.",
+	}, func() float64 { return float64(s.staticTokens.Len()) })}, s.logins.collectors()...)
 }

@@ -27,7 +27,8 @@ func apiKeyWorld(b *testing.B, n int) (s *Service, secrets []string, heapMiB flo
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	keys := make(map[string]*apiKeyEntry, n)
+	s.apiKeys.mu.Lock()
+	defer s.apiKeys.mu.Unlock()
 	for i := range n {
 		id := warden.NewID(warden.PrefixAPIKey)
 		sec := apikey.NewSecret(id)
@@ -45,15 +46,16 @@ func apiKeyWorld(b *testing.B, n int) (s *Service, secrets []string, heapMiB flo
 		if err != nil {
 			b.Fatal(err)
 		}
-		p := s.apiKeys.compile(c)
-		if p == nil {
-			b.Fatal("key did not compile")
+		spec, ok := s.apiKeys.spec(c)
+		if !ok {
+			b.Fatal("key did not decode")
 		}
-		keys[id] = newAPIKeyEntry(p)
+		if err := s.apiKeys.put(spec); err != nil {
+			b.Fatal(err)
+		}
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	s.apiKeys.keys = keys
 	return s, secrets, float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
 }
 

@@ -3,12 +3,13 @@ package service
 import (
 	"context"
 	"log/slog"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"warden"
-	"warden/access"
 	"warden/apikey"
 )
 
@@ -30,13 +31,21 @@ type apiKeyIndex struct {
 	followers []credentialFollower
 	store     warden.Store
 	log       *slog.Logger
-	products  *apikey.Catalog
-	// node looks an account up in the access snapshot, so that the keys of
-	// one account share its ID string.
-	node func(id string) (access.Node, bool)
 
+	// mu guards keys and uses: lookups and checks share it, changes hold
+	// it alone. keys holds no pointers per key (see apikey.Table), so a
+	// million keys cost the garbage collector nothing to mark.
 	mu   sync.RWMutex
-	keys map[string]*apiKeyEntry
+	keys *apikey.Table
+	uses []keyUse // by row of keys
+	gen  uint64   // the last generation given to a row
+	// loading is set until a full load has succeeded: keys not (yet) held
+	// are then read from the store (checkStored), so a node serves API
+	// keys from its start, however many there are to load.
+	loading atomic.Bool
+	early   map[string]int64 // accepted uses of stored keys while loading (under pendingMu)
+	// stopLoad cancels the start-up load and waits for it (Service.Close).
+	stopLoad func()
 	// reloadMu orders reloads: each reads the store and installs what it
 	// read before the next reads, so an older read never overwrites a
 	// newer one (a write through this process racing the feed).
@@ -48,31 +57,27 @@ type apiKeyIndex struct {
 	seen     map[string]time.Time // feed entries already applied, within the overlap
 	lastRead time.Time            // when the feed was last read successfully (this node's clock)
 
-	// Entries used since the last flush, so that a flush costs the keys
-	// used rather than every key held.
+	// Rows used since the last flush, so that a flush costs the keys used
+	// rather than every key held.
 	pendingMu  sync.Mutex
-	pending    []*apiKeyEntry
+	pending    []pendingUse
 	flushEvery time.Duration
 	stopped    atomic.Bool // the final flush ran: failures are not retried
 }
 
-// apiKeyEntry is one key: its policy, replaced whole on a change, and its
-// last use not yet written to the store.
-type apiKeyEntry struct {
-	policy        apikey.Policy // by value: one allocation per key
-	used, flushed atomic.Int64  // UnixNano
-	queued        atomic.Bool   // in pending
+// keyUse is the last use of a key not yet written to the store. gen tells
+// the keys that held a row apart (written under mu held alone).
+type keyUse struct {
+	used, flushed atomic.Int64 // UnixNano
+	queued        atomic.Bool  // in pending
+	gen           uint64
 }
 
-func newAPIKeyEntry(p *apikey.Policy) *apiKeyEntry { return &apiKeyEntry{policy: *p} }
-
-// carryUses takes over the uses of the entry e replaces (nil: none) that
-// are not yet written.
-func (e *apiKeyEntry) carryUses(old *apiKeyEntry) {
-	if old != nil {
-		e.used.Store(old.used.Load())
-		e.flushed.Store(old.flushed.Load())
-	}
+// pendingUse is a row queued for the next flush, as long as it holds the
+// same key (gen).
+type pendingUse struct {
+	row uint32
+	gen uint64
 }
 
 const (
@@ -86,11 +91,37 @@ const (
 	feedGap = 5 * time.Minute
 )
 
-func newAPIKeyIndex(store warden.Store, log *slog.Logger, products *apikey.Catalog, node func(string) (access.Node, bool), refresh time.Duration) *apiKeyIndex {
-	return &apiKeyIndex{
-		store: store, log: log, products: products, node: node,
-		keys: map[string]*apiKeyEntry{}, seen: map[string]time.Time{}, flushEvery: 25 * refresh,
+func newAPIKeyIndex(store warden.Store, log *slog.Logger, refresh time.Duration) *apiKeyIndex {
+	x := &apiKeyIndex{
+		store: store, log: log, keys: apikey.NewTable(0),
+		seen: map[string]time.Time{}, flushEvery: 25 * refresh, early: map[string]int64{},
 	}
+	x.loading.Store(true)
+	return x
+}
+
+// loadInBackground loads every key while the node serves; until it is
+// done, keys are checked from the store. A failed load is retried by the
+// refresher (the feed counts as unread).
+func (x *apiKeyIndex) loadInBackground(ctx context.Context) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	x.stopLoad = func() { cancel(); <-done }
+	go func() {
+		defer close(done)
+		start := time.Now()
+		if err := x.loadAll(ctx); err != nil {
+			if ctx.Err() == nil {
+				x.log.Error("load API keys; checking them from the database until a reload succeeds", "err", err)
+			}
+			return
+		}
+		// The rows read and decoded are garbage now, as large as the
+		// store's keys: the memory goes back to the system at once rather
+		// than over minutes.
+		debug.FreeOSMemory()
+		x.log.Info("API keys loaded", "keys", x.Len(), "duration_ms", time.Since(start).Milliseconds())
+	}()
 }
 
 // credentialFollower is an index that follows the credential change feed.
@@ -99,76 +130,194 @@ type credentialFollower interface {
 	loadAll(ctx context.Context) error
 }
 
-// get returns the entry of a key ID, or nil.
-func (x *apiKeyIndex) get(id string) *apiKeyEntry {
-	x.mu.RLock()
-	e := x.keys[id]
-	x.mu.RUnlock()
-	return e
-}
-
 // Len returns the number of keys held.
 func (x *apiKeyIndex) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.keys)
+	return x.keys.Len()
+}
+
+// put installs a compiled key (under mu held alone), keeping the use of
+// the key it replaces.
+func (x *apiKeyIndex) put(spec apikey.Spec) error {
+	_, had := x.keys.Lookup(spec.KeyID)
+	row, err := x.keys.Put(spec)
+	if err != nil {
+		return err
+	}
+	if int(row) == len(x.uses) {
+		x.uses = append(x.uses, keyUse{})
+	}
+	if !had {
+		x.gen++
+		x.uses[row].gen = x.gen
+	}
+	return nil
+}
+
+// remove deletes a key (under mu held alone); a use not yet written is
+// dropped with it.
+func (x *apiKeyIndex) remove(id string) {
+	if row, ok := x.keys.Delete(id); ok {
+		u := &x.uses[row]
+		u.used.Store(0)
+		u.flushed.Store(0)
+		u.queued.Store(false)
+		u.gen = 0
+	}
+}
+
+// Close stops the work the service started outside Run (the load of API
+// keys begun by Start) and waits for it, so that the store can be closed.
+func (s *Service) Close() {
+	if s.apiKeys.stopLoad != nil {
+		s.apiKeys.stopLoad()
+	}
 }
 
 // loadAll replaces the index with every API key in the store. The feed is
 // read from just before the load began, so a change committed during it is
-// applied afterwards.
+// applied afterwards. Keys are decoded and compiled by several goroutines
+// while the store is read (see loadKeys).
 func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	x.feedMu.Lock()
 	defer x.feedMu.Unlock()
 	var start time.Time // the database's clock, which stamps the feed
-	keys := map[string]*apiKeyEntry{}
+	x.mu.RLock()
+	size := x.keys.Len() // the last load's: the new table rarely grows
+	x.mu.RUnlock()
+	fresh := &apiKeyIndex{keys: apikey.NewTable(size), uses: make([]keyUse, 0, size)}
 	err := x.store.View(ctx, func(tx warden.Tx) (err error) {
 		if start, err = tx.Clock(ctx); err != nil {
 			return err
 		}
-		return tx.EachCredential(ctx, warden.CredAPIKey, func(c *warden.Credential) error {
-			if p := x.compile(c); p != nil {
-				keys[c.ID] = newAPIKeyEntry(p)
+		return x.loadKeys(ctx, tx, func(spec apikey.Spec) {
+			if err := fresh.put(spec); err != nil {
+				x.log.Error("unreadable API key", "api_key_id", spec.KeyID, "err", err)
 			}
-			return nil
 		})
 	})
 	if err != nil {
 		return err
 	}
 	x.mu.Lock()
-	for id, e := range keys {
-		e.carryUses(x.keys[id])
+	x.pendingMu.Lock()
+	// Uses not yet written move to the new rows and are queued again.
+	var queue []pendingUse
+	carry := func(id string, used, flushed int64) {
+		if row, ok := fresh.keys.Lookup(id); ok {
+			u := &fresh.uses[row]
+			u.used.Store(max(used, u.used.Load()))
+			u.flushed.Store(flushed)
+			if !u.queued.Swap(true) {
+				queue = append(queue, pendingUse{row, u.gen})
+			}
+		}
 	}
-	x.keys = keys
+	for row := range fresh.uses {
+		x.gen++
+		fresh.uses[row].gen = x.gen
+	}
+	for row := range x.uses {
+		old := &x.uses[row]
+		if old.gen == 0 || old.used.Load() <= old.flushed.Load() {
+			continue
+		}
+		carry(x.keys.KeyID(uint32(row)), old.used.Load(), old.flushed.Load())
+	}
+	for id, used := range x.early {
+		carry(id, used, 0)
+	}
+	clear(x.early)
+	x.keys, x.uses = fresh.keys, fresh.uses
+	x.pending = queue // rows of the old table are no longer flushed
+	x.loading.Store(false)
+	x.pendingMu.Unlock()
 	x.mu.Unlock()
+	if len(queue) > 0 {
+		time.AfterFunc(x.flushEvery, func() { x.flush(context.Background()) })
+	}
 	x.since, x.lastRead = start.Add(-feedOverlap), time.Now()
 	clear(x.seen)
 	return nil
 }
 
-// compile turns a stored key into its policy; nil (and a log line) for one
-// that cannot be read, which then authenticates nothing.
-func (x *apiKeyIndex) compile(c *warden.Credential) *apikey.Policy {
-	k, err := decodeAPIKey(c)
-	if err == nil {
-		spec := k.spec()
-		x.products.Intern(spec.Products, spec.Scopes)
-		if n, ok := x.node(spec.SubjectID); ok {
-			spec.SubjectID = n.ID // shared by the account's keys
-		}
-		var p *apikey.Policy
-		if p, err = apikey.Compile(spec); err == nil {
-			return p
-		}
+// loadKeys reads every API key of the store and decodes it on as many
+// goroutines as there are CPUs, in batches, while the store is read; put
+// gets the keys in the order read, on one goroutine, as they are decoded
+// (so that the decoded keys are never all held at once).
+func (x *apiKeyIndex) loadKeys(ctx context.Context, tx warden.Tx, put func(apikey.Spec)) error {
+	const batch = 1024
+	type job struct {
+		creds []*warden.Credential
+		out   chan []apikey.Spec
 	}
-	x.log.Error("unreadable API key", "api_key_id", c.ID, "err", err)
-	return nil
+	jobs := make(chan job, runtime.GOMAXPROCS(0))
+	order := make(chan chan []apikey.Spec, 64)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				specs := make([]apikey.Spec, 0, len(j.creds))
+				for _, c := range j.creds {
+					if spec, ok := x.spec(c); ok {
+						specs = append(specs, spec)
+					}
+				}
+				j.out <- specs
+			}
+		}()
+	}
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for out := range order {
+			for _, spec := range <-out {
+				put(spec)
+			}
+		}
+	}()
+	send := func(creds []*warden.Credential) {
+		out := make(chan []apikey.Spec, 1)
+		order <- out // in the order read: a later copy of a key wins
+		jobs <- job{creds, out}
+	}
+	var creds []*warden.Credential
+	err := tx.EachCredential(ctx, warden.CredAPIKey, func(c *warden.Credential) error {
+		if creds = append(creds, c); len(creds) == batch {
+			send(creds)
+			creds = nil
+		}
+		return nil
+	})
+	if len(creds) > 0 {
+		send(creds)
+	}
+	close(jobs)
+	wg.Wait()
+	close(order)
+	<-collected
+	return err
+}
+
+// spec decodes a stored key; false (and a log line) for one that cannot be
+// read, which then authenticates nothing.
+func (x *apiKeyIndex) spec(c *warden.Credential) (apikey.Spec, bool) {
+	k, err := decodeAPIKey(c)
+	if err != nil {
+		x.log.Error("unreadable API key", "api_key_id", c.ID, "err", err)
+		return apikey.Spec{}, false
+	}
+	return k.spec(), true
 }
 
 // refresh applies the feed entries written since the last read.
 func (x *apiKeyIndex) refresh(ctx context.Context) error {
-	x.feedMu.Lock()
+	if !x.feedMu.TryLock() {
+		return nil // a full load is under way: the feed is read after it
+	}
 	if time.Since(x.lastRead) > feedGap {
 		x.feedMu.Unlock()
 		x.log.Warn("credential change feed unread for too long: reloading every key")
@@ -239,7 +388,7 @@ func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
 	}
 	x.reloadMu.Lock()
 	defer x.reloadMu.Unlock()
-	found := make(map[string]*apikey.Policy, len(ids))
+	found := make(map[string]apikey.Spec, len(ids))
 	err := x.store.View(ctx, func(tx warden.Tx) error {
 		for _, id := range ids {
 			c, err := tx.GetCredential(ctx, id)
@@ -249,8 +398,11 @@ func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
 			if err != nil {
 				return err
 			}
-			if c.Kind == warden.CredAPIKey {
-				found[id] = x.compile(c)
+			if c.Kind != warden.CredAPIKey {
+				continue
+			}
+			if spec, ok := x.spec(c); ok {
+				found[id] = spec
 			}
 		}
 		return nil
@@ -261,15 +413,15 @@ func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, id := range ids {
-		p := found[id]
-		old := x.keys[id]
-		if p == nil {
-			delete(x.keys, id)
+		spec, ok := found[id]
+		if !ok {
+			x.remove(id)
 			continue
 		}
-		e := newAPIKeyEntry(p)
-		e.carryUses(old)
-		x.keys[id] = e
+		if err := x.put(spec); err != nil {
+			x.log.Error("unreadable API key", "api_key_id", id, "err", err)
+			x.remove(id)
+		}
 	}
 	return nil
 }
@@ -282,16 +434,64 @@ func (x *apiKeyIndex) changed(ctx context.Context, id string) {
 	}
 }
 
-// recordUse notes an accepted use; a flush writes it later. The first use
-// of a key since the last flush queues it (and schedules a flush when none
-// is), later ones cost an atomic store and load.
-func (x *apiKeyIndex) recordUse(e *apiKeyEntry, now time.Time) {
-	e.used.Store(now.UnixNano())
-	if e.queued.Load() || !e.queued.CompareAndSwap(false, true) {
+// checkStored checks a key the index does not hold (yet) from the store,
+// while a full load is under way; found is false for a key the store does
+// not hold either, or when it cannot be read.
+func (x *apiKeyIndex) checkStored(id string, r *apikey.Request) (string, apikey.Refusal, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var c *warden.Credential
+	err := x.store.View(ctx, func(tx warden.Tx) (err error) {
+		c, err = tx.GetCredential(ctx, id)
+		return err
+	})
+	if err != nil {
+		if !warden.IsCode(err, warden.NotFound) {
+			x.log.Warn("read API key while loading", "api_key_id", id, "err", err)
+		}
+		return "", 0, false
+	}
+	if c.Kind != warden.CredAPIKey {
+		return "", 0, false
+	}
+	spec, ok := x.spec(c)
+	if !ok {
+		return "", 0, false
+	}
+	p, err := apikey.Compile(spec)
+	if err != nil {
+		return "", 0, false
+	}
+	refusal := p.Check(r)
+	if refusal == apikey.Accepted {
+		x.pendingMu.Lock()
+		if x.loading.Load() {
+			x.early[c.ID] = r.Now.UnixNano()
+			x.pendingMu.Unlock()
+		} else { // the load has just finished
+			x.pendingMu.Unlock()
+			x.mu.RLock()
+			if row, ok := x.keys.Lookup(id); ok {
+				x.recordUse(row, r.Now)
+			}
+			x.mu.RUnlock()
+		}
+	}
+	return p.SubjectID, refusal, true
+}
+
+// recordUse notes an accepted use of a row (under mu, shared); a flush
+// writes it later. The first use of a key since the last flush queues it
+// (and schedules a flush when none is), later ones cost an atomic store
+// and load.
+func (x *apiKeyIndex) recordUse(row uint32, now time.Time) {
+	u := &x.uses[row]
+	u.used.Store(now.UnixNano())
+	if u.queued.Load() || !u.queued.CompareAndSwap(false, true) {
 		return
 	}
 	x.pendingMu.Lock()
-	x.pending = append(x.pending, e)
+	x.pending = append(x.pending, pendingUse{row, u.gen})
 	first := len(x.pending) == 1
 	x.pendingMu.Unlock()
 	if first {
@@ -308,16 +508,23 @@ func (x *apiKeyIndex) flush(ctx context.Context) {
 	x.pending = nil
 	x.pendingMu.Unlock()
 	type use struct {
-		e    *apiKeyEntry
+		pendingUse
+		id   string
 		used int64
 	}
 	var uses []use
-	for _, e := range batch {
-		e.queued.Store(false) // a use from here on queues the entry again
-		if u := e.used.Load(); u > e.flushed.Load() {
-			uses = append(uses, use{e, u})
+	x.mu.RLock()
+	for _, p := range batch {
+		u := &x.uses[p.row]
+		if u.gen != p.gen {
+			continue // the key left (or the index was reloaded)
+		}
+		u.queued.Store(false) // a use from here on queues the row again
+		if used := u.used.Load(); used > u.flushed.Load() {
+			uses = append(uses, use{p, x.keys.KeyID(p.row), used})
 		}
 	}
+	x.mu.RUnlock()
 	if len(uses) == 0 {
 		return
 	}
@@ -325,7 +532,7 @@ func (x *apiKeyIndex) flush(ctx context.Context) {
 	defer cancel()
 	err := x.store.Update(ctx, func(tx warden.Tx) error {
 		for _, u := range uses {
-			if err := tx.TouchCredential(ctx, u.e.policy.KeyID, time.Unix(0, u.used).UTC()); err != nil {
+			if err := tx.TouchCredential(ctx, u.id, time.Unix(0, u.used).UTC()); err != nil {
 				return err
 			}
 		}
@@ -333,15 +540,18 @@ func (x *apiKeyIndex) flush(ctx context.Context) {
 	})
 	if err != nil {
 		x.log.Warn("write API key usage", "keys", len(uses), "err", err)
-		if x.stopped.Load() {
-			return
-		}
-		for _, u := range uses {
-			x.recordUse(u.e, time.Unix(0, max(u.used, u.e.used.Load())))
-		}
-		return
 	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
 	for _, u := range uses {
-		u.e.flushed.Store(u.used)
+		if int(u.row) >= len(x.uses) || x.uses[u.row].gen != u.gen {
+			continue
+		}
+		k := &x.uses[u.row]
+		if err == nil {
+			k.flushed.Store(u.used)
+		} else if !x.stopped.Load() {
+			x.recordUse(u.row, time.Unix(0, max(u.used, k.used.Load())))
+		}
 	}
 }

@@ -30,13 +30,13 @@ func WithSubject(ctx context.Context, s Subject) context.Context { return authn.
 func SubjectFrom(ctx context.Context) Subject { return authn.PrincipalFrom(ctx) }
 
 // mintingCredential is the stored credential behind a principal: the one
-// that minted its IAM token, or the API key it presented. A token minted on
-// its behalf dies with it.
+// that minted its IAM token, or the API key or static token it presented.
+// A token minted on its behalf dies with it.
 func mintingCredential(p Subject) string {
 	if p.MintedBy != "" {
 		return p.MintedBy
 	}
-	if p.Credential == authn.CredAPIKey {
+	if p.Credential == authn.CredAPIKey || p.Credential == authn.CredStaticToken {
 		return p.CredentialID
 	}
 	return ""

@@ -14,6 +14,13 @@ import (
 // both travel through the same table and the same refresh to every node.
 const credentialRevocation = "credential:"
 
+// subjectRevocation prefixes the entries that revoke every token of a
+// subject issued until the entry was written (revoked_at, by the
+// database's clock): "subject:<subject ID>@<unix nanoseconds>", one entry
+// per revocation, so that a second one is recorded rather than taken for
+// the first.
+const subjectRevocation = "subject:"
+
 // deleteCredential deletes a stored credential in tx and revokes every IAM
 // token minted through it (an authorized key's JWT exchanges, an OAuth
 // token's exchanges, tokens created on behalf of an API key's holder). Call
@@ -48,7 +55,14 @@ func (s *Service) longestToken() time.Duration { return max(token.MaxLifetime, s
 func (s *Service) applyRevocations(revoked []warden.RevokedToken) {
 	tokens := make(map[string]time.Time, len(revoked))
 	creds := map[string]time.Time{}
+	subjects := map[string]time.Time{}
 	for _, r := range revoked {
+		if strings.HasPrefix(r.TokenID, subjectRevocation) {
+			if r.RevokedAt.After(subjects[r.SubjectID]) {
+				subjects[r.SubjectID] = r.RevokedAt
+			}
+			continue
+		}
 		if id, ok := strings.CutPrefix(r.TokenID, credentialRevocation); ok {
 			if !s.verifier.IsCredentialRevoked(id) {
 				creds[id] = r.ExpiresAt
@@ -61,4 +75,5 @@ func (s *Service) applyRevocations(revoked []warden.RevokedToken) {
 	}
 	s.verifier.Revoke(tokens)
 	s.verifier.RevokeCredentials(creds)
+	s.verifier.RevokeSubjects(subjects)
 }

@@ -91,6 +91,9 @@ type Service struct {
 	verified *verifiedPasswords
 	// adminPassword is set at bootstrap only.
 	adminPassword string
+
+	// staticTokens follows the same credential feed as apiKeys.
+	staticTokens *staticTokenIndex
 }
 
 // New validates cfg and returns a Service. Call Start before serving.
@@ -152,10 +155,11 @@ func New(cfg Config) (*Service, error) {
 	if s.products == nil {
 		s.products = apikey.DefaultCatalog()
 	}
-	s.apiKeys = newAPIKeyIndex(s.store, s.log, s.products, func(id string) (access.Node, bool) { return s.authz.snap.Load().Node(id) }, s.refresh)
+	s.apiKeys = newAPIKeyIndex(s.store, s.log, s.refresh)
 	s.verifier = token.NewVerifier(s.now)
 	s.accessKeys = newAccessKeyIndex(s.store, s.sealer, s.log, func(id string) bool { return s.subjectActive(context.Background(), id) }, s.verifier, s.now)
-	s.apiKeys.followers = append(s.apiKeys.followers, s.accessKeys)
+	s.staticTokens = newStaticTokenIndex(s.store, s.log)
+	s.apiKeys.followers = append(s.apiKeys.followers, s.accessKeys, s.staticTokens)
 	if s.logins, err = newLoginGuard(cfg.Logins, s.now); err != nil {
 		return nil, err
 	}
@@ -182,10 +186,11 @@ func (s *Service) Start(ctx context.Context) (*Bootstrap, error) {
 	if err := s.authz.reload(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.apiKeys.loadAll(ctx); err != nil {
+	s.apiKeys.loadInBackground(ctx) // keys are read from the store until it is done
+	if err := s.accessKeys.loadAll(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.accessKeys.loadAll(ctx); err != nil {
+	if err := s.staticTokens.loadAll(ctx); err != nil {
 		return nil, err
 	}
 	return boot, nil

@@ -203,3 +203,52 @@ func TestSessionTokenIsNotAnIAMToken(t *testing.T) {
 		t.Errorf("Parse(session token) = %v, want ErrMalformed", err)
 	}
 }
+
+// TestSubjectRevocation: revoking a subject's tokens until a time refuses
+// those issued up to it (in its second too) and accepts later ones; an
+// earlier time never undoes a later one; the entry outlives every token it
+// revokes and no longer.
+func TestSubjectRevocation(t *testing.T) {
+	f := newFixture(t)
+	sign := func(subject string, issued time.Time) string {
+		c := newClaims()
+		c.SubjectID, c.IssuedAt, c.ExpiresAt = subject, issued, issued.Add(12*time.Hour)
+		tok, err := Sign(c, f.priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	const alice, bob = "ajuaaaaaaaaaaaaaaaaa", "ajubbbbbbbbbbbbbbbbb"
+	at := t0.Add(10*time.Second + 500*time.Millisecond)
+	before, sameSecond, after := sign(alice, t0.Add(5*time.Second)), sign(alice, t0.Add(10*time.Second)), sign(alice, t0.Add(11*time.Second))
+	other := sign(bob, t0.Add(5*time.Second))
+	f.now = t0.Add(20 * time.Second)
+	for _, tok := range []string{before, sameSecond, after, other} {
+		if _, err := f.v.Verify(tok); err != nil { // cached: the revocation must apply to cached claims too
+			t.Fatal(err)
+		}
+	}
+	f.v.RevokeSubjects(map[string]time.Time{alice: at})
+	f.v.RevokeSubjects(map[string]time.Time{alice: t0}) // an older entry read again
+	tests := []struct {
+		name string
+		tok  string
+		want error
+	}{
+		{"issued before", before, ErrRevoked},
+		{"issued in the second of the revocation", sameSecond, ErrRevoked},
+		{"issued after", after, nil},
+		{"another subject", other, nil},
+	}
+	for _, tt := range tests {
+		if _, err := f.v.Verify(tt.tok); !errors.Is(err, tt.want) {
+			t.Errorf("%s: Verify = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	f.now = at.Add(maxTokenLifetime)
+	f.v.RevokeSubjects(map[string]time.Time{bob: f.now})
+	if f.v.IsSubjectRevoked(alice, t0) {
+		t.Error("a subject revocation outlived every token it revokes")
+	}
+}

@@ -18,8 +18,12 @@ type Verifier struct {
 	// revokedCreds holds the credentials whose tokens are revoked: ID →
 	// when the last token they minted expires.
 	revokedCreds atomic.Pointer[map[string]time.Time]
-	revMu        sync.Mutex // serializes copy-on-write of revoked and revokedCreds
+	revMu        sync.Mutex // serializes copy-on-write of the revocation lists
 	shards       [cacheShards]cacheShard
+
+	// revokedSubjects holds the subjects whose tokens issued until a time
+	// are revoked: subject ID → that time.
+	revokedSubjects atomic.Pointer[map[string]time.Time]
 }
 
 const (
@@ -40,6 +44,8 @@ func NewVerifier(now func() time.Time) *Verifier {
 	v.revoked.Store(&empty)
 	emptyCreds := map[string]time.Time{}
 	v.revokedCreds.Store(&emptyCreds)
+	emptySubjects := map[string]time.Time{}
+	v.revokedSubjects.Store(&emptySubjects)
 	for i := range v.shards {
 		v.shards[i].m = make(map[string]*Claims)
 	}
@@ -87,6 +93,52 @@ func (v *Verifier) add(list *atomic.Pointer[map[string]time.Time], ids map[strin
 		m[id] = exp
 	}
 	list.Store(&m)
+}
+
+// maxTokenLifetime is the longest any token this package signs lives: a
+// subject's revocation is kept that long after it.
+const maxTokenLifetime = max(MaxLifetime, MaxKeystoneLifetime)
+
+// RevokeSubjects revokes every token of the named subjects issued at or
+// before the given time (subject ID → time). A later time for a subject
+// replaces an earlier one, never the reverse; each entry is kept until
+// the last token it revokes has expired.
+func (v *Verifier) RevokeSubjects(until map[string]time.Time) {
+	old := *v.revokedSubjects.Load()
+	fresh := false
+	for id, t := range until {
+		if cur, ok := old[id]; !ok || t.After(cur) {
+			fresh = true
+		}
+	}
+	if !fresh {
+		return // the refresh re-reads a window of entries already applied
+	}
+	v.revMu.Lock()
+	defer v.revMu.Unlock()
+	now := v.now()
+	old = *v.revokedSubjects.Load()
+	m := make(map[string]time.Time, len(old)+len(until))
+	for id, t := range old {
+		if now.Before(t.Add(maxTokenLifetime)) {
+			m[id] = t
+		}
+	}
+	for id, t := range until {
+		if cur, ok := m[id]; !ok || t.After(cur) {
+			m[id] = t
+		}
+	}
+	v.revokedSubjects.Store(&m)
+}
+
+// IsSubjectRevoked reports whether a token of subjectID issued at issuedAt
+// is revoked with every token of its subject. Tokens carry their issue
+// time in whole seconds: one issued in the second of the revocation, even
+// just after it, is revoked too.
+func (v *Verifier) IsSubjectRevoked(subjectID string, issuedAt time.Time) bool {
+	t, ok := (*v.revokedSubjects.Load())[subjectID]
+	return ok && !issuedAt.After(t)
 }
 
 // IsCredentialRevoked reports whether the tokens of a credential are revoked.
@@ -152,7 +204,7 @@ func (v *Verifier) verify(tok, prefix string) (*Claims, error) {
 	if !now.Before(c.ExpiresAt) {
 		return nil, ErrExpired
 	}
-	if v.IsRevoked(c.TokenID) || (c.CredentialID != "" && v.IsCredentialRevoked(c.CredentialID)) {
+	if v.IsRevoked(c.TokenID) || (c.CredentialID != "" && v.IsCredentialRevoked(c.CredentialID)) || v.IsSubjectRevoked(c.SubjectID, c.IssuedAt) {
 		return nil, ErrRevoked
 	}
 	return c, nil

@@ -7,6 +7,7 @@
 package cloudru
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -100,6 +101,16 @@ type keyIn struct {
 	Restrictions     *restrictionsIn `json:"restrictions"`
 	Enabled          *bool           `json:"enabled"`
 	ExpiresAt        *string         `json:"expiresAt"`
+
+	// Output-only fields: accepted so that a key read with GET can be
+	// sent back as it is, and ignored, except that id must name the key
+	// of the path and secret must be empty.
+	ID           *string         `json:"id"`
+	Secret       *string         `json:"secret"`
+	MaskedSecret json.RawMessage `json:"maskedSecret"`
+	CreatedAt    json.RawMessage `json:"createdAt"`
+	UpdatedAt    json.RawMessage `json:"updatedAt"`
+	LastUsedAt   json.RawMessage `json:"lastUsedAt"`
 }
 
 type restrictionsOut struct {
@@ -197,10 +208,19 @@ func invalid(format string, args ...any) error {
 	return warden.Errorf(warden.InvalidArgument, format, args...)
 }
 
-// decode reads a JSON body strictly: unknown fields (a snake_case name, a
-// typo) are refused rather than silently ignored.
+// decode reads a JSON body strictly: unknown fields (a typo) are refused
+// rather than silently ignored. Field names may be camelCase, as Cloud.ru's
+// requests are, or snake_case, as its responses are, so that an answer can
+// be sent back; one field named both ways is refused.
 func decode(r *http.Request, v any) error {
-	err := jsonbody.Decode(r.Body, 64<<10, v)
+	b, err := jsonbody.Read(r.Body, 64<<10)
+	if err != nil {
+		return err
+	}
+	if b, err = camelCaseKeys(b); err != nil {
+		return err
+	}
+	err = jsonbody.Decode(bytes.NewReader(b), int64(len(b))+1, v)
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
 		return invalid("%s: must be a JSON %s, not %s", te.Field, te.Type.Kind(), te.Value)
@@ -208,10 +228,82 @@ func decode(r *http.Request, v any) error {
 	return err
 }
 
+// camelCaseKeys rewrites the snake_case object keys of a JSON document to
+// camelCase. Numbers keep their text.
+func camelCaseKeys(b []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, &warden.Error{Code: warden.InvalidArgument, Message: "invalid JSON body: " + err.Error(), Cause: err}
+	}
+	if err := renameKeys(doc, ""); err != nil {
+		return nil, err
+	}
+	return json.Marshal(doc)
+}
+
+func renameKeys(v any, path string) error {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, child := range v {
+			camel := snakeToCamel(k)
+			if camel != k {
+				if _, both := v[camel]; both {
+					return invalid("%s%s: given twice, as %s and %s", path, camel, camel, k)
+				}
+				delete(v, k)
+				v[camel] = child
+			}
+			if err := renameKeys(child, path+camel+"."); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, child := range v {
+			if err := renameKeys(child, path); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// snakeToCamel is "ip_addresses" → "ipAddresses"; other names unchanged.
+func snakeToCamel(s string) string {
+	if !strings.Contains(s, "_") {
+		return s
+	}
+	var b strings.Builder
+	upper := false
+	for _, c := range s {
+		switch {
+		case c == '_':
+			upper = true
+		case upper && c >= 'a' && c <= 'z':
+			b.WriteRune(c - 'a' + 'A')
+			upper = false
+		default:
+			b.WriteRune(c)
+			upper = false
+		}
+	}
+	return b.String()
+}
+
 // apply copies the fields present in in onto k, checking the ones only
 // this API has; the shared ones are checked by service.ValidateAPIKey.
 func (h *handler) apply(in *keyIn, k *service.APIKey, creating bool) error {
 	now := h.svc.Now()
+	if in.Secret != nil && *in.Secret != "" {
+		return invalid("secret: is output only: a key's secret cannot be set")
+	}
+	if in.ID != nil && (creating || *in.ID != k.ID) {
+		return invalid("id: is output only: it must be left out or name the key being changed")
+	}
+	if in.ServiceAccountID != nil && !creating && *in.ServiceAccountID != k.ServiceAccountID {
+		return invalid("serviceAccountId: a key cannot move to another service account")
+	}
 	if in.Name != nil {
 		if !namePattern.MatchString(*in.Name) {
 			return invalid("name: 1 to 256 Latin letters, digits, '-', '_', '.' and spaces")
@@ -271,6 +363,9 @@ func (h *handler) apply(in *keyIn, k *service.APIKey, creating bool) error {
 		t, err := time.Parse(time.RFC3339Nano, *in.ExpiresAt)
 		if err != nil {
 			return invalid("expiresAt: must be an RFC 3339 time such as 2025-01-31T09:00:00Z")
+		}
+		if t.Equal(k.ExpiresAt) {
+			break // unchanged, as when a key read with GET is sent back
 		}
 		if t.Before(now.Add(24*time.Hour - expirySlack)) {
 			return invalid("expiresAt: must be at least one day ahead")
@@ -385,9 +480,6 @@ func (h *handler) update(ctx context.Context, r *http.Request) (any, error) {
 	var in keyIn
 	if err := decode(r, &in); err != nil {
 		return nil, err
-	}
-	if in.ServiceAccountID != nil {
-		return nil, invalid("serviceAccountId: a key cannot move to another service account")
 	}
 	k, err := h.svc.UpdateAPIKey(ctx, id, fields, func(k *service.APIKey) error {
 		return h.apply(&in, k, false)

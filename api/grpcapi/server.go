@@ -102,6 +102,15 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
+type boundedDepthKey struct{}
+
+// WithBoundedDepth marks a request whose message nesting the transport has
+// bounded already (a JSON body within jsonbody.MaxDepth): validation then
+// skips the walk that only the depth bound would need.
+func WithBoundedDepth(ctx context.Context) context.Context {
+	return context.WithValue(ctx, boundedDepthKey{}, true)
+}
+
 // NewRequestID returns a fresh random request id.
 func NewRequestID() string {
 	b := make([]byte, 16)
@@ -179,7 +188,11 @@ func (s *Server) call(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 	if !ok {
 		return ctx, nil, errorf("request is not a protobuf message")
 	}
-	if err := validate.Message(m); err != nil {
+	check := validate.Message
+	if ctx.Value(boundedDepthKey{}) != nil {
+		check = validate.Rules
+	}
+	if err := check(m); err != nil {
 		return ctx, nil, &warden.Error{Code: warden.InvalidArgument, Message: err.Error()}
 	}
 	if !s.cfg.Public[info.FullMethod] {

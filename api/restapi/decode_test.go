@@ -28,7 +28,11 @@ var fuzzRoutes = []*route{
 
 func decodeBody(rt *route, body string) (proto.Message, error) {
 	r, _ := http.NewRequest("POST", "/x", strings.NewReader(body))
-	return (&Handler{}).decode(r, rt, nil)
+	msg := rt.input.New()
+	if err := (&Handler{}).decode(r, rt, nil, msg); err != nil {
+		return nil, err
+	}
+	return msg.Interface(), nil
 }
 
 func TestDecodeLimits(t *testing.T) {
@@ -118,4 +122,38 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("validation differs after a round trip: %v vs %v", verr, verr2)
 		}
 	})
+}
+
+// TestExactRoutesFoundAsBefore: every route without variables is found by
+// its own path through the lookup, and the scan finds the same route.
+func TestExactRoutesFoundAsBefore(t *testing.T) {
+	routes := map[string][]*route{}
+	for _, tpl := range []string{"/access/v1:authorize", "/access/v1:authenticate", "/iam/v1/serviceAccounts", "/iam/v1/serviceAccounts/{service_account_id}", "/iam/v1/serviceAccounts/{service_account_id}:setAccessBindings", "/x/{rest=**}"} {
+		rt, err := parseTemplate(tpl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt.template = tpl
+		routes["POST"] = append(routes["POST"], rt)
+	}
+	h := &Handler{routes: routes}
+	scan := func(path string) *route {
+		r, _ := http.NewRequest("POST", path, nil)
+		found, _, _ := h.find(r)
+		return found
+	}
+	before := map[string]*route{}
+	paths := []string{"/access/v1:authorize", "/access/v1:authenticate", "/iam/v1/serviceAccounts", "/iam/v1/serviceAccounts/aje1", "/iam/v1/serviceAccounts/aje1:setAccessBindings", "/x/a/b", "/nothing"}
+	for _, p := range paths {
+		before[p] = scan(p)
+	}
+	h.indexExact()
+	for _, p := range paths {
+		if got := scan(p); got != before[p] {
+			t.Errorf("%s: the lookup finds %v, the scan %v", p, got, before[p])
+		}
+	}
+	if len(h.exact) != 3 {
+		t.Errorf("%d exact routes, want 3", len(h.exact))
+	}
 }

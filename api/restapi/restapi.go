@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -38,6 +37,7 @@ const maxBody = 4 << 20
 // Handler routes REST requests to gRPC methods.
 type Handler struct {
 	routes    map[string][]*route // by HTTP method
+	exact     map[string]*route   // "VERB /path" of routes without variables
 	intercept grpc.UnaryServerInterceptor
 	unmarshal protojson.UnmarshalOptions
 	marshal   protojson.MarshalOptions
@@ -45,6 +45,7 @@ type Handler struct {
 
 type route struct {
 	method   grpcapi.Method
+	codec    *Codec
 	input    protoreflect.MessageType
 	body     string // "", "*" or a field name
 	segments []segment
@@ -87,7 +88,24 @@ func New(srv *grpcapi.Server) (*Handler, error) {
 			return rs[i].literals > rs[j].literals
 		})
 	}
+	h.indexExact()
 	return h, nil
+}
+
+// indexExact indexes the routes without variables by verb and path: such a
+// route wins whenever it matches (no route with variables ranks above it),
+// so it is found with one lookup rather than a scan of the verb's routes.
+func (h *Handler) indexExact() {
+	h.exact = map[string]*route{}
+	for verb, rs := range h.routes {
+		for _, rt := range rs {
+			if rt.literals == len(rt.segments) {
+				if _, dup := h.exact[verb+" "+rt.template]; !dup {
+					h.exact[verb+" "+rt.template] = rt
+				}
+			}
+		}
+	}
 }
 
 func (h *Handler) add(m grpcapi.Method) error {
@@ -139,6 +157,30 @@ func httpPattern(r *annotations.HttpRule) (string, string) {
 		return p.Custom.Kind, p.Custom.Path
 	}
 	return "", ""
+}
+
+// Codec decodes a method's request body and encodes its answer without
+// protojson's reflection, for methods on every request's path. Either may
+// decline: Decode with an error for which Fallback is true (the message is
+// then reset and protojson decodes the body, answering its own errors),
+// Encode by returning false. A codec must mean by a body exactly what
+// protojson means by it.
+type Codec struct {
+	Decode   func(body []byte, msg proto.Message) error
+	Fallback func(error) bool
+	Encode   func(dst []byte, msg proto.Message) ([]byte, bool)
+}
+
+// SetCodec makes the routes of a method (a full name) use c for their body
+// ("*" bodies only) and answer.
+func (h *Handler) SetCodec(method string, c *Codec) {
+	for _, rs := range h.routes {
+		for _, rt := range rs {
+			if rt.method.FullName == method && rt.body == "*" {
+				rt.codec = c
+			}
+		}
+	}
 }
 
 // Route is a REST route and the gRPC method it calls.
@@ -224,6 +266,9 @@ func (rt *route) match(parts []string) (map[string]string, bool) {
 }
 
 func (h *Handler) find(r *http.Request) (*route, map[string]string, bool) {
+	if rt, ok := h.exact[r.Method+" "+r.URL.EscapedPath()]; ok {
+		return rt, nil, true
+	}
 	parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
 	for _, rt := range h.routes[r.Method] {
 		if vars, ok := rt.match(parts); ok {
@@ -237,27 +282,30 @@ func (h *Handler) find(r *http.Request) (*route, map[string]string, bool) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := grpcapi.NewRequestID()
 	w.Header().Set("X-Request-Id", id)
-	ctx := grpcapi.WithRequestID(incoming(r), id)
+	// Bodies are read by jsonbody, which bounds their nesting.
+	ctx := grpcapi.WithBoundedDepth(grpcapi.WithRequestID(incoming(r), id))
 	rt, vars, ok := h.find(r)
 	if !ok {
 		WriteError(w, status.Errorf(codes.NotFound, "no API method at %s %s", r.Method, r.URL.Path), id)
 		return
 	}
-	req, err := h.decode(r, rt, vars)
-	if err != nil {
-		WriteError(w, err, id)
-		return
-	}
-	dec := func(v any) error {
-		proto.Merge(v.(proto.Message), req)
-		return nil
-	}
+	// The request is decoded into the message the method's handler
+	// allocates: no copy of it. A decoding error is answered before the
+	// interceptors run, as gRPC answers a message it cannot parse.
+	dec := func(v any) error { return h.decode(r, rt, vars, v.(proto.Message).ProtoReflect()) }
 	resp, err := rt.method.Desc.Handler(rt.method.Impl, ctx, dec, h.intercept)
 	if err != nil {
 		WriteError(w, err, id)
 		return
 	}
-	b, err := h.marshal.Marshal(resp.(proto.Message))
+	var b []byte
+	encoded := false
+	if rt.codec != nil && rt.codec.Encode != nil {
+		b, encoded = rt.codec.Encode(make([]byte, 0, 512), resp.(proto.Message))
+	}
+	if !encoded {
+		b, err = h.marshal.Marshal(resp.(proto.Message))
+	}
 	if err != nil {
 		WriteError(w, status.Error(codes.Internal, "internal error"), id)
 		return
@@ -279,11 +327,19 @@ func incoming(r *http.Request) context.Context {
 		md[strings.ToLower(k)] = vs
 	}
 	ctx := metadata.NewIncomingContext(r.Context(), md)
-	if addr, err := net.ResolveTCPAddr("tcp", r.RemoteAddr); err == nil {
-		ctx = peer.NewContext(ctx, &peer.Peer{Addr: addr})
+	if r.RemoteAddr != "" {
+		// As net/http wrote it ("IP:port"): the pipeline and the log read
+		// it as a string, so it is not parsed (ResolveTCPAddr) per request.
+		ctx = peer.NewContext(ctx, &peer.Peer{Addr: remoteAddr(r.RemoteAddr)})
 	}
 	return ctx
 }
+
+// remoteAddr is a client's TCP address as net/http gives it.
+type remoteAddr string
+
+func (a remoteAddr) Network() string { return "tcp" }
+func (a remoteAddr) String() string  { return string(a) }
 
 // WriteError answers err as google.rpc.Status JSON, with the request id in
 // its details and the HTTP status of its code.
@@ -312,46 +368,55 @@ func invalid(format string, args ...any) error {
 }
 
 // decode builds the request message from the body, path and query.
-func (h *Handler) decode(r *http.Request, rt *route, vars map[string]string) (proto.Message, error) {
-	msg := rt.input.New()
+func (h *Handler) decode(r *http.Request, rt *route, vars map[string]string, msg protoreflect.Message) error {
 	if rt.body != "" {
 		// Size and nesting are bounded before protojson builds anything:
 		// a deep body would make it and the validator recurse.
 		body, err := jsonbody.Read(r.Body, maxBody)
 		if err != nil {
-			return nil, err
+			return err
+		}
+		if rt.codec != nil && len(vars) == 0 {
+			err := rt.codec.Decode(body, msg.Interface())
+			if err == nil {
+				return nil
+			}
+			if !rt.codec.Fallback(err) {
+				return err
+			}
+			proto.Reset(msg.Interface())
 		}
 		if len(strings.TrimSpace(string(body))) > 0 {
 			target := msg
 			if rt.body != "*" {
 				fd := msg.Descriptor().Fields().ByName(protoreflect.Name(rt.body))
 				if fd == nil || fd.Message() == nil {
-					return nil, status.Errorf(codes.Internal, "internal error")
+					return status.Errorf(codes.Internal, "internal error")
 				}
 				target = msg.Mutable(fd).Message()
 			}
 			if err := h.unmarshal.Unmarshal(body, target.Interface()); err != nil {
-				return nil, invalid("invalid JSON body: %s", strings.TrimPrefix(err.Error(), "proto: "))
+				return invalid("invalid JSON body: %s", strings.TrimPrefix(err.Error(), "proto: "))
 			}
 		}
 	}
 	for field, raw := range vars {
 		v, err := url.PathUnescape(raw)
 		if err != nil {
-			return nil, invalid("%s: malformed path segment", field)
+			return invalid("%s: malformed path segment", field)
 		}
 		if err := setField(msg, field, []string{v}); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if rt.body != "*" {
 		for key, vals := range r.URL.Query() {
 			if err := setField(msg, key, vals); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	return msg.Interface(), nil
+	return nil
 }
 
 // setField sets a (possibly dotted) field named by its proto or JSON name

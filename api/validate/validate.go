@@ -32,10 +32,136 @@ type Error struct {
 // Error implements error.
 func (e *Error) Error() string { return e.Field + ": " + e.Reason }
 
-// Message validates m and returns the first violation found, or nil.
+// Message validates m and returns the first violation found, or nil. A
+// message whose type has no rule, at any depth, and cannot nest without
+// bound costs a cache lookup; fields that cannot break a rule are not
+// walked.
 func Message(m proto.Message) error {
+	pm := m.ProtoReflect()
+	if !needsWalk(pm.Descriptor()) {
+		return nil
+	}
 	w := &walker{steps: make([]step, 0, 8)} // most requests nest less
-	return w.message(m.ProtoReflect(), 1)
+	return w.message(pm, 1)
+}
+
+// Rules validates m as Message does, but skips, as well as types without
+// rules, types that would be walked only for MaxDepth: for a message whose
+// nesting the caller has bounded already (a JSON body within
+// jsonbody.MaxDepth nests less than MaxDepth).
+func Rules(m proto.Message) error {
+	pm := m.ProtoReflect()
+	if !needsRules(pm.Descriptor()) {
+		return nil
+	}
+	w := &walker{steps: make([]step, 0, 8)}
+	return w.message(pm, 1)
+}
+
+var walkCache, rulesCache sync.Map // protoreflect.FullName → bool
+
+// needsRules reports whether a message of type md can break a rule other
+// than MaxDepth.
+func needsRules(md protoreflect.MessageDescriptor) bool {
+	if v, ok := rulesCache.Load(md.FullName()); ok {
+		return v.(bool)
+	}
+	v := computeNeedsRules(md, map[protoreflect.FullName]bool{})
+	rulesCache.Store(md.FullName(), v)
+	return v
+}
+
+func computeNeedsRules(md protoreflect.MessageDescriptor, visiting map[protoreflect.FullName]bool) bool {
+	if visiting[md.FullName()] {
+		return false // already being looked at higher up
+	}
+	visiting[md.FullName()] = true
+	oneofs := md.Oneofs()
+	for i := 0; i < oneofs.Len(); i++ {
+		if exactlyOne(oneofs.Get(i)) {
+			return true
+		}
+	}
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if fieldRules(fd).any() || !checkedOnDecode(fd) {
+			return true
+		}
+		if sub := messageOf(fd); sub != nil && computeNeedsRules(sub, visiting) {
+			return true
+		}
+	}
+	return false
+}
+
+// needsWalk reports whether a message of type md can break a rule: a field
+// with one, an exactly_one oneof, a string that proto3 does not check
+// (UTF-8) at any depth, or a cycle of types (MaxDepth).
+func needsWalk(md protoreflect.MessageDescriptor) bool {
+	if v, ok := walkCache.Load(md.FullName()); ok {
+		return v.(bool)
+	}
+	v := computeNeedsWalk(md, map[protoreflect.FullName]bool{})
+	walkCache.Store(md.FullName(), v)
+	return v
+}
+
+func computeNeedsWalk(md protoreflect.MessageDescriptor, visiting map[protoreflect.FullName]bool) bool {
+	if visiting[md.FullName()] {
+		return true // a cycle: messages may nest without bound
+	}
+	visiting[md.FullName()] = true
+	defer delete(visiting, md.FullName())
+	oneofs := md.Oneofs()
+	for i := 0; i < oneofs.Len(); i++ {
+		if exactlyOne(oneofs.Get(i)) {
+			return true
+		}
+	}
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if fieldRules(fd).any() || !checkedOnDecode(fd) {
+			return true
+		}
+		if sub := messageOf(fd); sub != nil && computeNeedsWalk(sub, visiting) {
+			return true
+		}
+	}
+	return false
+}
+
+// skippable reports whether a field (of a message being walked) cannot
+// break a rule.
+func skippable(fd protoreflect.FieldDescriptor) bool {
+	if fieldRules(fd).any() || !checkedOnDecode(fd) {
+		return false
+	}
+	sub := messageOf(fd)
+	return sub == nil || !needsWalk(sub)
+}
+
+// messageOf is the message type of a field's values (a map's values), or
+// nil for scalars.
+func messageOf(fd protoreflect.FieldDescriptor) protoreflect.MessageDescriptor {
+	if fd.IsMap() {
+		fd = fd.MapValue()
+	}
+	if fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind {
+		return fd.Message()
+	}
+	return nil
+}
+
+// checkedOnDecode reports whether the protobuf decoders already refuse
+// what scalar checks of a field without rules (proto3 strings are checked
+// for UTF-8; map keys too).
+func checkedOnDecode(fd protoreflect.FieldDescriptor) bool {
+	if fd.IsMap() {
+		return checkedOnDecode(fd.MapKey()) && checkedOnDecode(fd.MapValue())
+	}
+	return fd.Kind() != protoreflect.StringKind || fd.ParentFile() == nil || fd.ParentFile().Syntax() == protoreflect.Proto3
 }
 
 type rules struct {
@@ -50,6 +176,11 @@ type rules struct {
 }
 
 type bounds struct{ min, max *float64 }
+
+// any reports whether there is a rule.
+func (r *rules) any() bool {
+	return r.required || r.pattern != nil || r.length != nil || r.size != nil || r.value != nil || r.valueTS != nil || r.unique || r.mapKey != nil
+}
 
 var cache sync.Map // protoreflect.FieldDescriptor → *rules
 
@@ -246,21 +377,15 @@ func (w *walker) message(m protoreflect.Message, depth int) error {
 		}
 		return &Error{Field: field, Reason: fmt.Sprintf("nests messages deeper than %d levels", MaxDepth)}
 	}
-	md := m.Descriptor()
-	oneofs := md.Oneofs()
-	for i := 0; i < oneofs.Len(); i++ {
-		od := oneofs.Get(i)
-		if exactlyOne(od) {
-			if m.WhichOneof(od) == nil {
-				w.push(step{name: string(od.Name())})
-				return w.violation("exactly one of its fields must be set")
-			}
+	p := planOf(m.Descriptor())
+	for _, od := range p.exactlyOne {
+		if m.WhichOneof(od) == nil {
+			w.push(step{name: string(od.Name())})
+			return w.violation("exactly one of its fields must be set")
 		}
 	}
 	masked := updateMask(len(w.steps) == 0, m)
-	fields := md.Fields()
-	for i := 0; i < fields.Len(); i++ {
-		fd := fields.Get(i)
+	for _, fd := range p.fields {
 		if masked != nil && !masked[string(fd.Name())] && !strings.HasSuffix(string(fd.Name()), "_id") && !m.Has(fd) {
 			// An update leaves fields outside its mask alone, so they are
 			// not required even where the proto marks them so.
@@ -273,6 +398,36 @@ func (w *walker) message(m protoreflect.Message, depth int) error {
 		w.pop()
 	}
 	return nil
+}
+
+// plan is what of a message type is checked: its exactly_one oneofs and
+// the fields that can break a rule, in order.
+type plan struct {
+	exactlyOne []protoreflect.OneofDescriptor
+	fields     []protoreflect.FieldDescriptor
+}
+
+var plans sync.Map // protoreflect.FullName → *plan
+
+func planOf(md protoreflect.MessageDescriptor) *plan {
+	if p, ok := plans.Load(md.FullName()); ok {
+		return p.(*plan)
+	}
+	p := &plan{}
+	oneofs := md.Oneofs()
+	for i := 0; i < oneofs.Len(); i++ {
+		if od := oneofs.Get(i); exactlyOne(od) {
+			p.exactlyOne = append(p.exactlyOne, od)
+		}
+	}
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		if fd := fields.Get(i); !skippable(fd) {
+			p.fields = append(p.fields, fd)
+		}
+	}
+	plans.Store(md.FullName(), p)
+	return p
 }
 
 // updateMask returns the top-level fields an update request's mask names

@@ -162,3 +162,49 @@ func FuzzMessage(f *testing.F) {
 		}
 	})
 }
+
+// TestMessagesWithoutRulesAreSkipped: a type with no rule at any depth and
+// no cycle is not walked at all (one cache lookup, no allocation); types
+// with rules, or that can nest without bound, are.
+func TestMessagesWithoutRulesAreSkipped(t *testing.T) {
+	for _, tt := range []struct {
+		m    proto.Message
+		want bool
+	}{
+		{&accesspb.Resource{}, false},
+		{&accesspb.Check{}, false},
+		{&accesspb.AuthorizeRequest{}, true}, // headers hold google.protobuf.Value, which nests
+		{&iam.CreateServiceAccountRequest{}, true},
+	} {
+		if got := needsWalk(tt.m.ProtoReflect().Descriptor()); got != tt.want {
+			t.Errorf("needsWalk(%T) = %v, want %v", tt.m, got, tt.want)
+		}
+	}
+	m := &accesspb.Check{Permission: "p", Resource: &accesspb.Resource{Type: "t", Id: "i"}}
+	if allocs := testing.AllocsPerRun(100, func() { Message(m) }); allocs != 0 {
+		t.Errorf("Message of a type without rules allocates %v times, want 0", allocs)
+	}
+	// A violation deep in a walked message still names its path.
+	err := Message(&iam.CreateServiceAccountRequest{FolderId: "b1g", Name: "Bad Name"})
+	if err == nil || !strings.HasPrefix(err.Error(), "name: ") {
+		t.Errorf("Message(bad name) = %v, want a violation of name", err)
+	}
+}
+
+// TestRulesSkipsDepthOnlyWalks: for messages whose nesting is bounded
+// already, a type that would be walked only for the depth bound is not
+// walked; rules are still checked.
+func TestRulesSkipsDepthOnlyWalks(t *testing.T) {
+	if needsRules((&accesspb.AuthorizeRequest{}).ProtoReflect().Descriptor()) {
+		t.Error("AuthorizeRequest has no rule, yet Rules would walk it")
+	}
+	if err := Rules(nested(20)); err != nil {
+		t.Errorf("Rules(nested) = %v", err)
+	}
+	if err := Rules(&iam.CreateServiceAccountRequest{FolderId: "b1g", Name: "Bad Name"}); err == nil || !strings.HasPrefix(err.Error(), "name: ") {
+		t.Errorf("Rules(bad name) = %v, want a violation of name", err)
+	}
+	if err := Message(nested(9000)); err == nil {
+		t.Error("Message no longer bounds the depth")
+	}
+}

@@ -32,6 +32,11 @@ type bindable[T any] struct {
 	find    func(context.Context, *client.Client, *target) (T, error)
 	id      func(T) string
 	service func(*client.Client) accessBindings
+	// folder is the folder a --service-account-name is looked up in when
+	// no --folder-id or --folder-name is given: the folder itself, or a
+	// service account's folder. Nil for resources above folders, where
+	// the selected folder is used.
+	folder func(T) string
 }
 
 var accessBindingColumns = []column[*access.AccessBinding]{
@@ -49,8 +54,9 @@ const subjectHelp = `
 
 The subject is exactly one of --subject TYPE:ID (serviceAccount:ID,
 userAccount:ID, system:allUsers, system:allAuthenticatedUsers),
---service-account-id, --service-account-name (looked up in the folder
-selected by --folder-id or --folder-name, else the default folder),
+--service-account-id, --service-account-name (looked up in the folder of
+--folder-id or --folder-name if given, else in the folder the binding is
+on or the service account's own folder, else the selected folder),
 --user-account-id, --all-authenticated-users or --all-users.`
 
 // accessBindingCommands are add-access-binding, remove-access-binding and
@@ -84,7 +90,11 @@ func updateBindingCommand[T any](a *app, r bindable[T], action access.AccessBind
 		fmt.Sprintf("  warden %s %s %s --role viewer --service-account-name my-robot\n  warden %[1]s %[2]s %[3]s --role editor --subject userAccount:ajuexample0000000000\n  warden %[1]s %[2]s --id %[4]s --role viewer --all-authenticated-users --format json",
 			r.command, verb, r.example, exampleID(r.what)),
 		func(ctx context.Context, c *client.Client, res T) error {
-			binding, err := b.binding(ctx, a, c)
+			folder := ""
+			if r.folder != nil {
+				folder = r.folder(res)
+			}
+			binding, err := b.binding(ctx, a, c, folder)
 			if err != nil {
 				return err
 			}
@@ -195,8 +205,10 @@ func (b *bindingFlags) check() error {
 }
 
 // binding is the binding the flags describe, with a service account name
-// resolved to its ID.
-func (b *bindingFlags) binding(ctx context.Context, a *app, c *client.Client) (*access.AccessBinding, error) {
+// resolved to its ID: in the folder of --folder-id or --folder-name when
+// given, else in folder (the resource's own) when it is not empty, else in
+// the selected folder.
+func (b *bindingFlags) binding(ctx context.Context, a *app, c *client.Client, folder string) (*access.AccessBinding, error) {
 	typ, id := "", ""
 	switch {
 	case b.subject != "":
@@ -208,7 +220,13 @@ func (b *bindingFlags) binding(ctx context.Context, a *app, c *client.Client) (*
 	case b.saID != "":
 		typ, id = "serviceAccount", b.saID
 	case b.saName != "":
-		sa, err := a.resolveServiceAccount(ctx, c, &target{what: "service account", name: b.saName})
+		if a.flags.folderID != "" || a.flags.folderName != "" || folder == "" {
+			var err error
+			if folder, err = a.folderID(ctx, c); err != nil {
+				return nil, err
+			}
+		}
+		sa, err := findServiceAccount(ctx, c, folder, b.saName)
 		if err != nil {
 			return nil, err
 		}

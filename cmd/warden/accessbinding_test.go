@@ -311,3 +311,31 @@ func TestListAccessBindingsFollowsPages(t *testing.T) {
 		t.Errorf("got %d bindings in %d calls, want 5 in 3", len(got), p.calls)
 	}
 }
+
+// A service account name given to add-access-binding on a folder is looked
+// up in that folder, not in the default one: an account of the same name in
+// the default folder must not receive the role.
+func TestAccessBindingServiceAccountNameInTargetFolder(t *testing.T) {
+	w := startServer(t)
+	c := loggedIn(t, w)
+	c.ok("resource-manager", "folder", "create", "team-a")
+	var inDefault, inTeam map[string]any
+	decode(t, "json", c.ok("iam", "service-account", "create", "my-robot", "--format", "json"), &inDefault)
+	decode(t, "json", c.ok("iam", "service-account", "create", "my-robot", "--folder-name", "team-a", "--format", "json"), &inTeam)
+
+	c.ok("resource-manager", "folder", "add-access-binding", "team-a", "--role", "viewer", "--service-account-name", "my-robot")
+	got := listBindings(t, c, "json", "team-a", "resource-manager", "folder")
+	if want := (binding{"viewer", "serviceAccount", inTeam["id"].(string)}); !hasBinding(got, want) {
+		t.Errorf("bindings on team-a = %v, want %v among them", got, want)
+	}
+	if other := (binding{"viewer", "serviceAccount", inDefault["id"].(string)}); hasBinding(got, other) {
+		t.Errorf("bindings on team-a = %v: the default folder's my-robot was bound", got)
+	}
+
+	// On a service account, the name is looked up in its own folder.
+	c.ok("iam", "service-account", "add-access-binding", inTeam["id"].(string), "--role", "editor", "--service-account-name", "my-robot")
+	got = listBindings(t, c, "json", inTeam["id"].(string), "iam", "service-account")
+	if want := (binding{"editor", "serviceAccount", inTeam["id"].(string)}); !hasBinding(got, want) {
+		t.Errorf("bindings on the service account = %v, want %v among them", got, want)
+	}
+}

@@ -209,14 +209,18 @@ type apiKeyCreate struct {
 	name, description string
 	scopes, products  []string
 	restrictions      apiKeyRestrictionFlags
-	expiresIn         string
-	expiresAt         string
-	disabled          bool
-	now               func() time.Time
+	expiryFlags
+	disabled bool
+}
+
+// expiryFlags are --expires-in and --expires-at of a credential's create.
+type expiryFlags struct {
+	expiresIn, expiresAt string
+	now                  func() time.Time
 }
 
 func (a *app) apiKeyCreateCommand() *cobra.Command {
-	k := apiKeyCreate{now: time.Now}
+	k := apiKeyCreate{expiryFlags: expiryFlags{now: time.Now}}
 	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Create an API key and print its secret, once",
@@ -279,7 +283,7 @@ func (a *app) createAPIKey(cmd *cobra.Command, k *apiKeyCreate) error {
 }
 
 // expiry is the expiresAt of the request: "" for the server's default.
-func (k *apiKeyCreate) expiry() (string, error) {
+func (k *expiryFlags) expiry() (string, error) {
 	switch {
 	case k.expiresIn != "" && k.expiresAt != "":
 		return "", errors.New("give --expires-in or --expires-at, not both")

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"warden/client"
@@ -35,7 +36,7 @@ type globalFlags struct {
 	configPath, profile                      string
 	endpoint, token, iamToken                string
 	serviceAccountKey                        string
-	tls                                      bool
+	tls, debug                               bool
 	format                                   string
 	folderID, folderName, cloudID, cloudName string
 }
@@ -49,6 +50,15 @@ type app struct {
 	cfg    *configFile // nil until loaded
 	client *client.Client
 	stdin  *bufio.Reader // Stdin, once a line has been read from it
+	// credential says where the credential of this run came from, for the
+	// hint shown when the server refuses it.
+	credential credentialSource
+}
+
+// credentialSource is the kind and place of the credential a run used.
+type credentialSource struct {
+	kind  string // "IAM token", "service account key", "OAuth token"
+	where string // "--token", "WARDEN_TOKEN", `profile "default"`
 }
 
 // run executes the CLI with args and returns the process exit code.
@@ -62,20 +72,46 @@ func run(ctx context.Context, args []string, e env) int {
 	}
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "ERROR: %s\n", errorMessage(err))
+		if hint := a.hint(err); hint != "" {
+			fmt.Fprintf(e.Stderr, "HINT: %s\n", hint)
+		}
 		return 1
 	}
 	return 0
 }
 
-// errorMessage is the text shown for err. The client already reduces
-// gRPC errors to the server's message; a status error from elsewhere is
-// reduced here.
+// errorMessage is the text shown for err, with the server's request id
+// when it sent one (operators find the request's log line by it). The
+// client already reduces gRPC errors to the server's message; a status
+// error from elsewhere is reduced here.
 func errorMessage(err error) string {
 	var ce *client.Error
-	if st, ok := status.FromError(err); ok && !errors.As(err, &ce) && st.Message() != "" {
+	if errors.As(err, &ce) {
+		if ce.RequestID != "" {
+			return fmt.Sprintf("%s (request id %s)", err.Error(), ce.RequestID)
+		}
+		return err.Error()
+	}
+	if st, ok := status.FromError(err); ok && st.Message() != "" {
 		return st.Message()
 	}
 	return err.Error()
+}
+
+// hint says what to do about a refused credential: which one was used and
+// how to get a fresh one.
+func (a *app) hint(err error) string {
+	if status.Code(err) != codes.Unauthenticated || a.credential.kind == "" {
+		return ""
+	}
+	used := fmt.Sprintf("the %s from %s was refused", a.credential.kind, a.credential.where)
+	switch a.credential.kind {
+	case "OAuth token":
+		return used + ": it may have expired or been revoked; run `warden login` to get a new one"
+	case "IAM token":
+		return used + ": IAM tokens last 12 hours; get a new one with `warden iam create-token`, or run `warden login`"
+	}
+	return used + ": the key may have been deleted or its service account suspended; create a new one with `warden iam key create`"
 }
 
 // Environment variables the CLI reads; flags win over them, and they win
@@ -122,7 +158,8 @@ signs a JWT that is exchanged for an IAM token, as the Yandex SDKs do.`,
 	root.SetOut(a.env.Stdout)
 	root.SetErr(a.env.Stderr)
 	root.SetIn(a.env.Stdin)
-	root.CompletionOptions.DisableDefaultCmd = true
+	// Cobra's completion command: warden completion bash|zsh|fish|powershell.
+	root.CompletionOptions.HiddenDefaultCmd = false
 
 	f := root.PersistentFlags()
 	f.StringVar(&a.flags.configPath, "config", "", "config file (env "+envConfig+"; default $XDG_CONFIG_HOME/warden/config.yaml or ~/.config/warden/config.yaml)")
@@ -132,13 +169,14 @@ signs a JWT that is exchanged for an IAM token, as the Yandex SDKs do.`,
 	f.StringVar(&a.flags.iamToken, "iam-token", "", "IAM token to authenticate with (env "+envIAMToken+")")
 	f.StringVar(&a.flags.serviceAccountKey, "service-account-key", "", "service account key `FILE` to authenticate with, as written by warden iam key create --output (env "+envKey+")")
 	f.BoolVar(&a.flags.tls, "tls", false, "connect with TLS (implied by an https:// endpoint)")
+	f.BoolVar(&a.flags.debug, "debug", false, "write a line per API call to stderr: method, duration, outcome, raw error and request id")
 	f.StringVar(&a.flags.format, "format", "", "output format: text, json or yaml (env "+envFormat+"; default text)")
 	f.StringVar(&a.flags.folderID, "folder-id", "", "folder to use (env "+envFolderID+"; default the profile's folder-id, else the folder named default)")
 	f.StringVar(&a.flags.folderName, "folder-name", "", "folder to use, by name, in the selected cloud")
 	f.StringVar(&a.flags.cloudID, "cloud-id", "", "cloud to use (env "+envCloudID+"; default the profile's cloud-id, else the only cloud you can see)")
 	f.StringVar(&a.flags.cloudName, "cloud-name", "", "cloud to use, by name")
 
-	root.AddCommand(a.configCommand(), a.loginCommand(), a.logoutCommand(), a.resourceManagerCommand(), a.iamCommand(), a.organizationManagerCommand(), a.operationCommand())
+	root.AddCommand(a.configCommand(), a.loginCommand(), a.logoutCommand(), a.resourceManagerCommand(), a.iamCommand(), a.organizationManagerCommand(), a.operationCommand(), a.versionCommand())
 	return root
 }
 
@@ -198,7 +236,11 @@ func (a *app) connConfig() (client.Config, error) {
 	if err != nil {
 		return client.Config{}, err
 	}
-	return client.Config{Endpoint: ep, TLS: a.flags.tls || p.TLS}, nil
+	cfg := client.Config{Endpoint: ep, TLS: a.flags.tls || p.TLS}
+	if a.flags.debug {
+		cfg.Debug = a.env.Stderr
+	}
+	return cfg, nil
 }
 
 // clientConfig is connConfig with the credentials of this run: flags, then
@@ -213,25 +255,29 @@ func (a *app) clientConfig() (client.Config, error) {
 	if err != nil {
 		return client.Config{}, err
 	}
+	profile := fmt.Sprintf("profile %q", name)
 	for _, src := range []struct {
-		from                      string
-		iamToken, key, oauthToken string
+		iamToken, key, oauthToken   string
+		iamFrom, keyFrom, oauthFrom string
 	}{
-		{"--service-account-key", a.flags.iamToken, a.flags.serviceAccountKey, a.flags.token},
-		{envKey, a.env.getenv(envIAMToken), a.env.getenv(envKey), a.env.getenv(envToken)},
-		{fmt.Sprintf("service-account-key of profile %q", name), p.IAMToken, p.ServiceAccountKey, p.Token},
+		{a.flags.iamToken, a.flags.serviceAccountKey, a.flags.token, "--iam-token", "--service-account-key", "--token"},
+		{a.env.getenv(envIAMToken), a.env.getenv(envKey), a.env.getenv(envToken), envIAMToken, envKey, envToken},
+		{p.IAMToken, p.ServiceAccountKey, p.Token, profile, "service-account-key of " + profile, profile},
 	} {
 		switch {
 		case src.iamToken != "":
 			cfg.IAMToken = src.iamToken
+			a.credential = credentialSource{"IAM token", src.iamFrom}
 		case src.key != "":
 			key, err := client.ServiceAccountKeyFile(src.key)
 			if err != nil {
-				return client.Config{}, fmt.Errorf("%s: %w", src.from, err)
+				return client.Config{}, fmt.Errorf("%s: %w", src.keyFrom, err)
 			}
 			cfg.Credentials = key
+			a.credential = credentialSource{"service account key", src.keyFrom}
 		case src.oauthToken != "":
 			cfg.OAuthToken = src.oauthToken
+			a.credential = credentialSource{"OAuth token", src.oauthFrom}
 		default:
 			continue
 		}

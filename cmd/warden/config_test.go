@@ -33,6 +33,16 @@ func TestConfigSetGet(t *testing.T) {
 	if diff := cmp.Diff(want, c.ok("config", "list")); diff != "" {
 		t.Errorf("config list (-want +got):\n%s", diff)
 	}
+	var asJSON map[string]string
+	decode(t, "json", c.ok("config", "list", "--format", "json"), &asJSON)
+	if diff := cmp.Diff(map[string]string{"endpoint": "127.0.0.1:9999", "tls": "true", "token": "y0_abcde****", "cloud-id": "b1gexample0000000000", "folder-id": "b1fexample0000000000"}, asJSON); diff != "" {
+		t.Errorf("config list --format json (-want +got):\n%s", diff)
+	}
+	var profiles []map[string]any
+	decode(t, "yaml", c.ok("config", "profile", "list", "--format", "yaml"), &profiles)
+	if diff := cmp.Diff([]map[string]any{{"name": "default", "active": true}}, profiles); diff != "" {
+		t.Errorf("config profile list --format yaml (-want +got):\n%s", diff)
+	}
 	c.ok("config", "unset", "tls")
 	c.ok("config", "unset", "folder-id")
 	if strings.Contains(c.ok("config", "list"), "folder-id") {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -94,6 +95,7 @@ func (a *app) configCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var fields []field
 			for _, k := range configKeys {
 				v := k.get(p)
 				if v == "" {
@@ -102,9 +104,15 @@ func (a *app) configCommand() *cobra.Command {
 				if k.secret {
 					v = redact(v)
 				}
-				fmt.Fprintf(a.env.Stdout, "%s: %s\n", k.name, v)
+				fields = append(fields, field{k.name, v})
 			}
-			return nil
+			if a.flags.format == "text" {
+				for _, f := range fields {
+					fmt.Fprintf(a.env.Stdout, "%s: %s\n", f.name, f.value)
+				}
+				return nil
+			}
+			return a.printJSON(objectJSON(fields))
 		},
 	}
 	return group("config", "Manage the CLI's settings and profiles", `
@@ -177,6 +185,18 @@ func (a *app) profileCommand() *cobra.Command {
 			names := cfg.profileNames()
 			if len(names) == 0 {
 				names = []string{defaultProfile}
+			}
+			if a.flags.format != "text" {
+				var buf bytes.Buffer
+				buf.WriteByte('[')
+				for i, name := range names {
+					if i > 0 {
+						buf.WriteByte(',')
+					}
+					fmt.Fprintf(&buf, `{"name":%s,"active":%t}`, quoteJSON(name), name == cfg.activeName())
+				}
+				buf.WriteByte(']')
+				return a.printJSON(buf.Bytes())
 			}
 			for _, name := range names {
 				if name == cfg.activeName() {

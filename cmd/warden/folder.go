@@ -131,6 +131,7 @@ func (a *app) folderCommand() *cobra.Command {
 		find:    a.resolveFolder,
 		id:      func(f *rm.Folder) string { return f.Id },
 		service: func(c *client.Client) accessBindings { return c.Folders },
+		folder:  func(f *rm.Folder) string { return f.Id },
 	})
 
 	return group("folder", "Manage folders", `

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -111,11 +112,29 @@ func (c *cli) fail(args ...string) string {
 	if r.code == 0 {
 		c.t.Fatalf("warden %s succeeded, want failure; stdout: %s", strings.Join(args, " "), r.stdout)
 	}
-	msg, ok := strings.CutPrefix(r.stderr, "ERROR: ")
-	if !ok || strings.Count(r.stderr, "\n") != 1 {
-		c.t.Fatalf("warden %s: stderr %q, want one line \"ERROR: …\"", strings.Join(args, " "), r.stderr)
+	msg, _ := failure(c.t, args, r.stderr)
+	return msg
+}
+
+// requestIDSuffix is how an error names the server's request id.
+var requestIDSuffix = regexp.MustCompile(` \(request id [0-9A-Za-z-]+\)$`)
+
+// failure splits the stderr of a failed run into its error message, without
+// the request id the server gave it, and its hint line, if any.
+func failure(t *testing.T, args []string, stderr string) (msg, hint string) {
+	t.Helper()
+	errLine, rest, _ := strings.Cut(stderr, "\n")
+	msg, ok := strings.CutPrefix(errLine, "ERROR: ")
+	if rest != "" {
+		hint, _ = strings.CutPrefix(strings.TrimSuffix(rest, "\n"), "HINT: ")
+		if strings.Contains(hint, "\n") || !strings.HasPrefix(rest, "HINT: ") {
+			ok = false
+		}
 	}
-	return strings.TrimSpace(msg)
+	if !ok {
+		t.Fatalf("warden %s: stderr %q, want \"ERROR: …\" and at most a \"HINT: …\" line", strings.Join(args, " "), stderr)
+	}
+	return requestIDSuffix.ReplaceAllString(strings.TrimSpace(msg), ""), hint
 }
 
 // decode parses output of a format into v: JSON, or YAML for yaml and

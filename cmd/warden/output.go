@@ -201,3 +201,28 @@ func formatLabels(labels map[string]string) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// field is one named string of an object printed in a fixed key order.
+type field struct{ name, value string }
+
+// objectJSON is a JSON object of fields, in their order.
+func objectJSON(fields []field) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, f := range fields {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(quoteJSON(f.name))
+		buf.WriteByte(':')
+		buf.WriteString(quoteJSON(f.value))
+	}
+	buf.WriteByte('}')
+	return buf.Bytes()
+}
+
+// quoteJSON is s as a JSON string.
+func quoteJSON(s string) string {
+	b, _ := json.Marshal(s) // a string always encodes
+	return string(b)
+}

@@ -31,16 +31,21 @@ func (a *app) resolveServiceAccount(ctx context.Context, c *client.Client, t *ta
 			if err != nil {
 				return nil, err
 			}
-			f, err := nameFilter(name)
-			if err != nil {
-				return nil, err
-			}
-			resp, err := c.ServiceAccounts.List(ctx, &iam.ListServiceAccountsRequest{FolderId: folder, Filter: f, PageSize: pageSize})
-			if err != nil {
-				return nil, err
-			}
-			return exactlyOne(resp.ServiceAccounts, "service account", name, " in folder "+folder)
+			return findServiceAccount(ctx, c, folder, name)
 		})
+}
+
+// findServiceAccount is the one service account of folder named name.
+func findServiceAccount(ctx context.Context, c *client.Client, folder, name string) (*iam.ServiceAccount, error) {
+	f, err := nameFilter(name)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.ServiceAccounts.List(ctx, &iam.ListServiceAccountsRequest{FolderId: folder, Filter: f, PageSize: pageSize})
+	if err != nil {
+		return nil, err
+	}
+	return exactlyOne(resp.ServiceAccounts, "service account", name, " in folder "+folder)
 }
 
 const folderHelp = `
@@ -214,18 +219,25 @@ cloud is refused. The previous password's Keystone tokens are revoked.` + folder
 			return nil
 		})
 
+	revokeTokens := one("revoke-tokens", "Revoke every IAM token, Keystone token and ephemeral key of a service account", `  warden iam service-account revoke-tokens my-robot`,
+		func(ctx context.Context, c *client.Client, sa *iam.ServiceAccount) error {
+			return a.revokeAccountTokens(ctx, c, "serviceAccounts", sa.Id)
+		})
+	revokeTokens.Long = revokeTokensHelp + folderHelp
+
 	// Bindings on a service account say who may use or manage it.
 	bindings := accessBindingCommands(a, bindable[*iam.ServiceAccount]{
 		what: "service account", command: "iam service-account", example: "my-robot", help: folderHelp,
 		find:    a.resolveServiceAccount,
 		id:      func(sa *iam.ServiceAccount) string { return sa.Id },
 		service: func(c *client.Client) accessBindings { return c.ServiceAccounts },
+		folder:  func(sa *iam.ServiceAccount) string { return sa.FolderId },
 	})
 
 	return group("service-account", "Manage service accounts", `
 Manage service accounts: identities for programs. Commands that act on one
 service account take its ID or name as an argument, or --id or --name.`+folderHelp,
-		[]string{"service-accounts", "sa"}, append([]*cobra.Command{list, get, create, update, del, suspend, reactivate, setPassword, removePassword}, bindings...)...)
+		[]string{"service-accounts", "sa"}, append([]*cobra.Command{list, get, create, update, del, suspend, reactivate, setPassword, removePassword, revokeTokens}, bindings...)...)
 }
 
 // printResult waits for op and prints its response, unpacked into out.

@@ -67,8 +67,23 @@ of the account is revoked: its sessions must log in again.`,
 	setPassword.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from stdin, without prompting")
 	setPassword.Flags().BoolVar(&own, "own", false, "change your own password: give the current one too")
 
+	revokeTokens := &cobra.Command{
+		Use:     "revoke-tokens ID",
+		Short:   "Revoke every IAM token, Keystone token and ephemeral key of a user account",
+		Long:    revokeTokensHelp,
+		Example: `  warden iam user-account revoke-tokens ajuexample0000000000`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.dial(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return a.revokeAccountTokens(cmd.Context(), c, "userAccounts", args[0])
+		},
+	}
+
 	return group("user-account", "Manage user accounts", `
-Manage user accounts: people, who log in with a password.`, []string{"user-accounts"}, get, setPassword)
+Manage user accounts: people, who log in with a password.`, []string{"user-accounts"}, get, setPassword, revokeTokens)
 }
 
 // readNewPassword reads a new password, asking twice on a terminal.

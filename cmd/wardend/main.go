@@ -10,6 +10,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -18,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"warden/api/forwardauth"
 	"warden/secret"
 	"warden/server"
 	"warden/service"
@@ -73,8 +75,13 @@ func serve(args []string) error {
 	fs.StringVar(&readTimeout, "read-timeout", env("WARDEN_READ_TIMEOUT", "30s"), "longest time to read a request body, gRPC calls excepted (env WARDEN_READ_TIMEOUT)")
 	fs.StringVar(&writeTimeout, "write-timeout", env("WARDEN_WRITE_TIMEOUT", "60s"), "longest time from a request's headers to the end of its response, gRPC calls excepted (env WARDEN_WRITE_TIMEOUT)")
 	fs.StringVar(&maxConns, "max-connections", env("WARDEN_MAX_CONNECTIONS", "0"), "most client connections served at once; beyond it a few more are accepted for 5 s to answer /healthz and /readyz, the rest get 503 or are closed; 0: 10000, or fewer if ulimit -n requires (env WARDEN_MAX_CONNECTIONS)")
+	var trustedProxies string
+	fs.StringVar(&cfg.ForwardAuthRoutes, "forward-auth-routes", env("WARDEN_FORWARD_AUTH_ROUTES", ""), "YAML or JSON route file of forward auth (/warden/v1/forwardAuth) and Envoy ext_authz: method + path → permission + resource; without it every forwarded request is denied (env WARDEN_FORWARD_AUTH_ROUTES)")
+	fs.StringVar(&trustedProxies, "trusted-proxies", env("WARDEN_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the proxies whose X-Forwarded-For and X-Real-IP forward auth and ext_authz believe; from others the connection's address is the client (env WARDEN_TRUSTED_PROXIES)")
 	fs.StringVar(&logLevel, "log-level", env("WARDEN_LOG_LEVEL", "info"), "debug, info, warn or error (env WARDEN_LOG_LEVEL)")
 	fs.StringVar(&logFormat, "log-format", env("WARDEN_LOG_FORMAT", "json"), "json or text (env WARDEN_LOG_FORMAT)")
+	var logFlush string
+	fs.StringVar(&logFlush, "log-flush", env("WARDEN_LOG_FLUSH", "100ms"), "longest time a log line below warning level stays buffered (a crash loses at most this much of the request log); 0 writes every line at once (env WARDEN_LOG_FLUSH)")
 	fs.Parse(args)
 	cfg.AdminPassword = os.Getenv("WARDEN_ADMIN_PASSWORD")
 	cfg.Banner = os.Stderr
@@ -88,6 +95,9 @@ func serve(args []string) error {
 	}
 	if cfg.WriteTimeout, err = time.ParseDuration(writeTimeout); err != nil {
 		return fmt.Errorf("--write-timeout: %w", err)
+	}
+	if cfg.TrustedProxies, err = forwardauth.ParseTrustedProxies(trustedProxies); err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	if cfg.MaxConnections, err = strconv.Atoi(maxConns); err != nil {
 		return fmt.Errorf("--max-connections: %w", err)
@@ -114,14 +124,30 @@ func serve(args []string) error {
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
+	flushEvery, err := time.ParseDuration(logFlush)
+	if err != nil || flushEvery < 0 {
+		return fmt.Errorf("--log-flush: want a duration such as 100ms, or 0, got %q", logFlush)
+	}
+	var logOut io.Writer = os.Stderr
+	var logBuf *server.LogWriter
+	if flushEvery > 0 {
+		logBuf = server.NewLogWriter(os.Stderr, flushEvery)
+		defer logBuf.Close()
+		logOut = logBuf
+	}
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
 	switch logFormat {
 	case "json":
-		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		h = slog.NewJSONHandler(logOut, opts)
 	case "text":
-		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, opts))
+		h = slog.NewTextHandler(logOut, opts)
 	default:
 		return fmt.Errorf("--log-format must be json or text")
+	}
+	cfg.Logger = slog.New(h)
+	if logBuf != nil {
+		cfg.Logger = server.NewBufferedLogger(h, logBuf)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

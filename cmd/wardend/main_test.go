@@ -284,6 +284,20 @@ func TestFailCleanly(t *testing.T) {
 			want: "roles file",
 		},
 		{
+			name: "route file with a misspelt field",
+			setup: func(t *testing.T, dir string) []string {
+				f := filepath.Join(filepath.Dir(dir), "routes.yaml")
+				write(t, f, []byte("routes:\n  - method: GET\n    path: /{folder}\n    permission: storage.objects.get\n    resource: \"{folder}\"\n  - method: PUT\n    path: /{folder}\n    permision: storage.objects.put\n"))
+				return []string{"--forward-auth-routes", f}
+			},
+			want: `line 6: routes[1]: unknown field "permision"`,
+		},
+		{
+			name:  "trusted proxy that is no address",
+			setup: func(*testing.T, string) []string { return []string{"--trusted-proxies", "10.0.0.0/8,proxy.local"} },
+			want:  `--trusted-proxies: forwardauth: trusted proxy "proxy.local"`,
+		},
+		{
 			name: "data dir inside a file",
 			setup: func(t *testing.T, dir string) []string {
 				write(t, filepath.Join(dir, "file"), []byte("x"))

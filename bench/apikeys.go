@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // the driver wardend's SQLite store uses
+
+	"warden"
+	"warden/apikey"
+	"warden/secret"
+)
+
+// runAPIKeys measures a node holding o.keys API keys against a small one:
+// how long it takes from start to serving an API key and to holding every
+// key in memory, its memory, and the CPU of Authorize with an API key
+// (REST, c=o.conc), at the default GOGC.
+func runAPIKeys(o *options) error {
+	dataDir := filepath.Join(o.work, "keys")
+	w, err := startWardend(o, dataDir)
+	if err != nil {
+		return err
+	}
+	x, err := newWorld(w)
+	if err != nil {
+		w.stop()
+		return fmt.Errorf("set up wardend: %w", err)
+	}
+	key, _, err := w.rest("POST", "/iam/v1/apiKeys", x.admin, map[string]any{"serviceAccountId": x.robot, "description": "bench"})
+	if err != nil {
+		w.stop()
+		return err
+	}
+	keyID, keySecret := str(key, "apiKey", "id"), str(key, "secret")
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.conc * 2}}
+	small := measureAPIKeyAuthorize(o, w, client, x.folder, []string{keySecret})
+	smallRSS, _ := processRSS(w.pid())
+	w.stop()
+
+	fmt.Fprintf(os.Stderr, "inserting %d API keys…\n", o.keys-1)
+	t0 := time.Now()
+	secrets, err := cloneAPIKey(filepath.Join(dataDir, "warden.db"), keyID, o.keys-1)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "inserted in %v\n", time.Since(t0).Round(time.Millisecond))
+
+	start := time.Now()
+	w, err = startWardend(o, dataDir)
+	if err != nil {
+		return err
+	}
+	defer w.stop()
+	listening := time.Since(start)
+	call := apiKeyAuthorize(client, w.addr, x.folder, secrets)
+	var ready time.Duration
+	for deadline := time.Now().Add(time.Minute); ; {
+		if err := call(); err == nil {
+			ready = time.Since(start)
+			break
+		} else if time.Now().After(deadline) {
+			return fmt.Errorf("no API key accepted within a minute: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := w.waitLog(`"API keys loaded"`, 10*time.Minute); err != nil {
+		return err
+	}
+	loaded := time.Since(start)
+	rss, peak := processRSS(w.pid())
+	big := measureAPIKeyAuthorize(o, w, client, x.folder, secrets)
+	fmt.Printf("| API keys | start → listening | → first API key served | → every key in memory | RSS after load (peak) | Authorize (REST, c=%d, Api-Key) CPU/req | req/s |\n", o.conc)
+	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Printf("| 1 | | | | %s | %s | %.0f |\n", smallRSS, small.cpu, small.rate)
+	fmt.Printf("| %d | %v | %v | %v | %s (%s) | %s (**%.2f×** the small node's) | %.0f |\n", o.keys,
+		listening.Round(time.Millisecond), ready.Round(time.Millisecond), loaded.Round(time.Millisecond), rss, peak,
+		big.cpu, float64(big.cpu)/float64(small.cpu), big.rate)
+	return nil
+}
+
+// apiKeyFigures are the medians of Authorize runs with API keys.
+type apiKeyFigures struct {
+	cpu  time.Duration
+	rate float64
+}
+
+func measureAPIKeyAuthorize(o *options, w *wardend, client *http.Client, folder string, secrets []string) apiKeyFigures {
+	call := apiKeyAuthorize(client, w.addr, folder, secrets)
+	var cpu, rate []float64
+	for range o.runs {
+		r := closedLoop(w.pid(), o.conc, o.warmup, o.duration, call)
+		if r.errs > 0 {
+			fmt.Fprintf(os.Stderr, "Authorize with API keys: %d errors, the first: %v\n", r.errs, r.firstError)
+		}
+		cpu = append(cpu, float64(r.cpuPerReq()))
+		rate = append(rate, r.rate())
+	}
+	return apiKeyFigures{time.Duration(median(cpu)).Round(time.Microsecond), median(rate)}
+}
+
+// apiKeyAuthorize returns a call of REST Authorize with the API keys in
+// turn.
+func apiKeyAuthorize(client *http.Client, addr, folder string, secrets []string) func() error {
+	bodies := make([][]byte, len(secrets))
+	for i, s := range secrets {
+		bodies[i] = authorizeBody("Api-Key "+s, folder)
+	}
+	var next atomic.Int64
+	url := "http://" + addr + "/access/v1:authorize"
+	json := map[string]string{"Content-Type": "application/json"}
+	return func() error {
+		i := int(next.Add(1)) % len(bodies)
+		return httpCall(client, "POST", url, json, bodies[i])()
+	}
+}
+
+// cloneAPIKey inserts n copies of a stored API key under new IDs and
+// secrets, in one transaction, straight into wardend's SQLite database
+// (through the service they would cost one durable commit each). It
+// returns the secrets of up to 100 of them.
+func cloneAPIKey(path, id string, n int) ([]string, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	ctx := context.Background()
+	var kind, subject, description string
+	var data []byte
+	var created, expires, used int64
+	err = db.QueryRowContext(ctx, `SELECT kind, subject_id, data, description, created_at, expires_at, last_used_at FROM credentials WHERE id = ?`, id).
+		Scan(&kind, &subject, &data, &description, &created, &expires, &used)
+	if err != nil {
+		return nil, fmt.Errorf("read the API key to clone: %w", err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO credentials (id, kind, subject_id, hash, data, description, created_at, expires_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, err
+	}
+	var secrets []string
+	for i := range n {
+		cid := warden.NewID(warden.PrefixAPIKey)
+		s := apikey.NewSecret(cid)
+		if i%max(n/100, 1) == 0 {
+			secrets = append(secrets, s)
+		}
+		if _, err := stmt.ExecContext(ctx, cid, kind, subject, secret.Hash(s), data, description, created, expires, used); err != nil {
+			return nil, err
+		}
+	}
+	return secrets, tx.Commit()
+}

@@ -1,0 +1,141 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"warden"
+	"warden/apikey"
+	"warden/secret"
+	"warden/storage/sqlite"
+)
+
+// TestAPIKeysServedWhileLoading: until the index has loaded, a key is
+// checked from the store (so a node with a million keys serves them from
+// its start), a deletion is enforced at once, and an accepted use is
+// kept for the flush once the load is done.
+func TestAPIKeysServedWhileLoading(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, t.TempDir()+"/w.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	s, err := New(Config{Store: store, Sealer: mustSealer(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func() (id, sec string) {
+		id = warden.NewID(warden.PrefixAPIKey)
+		sec = apikey.NewSecret(id)
+		created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		k := &APIKey{ID: id, ServiceAccountID: "aje00000000000000001", Name: "k", Products: []string{"postbox"}, Enabled: true,
+			MaskedSecret: apikey.Masked(sec), CreatedAt: created, UpdatedAt: created, hash: secret.Hash(sec)}
+		c, err := k.credential()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Update(ctx, func(tx warden.Tx) error { return tx.CreateCredential(ctx, c) }); err != nil {
+			t.Fatal(err)
+		}
+		return id, sec
+	}
+	kept, keptSecret := create()
+	gone, goneSecret := create()
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	check := func(id, sec string) (string, apikey.Refusal, bool) {
+		return s.apiKeys.CheckAPIKey(id, apikey.Request{Secret: sec, Now: now, Product: "postbox"})
+	}
+
+	if got := s.apiKeys.Len(); got != 0 {
+		t.Fatalf("before the load the index holds %d keys", got)
+	}
+	if sub, refusal, found := check(kept, keptSecret); !found || refusal != apikey.Accepted || sub != "aje00000000000000001" {
+		t.Fatalf("while loading: %q, %v, %v; want the account, accepted, found", sub, refusal, found)
+	}
+	if _, refusal, _ := check(kept, goneSecret); refusal != apikey.WrongSecret {
+		t.Fatalf("while loading, the wrong secret: %v, want %v", refusal, apikey.WrongSecret)
+	}
+	if err := store.Update(ctx, func(tx warden.Tx) error { return tx.DeleteCredential(ctx, gone) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, found := check(gone, goneSecret); found {
+		t.Fatal("while loading, a deleted key is still found")
+	}
+
+	if err := s.apiKeys.loadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.apiKeys.loading.Load() {
+		t.Fatal("still loading after loadAll")
+	}
+	reads := countReads(s)
+	before := reads()
+	// Refused (so no use recorded): the use the flush writes below is
+	// the one made while loading.
+	if _, refusal, found := check(kept, goneSecret); !found || refusal != apikey.WrongSecret {
+		t.Fatalf("after the load: %v, %v; want %v, found", refusal, found, apikey.WrongSecret)
+	}
+	if _, _, found := check(gone, goneSecret); found {
+		t.Fatal("after the load, a deleted key is found")
+	}
+	if n := reads() - before; n != 0 {
+		t.Errorf("%d database reads after the load, want 0", n)
+	}
+	// The use made while loading is written by the next flush.
+	s.apiKeys.flush(ctx)
+	var used time.Time
+	store.View(ctx, func(tx warden.Tx) error {
+		c, err := tx.GetCredential(ctx, kept)
+		if err == nil {
+			used = c.LastUsedAt
+		}
+		return err
+	})
+	if !used.Equal(now) {
+		t.Errorf("last used at %v after the flush, want %v", used, now)
+	}
+}
+
+// TestAccessKeyTable: keys are found by their AWS key id, a credential
+// whose key id changes leaves its old one, a deleted key is gone and its
+// row reused, and the arena is compacted as keys churn.
+func TestAccessKeyTable(t *testing.T) {
+	tb := newAccessKeyTable()
+	sealed := func(i int) []byte { return []byte(strings.Repeat(string(rune('a'+i%26)), 68)) }
+	const n = 2000
+	for round := range 3 {
+		for i := range n {
+			if _, ok := tb.put(fmt.Sprintf("WDNK%016d", i), fmt.Sprintf("ajs%017d", i), fmt.Sprintf("aje%017d", i%7), sealed(i+round)); !ok {
+				t.Fatal("put refused a 20-character id")
+			}
+		}
+	}
+	for i := range n {
+		r, ok := tb.lookup(fmt.Sprintf("WDNK%016d", i))
+		if !ok || string(tb.sealed(r)) != string(sealed(i+2)) || tb.subject(r) != fmt.Sprintf("aje%017d", i%7) || r.credID.String() != fmt.Sprintf("ajs%017d", i) {
+			t.Fatalf("key %d: found %v, wrong row after churn", i, ok)
+		}
+	}
+	if len(tb.arena) > 2*n*68 {
+		t.Errorf("arena of %d bytes for %d keys of 68: not compacted", len(tb.arena), n)
+	}
+	if replaced, _ := tb.put("WDNKnewnewnewnewnew0", fmt.Sprintf("ajs%017d", 1), "aje", sealed(0)); replaced != fmt.Sprintf("WDNK%016d", 1) {
+		t.Errorf("a credential's new key id replaced %q, want its old one", replaced)
+	}
+	if _, ok := tb.lookup(fmt.Sprintf("WDNK%016d", 1)); ok {
+		t.Error("the old key id of a credential is still found")
+	}
+	if keyID, ok := tb.remove(fmt.Sprintf("ajs%017d", 5)); !ok || keyID != fmt.Sprintf("WDNK%016d", 5) {
+		t.Errorf("remove = %q, %v", keyID, ok)
+	}
+	if _, ok := tb.lookup(fmt.Sprintf("WDNK%016d", 5)); ok || tb.Len() != n-1 {
+		t.Errorf("after remove: found %v, Len %d (want %d)", ok, tb.Len(), n-1)
+	}
+	if _, ok := tb.put("WDNK123456789012345678", "ajs1", "aje", nil); ok {
+		t.Error("put accepted a key id longer than 20 characters")
+	}
+}
