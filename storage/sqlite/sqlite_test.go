@@ -191,3 +191,23 @@ func TestGroupCommitKeepsUpdatesApart(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateAfterClose: an Update on a closed store fails instead of
+// waiting for a group commit that will never come.
+func TestUpdateAfterClose(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "warden.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	done := make(chan error, 1)
+	go func() { done <- s.Update(t.Context(), func(tx warden.Tx) error { return tx.InsertMeta(t.Context(), "k", "v") }) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Update on a closed store succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Update on a closed store still waits after 10 s")
+	}
+}

@@ -55,7 +55,18 @@ func (c *committer) update(ctx context.Context, fn func(warden.Tx) error) error 
 	case <-c.stop:
 		return internal("begin", sql.ErrConnDone)
 	}
-	<-j.done // not on ctx: once queued, the write may commit, and its caller must know
+	// Not on ctx: once queued, the write may commit, and its caller must
+	// know. A committer that ended took every job it ran to the end, so a
+	// job not done by then never ran.
+	select {
+	case <-j.done:
+	case <-c.ended:
+		select {
+		case <-j.done:
+		default:
+			return internal("begin", sql.ErrConnDone)
+		}
+	}
 	if j.panic != nil {
 		panic(j.panic)
 	}

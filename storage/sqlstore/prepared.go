@@ -19,6 +19,20 @@ type statements struct {
 	mu     sync.RWMutex
 	m      map[string]*sql.Stmt
 	closed bool
+	// background counts prepares started beside a transaction: close
+	// waits for them, so that none opens a connection after the database
+	// was closed.
+	background sync.WaitGroup
+}
+
+// prepareLater prepares query in the background, unless closed.
+func (c *statements) prepareLater(query string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.background.Go(func() { c.prepare(context.Background(), query) })
 }
 
 // get returns the statement of query, nil when it is not prepared yet.
@@ -62,11 +76,15 @@ func (c *statements) prepare(ctx context.Context, query string) *sql.Stmt {
 
 func (c *statements) close() {
 	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.background.Wait()
+	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, st := range c.m {
 		st.Close()
 	}
-	c.m, c.closed = nil, true
+	c.m = nil
 }
 
 // preparedQuerier runs queries through the cache, inside tx when it is set.
@@ -85,7 +103,7 @@ func (p preparedQuerier) stmt(ctx context.Context, query string) *sql.Stmt {
 	case st == nil && p.tx == nil:
 		return p.c.prepare(ctx, query)
 	case st == nil:
-		go p.c.prepare(context.Background(), query)
+		p.c.prepareLater(query)
 		return nil
 	case p.tx != nil:
 		return p.tx.StmtContext(ctx, st)
