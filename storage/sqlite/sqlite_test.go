@@ -201,7 +201,9 @@ func TestUpdateAfterClose(t *testing.T) {
 	}
 	s.Close()
 	done := make(chan error, 1)
-	go func() { done <- s.Update(t.Context(), func(tx warden.Tx) error { return tx.InsertMeta(t.Context(), "k", "v") }) }()
+	go func() {
+		done <- s.Update(t.Context(), func(tx warden.Tx) error { return tx.InsertMeta(t.Context(), "k", "v") })
+	}()
 	select {
 	case err := <-done:
 		if err == nil {
