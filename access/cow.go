@@ -1,7 +1,6 @@
 package access
 
 import (
-	"hash/maphash"
 	"maps"
 	"slices"
 )
@@ -16,10 +15,17 @@ import (
 // shard holds ~400, which an edit copies.
 const shardBits = 8
 
-// seed hashes keys to shards; it is fixed for the life of the process.
-var seed = maphash.MakeSeed()
-
-func shardOf(key string) int { return int(maphash.String(seed, key) & (1<<shardBits - 1)) }
+// shardOf picks a key's shard from its last three bytes: Warden's IDs end
+// in random characters (5 bits each), and a hash of the whole key would
+// cost the check as much as a map lookup. Other keys only spread less
+// evenly, which costs edits, not correctness.
+func shardOf(key string) int {
+	var h uint32
+	for i := max(0, len(key)-3); i < len(key); i++ {
+		h = h*31 + uint32(key[i])
+	}
+	return int(h & (1<<shardBits - 1))
+}
 
 // shardMap is a map of string keys split into shards copied on write.
 type shardMap[V any] struct {

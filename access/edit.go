@@ -47,7 +47,7 @@ func (e *Edit) PutNode(n Node) bool {
 		if old.ParentID != n.ParentID {
 			return false
 		}
-		e.entries.set(slot, &entry{Node: n, parent: old.parent, grants: old.grants})
+		e.entries.set(slot, newEntry(n, old.parent, old.grants))
 		return true
 	}
 	parent := int32(-1)
@@ -81,7 +81,7 @@ func (e *Edit) RemoveNode(id string) (rebound []string) {
 					grants[sub] = g
 				}
 			}
-			e.entries.set(slot, &entry{Node: x.Node, parent: x.parent, grants: grants})
+			e.entries.set(slot, newEntry(x.Node, x.parent, grants))
 		}
 		e.bound.remove(id)
 	}
@@ -126,7 +126,7 @@ func (e *Edit) SetBindings(id string, bs []warden.AccessBinding) {
 			e.addBound(sub, slot)
 		}
 	}
-	e.entries.set(slot, &entry{Node: x.Node, parent: x.parent, grants: grants})
+	e.entries.set(slot, newEntry(x.Node, x.parent, grants))
 }
 
 // addBound notes that sub has a binding on slot.

@@ -58,6 +58,14 @@ type entry struct {
 	Node
 	parent int32             // the parent's slot; -1: a root, or a parent the snapshot does not know
 	grants map[string]*grant // subject id → what is bound to it on this resource
+	// all and authed are grants[AllUsers] and grants[AllAuthenticatedUsers],
+	// held apart so that the check looks up one subject per resource.
+	all, authed *grant
+}
+
+// newEntry is an entry with its grants (and their system-group shortcuts).
+func newEntry(n Node, parent int32, grants map[string]*grant) *entry {
+	return &entry{Node: n, parent: parent, grants: grants, all: grants[AllUsers], authed: grants[AllAuthenticatedUsers]}
 }
 
 // grant is what a subject is bound on one node: the roles, and the union
@@ -98,7 +106,9 @@ func NewSnapshot(c *Catalog, nodes []Node, bindings []Binding) *Snapshot {
 	}
 	bound := map[string][]int32{}
 	for slot := range e.entries.v.n {
-		for sub := range e.entries.v.at(slot).grants {
+		x := e.entries.v.at(slot)
+		x.all, x.authed = x.grants[AllUsers], x.grants[AllAuthenticatedUsers]
+		for sub := range x.grants {
 			bound[sub] = append(bound[sub], slot)
 		}
 	}
@@ -168,7 +178,7 @@ func (s *Snapshot) Allowed(subjectID string, authenticated bool, permission, res
 		if x.grants == nil {
 			continue
 		}
-		if x.grants[subjectID].has(bit) || x.grants[AllUsers].has(bit) || (authenticated && x.grants[AllAuthenticatedUsers].has(bit)) {
+		if x.all.has(bit) || (authenticated && x.authed.has(bit)) || x.grants[subjectID].has(bit) {
 			return true
 		}
 	}
