@@ -118,6 +118,27 @@ type CredentialChange struct {
 	At           time.Time
 }
 
+// ResourceChangeKind says what of a resource a ResourceChange changed.
+type ResourceChangeKind string
+
+// Kinds of resource change.
+const (
+	// ResourceChanged: the resource itself was created, updated or deleted.
+	ResourceChanged ResourceChangeKind = "resource"
+	// BindingsChanged: the access bindings set on the resource changed.
+	BindingsChanged ResourceChangeKind = "bindings"
+)
+
+// ResourceChange is an entry of the resource change feed: what of the
+// resource with this ID changed at At. It names the change, not the new
+// state, which readers read from the store.
+type ResourceChange struct {
+	ID         string
+	ResourceID string
+	Kind       ResourceChangeKind
+	At         time.Time
+}
+
 // RevokedToken records an IAM token that must no longer be accepted. It can be
 // forgotten once ExpiresAt has passed.
 type RevokedToken struct {

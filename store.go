@@ -23,10 +23,16 @@ type Store interface {
 // nil record with a nil error.
 type Tx interface {
 	// CreateResource inserts r; AlreadyExists when a sibling of the same type
-	// has the same name, NotFound when the parent does not exist.
+	// has the same name, NotFound when the parent does not exist. It holds
+	// the parent as GetResourceShared does.
 	CreateResource(ctx context.Context, r *Resource) error
 	// GetResource returns a resource by ID or NotFound.
 	GetResource(ctx context.Context, id string) (*Resource, error)
+	// GetResourceShared is GetResource that, inside Update, holds the
+	// resource until the transaction ends against change and deletion but
+	// not against other shared holders: creates of its children hold it so,
+	// and do not wait for each other.
+	GetResourceShared(ctx context.Context, id string) (*Resource, error)
 	// UpdateResource overwrites the mutable fields of r (name, description,
 	// labels, status, attrs); NotFound or AlreadyExists.
 	UpdateResource(ctx context.Context, r *Resource) error
@@ -68,7 +74,7 @@ type Tx interface {
 	DeleteCredential(ctx context.Context, id string) error
 	// TouchCredential moves a credential's last use forward to at (never
 	// back); a missing credential is not an error. A use is not a change:
-	// it is not in the change feed and does not move the change mark.
+	// it is not in the change feed.
 	TouchCredential(ctx context.Context, id string, at time.Time) error
 	// EachCredential calls fn with every credential of a kind, stopping at
 	// its first error.
@@ -80,7 +86,7 @@ type Tx interface {
 	// committed, so readers re-read a window.
 	CredentialChanges(ctx context.Context, since time.Time) ([]CredentialChange, error)
 	// Clock returns the database's clock: the one that stamps the change
-	// feeds (CredentialChanges, RevokedTokens), so that readers on nodes
+	// feeds (CredentialChanges, ResourceChanges, RevokedTokens), so that readers on nodes
 	// whose clocks disagree still read from the right place.
 	Clock(ctx context.Context) (time.Time, error)
 
@@ -100,12 +106,16 @@ type Tx interface {
 	AllResources(ctx context.Context) ([]*Resource, error)
 	// AllAccessBindings returns every access binding by resource ID.
 	AllAccessBindings(ctx context.Context) (map[string][]AccessBinding, error)
-	// ChangeMark returns a value that changes whenever a read-write
-	// transaction that wrote (other than TouchCredential) commits, so that other processes on the same database
-	// can tell that their in-memory state is stale.
-	ChangeMark(ctx context.Context) (string, error)
-	// PruneChanges forgets change records (and credential change feed
-	// entries) older than before.
+	// ResourceChanges returns the resource change feed from since (a
+	// reading of Clock) on, oldest first: CreateResource, UpdateResource
+	// and DeleteResource each append a ResourceChanged entry, and
+	// SetAccessBindings a BindingsChanged one, in their transaction;
+	// DeleteResource also appends BindingsChanged for every resource where
+	// the deleted resource was a binding's subject. Stamped like
+	// CredentialChanges.
+	ResourceChanges(ctx context.Context, since time.Time) ([]ResourceChange, error)
+	// PruneChanges forgets the entries of the change feeds (resource and
+	// credential) older than before.
 	PruneChanges(ctx context.Context, before time.Time) error
 
 	// InsertMeta records a key once; AlreadyExists when it is already set.

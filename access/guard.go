@@ -20,11 +20,11 @@ type Shortfall struct {
 
 // effective is the union of what subject holds on n through n and its
 // ancestors, the system groups included.
-func (s *Snapshot) effective(subjectID string, n *node) bitset {
+func (s *Snapshot) effective(subjectID string, x *entry) bitset {
 	out := newBitset(len(s.catalog.perms))
-	for ; n != nil; n = n.parent {
+	for ; x != nil; x = s.up(x) {
 		for _, id := range [...]string{subjectID, AllUsers, AllAuthenticatedUsers} {
-			if g := n.grants[id]; g != nil {
+			if g := x.grants[id]; g != nil {
 				out.or(g.bits)
 			}
 		}
@@ -55,15 +55,16 @@ func (s *Snapshot) Covers(holder, target string) (Shortfall, bool) {
 	if holder == target {
 		return Shortfall{}, true
 	}
-	ids := make([]string, 0, len(s.bound[target]))
-	for _, n := range s.bound[target] {
-		ids = append(ids, n.ID)
+	slots, _ := s.bound.get(target)
+	ids := make([]string, 0, len(slots))
+	for _, slot := range slots {
+		ids = append(ids, s.entries.at(slot).ID)
 	}
 	sort.Strings(ids) // the same answer every time
 	for _, id := range ids {
-		n := s.nodes[id]
-		if p, lacks := s.missing(n.grants[target].bits, s.effective(holder, n)); lacks {
-			return Shortfall{Permission: p, ResourceID: n.ID}, false
+		x := s.lookup(id)
+		if p, lacks := s.missing(x.grants[target].bits, s.effective(holder, x)); lacks {
+			return Shortfall{Permission: p, ResourceID: x.ID}, false
 		}
 	}
 	return Shortfall{}, true
@@ -73,10 +74,11 @@ func (s *Snapshot) Covers(holder, target string) (Shortfall, bool) {
 // descendant) where target holds an access binding: a credential of target
 // minted through a credential confined to scope would reach past it.
 func (s *Snapshot) BoundOutside(target, scope string) (string, bool) {
-	ids := make([]string, 0, len(s.bound[target]))
-	for _, n := range s.bound[target] {
-		if !s.Within(n.ID, scope) {
-			ids = append(ids, n.ID)
+	slots, _ := s.bound.get(target)
+	var ids []string
+	for _, slot := range slots {
+		if id := s.entries.at(slot).ID; !s.Within(id, scope) {
+			ids = append(ids, id)
 		}
 	}
 	if len(ids) == 0 {
@@ -93,11 +95,11 @@ func (s *Snapshot) MayGrant(holder, roleID, resourceID string) (Shortfall, bool)
 	if !ok {
 		return Shortfall{}, true // an unknown role grants nothing; the caller rejects it
 	}
-	n := s.nodes[resourceID]
-	if n == nil {
+	x := s.lookup(resourceID)
+	if x == nil {
 		return Shortfall{ResourceID: resourceID}, false
 	}
-	if p, lacks := s.missing(want, s.effective(holder, n)); lacks {
+	if p, lacks := s.missing(want, s.effective(holder, x)); lacks {
 		return Shortfall{Permission: p, ResourceID: resourceID}, false
 	}
 	return Shortfall{}, true

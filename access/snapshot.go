@@ -38,21 +38,34 @@ type Binding struct {
 }
 
 // Snapshot is an immutable view of the hierarchy and its bindings, laid out
-// for the check: every node points at its parent, and holds per subject the
-// union of the permissions of the roles bound to it there.
+// for the check: every entry names its parent's slot, and holds per subject
+// the union of the permissions of the roles bound to it there. An Edit makes
+// the next snapshot from this one, copying only what it changes.
 type Snapshot struct {
 	catalog *Catalog
-	nodes   map[string]*node
-	roots   []*node
-	// bound lists, per subject, the nodes where it has a binding: what the
+	ids     shardMap[int32] // resource id → slot
+	entries vec
+	roots   []int32
+	// bound lists, per subject, the slots where it has a binding: what the
 	// escalation guard compares.
-	bound map[string][]*node
+	bound shardMap[[]int32]
+	live  int
 }
 
-type node struct {
+// entry is one resource of a snapshot. Entries are never changed once a
+// snapshot holds them: an edit puts a new one in the slot.
+type entry struct {
 	Node
-	parent *node
-	grants map[string]*grant // subject id → what is bound to it on this node
+	parent int32             // the parent's slot; -1: a root, or a parent the snapshot does not know
+	grants map[string]*grant // subject id → what is bound to it on this resource
+	// all and authed are grants[AllUsers] and grants[AllAuthenticatedUsers],
+	// held apart so that the check looks up one subject per resource.
+	all, authed *grant
+}
+
+// newEntry is an entry with its grants (and their system-group shortcuts).
+func newEntry(n Node, parent int32, grants map[string]*grant) *entry {
+	return &entry{Node: n, parent: parent, grants: grants, all: grants[AllUsers], authed: grants[AllAuthenticatedUsers]}
 }
 
 // grant is what a subject is bound on one node: the roles, and the union
@@ -67,52 +80,91 @@ func (g *grant) has(bit int) bool { return g != nil && g.bits.has(bit) }
 // NewSnapshot builds a snapshot. Bindings naming unknown roles or resources
 // are ignored (they cannot grant anything).
 func NewSnapshot(c *Catalog, nodes []Node, bindings []Binding) *Snapshot {
-	s := &Snapshot{catalog: c, nodes: make(map[string]*node, len(nodes)), bound: map[string][]*node{}}
+	e := (&Snapshot{catalog: c}).Edit()
 	for _, n := range nodes {
-		s.nodes[n.ID] = &node{Node: n}
+		e.ids.set(n.ID, e.entries.add(&entry{Node: n, parent: -1}))
 	}
-	for _, n := range s.nodes {
-		if n.ParentID == "" {
-			s.roots = append(s.roots, n)
-			continue
+	e.live = len(nodes)
+	for slot := range e.entries.v.n {
+		x := e.entries.v.at(slot)
+		if x.ParentID == "" {
+			e.roots = append(e.roots, slot)
+		} else if p, ok := e.ids.get(x.ParentID); ok {
+			x.parent = p
 		}
-		n.parent = s.nodes[n.ParentID]
 	}
 	for _, b := range bindings {
-		n := s.nodes[b.ResourceID]
-		perms, ok := c.expanded[b.RoleID]
-		if n == nil || !ok {
+		slot, ok := e.ids.get(b.ResourceID)
+		if !ok {
 			continue
 		}
-		if n.grants == nil {
-			n.grants = map[string]*grant{}
+		x := e.entries.v.at(slot) // made by this edit: changed in place
+		if x.grants == nil {
+			x.grants = map[string]*grant{}
 		}
-		g := n.grants[b.SubjectID]
-		if g == nil {
-			g = &grant{bits: newBitset(len(c.perms))}
-			n.grants[b.SubjectID] = g
-			s.bound[b.SubjectID] = append(s.bound[b.SubjectID], n)
-		}
-		g.bits.or(perms)
-		g.roles = append(g.roles, c.roles[b.RoleID].ID) // the catalog's string: one copy of each role ID
+		c.grant(x.grants, b.AccessBinding)
 	}
-	return s
+	bound := map[string][]int32{}
+	for slot := range e.entries.v.n {
+		x := e.entries.v.at(slot)
+		x.all, x.authed = x.grants[AllUsers], x.grants[AllAuthenticatedUsers]
+		for sub := range x.grants {
+			bound[sub] = append(bound[sub], slot)
+		}
+	}
+	for sub, slots := range bound {
+		e.bound.set(sub, slots)
+	}
+	return e.Snapshot()
+}
+
+// grant adds a binding to the grants of one resource; a binding of an
+// unknown role grants nothing.
+func (c *Catalog) grant(grants map[string]*grant, b warden.AccessBinding) {
+	perms, ok := c.expanded[b.RoleID]
+	if !ok {
+		return
+	}
+	g := grants[b.SubjectID]
+	if g == nil {
+		g = &grant{bits: newBitset(len(c.perms))}
+		grants[b.SubjectID] = g
+	}
+	g.bits.or(perms)
+	g.roles = append(g.roles, c.roles[b.RoleID].ID) // the catalog's string: one copy of each role ID
 }
 
 // Catalog returns the role catalog the snapshot was built with.
 func (s *Snapshot) Catalog() *Catalog { return s.catalog }
 
+// lookup returns the entry of a resource, or nil.
+func (s *Snapshot) lookup(id string) *entry {
+	slot, ok := s.ids.get(id)
+	if !ok {
+		return nil
+	}
+	return s.entries.at(slot)
+}
+
+// up returns the parent entry of x, or nil.
+func (s *Snapshot) up(x *entry) *entry {
+	if x.parent < 0 {
+		return nil
+	}
+	return s.entries.at(x.parent)
+}
+
 // Node returns a resource of the snapshot.
 func (s *Snapshot) Node(id string) (Node, bool) {
-	n, ok := s.nodes[id]
-	if !ok {
+	x := s.lookup(id)
+	if x == nil {
 		return Node{}, false
 	}
-	return n.Node, true
+	return x.Node, true
 }
 
 // Len is the number of resources in the snapshot.
-func (s *Snapshot) Len() int { return len(s.nodes) }
+func (s *Snapshot) Len() int { return s.live }
 
 // Allowed reports whether subjectID (authenticated or not) holds permission
 // on the resource or any of its ancestors. A resource the snapshot does not
@@ -122,11 +174,11 @@ func (s *Snapshot) Allowed(subjectID string, authenticated bool, permission, res
 	if !ok {
 		return false
 	}
-	for n := s.nodes[resourceID]; n != nil; n = n.parent {
-		if n.grants == nil {
+	for x := s.lookup(resourceID); x != nil; x = s.up(x) {
+		if x.grants == nil {
 			continue
 		}
-		if n.grants[subjectID].has(bit) || n.grants[AllUsers].has(bit) || (authenticated && n.grants[AllAuthenticatedUsers].has(bit)) {
+		if x.all.has(bit) || (authenticated && x.authed.has(bit)) || x.grants[subjectID].has(bit) {
 			return true
 		}
 	}
@@ -136,8 +188,8 @@ func (s *Snapshot) Allowed(subjectID string, authenticated bool, permission, res
 // AllowedOnAnyRoot reports whether the subject holds permission on some
 // root (organization): such a subject may learn that a resource is missing.
 func (s *Snapshot) AllowedOnAnyRoot(subjectID string, authenticated bool, permission string) bool {
-	for _, r := range s.roots {
-		if s.Allowed(subjectID, authenticated, permission, r.ID) {
+	for _, slot := range s.roots {
+		if s.Allowed(subjectID, authenticated, permission, s.entries.at(slot).ID) {
 			return true
 		}
 	}
@@ -147,8 +199,8 @@ func (s *Snapshot) AllowedOnAnyRoot(subjectID string, authenticated bool, permis
 // Within reports whether a resource is scope or one of its descendants.
 // Either unknown to the snapshot: false.
 func (s *Snapshot) Within(resourceID, scope string) bool {
-	for n := s.nodes[resourceID]; n != nil; n = n.parent {
-		if n.ID == scope {
+	for x := s.lookup(resourceID); x != nil; x = s.up(x) {
+		if x.ID == scope {
 			return true
 		}
 	}
@@ -159,12 +211,12 @@ func (s *Snapshot) Within(resourceID, scope string) bool {
 // an ancestor, to it or to a system group it belongs to; sorted, each once.
 func (s *Snapshot) Roles(subjectID string, authenticated bool, resourceID string) []string {
 	var out []string
-	for n := s.nodes[resourceID]; n != nil; n = n.parent {
-		if n.grants == nil {
+	for x := s.lookup(resourceID); x != nil; x = s.up(x) {
+		if x.grants == nil {
 			continue
 		}
 		for _, id := range [...]string{subjectID, AllUsers, AllAuthenticatedUsers} {
-			if g := n.grants[id]; g != nil && (authenticated || id != AllAuthenticatedUsers) {
+			if g := x.grants[id]; g != nil && (authenticated || id != AllAuthenticatedUsers) {
 				out = append(out, g.roles...)
 			}
 		}
@@ -176,11 +228,11 @@ func (s *Snapshot) Roles(subjectID string, authenticated bool, resourceID string
 // HasRole reports whether subjectID holds any role on a resource, bound
 // there or on an ancestor, to it or to a system group it belongs to.
 func (s *Snapshot) HasRole(subjectID string, authenticated bool, resourceID string) bool {
-	for n := s.nodes[resourceID]; n != nil; n = n.parent {
-		if n.grants == nil {
+	for x := s.lookup(resourceID); x != nil; x = s.up(x) {
+		if x.grants == nil {
 			continue
 		}
-		if n.grants[subjectID] != nil || n.grants[AllUsers] != nil || (authenticated && n.grants[AllAuthenticatedUsers] != nil) {
+		if x.grants[subjectID] != nil || x.grants[AllUsers] != nil || (authenticated && x.grants[AllAuthenticatedUsers] != nil) {
 			return true
 		}
 	}
@@ -189,9 +241,9 @@ func (s *Snapshot) HasRole(subjectID string, authenticated bool, resourceID stri
 
 // Each calls fn with every resource of a type, in no particular order.
 func (s *Snapshot) Each(typ warden.ResourceType, fn func(Node)) {
-	for _, n := range s.nodes {
-		if n.Type == typ {
-			fn(n.Node)
+	for slot := range s.entries.n {
+		if x := s.entries.at(slot); x != nil && x.Type == typ {
+			fn(x.Node)
 		}
 	}
 }
@@ -199,12 +251,12 @@ func (s *Snapshot) Each(typ warden.ResourceType, fn func(Node)) {
 // BoundRoles returns the roles bound directly on a resource, by subject.
 // The slices are the snapshot's own: callers must not modify them.
 func (s *Snapshot) BoundRoles(resourceID string) map[string][]string {
-	n := s.nodes[resourceID]
-	if n == nil {
+	x := s.lookup(resourceID)
+	if x == nil {
 		return nil
 	}
-	out := make(map[string][]string, len(n.grants))
-	for sub, g := range n.grants {
+	out := make(map[string][]string, len(x.grants))
+	for sub, g := range x.grants {
 		out[sub] = g.roles
 	}
 	return out

@@ -157,7 +157,7 @@ func (s *Service) changeBindings(ctx context.Context, id string, typ warden.Reso
 		return err
 	})
 	if err == nil {
-		s.reloadNow(ctx)
+		s.applied(ctx, warden.ResourceChange{ResourceID: id, Kind: warden.BindingsChanged})
 	}
 	return op, err
 }

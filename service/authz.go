@@ -2,7 +2,7 @@ package service
 
 import (
 	"context"
-
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,20 +11,44 @@ import (
 	"warden/access"
 )
 
-// authz keeps the in-memory access snapshot current: reloaded from the
-// store when the store's change mark moves (any commit, on any wardend),
-// and at once after a change made through this process.
+// authz keeps the in-memory access snapshot current. It is built whole at
+// start; after that, a write through this process applies its own change
+// before the call returns, and every process applies the changes that the
+// resource change feed names (any commit, on any wardend) within a refresh
+// interval. It is rebuilt whole only when the feed cannot be trusted: unread
+// for longer than entries are kept, or naming a change it cannot apply.
+//
+// What a change names is read from the store without the lock held, so
+// that writers do not queue behind each other's reads. Reads are ordered
+// by generation, taken when a read begins: a read that began later sees
+// every commit an earlier one saw, so a state is applied only when no
+// state of the same record from a later read has been applied already.
 type authz struct {
 	store   warden.Store
 	catalog *access.Catalog
 	snap    atomic.Pointer[access.Snapshot]
-	mu      sync.Mutex // serializes reloads
-	mark    string
-	kick    chan struct{}
+	mu      sync.Mutex // guards what follows, and every change of snap
+	gen     uint64     // the last generation handed out
+	// touched is, per record ("r/" or "b/" and a resource ID), the
+	// generation of the state applied last; entries older than every read
+	// in flight (reading) decide nothing and are dropped.
+	touched map[string]uint64
+	reading map[uint64]int
+	floor   uint64 // the generation of the last rebuild: older reads are stale
+	// since is the At of the newest feed entry applied (database clock);
+	// seen holds the entries applied in the window re-read behind it.
+	since    time.Time
+	seen     map[string]time.Time
+	lastRead time.Time
+	rebuilds int        // full loads, for tests: the feed should make them rare
+	pollMu   sync.Mutex // one feed read at a time
+	polls    int        // feed reads, under pollMu
+	kick     chan struct{}
 }
 
 func newAuthz(store warden.Store, c *access.Catalog) *authz {
-	a := &authz{store: store, catalog: c, kick: make(chan struct{}, 1)}
+	a := &authz{store: store, catalog: c, kick: make(chan struct{}, 1), seen: map[string]time.Time{},
+		touched: map[string]uint64{}, reading: map[uint64]int{}}
 	a.snap.Store(access.NewSnapshot(c, nil, nil))
 	return a
 }
@@ -33,13 +57,21 @@ func newAuthz(store warden.Store, c *access.Catalog) *authz {
 func (a *authz) reload(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var mark string
+	return a.reloadLocked(ctx)
+}
+
+// reloadLocked reads everything with the lock held: rebuilds are rare, and
+// no state read before one may be applied after it (floor).
+func (a *authz) reloadLocked(ctx context.Context) error {
+	a.gen++
+	g := a.gen
+	var start time.Time // the database's clock, which stamps the feed
 	var resources []*warden.Resource
 	var bindings map[string][]warden.AccessBinding
 	err := a.store.View(ctx, func(tx warden.Tx) (err error) {
-		// The mark is read first: a commit racing the load moves it again,
-		// so the next poll reloads.
-		if mark, err = tx.ChangeMark(ctx); err != nil {
+		// The clock is read first: the feed is then read from before the
+		// load, so a commit racing it is applied afterwards.
+		if start, err = tx.Clock(ctx); err != nil {
 			return err
 		}
 		if resources, err = tx.AllResources(ctx); err != nil {
@@ -62,30 +94,260 @@ func (a *authz) reload(ctx context.Context) error {
 		}
 	}
 	a.snap.Store(access.NewSnapshot(a.catalog, nodes, bs))
-	a.mark = mark
+	a.rebuilds++
+	a.floor = g
+	clear(a.touched)
+	a.since, a.lastRead = start.Add(-feedOverlap), time.Now()
+	clear(a.seen)
 	return nil
 }
 
-// poll reloads when the store changed since the last load.
+const (
+	// shortOverlap is how far behind its newest entry the resource feed
+	// is usually re-read: an entry is stamped within its transaction, a
+	// few statements before the commit, so it is usually committed that
+	// soon after its stamp.
+	shortOverlap = 2 * time.Second
+	// wideEvery is how often (in reads) the feed is re-read feedOverlap
+	// back, for a transaction that took longer between its stamp and its
+	// commit: at the default interval, every 5 s.
+	wideEvery = 25
+)
+
+// begin hands out the generation of a read about to start.
+func (a *authz) begin() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.gen++
+	a.reading[a.gen]++
+	return a.gen
+}
+
+// endLocked notes that the read of generation g is over.
+func (a *authz) endLocked(g uint64) {
+	if a.reading[g]--; a.reading[g] <= 0 {
+		delete(a.reading, g)
+	}
+	if len(a.touched) < 1024 {
+		return
+	}
+	oldest := a.gen + 1
+	for r := range a.reading {
+		oldest = min(oldest, r)
+	}
+	for k, t := range a.touched {
+		if t < oldest {
+			delete(a.touched, k)
+		}
+	}
+}
+
+// fresher reports whether the state of record key read at generation g
+// is newer than what was applied of it, and if so notes it as applied.
+func (a *authz) fresher(key string, g uint64) bool {
+	if g < a.floor || a.touched[key] >= g {
+		return false
+	}
+	a.touched[key] = g
+	return true
+}
+
+// poll applies the feed entries written since the last read.
 func (a *authz) poll(ctx context.Context) error {
-	var mark string
+	a.pollMu.Lock()
+	defer a.pollMu.Unlock()
+	a.mu.Lock()
+	if time.Since(a.lastRead) > feedGap {
+		defer a.mu.Unlock()
+		return a.reloadLocked(ctx)
+	}
+	since, floor := a.since, a.floor
+	a.mu.Unlock()
+	// Most reads look back shortOverlap, every wideEvery-th the whole
+	// feedOverlap: re-reading ten seconds of a busy feed five times a
+	// second costs more than the changes it finds.
+	overlap := shortOverlap
+	if a.polls%wideEvery == 0 {
+		overlap = feedOverlap
+	}
+	a.polls++
+	var readAt time.Time // the database's clock, which stamps the feed
+	var feed []warden.ResourceChange
 	err := a.store.View(ctx, func(tx warden.Tx) (err error) {
-		mark, err = tx.ChangeMark(ctx)
+		if readAt, err = tx.Clock(ctx); err != nil {
+			return err
+		}
+		feed, err = tx.ResourceChanges(ctx, since.Add(-overlap))
 		return err
 	})
 	if err != nil {
 		return err
 	}
+	var fresh []warden.ResourceChange
+	newest := since
 	a.mu.Lock()
-	stale := mark != a.mark
-	a.mu.Unlock()
-	if !stale {
-		return nil
+	for _, ch := range feed {
+		if _, done := a.seen[ch.ID]; done {
+			continue
+		}
+		fresh = append(fresh, ch)
+		if ch.At.After(newest) {
+			newest = ch.At
+		}
 	}
-	return a.reload(ctx)
+	a.mu.Unlock()
+	// Every state read below began after the feed was read: a later read
+	// of the same record that is applied first covers these entries too.
+	if err := a.apply(ctx, fresh...); err != nil {
+		return err // nothing recorded: the next read applies the same entries
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.floor != floor {
+		return nil // rebuilt meanwhile, the feed position with it
+	}
+	for _, ch := range fresh {
+		a.seen[ch.ID] = ch.At
+	}
+	// The window follows the newest entry, but never past the clock at the
+	// read: an entry stamped later was not committed when it began.
+	if newest.After(readAt) {
+		newest = readAt
+	}
+	a.since = newest
+	for id, at := range a.seen {
+		if at.Before(a.since.Add(-2 * feedOverlap)) {
+			delete(a.seen, id)
+		}
+	}
+	a.lastRead = time.Now()
+	return nil
 }
 
-// changed asks for a reload soon, without waiting for it.
+// apply reads the current state of what changes name (the state, not the
+// change: a state read after a change committed includes it) and edits the
+// snapshot to match. A change it cannot apply — a kind it does not know, a
+// resource under a parent it has not seen — is answered by a rebuild.
+func (a *authz) apply(ctx context.Context, changes ...warden.ResourceChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	var resourceIDs, bindingIDs []string
+	for _, ch := range changes {
+		switch ch.Kind {
+		case warden.ResourceChanged:
+			resourceIDs = append(resourceIDs, ch.ResourceID)
+		case warden.BindingsChanged:
+			bindingIDs = append(bindingIDs, ch.ResourceID)
+		default:
+			return a.reload(ctx)
+		}
+	}
+	resourceIDs, bindingIDs = uniq(resourceIDs), uniq(bindingIDs)
+	g := a.begin()
+	found := map[string]*warden.Resource{}
+	bindings := make(map[string][]warden.AccessBinding, len(bindingIDs))
+	err := a.store.View(ctx, func(tx warden.Tx) error {
+		for _, id := range resourceIDs {
+			r, err := tx.GetResource(ctx, id)
+			if warden.IsCode(err, warden.NotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			found[id] = r
+		}
+		for _, id := range bindingIDs {
+			bs, err := tx.AccessBindings(ctx, id)
+			if err != nil {
+				return err
+			}
+			bindings[id] = bs
+		}
+		return nil
+	})
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.endLocked(g)
+	if err != nil {
+		return err
+	}
+	e := a.snap.Load().Edit()
+	// Parents first: a batch may hold a folder and the accounts created
+	// in it. Each pass places what it can; none placed, none will be.
+	var pending []string
+	for _, id := range resourceIDs {
+		if a.fresher("r/"+id, g) {
+			pending = append(pending, id)
+		}
+	}
+	for len(pending) > 0 {
+		var later []string
+		for _, id := range pending {
+			r, ok := found[id]
+			if !ok {
+				a.removeLocked(e, g, id)
+			} else if !e.PutNode(nodeOf(r)) {
+				later = append(later, id)
+			}
+		}
+		if len(later) == len(pending) {
+			return a.reloadLocked(ctx)
+		}
+		pending = later
+	}
+	for _, id := range bindingIDs {
+		if a.fresher("b/"+id, g) {
+			e.SetBindings(id, bindings[id])
+		}
+	}
+	a.snap.Store(e.Snapshot())
+	return nil
+}
+
+// removeLocked removes a resource in e, noting the bindings elsewhere that
+// went with it (those naming it) as applied at generation g.
+func (a *authz) removeLocked(e *access.Edit, g uint64, id string) {
+	for _, other := range e.RemoveNode(id) {
+		a.touched["b/"+other] = max(a.touched["b/"+other], g)
+	}
+	a.touched["b/"+id] = max(a.touched["b/"+id], g)
+}
+
+// created applies a resource created through this process. A create needs
+// no read: its state is what was committed, and no one else knew of it.
+func (a *authz) created(ctx context.Context, r *warden.Resource) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.gen++
+	a.touched["r/"+r.ID] = a.gen // reads begun before this saw no newer state
+	e := a.snap.Load().Edit()
+	if !e.PutNode(nodeOf(r)) {
+		return a.reloadLocked(ctx)
+	}
+	a.snap.Store(e.Snapshot())
+	return nil
+}
+
+// removed applies a resource deleted through this process: gone is final,
+// so a read begun before the delete committed must not bring it back.
+func (a *authz) removed(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.gen++
+	a.touched["r/"+id] = a.gen
+	e := a.snap.Load().Edit()
+	a.removeLocked(e, a.gen, id)
+	a.snap.Store(e.Snapshot())
+}
+
+func uniq(ids []string) []string {
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// changed asks for the feed to be read soon, without waiting for it.
 func (a *authz) changed() {
 	select {
 	case a.kick <- struct{}{}:
@@ -213,7 +475,7 @@ func (s *Service) subjectActive(ctx context.Context, id string) bool {
 	return nodeOf(r).ActiveAt(s.now())
 }
 
-// runAuthz polls the change mark every interval and reloads on a kick.
+// runAuthz reads the resource change feed every interval and on a kick.
 func (s *Service) runAuthz(ctx context.Context) {
 	tick := time.NewTicker(s.refresh)
 	defer tick.Stop()
@@ -227,7 +489,7 @@ func (s *Service) runAuthz(ctx context.Context) {
 		case <-tick.C:
 			err = s.authz.poll(ctx)
 		case <-s.authz.kick:
-			err = s.authz.reload(ctx)
+			err = s.authz.poll(ctx)
 		case <-prune.C:
 			err = s.store.Update(ctx, func(tx warden.Tx) error { return tx.PruneChanges(ctx, time.Now().Add(-10*time.Minute)) })
 		}
@@ -244,9 +506,21 @@ func (s *Service) Catalog() *access.Catalog { return s.authz.catalog }
 // access service).
 func (s *Service) Snapshot() *access.Snapshot { return s.authz.snap.Load() }
 
+// reloadNow brings the snapshot up to the store's feed at once (a resource
+// created a moment ago, maybe on another node).
 func (s *Service) reloadNow(ctx context.Context) {
-	if err := s.authz.reload(ctx); err != nil {
-		s.log.Warn("reload access snapshot", "err", err)
+	if err := s.authz.poll(ctx); err != nil {
+		s.log.Warn("refresh access snapshot", "err", err)
+		s.authz.changed()
+	}
+}
+
+// applied brings the snapshot up to changes made through this process, so
+// that the caller sees them before its call returns; on failure the feed
+// catches up within the refresh interval.
+func (s *Service) applied(ctx context.Context, changes ...warden.ResourceChange) {
+	if err := s.authz.apply(ctx, changes...); err != nil {
+		s.log.Warn("apply change to access snapshot", "err", err)
 		s.authz.changed()
 	}
 }

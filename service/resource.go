@@ -15,6 +15,18 @@ import (
 // type is NotFound, as if it did not exist.
 func (s *Service) getResource(ctx context.Context, tx warden.Tx, id string, typ warden.ResourceType) (*warden.Resource, error) {
 	r, err := tx.GetResource(ctx, id)
+	return ofType(r, err, id, typ)
+}
+
+// getParent is getResource for the parent of a resource being created: it
+// holds the parent shared, so that siblings are created side by side.
+func (s *Service) getParent(ctx context.Context, tx warden.Tx, id string, typ warden.ResourceType) (*warden.Resource, error) {
+	r, err := tx.GetResourceShared(ctx, id)
+	return ofType(r, err, id, typ)
+}
+
+// ofType turns a resource of another type than typ into NotFound.
+func ofType(r *warden.Resource, err error, id string, typ warden.ResourceType) (*warden.Resource, error) {
 	if err == nil && r.Type != typ {
 		err = warden.Errorf(warden.NotFound, "%s %s not found", typ, id)
 	}
@@ -77,7 +89,7 @@ func (s *Service) create(ctx context.Context, r *warden.Resource, parentType war
 	r.Status, r.CreatedAt = warden.StatusActive, s.now().UTC()
 	var op *operation.Operation
 	err := s.mutate(ctx, func(tx warden.Tx, c *auditEdit) (err error) {
-		if _, err := s.getResource(ctx, tx, r.ParentID, parentType); err != nil {
+		if _, err := s.getParent(ctx, tx, r.ParentID, parentType); err != nil {
 			return err
 		}
 		if err := tx.CreateResource(ctx, r); err != nil {
@@ -89,7 +101,10 @@ func (s *Service) create(ctx context.Context, r *warden.Resource, parentType war
 		return err
 	})
 	if err == nil {
-		s.authz.changed()
+		if err := s.authz.created(ctx, r); err != nil {
+			s.log.Warn("apply change to access snapshot", "err", err)
+			s.authz.changed()
+		}
 	}
 	return op, err
 }
@@ -139,6 +154,9 @@ func (s *Service) updateChecked(ctx context.Context, id string, typ warden.Resou
 		op, err = s.newOperation(ctx, tx, r.ID, description, metadata, response(r))
 		return err
 	})
+	if err == nil {
+		s.applied(ctx, warden.ResourceChange{ResourceID: id, Kind: warden.ResourceChanged})
+	}
 	return op, err
 }
 
@@ -158,7 +176,7 @@ func (s *Service) remove(ctx context.Context, id string, typ warden.ResourceType
 		return err
 	})
 	if err == nil {
-		s.reloadNow(ctx) // its tokens and bindings stop working here at once
+		s.authz.removed(id) // its tokens and bindings stop working here at once
 	}
 	return op, err
 }
@@ -181,7 +199,7 @@ func (s *Service) setStatus(ctx context.Context, id string, typ warden.ResourceT
 		return err
 	})
 	if err == nil {
-		s.reloadNow(ctx) // a suspended account stops working here at once
+		s.applied(ctx, warden.ResourceChange{ResourceID: id, Kind: warden.ResourceChanged}) // a suspended account stops working here at once
 	}
 	return op, err
 }

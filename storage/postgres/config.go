@@ -18,5 +18,9 @@ func pgxConfig(dsn string) (*pgx.ConnConfig, error) {
 		// (and every reconnection) forever instead of failing with a cause.
 		cfg.ConnectTimeout = 10 * time.Second
 	}
+	// Each SQL text is prepared once per connection and then executed by
+	// name (pgx's default, stated here because the write path relies on
+	// it): sqlstore does not cache statements for this dialect.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
 	return cfg, nil
 }

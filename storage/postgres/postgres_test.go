@@ -114,3 +114,73 @@ func TestConcurrentOpens(t *testing.T) {
 		}
 	}
 }
+
+// TestSiblingCreatesShareTheParent: creates of two children of one folder
+// do not wait for each other (each holds the parent shared), while a
+// delete of the folder waits for an open create and then sees its child.
+func TestSiblingCreatesShareTheParent(t *testing.T) {
+	s, err := postgres.Open(t.Context(), freshDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	org := &warden.Resource{ID: warden.NewID(warden.PrefixOrganization), Type: warden.TypeOrganization, Name: "org", Status: warden.StatusActive}
+	folder := &warden.Resource{ID: warden.NewID(warden.PrefixFolder), Type: warden.TypeFolder, ParentID: org.ID, Name: "f", Status: warden.StatusActive}
+	if err := s.Update(t.Context(), func(tx warden.Tx) error {
+		if err := tx.CreateResource(t.Context(), org); err != nil {
+			return err
+		}
+		return tx.CreateResource(t.Context(), folder)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	child := func(name string) *warden.Resource {
+		return &warden.Resource{ID: warden.NewID(warden.PrefixServiceAccount), Type: warden.TypeServiceAccount, ParentID: folder.ID, Name: name, Status: warden.StatusActive}
+	}
+	// The first create stays open until release is closed.
+	held, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.Update(context.Background(), func(tx warden.Tx) error {
+			if _, err := tx.GetResourceShared(context.Background(), folder.ID); err != nil {
+				return err
+			}
+			if err := tx.CreateResource(context.Background(), child("first")); err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	err = s.Update(ctx, func(tx warden.Tx) error {
+		if _, err := tx.GetResourceShared(ctx, folder.ID); err != nil {
+			return err
+		}
+		return tx.CreateResource(ctx, child("second"))
+	})
+	if err != nil {
+		close(release)
+		t.Fatalf("a sibling create while another is open: %v (want it to go through at once)", err)
+	}
+	deleted := make(chan error, 1)
+	go func() {
+		deleted <- s.Update(context.Background(), func(tx warden.Tx) error { return tx.DeleteResource(context.Background(), folder.ID) })
+	}()
+	select {
+	case err := <-deleted:
+		close(release)
+		t.Fatalf("delete of the folder did not wait for the open create: %v", err)
+	case <-time.After(200 * time.Millisecond): // it waits: the create still holds the folder
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("first create: %v", err)
+	}
+	if err := <-deleted; !warden.IsCode(err, warden.FailedPrecondition) {
+		t.Fatalf("delete of a folder with children: %v, want FailedPrecondition", err)
+	}
+}

@@ -195,6 +195,10 @@ var Dialect = sqlstore.Dialect{
 	// _txlock=immediate already holds the database write lock for the
 	// whole migration transaction.
 	LockMigrations: func(context.Context, *sql.Tx) error { return nil },
+	// modernc.org/sqlite parses every statement it is given afresh.
+	CacheStatements: true,
+	// One writer at a time, each commit an fsync: writers share commits.
+	GroupCommit: true,
 	IsUniqueViolation: func(err error) bool {
 		return strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "PRIMARY KEY constraint failed")
 	},

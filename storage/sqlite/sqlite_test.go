@@ -136,3 +136,80 @@ func TestConcurrentOpens(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupCommitKeepsUpdatesApart: Updates running at once share commits,
+// but each stands or falls alone: a failing one leaves nothing, a
+// panicking one panics in its caller, and the others commit.
+func TestGroupCommitKeepsUpdatesApart(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "warden.db"))
+	org := &warden.Resource{ID: warden.NewID(warden.PrefixOrganization), Type: warden.TypeOrganization, Name: "org", Status: warden.StatusActive}
+	if err := s.Update(t.Context(), func(tx warden.Tx) error { return tx.CreateResource(t.Context(), org) }); err != nil {
+		t.Fatal(err)
+	}
+	const n = 60
+	ids := make([]string, n)
+	errs := make([]error, n)
+	panicked := make([]any, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		ids[i] = warden.NewID(warden.PrefixFolder)
+		wg.Go(func() {
+			defer func() { panicked[i] = recover() }()
+			errs[i] = s.Update(t.Context(), func(tx warden.Tx) error {
+				f := &warden.Resource{ID: ids[i], Type: warden.TypeFolder, ParentID: org.ID, Name: ids[i], Status: warden.StatusActive}
+				if err := tx.CreateResource(t.Context(), f); err != nil {
+					return err
+				}
+				switch i % 3 {
+				case 1:
+					return warden.Errorf(warden.FailedPrecondition, "no")
+				case 2:
+					if i%6 == 5 {
+						panic("boom")
+					}
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		exists := s.View(t.Context(), func(tx warden.Tx) error { _, err := tx.GetResource(t.Context(), ids[i]); return err }) == nil
+		switch {
+		case i%3 == 1:
+			if !warden.IsCode(errs[i], warden.FailedPrecondition) || exists {
+				t.Errorf("update %d failed with %v; stored: %v (want its error, nothing stored)", i, errs[i], exists)
+			}
+		case i%6 == 5:
+			if panicked[i] == nil || exists {
+				t.Errorf("update %d panicked: %v; stored: %v (want the panic in the caller, nothing stored)", i, panicked[i], exists)
+			}
+		default:
+			if errs[i] != nil || panicked[i] != nil || !exists {
+				t.Errorf("update %d: %v %v; stored: %v (want it committed)", i, errs[i], panicked[i], exists)
+			}
+		}
+	}
+}
+
+// TestUpdateAfterClose: an Update on a closed store fails instead of
+// waiting for a group commit that will never come.
+func TestUpdateAfterClose(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "warden.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Update(t.Context(), func(tx warden.Tx) error { return tx.InsertMeta(t.Context(), "k", "v") })
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Update on a closed store succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Update on a closed store still waits after 10 s")
+	}
+}

@@ -122,41 +122,21 @@ func (t *tx) AppendAuditEvents(ctx context.Context, rs []*warden.AuditRecord) er
 	if n != 1 {
 		return &warden.Error{Code: warden.FailedPrecondition, Message: "append audit events: the events do not follow the head"}
 	}
-	// Statements prepared once for the batch (parsing is most of an
-	// insert's cost), of 16 rows and of one: SQLite looks each $N up by
-	// name, so a statement's parse grows with the square of its
-	// parameters.
-	p, ok := t.q.(interface {
-		PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
-	})
-	if !ok {
-		return internal("append audit events", errors.New("no prepared statements"))
-	}
+	// Inserts of 16 rows and of one: SQLite looks each $N up by name, so a
+	// statement's parse grows with the square of its parameters. Both
+	// texts are fixed, so the store's statement cache prepares each once.
 	const rows = 16
-	var many, one *sql.Stmt
 	for len(rs) > 0 {
 		n := 1
 		if len(rs) >= rows {
 			n = rows
-		}
-		stmt := &one
-		if n == rows {
-			stmt = &many
-		}
-		if *stmt == nil {
-			s, err := p.PrepareContext(ctx, auditInsert(n))
-			if err != nil {
-				return internal("append audit events", err)
-			}
-			defer s.Close()
-			*stmt = s
 		}
 		args := make([]any, 0, 11*n)
 		for _, r := range rs[:n] {
 			args = append(args, r.Seq, r.ID, toMicros(r.Time), r.Type, r.Class, r.SubjectID, r.Path, r.Status, r.Body, r.PrevHash, r.Hash)
 		}
 		rs = rs[n:]
-		if _, err := (*stmt).ExecContext(ctx, args...); err != nil {
+		if _, err := t.q.ExecContext(ctx, auditInserts[n], args...); err != nil {
 			if t.d.IsUniqueViolation(err) {
 				return &warden.Error{Code: warden.FailedPrecondition, Message: "append audit events: the chain moved", Cause: err}
 			}
@@ -165,6 +145,9 @@ func (t *tx) AppendAuditEvents(ctx context.Context, rs []*warden.AuditRecord) er
 	}
 	return nil
 }
+
+// auditInserts are the two insert texts, by their number of rows.
+var auditInserts = map[int]string{1: auditInsert(1), 16: auditInsert(16)}
 
 // auditInsert is an INSERT of n audit events.
 func auditInsert(n int) string {

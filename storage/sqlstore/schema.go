@@ -89,4 +89,16 @@ var migrations = []string{
 	CREATE INDEX credential_changes_at ON credential_changes (at);`,
 	// The audit trail (audit.go).
 	auditSchema,
+	// The resource change feed: one row per resource created, changed or
+	// deleted, or whose access bindings changed, so that wardend processes
+	// keep their authorization snapshot current by applying what changed
+	// instead of rebuilding it. (It replaces the changes table, which is
+	// left in place but no longer written.)
+	`CREATE TABLE resource_changes (
+		id TEXT PRIMARY KEY,
+		resource_id TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		at BIGINT NOT NULL
+	);
+	CREATE INDEX resource_changes_at ON resource_changes (at);`,
 }

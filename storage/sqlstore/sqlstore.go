@@ -24,10 +24,23 @@ type Dialect struct {
 	LockMigrations func(ctx context.Context, tx *sql.Tx) error
 	// IsUniqueViolation reports whether err is a unique-constraint violation.
 	IsUniqueViolation func(err error) bool
+	// ShareLock is the clause that makes a SELECT hold the rows it reads
+	// against change and deletion, but not against other holders of the
+	// same lock, until the transaction ends; "" where a write transaction
+	// holds the whole database anyway (SQLite).
+	ShareLock string
 	// Now is an SQL expression of the database's clock in microseconds
 	// since the Unix epoch. Change feeds are stamped and read with it, so
 	// that the clocks of the nodes sharing the database do not matter.
 	Now string
+	// CacheStatements prepares each statement once per connection through
+	// database/sql. Off for a driver that caches prepared statements
+	// itself (pgx).
+	CacheStatements bool
+	// GroupCommit runs concurrent Updates in one transaction, each in a
+	// savepoint, with one commit (see committer). For a database with one
+	// writer at a time (SQLite), whose commits would otherwise queue.
+	GroupCommit bool
 	// Ping, when set, is a backend's own liveness check that Store.Ping runs
 	// before its query: SQLite's open file keeps answering after the file
 	// was removed or replaced, which only a look at the path notices.
@@ -36,8 +49,10 @@ type Dialect struct {
 
 // Store is a warden.Store over a *sql.DB.
 type Store struct {
-	db *sql.DB
-	d  Dialect
+	db    *sql.DB
+	d     Dialect
+	stmts *statements // nil unless the dialect caches statements
+	group *committer  // nil unless the dialect commits in groups
 }
 
 // New returns a Store over db after applying pending migrations.
@@ -48,6 +63,12 @@ func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 	s := &Store{db: db, d: d}
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: migrate %s: %w", d.Name, err)
+	}
+	if d.CacheStatements {
+		s.stmts = &statements{db: db} // after migrating: statements see the final schema
+	}
+	if d.GroupCommit {
+		s.group = newCommitter(s)
 	}
 	return s, nil
 }
@@ -108,7 +129,28 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close implements warden.Store.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
+	if s.stmts != nil {
+		s.stmts.close()
+	}
+	return s.db.Close()
+}
+
+// querier returns what runs the queries of a transaction (tx nil: of a
+// read outside one).
+func (s *Store) querier(tx *sql.Tx) querier {
+	var q querier = s.db
+	if tx != nil {
+		q = tx
+	}
+	if s.stmts == nil {
+		return q
+	}
+	return preparedQuerier{c: s.stmts, q: q, tx: tx}
+}
 
 // Update implements warden.Store.
 func (s *Store) Update(ctx context.Context, fn func(warden.Tx) error) error {
@@ -124,22 +166,19 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(warden.Tx) error
 	if readOnly {
 		// A single read needs no transaction: skipping BEGIN keeps SQLite
 		// readers off the write lock that _txlock=immediate takes.
-		return fn(&tx{q: s.db, d: &s.d, readOnly: true})
+		return fn(&tx{q: s.querier(nil), d: &s.d, readOnly: true})
+	}
+	if s.group != nil {
+		return s.group.update(ctx, fn)
 	}
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return internal("begin", err)
 	}
-	t := &tx{q: sqlTx, d: &s.d}
+	t := &tx{q: s.querier(sqlTx), d: &s.d}
 	if err := fn(t); err != nil {
 		sqlTx.Rollback()
 		return err
-	}
-	if t.wrote {
-		if err := t.recordChange(ctx); err != nil {
-			sqlTx.Rollback()
-			return err
-		}
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return internal("commit", err)

@@ -23,7 +23,6 @@ type tx struct {
 	q        querier
 	d        *Dialect
 	readOnly bool // a View: q is the database itself, so writes would commit
-	wrote    bool // a write other than a touch ran: the commit records a change
 }
 
 // errReadOnly is the cause of a write attempted inside View.
@@ -65,7 +64,6 @@ func (t *tx) exec(ctx context.Context, what, query string, args ...any) (int64, 
 	if t.readOnly {
 		return 0, internal(what, errReadOnly)
 	}
-	t.wrote = true
 	res, err := t.q.ExecContext(ctx, query, args...)
 	if err != nil {
 		if t.d.IsUniqueViolation(err) {
@@ -123,14 +121,32 @@ func scanResource(row interface{ Scan(...any) error }) (*warden.Resource, error)
 }
 
 func (t *tx) CreateResource(ctx context.Context, r *warden.Resource) error {
-	if r.ParentID != "" {
-		if _, err := t.GetResource(ctx, r.ParentID); err != nil {
-			return err
-		}
+	if t.readOnly {
+		return internal("create resource", errReadOnly)
 	}
-	_, err := t.exec(ctx, string(r.Type)+" "+strconv.Quote(r.Name),
-		`INSERT INTO resources (`+resourceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	query := `INSERT INTO resources (` + resourceCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	if r.ParentID != "" {
+		// The parent is checked and held (shared, so that siblings are
+		// created side by side) by the insert itself: one round trip.
+		query = `INSERT INTO resources (` + resourceCols + `)
+			SELECT $1, $2, $3, $4, $5, $6, $7, CAST($8 AS BIGINT), $9 WHERE EXISTS (SELECT 1 FROM resources WHERE id = $3` + t.d.ShareLock + `)`
+	}
+	n, err := t.exec(ctx, string(r.Type)+" "+strconv.Quote(r.Name), query,
 		r.ID, string(r.Type), r.ParentID, r.Name, r.Description, encodeMap(r.Labels), r.Status, toMicros(r.CreatedAt), encodeMap(r.Attrs))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound("resource", r.ParentID)
+	}
+	return t.resourceChanged(ctx, r.ID, warden.ResourceChanged)
+}
+
+// resourceChanged appends to the resource change feed, in the same
+// transaction as the change itself, stamped by the database's clock.
+func (t *tx) resourceChanged(ctx context.Context, id string, kind warden.ResourceChangeKind) error {
+	_, err := t.exec(ctx, "resource change", `INSERT INTO resource_changes (id, resource_id, kind, at) VALUES ($1, $2, $3, `+t.d.Now+`)`,
+		warden.NewID("chg"), id, string(kind))
 	return err
 }
 
@@ -167,6 +183,21 @@ func (t *tx) GetResource(ctx context.Context, id string) (*warden.Resource, erro
 	return r, nil
 }
 
+func (t *tx) GetResourceShared(ctx context.Context, id string) (*warden.Resource, error) {
+	lock := ""
+	if !t.readOnly {
+		lock = t.d.ShareLock
+	}
+	r, err := scanResource(t.q.QueryRowContext(ctx, `SELECT `+resourceCols+` FROM resources WHERE id = $1`+lock, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("resource", id)
+	}
+	if err != nil {
+		return nil, internal("get resource", err)
+	}
+	return r, nil
+}
+
 func (t *tx) UpdateResource(ctx context.Context, r *warden.Resource) error {
 	n, err := t.exec(ctx, string(r.Type)+" "+strconv.Quote(r.Name),
 		`UPDATE resources SET name = $2, description = $3, labels = $4, status = $5, attrs = $6 WHERE id = $1`,
@@ -177,12 +208,13 @@ func (t *tx) UpdateResource(ctx context.Context, r *warden.Resource) error {
 	if n == 0 {
 		return notFound(string(r.Type), r.ID)
 	}
-	return nil
+	return t.resourceChanged(ctx, r.ID, warden.ResourceChanged)
 }
 
 func (t *tx) DeleteResource(ctx context.Context, id string) error {
-	// Locked before counting: CreateResource locks the parent, so no child
-	// can appear between the count and the delete.
+	// Locked before counting: CreateResource holds the parent (shared),
+	// which this lock waits for, so no child can appear between the count
+	// and the delete.
 	if ok, err := t.lockResource(ctx, id); err != nil || !ok {
 		if err == nil {
 			err = notFound("resource", id)
@@ -197,6 +229,16 @@ func (t *tx) DeleteResource(ctx context.Context, id string) error {
 		return warden.Errorf(warden.FailedPrecondition, "resource %s is not empty: delete its %d child resources first", id, children)
 	}
 	if _, err := t.exec(ctx, "delete resource", `DELETE FROM resources WHERE id = $1`, id); err != nil {
+		return err
+	}
+	if err := t.resourceChanged(ctx, id, warden.ResourceChanged); err != nil {
+		return err
+	}
+	// The bindings naming it as their subject go too: the resources they
+	// were set on change, each named once in the feed.
+	if _, err := t.exec(ctx, "delete resource", `INSERT INTO resource_changes (id, resource_id, kind, at)
+		SELECT $2 || resource_id, resource_id, '`+string(warden.BindingsChanged)+`', `+t.d.Now+` FROM access_bindings WHERE subject_id = $1 GROUP BY resource_id`,
+		id, warden.NewID("chg")); err != nil {
 		return err
 	}
 	if _, err := t.exec(ctx, "delete resource", `DELETE FROM access_bindings WHERE resource_id = $1 OR subject_id = $1`, id); err != nil {
@@ -384,7 +426,7 @@ func (t *tx) SetAccessBindings(ctx context.Context, resourceID string, bs []ward
 			return err
 		}
 	}
-	return nil
+	return t.resourceChanged(ctx, resourceID, warden.BindingsChanged)
 }
 
 const credentialCols = `id, kind, subject_id, hash, data, description, created_at, expires_at, last_used_at`
@@ -463,8 +505,8 @@ func (t *tx) EachCredential(ctx context.Context, kind warden.CredentialKind, fn 
 	return nil
 }
 
-// TouchCredential bypasses exec: a use is not an edit, so it records no
-// change for the in-memory state of other wardend processes to reload.
+// TouchCredential bypasses exec: a use is not an edit (and a uniqueness
+// violation cannot happen).
 func (t *tx) TouchCredential(ctx context.Context, id string, at time.Time) error {
 	if t.readOnly {
 		return internal("touch credential", errReadOnly)
@@ -632,22 +674,26 @@ func (t *tx) Meta(ctx context.Context, key string) (string, error) {
 	return v, nil
 }
 
-func (t *tx) recordChange(ctx context.Context) error {
-	_, err := t.exec(ctx, "change", `INSERT INTO changes (id, at) VALUES ($1, `+t.d.Now+`)`, warden.NewID("chg"))
-	return err
-}
-
-func (t *tx) ChangeMark(ctx context.Context) (string, error) {
-	var n, last int64
-	if err := t.q.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(at), 0) FROM changes`).Scan(&n, &last); err != nil {
-		return "", internal("change mark", err)
+func (t *tx) ResourceChanges(ctx context.Context, since time.Time) ([]warden.ResourceChange, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT id, resource_id, kind, at FROM resource_changes WHERE at >= $1 ORDER BY at, id`, toMicros(since))
+	if err != nil {
+		return nil, internal("resource changes", err)
 	}
-	return strconv.FormatInt(n, 10) + "/" + strconv.FormatInt(last, 10), nil
+	return collect(rows, "resource changes", func(row interface{ Scan(...any) error }) (warden.ResourceChange, error) {
+		var c warden.ResourceChange
+		var at int64
+		err := row.Scan(&c.ID, &c.ResourceID, &c.Kind, &at)
+		c.At = fromMicros(at)
+		return c, err
+	})
 }
 
 func (t *tx) PruneChanges(ctx context.Context, before time.Time) error {
-	if _, err := t.exec(ctx, "prune changes", `DELETE FROM changes WHERE at < $1`, toMicros(before)); err != nil {
-		return err
+	// changes is no longer written; its last rows go here.
+	for _, table := range []string{"changes", "resource_changes"} {
+		if _, err := t.exec(ctx, "prune changes", `DELETE FROM `+table+` WHERE at < $1`, toMicros(before)); err != nil {
+			return err
+		}
 	}
 	_, err := t.exec(ctx, "prune credential changes", `DELETE FROM credential_changes WHERE at < $1`, toMicros(before))
 	return err

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) warden.Store) {
 		{"Credential", testCredential},
 		{"RevokedToken", testRevokedToken},
 		{"Clock", testClock},
+		{"ResourceFeed", testResourceFeed},
 		{"SigningKey", testSigningKey},
 		{"Meta", testMeta},
 		{"Atomicity", testAtomicity},

@@ -1,0 +1,128 @@
+package access
+
+import (
+	"maps"
+	"slices"
+)
+
+// The snapshot's two indexes are persistent: an edit copies only the parts
+// it touches (one shard of a map, one chunk of a vector) and shares the
+// rest with the snapshot it started from, so that a write costs the same
+// with a hundred resources or a million, and readers of the old snapshot
+// never see a half-made change.
+
+// shardBits sets the number of shards of a shardMap: with 100,000 keys a
+// shard holds ~400, which an edit copies.
+const shardBits = 8
+
+// shardOf picks a key's shard from its last three bytes: Warden's IDs end
+// in random characters (5 bits each), and a hash of the whole key would
+// cost the check as much as a map lookup. Other keys only spread less
+// evenly, which costs edits, not correctness.
+func shardOf(key string) int {
+	var h uint32
+	for i := max(0, len(key)-3); i < len(key); i++ {
+		h = h*31 + uint32(key[i])
+	}
+	return int(h & (1<<shardBits - 1))
+}
+
+// shardMap is a map of string keys split into shards copied on write.
+type shardMap[V any] struct {
+	shards []map[string]V // nil until the first edit
+}
+
+func (m shardMap[V]) get(key string) (V, bool) {
+	if m.shards == nil {
+		var zero V
+		return zero, false
+	}
+	v, ok := m.shards[shardOf(key)][key]
+	return v, ok
+}
+
+// shardEdit changes a copy of a shardMap: each shard is copied once, on
+// its first change.
+type shardEdit[V any] struct {
+	m     shardMap[V]
+	owned []bool
+}
+
+func editShards[V any](m shardMap[V]) *shardEdit[V] {
+	e := &shardEdit[V]{owned: make([]bool, 1<<shardBits)}
+	if m.shards == nil {
+		e.m.shards = make([]map[string]V, 1<<shardBits)
+	} else {
+		e.m.shards = slices.Clone(m.shards)
+	}
+	return e
+}
+
+func (e *shardEdit[V]) shard(key string) map[string]V {
+	i := shardOf(key)
+	if !e.owned[i] {
+		e.m.shards[i] = maps.Clone(e.m.shards[i])
+		if e.m.shards[i] == nil {
+			e.m.shards[i] = map[string]V{}
+		}
+		e.owned[i] = true
+	}
+	return e.m.shards[i]
+}
+
+func (e *shardEdit[V]) get(key string) (V, bool) { return e.m.get(key) }
+
+func (e *shardEdit[V]) set(key string, v V) { e.shard(key)[key] = v }
+
+func (e *shardEdit[V]) remove(key string) {
+	if _, ok := e.m.get(key); ok {
+		delete(e.shard(key), key)
+	}
+}
+
+// chunkBits sets the entries per chunk of a vector: an edit copies one
+// chunk of 1,024 pointers (8 KiB) and the list of chunks.
+const chunkBits = 10
+
+type chunk = [1 << chunkBits]*entry
+
+// vec is the snapshot's entries by slot, in chunks copied on write. Slots
+// are never reused: an entry's parent slot stays valid for its life.
+type vec struct {
+	chunks []*chunk
+	n      int32 // slots handed out
+}
+
+func (v *vec) at(slot int32) *entry { return v.chunks[slot>>chunkBits][slot&(1<<chunkBits-1)] }
+
+// vecEdit changes a copy of a vec.
+type vecEdit struct {
+	v     vec
+	owned map[int32]bool
+}
+
+func editVec(v vec) *vecEdit {
+	return &vecEdit{v: vec{chunks: slices.Clone(v.chunks), n: v.n}, owned: map[int32]bool{}}
+}
+
+func (e *vecEdit) set(slot int32, x *entry) {
+	c := slot >> chunkBits
+	if !e.owned[c] {
+		copied := *e.v.chunks[c]
+		e.v.chunks[c] = &copied
+		e.owned[c] = true
+	}
+	e.v.chunks[c][slot&(1<<chunkBits-1)] = x
+}
+
+// add hands out the next slot for x.
+func (e *vecEdit) add(x *entry) int32 {
+	slot := e.v.n
+	if int(slot>>chunkBits) == len(e.v.chunks) {
+		e.v.chunks = append(e.v.chunks, new(chunk))
+		e.owned[slot>>chunkBits] = true
+	}
+	e.v.n++
+	e.set(slot, x)
+	return slot
+}

@@ -1,0 +1,87 @@
+package storagetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"warden"
+)
+
+// resourceFeed returns the entries of the resource feed since a reading of
+// the database's clock that name one of ids, as "id kind" in feed order.
+func resourceFeed(t *testing.T, s warden.Store, since time.Time, ids ...string) []string {
+	t.Helper()
+	var feed []warden.ResourceChange
+	view(t, s, func(tx warden.Tx) (err error) {
+		feed, err = tx.ResourceChanges(t.Context(), since)
+		return err
+	})
+	var out []string
+	for i, ch := range feed {
+		if i > 0 && ch.At.Before(feed[i-1].At) {
+			t.Errorf("resource feed not in time order at %d", i)
+		}
+		if ch.At.Before(since) {
+			t.Errorf("resource feed since %v has an entry of %v", since, ch.At)
+		}
+		if slices.Contains(ids, ch.ResourceID) {
+			out = append(out, ch.ResourceID+" "+string(ch.Kind))
+		}
+	}
+	return out
+}
+
+// testResourceFeed: every change of a resource or of the bindings on it is
+// named in the feed, in the transaction that made it, so that the nodes
+// sharing the database apply exactly what changed.
+func testResourceFeed(t *testing.T, s warden.Store) {
+	f := folder(t, s)
+	sa := newResource(warden.TypeServiceAccount, f.ID)
+	since := tick(t, s)
+	create(t, s, sa)
+	got := resourceFeed(t, s, since, f.ID, sa.ID)
+	if want := []string{sa.ID + " resource"}; !slices.Equal(got, want) {
+		t.Fatalf("feed after a create = %v, want %v", got, want)
+	}
+
+	since = tick(t, s) // past the create's stamp, which may be this millisecond
+	update(t, s, func(tx warden.Tx) error {
+		sa.Name = unique("renamed")
+		return tx.UpdateResource(t.Context(), sa)
+	})
+	update(t, s, func(tx warden.Tx) error {
+		return tx.SetAccessBindings(t.Context(), f.ID, []warden.AccessBinding{{RoleID: "viewer", SubjectType: "serviceAccount", SubjectID: sa.ID}})
+	})
+	got = resourceFeed(t, s, since, f.ID, sa.ID)
+	if want := []string{sa.ID + " resource", f.ID + " bindings"}; !slices.Equal(got, want) {
+		t.Fatalf("feed after an update and a binding change = %v, want %v", got, want)
+	}
+
+	// Deleting the account deletes the binding on the folder: the folder's
+	// bindings changed too.
+	since = tick(t, s)
+	update(t, s, func(tx warden.Tx) error { return tx.DeleteResource(t.Context(), sa.ID) })
+	got = resourceFeed(t, s, since, f.ID, sa.ID)
+	slices.Sort(got)
+	want := []string{f.ID + " bindings", sa.ID + " resource"}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("feed after deleting a bound account = %v, want %v", got, want)
+	}
+
+	t.Run("rolled back", func(t *testing.T) {
+		since := clock(t, s)
+		lost := newResource(warden.TypeServiceAccount, f.ID)
+		_ = s.Update(t.Context(), func(tx warden.Tx) error {
+			if err := tx.CreateResource(t.Context(), lost); err != nil {
+				return err
+			}
+			return warden.Errorf(warden.FailedPrecondition, "roll back")
+		})
+		if got := resourceFeed(t, s, since, lost.ID); len(got) != 0 {
+			t.Errorf("feed has %v for a rolled-back create", got)
+		}
+	})
+
+}
