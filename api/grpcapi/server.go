@@ -132,15 +132,21 @@ func (s *Server) Intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		ctx = WithRequestID(ctx, id)
 		grpc.SetHeader(ctx, metadata.Pairs("x-request-id", id))
 	}
-	log := s.cfg.Logger.With("request_id", id, "method", info.FullMethod)
-	ctx = s.auditBegin(ctx, id, info.FullMethod)
-	ctx, resp, err := s.call(ctx, req, info, handler)
+	var client string
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		client = p.Addr.String()
+	}
+	ctx = s.auditBegin(ctx, id, info.FullMethod, client)
+	ctx, resp, err := s.call(ctx, req, info, handler, client)
 	s.auditEnd(ctx, info.FullMethod, req, err)
 	st := Status(err, id)
 	code := st.Code()
-	attrs := []any{"code", code.String(), "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
-	if p, ok := peer.FromContext(ctx); ok {
-		attrs = append(attrs, "peer", p.Addr.String())
+	// One slice of attributes, not a logger derived per request.
+	log := s.cfg.Logger
+	attrs := make([]any, 0, 16)
+	attrs = append(attrs, "request_id", id, "method", info.FullMethod, "code", code.String(), "duration_ms", float64(time.Since(start).Microseconds())/1000)
+	if client != "" {
+		attrs = append(attrs, "peer", client)
 	}
 	if sub := authn.PrincipalFrom(ctx); sub.ID != "" {
 		attrs = append(attrs, "subject", sub.ID, "credential", sub.Credential)
@@ -175,14 +181,16 @@ func (s *Server) Handle(ctx context.Context, method string, fn func(context.Cont
 
 // call authenticates (through the pipeline), validates, authorizes (through
 // the permission table) and runs the handler. It returns the context the
-// handler ran with, so the log line names the subject.
-func (s *Server) call(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (context.Context, any, error) {
+// handler ran with, so the log line names the subject. client is the
+// peer's address.
+func (s *Server) call(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler, client string) (context.Context, any, error) {
+	// One copy of the metadata serves the hook and the pipeline.
 	md, _ := metadata.FromIncomingContext(ctx)
 	if s.cfg.Incoming != nil {
 		ctx = s.cfg.Incoming(ctx, md)
 	}
 	if !s.cfg.Public[info.FullMethod] {
-		p, err := s.cfg.Auth.Authenticate(ctx, IncomingRequest(ctx, info.FullMethod))
+		p, err := s.cfg.Auth.Authenticate(ctx, &authn.Request{Method: info.FullMethod, Header: authn.MD(md), ClientAddress: client})
 		if err != nil {
 			return ctx, nil, err
 		}

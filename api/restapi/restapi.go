@@ -322,9 +322,9 @@ func Incoming(r *http.Request) context.Context { return incoming(r) }
 // incoming presents the HTTP request to the interceptors as gRPC would: its
 // headers as incoming metadata and the client address as the peer.
 func incoming(r *http.Request) context.Context {
-	md := metadata.MD{}
+	md := make(metadata.MD, len(r.Header))
 	for k, vs := range r.Header {
-		md[strings.ToLower(k)] = vs
+		md[lowerHeader(k)] = vs
 	}
 	ctx := metadata.NewIncomingContext(r.Context(), md)
 	if r.RemoteAddr != "" {
@@ -333,6 +333,27 @@ func incoming(r *http.Request) context.Context {
 		ctx = peer.NewContext(ctx, &peer.Peer{Addr: remoteAddr(r.RemoteAddr)})
 	}
 	return ctx
+}
+
+// lowerNames are the lower-case forms of the headers most requests carry,
+// so that their names cost no allocation per request.
+var lowerNames = func() map[string]string {
+	m := map[string]string{}
+	for _, h := range []string{"Accept", "Accept-Encoding", "Authorization", "Connection", "Content-Length", "Content-Type",
+		"User-Agent", "X-Auth-Token", "X-Subject-Token", "X-Token", "X-Request-Id", "X-Forwarded-For", "X-Real-Ip",
+		"X-Yacloud-Subjecttoken", "X-Amz-Date", "X-Amz-Content-Sha256", "X-Amz-Security-Token", "Api-Key", "Host"} {
+		m[h] = strings.ToLower(h)
+	}
+	return m
+}()
+
+// lowerHeader is a canonical header name in lower case, as gRPC metadata
+// keys are.
+func lowerHeader(k string) string {
+	if l, ok := lowerNames[k]; ok {
+		return l
+	}
+	return strings.ToLower(k)
 }
 
 // remoteAddr is a client's TCP address as net/http gives it.
