@@ -71,8 +71,16 @@ func (s *Service) listKept(ctx context.Context, typ warden.ResourceType, parent 
 	}
 	var rs []*warden.Resource
 	var next string
+	// A parent the access snapshot holds exists (the caller was just
+	// authorized on it through the snapshot); only one it does not know
+	// is looked up, for the NotFound or the wrong type.
+	known := false
+	if parent != "" {
+		n, ok := s.authz.snap.Load().Node(parent)
+		known = ok && n.Type == parentType
+	}
 	err = s.store.View(ctx, func(tx warden.Tx) error {
-		if parent != "" {
+		if parent != "" && !known {
 			if _, err := s.getResource(ctx, tx, parent, parentType); err != nil {
 				return err
 			}
