@@ -89,6 +89,12 @@ func (c *auditEdit) on(ctx context.Context, tx warden.Tx, id string) {
 	c.path = auditPath(ctx, tx, id, c.snap)
 }
 
+// created makes the event about r, just created in tx: its parent's path
+// (from the snapshot, which does not hold r yet) and r itself.
+func (c *auditEdit) created(ctx context.Context, tx warden.Tx, r *warden.Resource) {
+	c.path = append(auditPath(ctx, tx, r.ParentID, c.snap), warden.AuditPathElement{Type: string(r.Type), ID: r.ID, Name: r.Name})
+}
+
 // leaf adds a node under the resource (a key of a service account).
 func (c *auditEdit) leaf(typ, id string) {
 	c.path = append(c.path, warden.AuditPathElement{Type: typ, ID: id})

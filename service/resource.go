@@ -103,7 +103,7 @@ func (s *Service) create(ctx context.Context, r *warden.Resource, parentType war
 		if err := tx.CreateResource(ctx, r); err != nil {
 			return err
 		}
-		c.on(ctx, tx, r.ID)
+		c.created(ctx, tx, r)
 		c.set("name", r.Name)
 		op, err = s.newOperation(ctx, tx, r.ID, description, metadata, response(r))
 		return err

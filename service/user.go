@@ -293,7 +293,7 @@ func (u *Users) Create(ctx context.Context, req *idp.CreateUserRequest) (*operat
 			}
 			return err
 		}
-		c.on(ctx, tx, r.ID)
+		c.created(ctx, tx, r)
 		c.set("name", r.Name)
 		c.set("password_set", hash != "")
 		var setAt time.Time

@@ -114,7 +114,7 @@ func (p *Userpools) Create(ctx context.Context, req *idp.CreateUserpoolRequest) 
 		if err := tx.CreateResource(ctx, r); err != nil {
 			return err
 		}
-		c.on(ctx, tx, r.ID)
+		c.created(ctx, tx, r)
 		c.set("name", r.Name)
 		op, err = p.s.newOperation(ctx, tx, r.ID, "Create userpool", &idp.CreateUserpoolMetadata{UserpoolId: r.ID}, userpoolProto(r))
 		return err
