@@ -389,18 +389,11 @@ func (a *app) apiKeyListCommand() *cobra.Command {
 				return err
 			}
 			keys, err := listAll(ctx, limit, func(ctx context.Context, size int64, tok string) ([]apiKey, string, error) {
-				q := url.Values{"pageSize": {strconv.FormatInt(size, 10)}}
-				if sa != "" {
-					q.Set("serviceAccountId", sa)
-				}
-				if tok != "" {
-					q.Set("pageToken", tok)
-				}
 				var resp struct {
 					APIKeys       []apiKey `json:"api_keys"`
 					NextPageToken string   `json:"next_page_token"`
 				}
-				err := c.DoJSON(ctx, http.MethodGet, apiKeysPath+"?"+q.Encode(), nil, &resp)
+				err := getPage(ctx, c, apiKeysPath, "serviceAccountId", sa, size, tok, &resp)
 				return resp.APIKeys, resp.NextPageToken, err
 			})
 			if err != nil {
@@ -628,4 +621,17 @@ func parseTimeSlot(s string) (timeSlot, error) {
 		return timeSlot{}, fmt.Errorf("%q is not START-END in whole hours, like 18-19", s)
 	}
 	return timeSlot{Start: a, End: b}, nil
+}
+
+// getPage GETs one page of a REST list at path into out: pageSize and
+// pageToken, and the owner's ID in ownerParam when it is not empty.
+func getPage(ctx context.Context, c *client.Client, path, ownerParam, owner string, size int64, token string, out any) error {
+	q := url.Values{"pageSize": {strconv.FormatInt(size, 10)}}
+	if owner != "" {
+		q.Set(ownerParam, owner)
+	}
+	if token != "" {
+		q.Set("pageToken", token)
+	}
+	return c.DoJSON(ctx, http.MethodGet, path+"?"+q.Encode(), nil, out)
 }

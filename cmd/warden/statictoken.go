@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -209,18 +208,11 @@ func (a *app) staticTokenListCommand() *cobra.Command {
 				return err
 			}
 			toks, err := listAll(ctx, limit, func(ctx context.Context, size int64, page string) ([]staticTokenWire, string, error) {
-				q := url.Values{"pageSize": {strconv.FormatInt(size, 10)}}
-				if subject != "" {
-					q.Set("subjectId", subject)
-				}
-				if page != "" {
-					q.Set("pageToken", page)
-				}
 				var resp struct {
 					StaticTokens  []staticTokenWire `json:"staticTokens"`
 					NextPageToken string            `json:"nextPageToken"`
 				}
-				err := c.DoJSON(ctx, http.MethodGet, staticTokensPath+"?"+q.Encode(), nil, &resp)
+				err := getPage(ctx, c, staticTokensPath, "subjectId", subject, size, page, &resp)
 				return resp.StaticTokens, resp.NextPageToken, err
 			})
 			if err != nil {
