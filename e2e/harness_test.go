@@ -188,7 +188,10 @@ func (n *node) rest(method, path, token string, body any) response {
 		n.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
+	switch {
+	case strings.HasPrefix(token, "Api-Key "):
+		req.Header.Set("Authorization", token) // an API key, as its holder sends it
+	case token != "":
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)

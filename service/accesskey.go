@@ -279,12 +279,10 @@ func (t *TemporaryAccessKeys) CreateEphemeral(ctx context.Context, req *aws.Crea
 			return nil, err
 		}
 		subject, typ = r.ID, token.SubjectServiceAccount
-	} else if caller.Scope != "" {
-		// A scope-confined caller (a Keystone token) gets no unconfined key
-		// of its own account either.
-		if err := t.s.guardMint(ctx, caller.ID); err != nil {
-			return nil, err
-		}
+	} else if err := t.s.guardMint(ctx, caller.ID); err != nil {
+		// A confined or narrowed caller (a Keystone token, an API key, a
+		// session policy) gets no unconfined key of its own account either.
+		return nil, err
 	}
 	keyID, priv, err := t.s.keys.current(ctx)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"warden"
+	"warden/authn"
 )
 
 // guardMint refuses to mint a credential for a service account (an
@@ -13,6 +14,9 @@ import (
 // names a permission the caller lacks.
 func (s *Service) guardMint(ctx context.Context, serviceAccountID string) error {
 	caller := SubjectFrom(ctx)
+	if err := narrowedCaller(caller); err != nil {
+		return err
+	}
 	snap := s.authz.snap.Load()
 	if caller.Scope != "" {
 		// A confined caller hands out nothing beyond its scope, not even
@@ -31,12 +35,32 @@ func (s *Service) guardMint(ctx context.Context, serviceAccountID string) error 
 	return nil
 }
 
+// narrowedCaller refuses a caller whose credential is narrower than its
+// account: an API key (which may carry address, time-window, product and
+// scope restrictions) or a credential under a session policy. A credential
+// it minted would carry none of that, so it mints none, not even for its
+// own account.
+func narrowedCaller(caller Subject) error {
+	switch {
+	case caller.Credential == authn.CredAPIKey:
+		return warden.Errorf(warden.PermissionDenied,
+			"permission denied: an API key cannot mint credentials (a new one would not carry its restrictions); use an IAM token")
+	case caller.Policy != nil:
+		return warden.Errorf(warden.PermissionDenied,
+			"permission denied: a credential under a session policy cannot mint credentials (a new one would not carry the policy)")
+	}
+	return nil
+}
+
 // guardUserCredential is guardMint for a user account: setting another
 // user's password hands the caller everything the user may do, so the
 // caller must hold all of it (and a caller confined to a scope may not do
 // it at all when the user reaches past the scope).
 func (s *Service) guardUserCredential(ctx context.Context, userID string) error {
 	caller := SubjectFrom(ctx)
+	if err := narrowedCaller(caller); err != nil {
+		return err
+	}
 	snap := s.authz.snap.Load()
 	if caller.Scope != "" {
 		if outside, ok := snap.BoundOutside(userID, caller.Scope); ok {
