@@ -53,8 +53,14 @@ func testResourceFeed(t *testing.T, s warden.Store) {
 	update(t, s, func(tx warden.Tx) error {
 		return tx.SetAccessBindings(t.Context(), f.ID, []warden.AccessBinding{{RoleID: "viewer", SubjectType: "serviceAccount", SubjectID: sa.ID}})
 	})
+	// Two commits in the same tick of the database's clock are in either
+	// order: a reader re-reads each record's current state, so the order
+	// of one tick's entries does not matter.
 	got = resourceFeed(t, s, since, f.ID, sa.ID)
-	if want := []string{sa.ID + " resource", f.ID + " bindings"}; !slices.Equal(got, want) {
+	slices.Sort(got)
+	want := []string{sa.ID + " resource", f.ID + " bindings"}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
 		t.Fatalf("feed after an update and a binding change = %v, want %v", got, want)
 	}
 
@@ -64,7 +70,7 @@ func testResourceFeed(t *testing.T, s warden.Store) {
 	update(t, s, func(tx warden.Tx) error { return tx.DeleteResource(t.Context(), sa.ID) })
 	got = resourceFeed(t, s, since, f.ID, sa.ID)
 	slices.Sort(got)
-	want := []string{f.ID + " bindings", sa.ID + " resource"}
+	want = []string{f.ID + " bindings", sa.ID + " resource"}
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("feed after deleting a bound account = %v, want %v", got, want)
