@@ -49,11 +49,7 @@ subject.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, err := a.dial(ctx)
-			if err != nil {
-				return err
-			}
-			sa, err := owner.resolve(ctx, a, c)
+			c, sa, err := a.dialOwner(ctx, &owner)
 			if err != nil {
 				return err
 			}
@@ -87,11 +83,7 @@ key): the secret is never shown again.` + keyOwnerHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, err := a.dial(ctx)
-			if err != nil {
-				return err
-			}
-			sa, err := owner.resolve(ctx, a, c)
+			c, sa, err := a.dialOwner(ctx, &owner)
 			if err != nil {
 				return err
 			}
@@ -119,11 +111,7 @@ func (a *app) accessKeyListCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, err := a.dial(ctx)
-			if err != nil {
-				return err
-			}
-			sa, err := owner.resolve(ctx, a, c)
+			c, sa, err := a.dialOwner(ctx, &owner)
 			if err != nil {
 				return err
 			}

@@ -267,13 +267,11 @@ func (a *app) createAPIKey(cmd *cobra.Command, k *apiKeyCreate) error {
 	if k.restrictions.changed(cmd) {
 		req.Restrictions = k.restrictions.request(cmd, false)
 	}
-	c, err := a.dial(ctx)
+	c, sa, err := a.dialOwner(ctx, &k.owner)
 	if err != nil {
 		return err
 	}
-	if req.ServiceAccountID, err = k.owner.resolve(ctx, a, c); err != nil {
-		return err
-	}
+	req.ServiceAccountID = sa
 	var key apiKey
 	if err := c.DoJSON(ctx, http.MethodPost, apiKeysPath, req, &key); err != nil {
 		return explainAPIKeyOwner(&k.owner, err)
@@ -380,11 +378,7 @@ func (a *app) apiKeyListCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, err := a.dial(ctx)
-			if err != nil {
-				return err
-			}
-			sa, err := owner.resolve(ctx, a, c)
+			c, sa, err := a.dialOwner(ctx, &owner)
 			if err != nil {
 				return err
 			}

@@ -57,6 +57,22 @@ func (o *keyOwner) register(cmd *cobra.Command) {
 
 // resolve returns the service account's ID; "" when none was named, which
 // the server takes as the caller.
+// accountNamer is how a credential command names the account it acts for:
+// keyOwner, staticTokenOwner.
+type accountNamer interface {
+	resolve(ctx context.Context, a *app, c *client.Client) (string, error)
+}
+
+// dialOwner connects and resolves the account owner names.
+func (a *app) dialOwner(ctx context.Context, owner accountNamer) (*client.Client, string, error) {
+	c, err := a.dial(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := owner.resolve(ctx, a, c)
+	return c, id, err
+}
+
 func (o *keyOwner) resolve(ctx context.Context, a *app, c *client.Client) (string, error) {
 	switch {
 	case o.id != "" && o.name != "":
@@ -149,11 +165,7 @@ func (a *app) createKey(ctx context.Context, k *keyCreate) error {
 			return err
 		}
 	}
-	c, err := a.dial(ctx)
-	if err != nil {
-		return err
-	}
-	sa, err := k.owner.resolve(ctx, a, c)
+	c, sa, err := a.dialOwner(ctx, &k.owner)
 	if err != nil {
 		return err
 	}
@@ -253,11 +265,7 @@ func (a *app) keyListCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, err := a.dial(ctx)
-			if err != nil {
-				return err
-			}
-			sa, err := owner.resolve(ctx, a, c)
+			c, sa, err := a.dialOwner(ctx, &owner)
 			if err != nil {
 				return err
 			}

@@ -144,11 +144,7 @@ func (a *app) createStaticToken(ctx context.Context, k *staticTokenCreate) error
 	if err != nil {
 		return err
 	}
-	c, err := a.dial(ctx)
-	if err != nil {
-		return err
-	}
-	subject, err := k.owner.resolve(ctx, a, c)
+	c, subject, err := a.dialOwner(ctx, &k.owner)
 	if err != nil {
 		return err
 	}
@@ -199,11 +195,7 @@ func (a *app) staticTokenListCommand() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, err := a.dial(ctx)
-			if err != nil {
-				return err
-			}
-			subject, err := owner.resolve(ctx, a, c)
+			c, subject, err := a.dialOwner(ctx, &owner)
 			if err != nil {
 				return err
 			}
