@@ -190,7 +190,7 @@ func (s *Server) call(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 		ctx = s.cfg.Incoming(ctx, md)
 	}
 	if !s.cfg.Public[info.FullMethod] {
-		p, err := s.cfg.Auth.Authenticate(ctx, &authn.Request{Method: info.FullMethod, Header: authn.MD(md), ClientAddress: client})
+		p, err := s.cfg.Auth.Authenticate(ctx, request(info.FullMethod, md, client))
 		if err != nil {
 			return ctx, nil, err
 		}
@@ -220,11 +220,17 @@ func (s *Server) call(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 // it: its metadata as the headers, its peer as the client.
 func IncomingRequest(ctx context.Context, method string) *authn.Request {
 	md, _ := metadata.FromIncomingContext(ctx)
-	r := &authn.Request{Method: method, Header: authn.MD(md)}
+	client := ""
 	if p, ok := peer.FromContext(ctx); ok {
-		r.ClientAddress = p.Addr.String()
+		client = p.Addr.String()
 	}
-	return r
+	return request(method, md, client)
+}
+
+// request is a call as the authentication pipeline takes it: its
+// metadata as the headers, client as the client's address.
+func request(method string, md metadata.MD, client string) *authn.Request {
+	return &authn.Request{Method: method, Header: authn.MD(md), ClientAddress: client}
 }
 
 type grpcapiError string
