@@ -421,7 +421,7 @@ func TestStaticTokenAccessServiceGRPC(t *testing.T) {
 		!resp.Results[0].Allowed || resp.Results[1].Allowed {
 		t.Fatalf("Authorize with x-token: %v, %v", resp, err)
 	}
-	bad, _ := structpb.NewList([]any{secret[:len(secret)-1] + "x"})
+	bad, _ := structpb.NewList([]any{tamper(secret)})
 	_, err = c.Authenticate(context.Background(), &accesspb.AuthenticateRequest{Request: &accesspb.Request{Headers: map[string]*structpb.ListValue{"x-token": bad}}})
 	if status.Code(err) != codes.Unauthenticated {
 		t.Errorf("Authenticate with a mistyped x-token: %v, want Unauthenticated", err)
