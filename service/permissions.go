@@ -84,6 +84,9 @@ var Rules = func() []MethodRule {
 		{Method: idpSvc + "UserService/GetPasswordChanges", Check: "not implemented (Unimplemented): as ConvertToExternal"},
 		{Method: idpSvc + "UserService/CommitPassword", Check: "not implemented (Unimplemented): as ConvertToExternal"},
 
+		{Method: iamSvc + "AccessAnalyzerService/ListSubjectAccessBindings", Permission: permAnalyzeSubject, Field: "organization_id"},
+		{Method: "/warden.analyzer.v1.ResourceAccessService/ListResourceAccessBindings", Permission: permAnalyzeResource, Field: "resource_id"},
+
 		{Method: iamSvc + "YandexPassportUserAccountService/GetByLogin", Check: "a user reads their own; others need iam.userAccounts.get on the account (an unknown login is NotFound only to who may read accounts somewhere)"},
 
 		{Method: rmSvc + "CloudService/Get", Permission: "resource-manager.clouds.get", Field: "cloud_id"},
@@ -196,7 +199,12 @@ func (s *Service) AuthorizeCall(ctx context.Context, method string, req proto.Me
 	if rule.Permission == "" {
 		return nil // checked by the handler
 	}
-	return s.authorize(ctx, rule.Permission, stringField(req, rule.Field))
+	id := stringField(req, rule.Field)
+	if id == "" {
+		// Nothing to authorize on: say so, rather than deny on "".
+		return warden.Errorf(warden.InvalidArgument, "%s: required", rule.Field)
+	}
+	return s.authorize(ctx, rule.Permission, id)
 }
 
 func stringField(m proto.Message, name string) string {
