@@ -65,9 +65,15 @@ func testGroupMember(t *testing.T, s warden.Store) {
 	}
 
 	since := tick(t, s)
-	update(t, s, func(tx warden.Tx) error { return tx.UpdateGroupMembers(t.Context(), group.ID, []warden.GroupMember{a, r, a}, nil) })
-	update(t, s, func(tx warden.Tx) error { return tx.UpdateGroupMembers(t.Context(), group.ID, []warden.GroupMember{a}, nil) })
-	update(t, s, func(tx warden.Tx) error { return tx.UpdateGroupMembers(t.Context(), other.ID, []warden.GroupMember{a}, nil) })
+	update(t, s, func(tx warden.Tx) error {
+		return tx.UpdateGroupMembers(t.Context(), group.ID, []warden.GroupMember{a, r, a}, nil)
+	})
+	update(t, s, func(tx warden.Tx) error {
+		return tx.UpdateGroupMembers(t.Context(), group.ID, []warden.GroupMember{a}, nil)
+	})
+	update(t, s, func(tx warden.Tx) error {
+		return tx.UpdateGroupMembers(t.Context(), other.ID, []warden.GroupMember{a}, nil)
+	})
 	if diff := cmp.Diff(sorted(a, r), members(group.ID), cmpOpts); diff != "" {
 		t.Errorf("members after adding (-want +got):\n%s", diff)
 	}
@@ -116,7 +122,9 @@ func testGroupMember(t *testing.T, s warden.Store) {
 	if want := slices.Sorted(slices.Values([]string{group.ID + " members", other.ID + " members"})); !slices.Equal(got, want) {
 		t.Errorf("feed after deleting a member = %v, want %v", got, want)
 	}
-	update(t, s, func(tx warden.Tx) error { return tx.UpdateGroupMembers(t.Context(), other.ID, []warden.GroupMember{r}, nil) })
+	update(t, s, func(tx warden.Tx) error {
+		return tx.UpdateGroupMembers(t.Context(), other.ID, []warden.GroupMember{r}, nil)
+	})
 	update(t, s, func(tx warden.Tx) error { return tx.DeleteResource(t.Context(), other.ID) })
 	if got := groupsOf(robot.ID); len(got) != 0 {
 		t.Errorf("GroupsOf a member of a deleted group = %v", got)
