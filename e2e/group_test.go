@@ -105,18 +105,13 @@ func TestGroupsAcrossNodes(t *testing.T) {
 	ctx := context.Background()
 	admin := newSDKClients(t, a.addr, credentials.IAMToken(w.admin))
 
-	op, err := admin.users.Create(ctx, &idp.CreateUserRequest{UserpoolId: p.pool, Username: "alice@default", FullName: "Alice",
-		Credentials: &idp.CreateUserRequest_PasswordSpec{PasswordSpec: &idp.PasswordSpec{Password: "amber-walrus-42"}}})
-	if err != nil {
-		t.Fatalf("create the user: %v", err)
-	}
-	alice := opResponse(t, op, &idp.User{})
+	alice := newUserVia(t, admin.users, ctx, p.pool, "alice@default", "amber-walrus-42")
 	team := groupOf(t, admin, ctx, p.org, "team-a")
 	members(t, admin, ctx, team.Id, ompb.MemberDelta_ADD, alice.Id)
 	bindFolder(t, admin, ctx, w.folderA, access.AccessBindingAction_ADD, "editor", "group", team.Id)
 
 	// The user logs in with a password and works through node b.
-	asAlice := newSDKClients(t, b.addr, credentials.IAMToken(p.login("alice@default", "amber-walrus-42")))
+	asAlice := newSDKClients(t, b.addr, credentials.IAMToken(loginUser(t, b, "alice@default", "amber-walrus-42")))
 	createSA := func(folder, name string) error {
 		op, err := asAlice.sas.Create(ctx, &iampb.CreateServiceAccountRequest{FolderId: folder, Name: name})
 		if err == nil {
@@ -174,8 +169,8 @@ func TestGroupsSDK(t *testing.T) {
 			p := newPeople(t, n)
 			ctx := context.Background()
 			admin := newSDKClients(t, n.addr, credentials.IAMToken(w.admin))
-			bob := p.create("bob@default", "copper-heron-77")
-			asBob := newSDKClients(t, n.addr, credentials.IAMToken(p.login("bob@default", "copper-heron-77")))
+			bob := newUser(t, p, "bob@default", "copper-heron-77")
+			asBob := newSDKClients(t, n.addr, credentials.IAMToken(loginUser(t, n, "bob@default", "copper-heron-77")))
 
 			ops := groupOf(t, admin, ctx, p.org, "Ops.Team")
 			if got, err := admin.groups.Get(ctx, &ompb.GetGroupRequest{GroupId: ops.Id}); err != nil || got.Name != "Ops.Team" || got.OrganizationId != p.org {
@@ -366,5 +361,50 @@ func TestGroupValidationEveryRule(t *testing.T) {
 	r := n.rest("POST", "/organization-manager/v1/groups/"+g.Id+":updateMembers", w.admin, map[string]any{"memberDeltas": []any{map[string]any{"action": "ADD", "subjectId": g.Id}}})
 	if r.status != 400 || !strings.HasPrefix(str(r.body, "message"), "member_deltas[0].subject_id") {
 		t.Fatalf("REST: a group as a member: %d %s", r.status, r.raw)
+	}
+}
+
+// newUser creates a user with a password as the admin, retrying while the
+// server's password hashing is busy (it answers ResourceExhausted and asks
+// for a retry: a loaded test machine meets it).
+func newUser(t *testing.T, p *people, login, password string) *idp.User {
+	t.Helper()
+	return newUserVia(t, p.users, p.admin, p.pool, login, password)
+}
+
+// newUserVia is newUser through a given client and context.
+func newUserVia(t *testing.T, users idp.UserServiceClient, ctx context.Context, pool, login, password string) *idp.User {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		op, err := users.Create(ctx, &idp.CreateUserRequest{UserpoolId: pool, Username: login, FullName: "Test " + login,
+			Credentials: &idp.CreateUserRequest_PasswordSpec{PasswordSpec: &idp.PasswordSpec{Password: password}}})
+		if err == nil {
+			return opResponse(t, op, &idp.User{})
+		}
+		if status.Code(err) != codes.ResourceExhausted || time.Now().After(deadline) {
+			t.Fatalf("create %s: %v", login, err)
+		}
+		time.Sleep(200 * time.Millisecond) // the server asked for a retry
+	}
+}
+
+// loginUser is people.login retrying while password hashing is busy (429).
+func loginUser(t *testing.T, n *node, login, password string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := n.rest("POST", "/warden/v1/login", "", map[string]string{"login": login, "password": password})
+		if r.status == 200 {
+			tok := n.rest("POST", "/iam/v1/tokens", "", map[string]string{"yandexPassportOauthToken": str(r.body, "oauthToken")})
+			if tok.status != 200 {
+				t.Fatalf("exchange %s's OAuth token: %s", login, tok.raw)
+			}
+			return str(tok.body, "iamToken")
+		}
+		if r.status != 429 || time.Now().After(deadline) {
+			t.Fatalf("login %s: %d %s", login, r.status, r.raw)
+		}
+		time.Sleep(200 * time.Millisecond) // the server asked for a retry
 	}
 }
