@@ -80,7 +80,7 @@ type reach struct {
 
 	groups    []string // sorted
 	gotGroups bool
-	orgUsers  string // "": none
+	org       string // a user's organization; "": not a user
 	gotOrg    bool
 }
 
@@ -92,16 +92,15 @@ func (r *reach) groupsOf() []string {
 	return r.groups
 }
 
-func (r *reach) usersGroup() string {
+// orgOf is the organization of a user subject ("" for other subjects).
+func (r *reach) orgOf() string {
 	if !r.gotOrg {
 		r.gotOrg = true
-		if slot, ok := r.s.ids.get(r.subject); ok {
-			if x := r.s.entries.at(slot); x != nil && x.Type == warden.TypeUserAccount && x.parent >= 0 {
-				r.orgUsers = r.s.entries.at(x.parent).usersGroup
-			}
+		if x := r.s.lookup(r.subject); x != nil && x.Type == warden.TypeUserAccount {
+			r.org = x.ParentID
 		}
 	}
-	return r.orgUsers
+	return r.org
 }
 
 // has reports whether a group of the subject holds bit on x.
@@ -109,50 +108,51 @@ func (r *reach) has(x *entry, bit int) bool {
 	if r.subject == "" {
 		return false
 	}
-	if x.usersBound {
-		if u := r.usersGroup(); u != "" && x.grants[u].has(bit) {
+	for _, u := range x.orgUsers {
+		if u.g.has(bit) && u.org == r.orgOf() {
 			return true
 		}
 	}
-	if x.groupSubs == nil {
+	if x.groups == nil {
 		return false
 	}
 	found := false
-	meet(x.groupSubs, r.groupsOf(), func(i int) bool {
-		found = x.groupGrants[i].has(bit)
+	meet(x.groups, r.groupsOf(), func(b *boundGroup) bool {
+		found = b.g.has(bit)
 		return found
 	})
 	return found
 }
 
-// meet calls fn with the index in bound of every ID both sorted lists
-// hold, until fn returns true. It walks both when they are of a size, and
+// meet calls fn with every group bound (sorted by ID) that groups (sorted)
+// holds, until fn returns true. It walks both when they are of a size, and
 // searches the longer for each of the shorter otherwise (a user in a
 // thousand groups, a resource with one group bound).
-func meet(bound, groups []string, fn func(i int) bool) {
+func meet(bound []boundGroup, groups []string, fn func(*boundGroup) bool) {
 	switch {
 	case len(bound) == 0 || len(groups) == 0:
 	case len(groups) > 8*len(bound):
-		for i, g := range bound {
-			if _, in := slices.BinarySearch(groups, g); in && fn(i) {
+		for i := range bound {
+			if _, in := slices.BinarySearch(groups, bound[i].id); in && fn(&bound[i]) {
 				return
 			}
 		}
 	case len(bound) > 8*len(groups):
 		for _, g := range groups {
-			if i, in := slices.BinarySearch(bound, g); in && fn(i) {
+			i, in := slices.BinarySearchFunc(bound, g, func(b boundGroup, id string) int { return strings.Compare(b.id, id) })
+			if in && fn(&bound[i]) {
 				return
 			}
 		}
 	default:
 		for i, j := 0, 0; i < len(bound) && j < len(groups); {
-			switch c := strings.Compare(bound[i], groups[j]); {
+			switch c := strings.Compare(bound[i].id, groups[j]); {
 			case c < 0:
 				i++
 			case c > 0:
 				j++
 			default:
-				if fn(i) {
+				if fn(&bound[i]) {
 					return
 				}
 				i, j = i+1, j+1
@@ -166,12 +166,12 @@ func (r *reach) each(x *entry, fn func(g *grant)) {
 	if r.subject == "" {
 		return
 	}
-	if x.usersBound {
-		if g := x.grants[r.usersGroup()]; g != nil {
-			fn(g)
+	for _, u := range x.orgUsers {
+		if u.org == r.orgOf() {
+			fn(u.g)
 		}
 	}
-	meet(x.groupSubs, r.groupsOf(), func(i int) bool { fn(x.groupGrants[i]); return false })
+	meet(x.groups, r.groupsOf(), func(b *boundGroup) bool { fn(b.g); return false })
 }
 
 // any reports whether a group of the subject has a grant on x.
@@ -185,8 +185,8 @@ func (r *reach) any(x *entry) bool {
 // own.
 func (r *reach) subjects() []string {
 	out := slices.Clone(r.groupsOf())
-	if u := r.usersGroup(); u != "" {
-		out = append(out, u)
+	if org := r.orgOf(); org != "" {
+		out = append(out, OrgUsersGroup(org))
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package access
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"warden"
@@ -64,16 +65,18 @@ type entry struct {
 	// all and authed are grants[AllUsers] and grants[AllAuthenticatedUsers],
 	// held apart so that the check looks up one subject per resource.
 	all, authed *grant
-	// groupSubs are the groups bound here, sorted, and groupGrants their
-	// grants in the same order; nil when none, so that the check looks up
-	// a subject's groups only where they may grant something, and then
-	// meets them without hashing.
-	groupSubs   []string
-	groupGrants []*grant
-	// usersBound: an organization's members group is bound here.
-	usersBound bool
-	// usersGroup is an organization's OrgUsersGroup, made once.
-	usersGroup string
+	// groups are the groups bound here with their grants, sorted by ID,
+	// and orgUsers the organizations' members groups bound here; nil when
+	// none, so that the check looks up a subject's groups only where they
+	// may grant something, and then meets them without hashing.
+	groups, orgUsers []boundGroup
+}
+
+// boundGroup is a group's grant on an entry.
+type boundGroup struct {
+	id  string
+	org string // of an organization's members group: the organization
+	g   *grant
 }
 
 // newEntry is an entry with its grants (and their shortcuts).
@@ -86,22 +89,17 @@ func newEntry(n Node, parent int32, grants map[string]*grant) *entry {
 // derive sets what an entry keeps apart from its grants for the check.
 func (x *entry) derive() {
 	x.all, x.authed = x.grants[AllUsers], x.grants[AllAuthenticatedUsers]
-	x.groupSubs, x.groupGrants, x.usersBound = nil, nil, false
+	x.groups, x.orgUsers = nil, nil
 	for sub, g := range x.grants {
 		switch g.kind {
 		case groupSubject:
-			x.groupSubs = append(x.groupSubs, sub)
+			x.groups = append(x.groups, boundGroup{id: sub, g: g})
 		case orgUsersSubject:
-			x.usersBound = true
+			org, _ := OrgOfUsersGroup(sub)
+			x.orgUsers = append(x.orgUsers, boundGroup{id: sub, org: org, g: g})
 		}
 	}
-	slices.Sort(x.groupSubs)
-	for _, sub := range x.groupSubs {
-		x.groupGrants = append(x.groupGrants, x.grants[sub])
-	}
-	if x.Type == warden.TypeOrganization {
-		x.usersGroup = OrgUsersGroup(x.ID)
-	}
+	slices.SortFunc(x.groups, func(a, b boundGroup) int { return strings.Compare(a.id, b.id) })
 }
 
 // grant is what a subject is bound on one node: the roles, and the union
@@ -232,7 +230,7 @@ func (s *Snapshot) Allowed(subjectID string, authenticated bool, permission, res
 		if x.all.has(bit) || (authenticated && x.authed.has(bit)) || x.grants[subjectID].has(bit) {
 			return true
 		}
-		if authenticated && r.has(x, bit) {
+		if authenticated && (x.groups != nil || x.orgUsers != nil) && r.has(x, bit) {
 			return true
 		}
 	}
