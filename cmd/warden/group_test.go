@@ -12,7 +12,10 @@ import (
 func TestGroupCommands(t *testing.T) {
 	w := startServer(t)
 	c := loggedIn(t, w)
-	om := func(args ...string) string { t.Helper(); return c.ok(append([]string{"organization-manager", "group"}, args...)...) }
+	om := func(args ...string) string {
+		t.Helper()
+		return c.ok(append([]string{"organization-manager", "group"}, args...)...)
+	}
 	one := func(format string, args ...string) map[string]any {
 		t.Helper()
 		var m map[string]any
