@@ -42,13 +42,13 @@ func groupReference(c *Catalog, nodes map[string]Node, bindings []Binding, membe
 // groups.
 func groupWorld(r *rand.Rand, roles []string) ([]Node, []Binding, []Membership, []string) {
 	nodes, bindings, subs := randomWorld(r, 5+r.IntN(40), r.IntN(100), 1+r.IntN(10), roles)
-	var orgs, clouds []string
+	// A second organization, so that users of one and bindings of the
+	// other's members group meet.
+	nodes = append(nodes, Node{ID: "orgX", Type: warden.TypeOrganization})
+	var orgs []string
 	for _, n := range nodes {
-		switch n.Type {
-		case warden.TypeOrganization:
+		if n.Type == warden.TypeOrganization {
 			orgs = append(orgs, n.ID)
-		case warden.TypeCloud:
-			clouds = append(clouds, n.ID)
 		}
 	}
 	var users, groups []string
