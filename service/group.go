@@ -190,9 +190,12 @@ func (g *Groups) UpdateMembers(ctx context.Context, req *om.UpdateGroupMembersRe
 }
 
 // memberOf checks that a subject may join group: a user or service account
-// of the group's organization, not a group.
+// of the group's organization, not a group. The subject is held (shared)
+// until the transaction ends, so that it is not deleted meanwhile (which
+// would leave its membership behind) and two changes of different groups
+// naming it do not wait for each other.
 func (s *Service) memberOf(ctx context.Context, tx warden.Tx, group *warden.Resource, id, field string) (warden.GroupMember, error) {
-	r, err := tx.GetResource(ctx, id)
+	r, err := tx.GetResourceShared(ctx, id)
 	if warden.IsCode(err, warden.NotFound) {
 		return warden.GroupMember{}, warden.Errorf(warden.InvalidArgument, "%s: subject %s does not exist", field, id)
 	}
@@ -226,7 +229,7 @@ func (s *Service) organizationOf(ctx context.Context, tx warden.Tx, r *warden.Re
 			id, parent = n.ID, n.ParentID
 			continue
 		}
-		p, err := tx.GetResource(ctx, parent)
+		p, err := tx.GetResourceShared(ctx, parent)
 		if err != nil {
 			return "", err
 		}
