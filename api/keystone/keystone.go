@@ -38,6 +38,7 @@ const (
 	MethodGetProject      = "/openstack.identity.v3.ProjectService/Get"
 	MethodListDomains     = "/openstack.identity.v3.DomainService/List"
 	MethodGetDomain       = "/openstack.identity.v3.DomainService/Get"
+	MethodListUsers       = "/openstack.identity.v3.UserService/List"
 	MethodGetUser         = "/openstack.identity.v3.UserService/Get"
 	MethodUserProjects    = "/openstack.identity.v3.UserService/ListProjects"
 	MethodListRoles       = "/openstack.identity.v3.RoleService/List"
@@ -74,6 +75,7 @@ var routes = []Route{
 	{"GET /v3/projects/{id}", MethodGetProject},
 	{"GET /v3/domains", MethodListDomains},
 	{"GET /v3/domains/{id}", MethodGetDomain},
+	{"GET /v3/users", MethodListUsers},
 	{"GET /v3/users/{id}", MethodGetUser},
 	{"GET /v3/users/{id}/projects", MethodUserProjects},
 	{"GET /v3/roles", MethodListRoles},
@@ -127,7 +129,7 @@ func Register(mux *http.ServeMux, cfg Config) {
 		MethodAuthProjects: h.authProjects, MethodAuthDomains: h.authDomains, MethodAuthCatalog: h.authCatalog,
 		MethodListProjects: h.listProjects, MethodGetProject: h.getProject,
 		MethodListDomains: h.listDomains, MethodGetDomain: h.getDomain,
-		MethodGetUser: h.getUser, MethodUserProjects: h.userProjects,
+		MethodListUsers: h.listUsers, MethodGetUser: h.getUser, MethodUserProjects: h.userProjects,
 		MethodListRoles: h.listRoles, MethodRoleAssignments: h.roleAssignments,
 		MethodNotFound: h.notFound,
 	}
