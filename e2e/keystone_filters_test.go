@@ -2,13 +2,15 @@ package e2e
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
 // TestKeystoneListFilters: the list views answer Keystone's query filters
 // as the OpenStack clients send them (the Terraform provider's data
 // sources: GET /v3/users?name=, /v3/projects?enabled=true&is_domain=false,
-// /v3/roles?name=), and never widen a list by a filter they cannot apply.
+// /v3/roles?name=), and never widen a list by a filter they cannot apply;
+// a write (Terraform's identity resources) is refused as read-only.
 func TestKeystoneListFilters(t *testing.T) {
 	n := start(t, t.TempDir(), "")
 	w := newKSWorld(t, n)
@@ -70,6 +72,15 @@ func TestKeystoneListFilters(t *testing.T) {
 	// A boolean filter that is no boolean is refused in Keystone's shape.
 	for _, path := range []string{"/v3/users?enabled=maybe", "/v3/projects?is_domain=2", "/v3/domains?enabled=off-ish"} {
 		keystoneError(t, path, n.ks("GET", path, map[string]string{"X-Auth-Token": domain}, ""), 400)
+	}
+	// A write is refused as read-only, not answered as a missing path.
+	for _, c := range [][2]string{{"POST", "/identity/v3/projects"}, {"PATCH", "/v3/projects/" + w.folderA}, {"DELETE", "/v3/users/" + w.robot},
+		{"PUT", "/v3/projects/" + w.folderA + "/users/" + w.robot + "/roles/editor"}} {
+		r := n.ks(c[0], c[1], map[string]string{"X-Auth-Token": domain}, `{"project":{"name":"x"}}`)
+		keystoneError(t, c[0]+" "+c[1], r, 403)
+		if !strings.Contains(str(r.body, "error", "message"), "read-only") {
+			t.Errorf("%s %s: %s, want it to say the API is read-only", c[0], c[1], r.raw)
+		}
 	}
 	// Listing needs a credential, as every view does.
 	keystoneError(t, "GET /v3/users without a token", n.ks("GET", "/v3/users", nil, ""), 401)

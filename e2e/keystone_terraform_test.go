@@ -19,8 +19,13 @@ import (
 // filesystem mirror laid out by the test.
 
 // terraformEnv names the provider binary the test installs:
-// terraform-provider-openstack v3.4.0 as `go install` builds it.
+// terraform-provider-openstack v3.4.0 as `go install` builds it. Unset,
+// the test looks where .ci/run builds it (terraformProviderBuilt).
 const terraformEnv = "WARDEN_TEST_TF_PROVIDER"
+
+// terraformProviderBuilt is where .ci/run builds the provider, from the
+// e2e directory.
+const terraformProviderBuilt = "../.ci/cache/terraform-provider-openstack-v" + terraformProviderVersion + "/terraform-provider-openstack"
 
 const (
 	terraformCLI             = "/usr/local/bin/terraform"
@@ -135,7 +140,13 @@ func terraformTools(t *testing.T) (cli, provider string) {
 	}
 	provider = os.Getenv(terraformEnv)
 	if provider == "" {
-		t.Skipf("%s is unset: build the provider (GOBIN=$PWD/.ci/cache/bin go install github.com/terraform-provider-openstack/terraform-provider-openstack/v3@v%s, as .ci/run does) and set it to the binary", terraformEnv, terraformProviderVersion)
+		abs, err := filepath.Abs(terraformProviderBuilt)
+		if _, statErr := os.Stat(abs); err != nil || statErr != nil {
+			t.Skipf("%s is unset and %s is missing: build the provider as .ci/run does "+
+				"(cd / && GOBIN=<dir> go install github.com/terraform-provider-openstack/terraform-provider-openstack/v3@v%s) and set %s to the binary",
+				terraformEnv, terraformProviderBuilt, terraformProviderVersion, terraformEnv)
+		}
+		provider = abs
 	}
 	if _, err := os.Stat(provider); err != nil {
 		t.Fatalf("%s=%s: %v", terraformEnv, provider, err)

@@ -248,7 +248,14 @@ func (h *handler) host(r *http.Request) string {
 // discovery starts, and what the catalog lists for identity.
 func (h *handler) root(r *http.Request) string { return h.host(r) + prefix(r) }
 
-// notFound answers a path the API does not have.
+// notFound answers a path the API does not have. A write is refused
+// whatever its path, as Keystone refuses one on a read-only identity
+// backend: only tokens are issued and revoked here, so a client creating a
+// project or a user (Terraform's identity resources) is told why rather
+// than that the collection it just listed does not exist.
 func (h *handler) notFound(_ context.Context, r *http.Request) (result, error) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return result{}, warden.Errorf(warden.PermissionDenied, "Warden's Keystone API is read-only: create and change projects, domains, users, roles and their assignments through Warden's own API.")
+	}
 	return result{}, warden.Errorf(warden.NotFound, "The resource could not be found.")
 }
