@@ -22,6 +22,7 @@ func TestKeystoneListFilters(t *testing.T) {
 	domain := w.issue(t, `{"domain":{"id":"`+w.cloud+`"}}`)
 	projectA := w.issue(t, projectScope(w.folderA))
 	projectB := w.issue(t, projectScope(w.folderB))
+	unscoped := w.issue(t, "")
 
 	ids := func(token, path, key string) []string {
 		t.Helper()
@@ -45,6 +46,8 @@ func TestKeystoneListFilters(t *testing.T) {
 		{"users, domain token", domain, "/v3/users", "users", []string{other, w.robot}},
 		{"users, project A token", projectA, "/v3/users", "users", []string{other, w.robot}},
 		{"users, project B token", projectB, "/v3/users", "users", []string{w.robot}},
+		{"users, unscoped token", unscoped, "/v3/users", "users", []string{w.robot}},
+		{"projects, unscoped token", unscoped, "/v3/projects", "projects", []string{}},
 		{"users by name", domain, "/v3/users?name=robot", "users", []string{w.robot}},
 		{"users by name and domain", domain, "/v3/users?name=robot&domain_id=" + w.cloud, "users", []string{w.robot}},
 		{"users of another domain", domain, "/v3/users?name=robot&domain_id=" + w.folderA, "users", []string{}},
