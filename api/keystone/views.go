@@ -171,10 +171,10 @@ func (h *handler) user(r *http.Request, u service.KeystoneUser) userDoc {
 	return userDoc{ID: u.ID, Name: u.Name, DomainID: u.DomainID, Enabled: u.Enabled, Links: selfLink{h.v3(r) + "/users/" + u.ID}}
 }
 
-// federatedFilters select users by a federated identity or by when their
+// unmatchedUserFilters select users by a federated identity or by when their
 // password expires; no Warden account has either, so a list filtered by
 // one is empty (widening it instead would hand a client the wrong user).
-var federatedFilters = []string{"idp_id", "protocol_id", "unique_id", "password_expires_at"}
+var unmatchedUserFilters = []string{"idp_id", "protocol_id", "unique_id", "password_expires_at"}
 
 // listUsers answers GET /v3/users[?name=&domain_id=&enabled=].
 func (h *handler) listUsers(ctx context.Context, r *http.Request) (result, error) {
@@ -183,7 +183,7 @@ func (h *handler) listUsers(ctx context.Context, r *http.Request) (result, error
 		return result{}, err
 	}
 	out := []userDoc{}
-	if !slices.ContainsFunc(federatedFilters, r.URL.Query().Has) {
+	if !slices.ContainsFunc(unmatchedUserFilters, r.URL.Query().Has) {
 		for _, u := range h.svc.KeystoneUsers(ctx, service.KeystoneFilter{Name: f.Name, DomainID: f.DomainID, Enabled: f.Enabled}) {
 			out = append(out, h.user(r, u))
 		}
