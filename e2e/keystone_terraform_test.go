@@ -28,7 +28,6 @@ const terraformEnv = "WARDEN_TEST_TF_PROVIDER"
 const terraformProviderBuilt = "../.ci/cache/terraform-provider-openstack-v" + terraformProviderVersion + "/terraform-provider-openstack"
 
 const (
-	terraformCLI             = "/usr/local/bin/terraform"
 	terraformProviderSource  = "registry.terraform.io/terraform-provider-openstack/openstack"
 	terraformProviderVersion = "3.4.0"
 )
@@ -135,8 +134,9 @@ output "user" {
 // test with what to do when either is missing.
 func terraformTools(t *testing.T) (cli, provider string) {
 	t.Helper()
-	if _, err := os.Stat(terraformCLI); err != nil {
-		t.Skipf("%s is missing: the Terraform test needs Terraform 1.x there", terraformCLI)
+	terraformCLI, err := exec.LookPath("terraform")
+	if err != nil {
+		t.Skipf("terraform is not on PATH: the Terraform test needs Terraform 1.x (%v)", err)
 	}
 	provider = os.Getenv(terraformEnv)
 	if provider == "" {
