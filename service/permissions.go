@@ -173,6 +173,7 @@ var Rules = func() []MethodRule {
 		{Method: keystoneSvc + "ProjectService/Get", Check: "resource-manager.folders.get on the folder, within the token's scope"},
 		{Method: keystoneSvc + "DomainService/List", Check: "the clouds with resource-manager.clouds.get, within the token's scope"},
 		{Method: keystoneSvc + "DomainService/Get", Check: "resource-manager.clouds.get on the cloud, within the token's scope"},
+		{Method: keystoneSvc + "UserService/List", Check: "one's own account, and those with iam.serviceAccounts.get or iam.userAccounts.get, within the token's scope"},
 		{Method: keystoneSvc + "UserService/Get", Check: "one's own account; others need iam.serviceAccounts.get or iam.userAccounts.get on it"},
 		{Method: keystoneSvc + "UserService/ListProjects", Check: "as UserService/Get; another's projects only where the caller has resource-manager.folders.get"},
 		{Method: keystoneSvc + "RoleService/List", Check: "any authenticated caller: the catalog is public"},
