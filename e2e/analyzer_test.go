@@ -23,6 +23,18 @@ func TestAccessAnalyzer(t *testing.T) {
 	w.bind(t, "/resource-manager/v1/folders/"+w.folderB, "ADD", "editor", "serviceAccount", w.robot)
 	w.bind(t, "/resource-manager/v1/clouds/"+w.cloud, "ADD", "viewer", "serviceAccount", w.robot)
 	w.bind(t, "/resource-manager/v1/folders/"+w.folderA, "ADD", "auditor", "system", "allAuthenticatedUsers")
+	// The robot in a group that is viewer on folder A.
+	g := n.rest("POST", "/organization-manager/v1/groups", w.admin, map[string]any{"organizationId": org, "name": "auditors"})
+	group := str(g.body, "response", "id")
+	if group == "" {
+		t.Fatalf("create group: %s", g.raw)
+	}
+	if r := n.rest("POST", "/organization-manager/v1/groups/"+group+":updateMembers", w.admin, map[string]any{
+		"memberDeltas": []any{map[string]any{"action": "ADD", "subjectId": w.robot}},
+	}); r.status != 200 {
+		t.Fatalf("add the robot: %s", r.raw)
+	}
+	w.bind(t, "/resource-manager/v1/folders/"+w.folderA, "ADD", "viewer", "group", group)
 
 	conn := sdkConn(t, n.addr)
 	analyzer := iampb.NewAccessAnalyzerServiceClient(conn)
@@ -49,15 +61,31 @@ func TestAccessAnalyzer(t *testing.T) {
 		{"editor", w.folderB, "resource-manager.folder", w.robot},
 		{"viewer", w.cloud, "resource-manager.cloud", w.robot},
 		{"auditor", w.folderA, "resource-manager.folder", "allAuthenticatedUsers"},
+		{"viewer", w.folderA, "resource-manager.folder", group},
 	} {
 		if !slices.Contains(got, want) {
 			t.Errorf("robot's bindings %v lack %v", got, want)
 		}
 	}
 	for _, r := range got {
-		if r.BoundTo != w.robot && r.BoundTo != "allAuthenticatedUsers" && r.BoundTo != "allUsers" {
+		if r.BoundTo != w.robot && r.BoundTo != group && r.BoundTo != "allAuthenticatedUsers" && r.BoundTo != "allUsers" {
 			t.Errorf("a binding of another subject: %v", r)
 		}
+	}
+
+	// A user holds what the organization's members group holds.
+	orgUsers := "group:organization:" + org + ":users"
+	w.bind(t, "/resource-manager/v1/clouds/"+w.cloud, "ADD", "auditor", "system", orgUsers)
+	admins, err := analyzer.ListSubjectAccessBindings(admin, &iampb.ListSubjectAccessBindingsRequest{SubjectId: n.m.Bootstrap().AdminID, OrganizationId: org})
+	if err != nil {
+		t.Fatalf("the admin's bindings: %v", err)
+	}
+	found := false
+	for _, b := range admins.SubjectAccessBindings {
+		found = found || (b.SubjectId == orgUsers && b.RoleId == "auditor" && b.Resource.Id == w.cloud)
+	}
+	if !found {
+		t.Errorf("the admin's bindings lack the members group's: %v", admins.SubjectAccessBindings)
 	}
 
 	// The same over REST, on Yandex's path.
@@ -70,7 +98,7 @@ func TestAccessAnalyzer(t *testing.T) {
 	}
 
 	// Validation as the proto declares it, and the permission.
-	_, err := analyzer.ListSubjectAccessBindings(admin, &iampb.ListSubjectAccessBindingsRequest{SubjectId: w.robot})
+	_, err = analyzer.ListSubjectAccessBindings(admin, &iampb.ListSubjectAccessBindingsRequest{SubjectId: w.robot})
 	if status.Code(err) != codes.InvalidArgument {
 		t.Errorf("without organization_id: %v, want InvalidArgument", err)
 	}
@@ -115,6 +143,24 @@ func TestAccessAnalyzer(t *testing.T) {
 	}
 	if r := n.rest("GET", "/warden/v1/listResourceAccessBindings?resourceId="+w.folderB, w.admin, nil); r.status != 200 {
 		t.Errorf("REST reverse view: %d %s", r.status, r.raw)
+	}
+	// Folder A with its groups expanded: the group's binding, and the robot
+	// holding viewer through it.
+	onA, err := res.ListResourceAccessBindings(admin, &analyzerpb.ListResourceAccessBindingsRequest{ResourceId: w.folderA, ExpandGroups: true})
+	if err != nil {
+		t.Fatalf("ListResourceAccessBindings(folder A, expand_groups): %v", err)
+	}
+	var sawGroup, sawMember bool
+	for _, b := range onA.ResourceAccessBindings {
+		switch {
+		case b.RoleId == "viewer" && b.Subject.Id == group && b.Subject.Type == "group" && b.ViaGroup == nil:
+			sawGroup = true
+		case b.RoleId == "viewer" && b.Subject.Id == w.robot && b.GetViaGroup().GetId() == group && !b.Inherited:
+			sawMember = true
+		}
+	}
+	if !sawGroup || !sawMember {
+		t.Errorf("folder A expanded: group binding %v, robot through the group %v: %v", sawGroup, sawMember, onA.ResourceAccessBindings)
 	}
 	// The robot is a viewer of the cloud, not of the organization: refused there.
 	_, err = res.ListResourceAccessBindings(bearerCtx(w.robotToken), &analyzerpb.ListResourceAccessBindingsRequest{ResourceId: org})

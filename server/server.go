@@ -297,6 +297,7 @@ func (m *Main) open(ctx context.Context) error {
 	rm.RegisterFolderServiceServer(m.grpc, m.svc.Folders())
 	om.RegisterOrganizationServiceServer(m.grpc, m.svc.Organizations())
 	om.RegisterUserServiceServer(m.grpc, m.svc.Members())
+	om.RegisterGroupServiceServer(m.grpc, m.svc.Groups())
 	idp.RegisterUserpoolServiceServer(m.grpc, m.svc.Userpools())
 	idp.RegisterUserServiceServer(m.grpc, m.svc.Users())
 	iam.RegisterYandexPassportUserAccountServiceServer(m.grpc, m.svc.PassportAccounts())

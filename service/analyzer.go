@@ -51,6 +51,7 @@ var analyzerTypes = map[warden.ResourceType]string{
 	warden.TypeServiceAccount: "iam.serviceAccount",
 	warden.TypeUserAccount:    "iam.userAccount",
 	warden.TypeUserpool:       "organization-manager.idp.userpool",
+	warden.TypeGroup:          "organization-manager.group",
 }
 
 func analyzerType(t warden.ResourceType) string {
@@ -61,17 +62,24 @@ func analyzerType(t warden.ResourceType) string {
 }
 
 // subjectsOf is every subject whose bindings apply to subjectID: itself,
-// the groups it belongs to, and the system groups that take it in.
+// the groups it belongs to, and the system groups that take it in (a
+// user's organization's members group among them).
 func subjectsOf(snap *access.Snapshot, subjectID string) []string {
 	out := []string{subjectID}
 	out = append(out, snap.GroupsOf(subjectID)...)
-	if subjectID != access.AllUsers && subjectID != access.AllAuthenticatedUsers {
+	switch subjectID {
+	case access.AllUsers:
+	case access.AllAuthenticatedUsers:
 		out = append(out, access.AllUsers)
-		if n, ok := snap.Node(subjectID); ok && (n.Type == warden.TypeUserAccount || n.Type == warden.TypeServiceAccount) {
+	default:
+		out = append(out, access.AllUsers)
+		n, ok := snap.Node(subjectID)
+		if ok && (n.Type == warden.TypeUserAccount || n.Type == warden.TypeServiceAccount) {
 			out = append(out, access.AllAuthenticatedUsers)
 		}
-	} else if subjectID == access.AllAuthenticatedUsers {
-		out = append(out, access.AllUsers)
+		if ok && n.Type == warden.TypeUserAccount {
+			out = append(out, access.OrgUsersGroup(n.ParentID))
+		}
 	}
 	return out
 }
@@ -133,7 +141,7 @@ func grantKey(g access.Grant) string {
 
 // subjectType names a subject as access bindings do.
 func subjectType(snap *access.Snapshot, id string) string {
-	if id == access.AllUsers || id == access.AllAuthenticatedUsers || strings.HasPrefix(id, "group:") {
+	if _, org := access.OrgOfUsersGroup(id); org || id == access.AllUsers || id == access.AllAuthenticatedUsers {
 		return "system"
 	}
 	if n, ok := snap.Node(id); ok {
