@@ -88,3 +88,65 @@ func TestKeystoneListFilters(t *testing.T) {
 	// Listing needs a credential, as every view does.
 	keystoneError(t, "GET /v3/users without a token", n.ks("GET", "/v3/users", nil, ""), 401)
 }
+
+// TestKeystoneRoleAssignmentsGroups: a binding to a group is a group's
+// assignment in GET /v3/role_assignments, and ?effective lists it as each
+// member's own, with the membership link, as Keystone does.
+func TestKeystoneRoleAssignmentsGroups(t *testing.T) {
+	n := start(t, t.TempDir(), "")
+	w := newKSWorld(t, n)
+	org := n.m.Bootstrap().OrganizationID
+	g := n.rest("POST", "/organization-manager/v1/groups", w.admin, map[string]any{"organizationId": org, "name": "readers"})
+	group := str(g.body, "response", "id")
+	if group == "" {
+		t.Fatalf("create group: %s", g.raw)
+	}
+	if r := n.rest("POST", "/organization-manager/v1/groups/"+group+":updateMembers", w.admin, map[string]any{
+		"memberDeltas": []any{map[string]any{"action": "ADD", "subjectId": w.robot}},
+	}); r.status != 200 {
+		t.Fatalf("add the robot: %s", r.raw)
+	}
+	w.bind(t, "/resource-manager/v1/folders/"+w.folderB, "ADD", "viewer", "group", group)
+	domain := w.issue(t, `{"domain":{"id":"`+w.cloud+`"}}`)
+
+	list := func(query string) []string {
+		t.Helper()
+		r := n.ks("GET", "/v3/role_assignments?"+query, map[string]string{"X-Auth-Token": domain}, "")
+		items, ok := r.body["role_assignments"].([]any)
+		if r.status != 200 || !ok {
+			t.Fatalf("GET /v3/role_assignments?%s: %d %s", query, r.status, r.raw)
+		}
+		var out []string
+		for _, it := range items {
+			m := it.(map[string]any)
+			kind, id := "user", str(m, "user", "id")
+			if id == "" {
+				kind, id = "group", str(m, "group", "id")
+			}
+			row := kind + ":" + id + " " + str(m, "role", "id")
+			if link := str(m, "links", "membership"); link != "" {
+				row += " member"
+			}
+			out = append(out, row)
+		}
+		slices.Sort(out)
+		return out
+	}
+	scope := "scope.project.id=" + w.folderB
+	if got, want := list(scope), []string{"group:" + group + " viewer"}; !slices.Equal(got, want) {
+		t.Errorf("assignments on folder B = %v, want %v", got, want)
+	}
+	if got, want := list(scope+"&effective"), []string{"user:" + w.robot + " viewer member"}; !slices.Equal(got, want) {
+		t.Errorf("effective assignments on folder B = %v, want %v", got, want)
+	}
+	if got, want := list("group.id="+group), []string{"group:" + group + " viewer"}; !slices.Equal(got, want) {
+		t.Errorf("the group's assignments = %v, want %v", got, want)
+	}
+	if got := list("user.id=" + w.robot + "&" + scope); len(got) != 0 {
+		t.Errorf("the robot's own assignments on folder B (none: only through the group) = %v", got)
+	}
+	if got, want := list("user.id="+w.robot+"&"+scope+"&effective=true"), []string{"user:" + w.robot + " viewer member"}; !slices.Equal(got, want) {
+		t.Errorf("the robot's effective assignments on folder B = %v, want %v", got, want)
+	}
+	keystoneError(t, "effective=maybe", n.ks("GET", "/v3/role_assignments?effective=maybe", map[string]string{"X-Auth-Token": domain}, ""), 400)
+}

@@ -38,6 +38,19 @@ type KeystoneRoleAssignment struct {
 	ScopeID string
 	// Domain is set when the scope is a domain.
 	Domain bool
+	// Group is set when the subject is a group (a system group included).
+	Group bool
+	// ViaGroup is, in an effective listing, the group a user holds the
+	// role through.
+	ViaGroup string
+}
+
+// KeystoneAssignmentFilter narrows GET /v3/role_assignments as Keystone's
+// query does ("" = any): user.id, group.id, the scope, and effective
+// (group assignments expanded into their members' own).
+type KeystoneAssignmentFilter struct {
+	UserID, GroupID, ScopeID string
+	Effective                bool
 }
 
 // KeystoneFilter narrows a list, as Keystone's query filters do: by name,
@@ -240,31 +253,52 @@ func (s *Service) KeystoneRoles() []string {
 }
 
 // KeystoneRoleAssignments lists the bindings on projects and domains on
-// which the caller may list access bindings (GET /v3/role_assignments),
-// optionally of one subject or on one scope ("" = any).
-func (s *Service) KeystoneRoleAssignments(ctx context.Context, subjectID, scopeID string) []KeystoneRoleAssignment {
+// which the caller may list access bindings (GET /v3/role_assignments).
+// With Effective, as in Keystone, a group's assignment is listed as one of
+// each member's instead.
+func (s *Service) KeystoneRoleAssignments(ctx context.Context, f KeystoneAssignmentFilter) []KeystoneRoleAssignment {
 	snap := s.authz.snap.Load()
+	isGroup := func(id string) bool {
+		if _, ok := access.OrgOfUsersGroup(id); ok || id == access.AllUsers || id == access.AllAuthenticatedUsers {
+			return true
+		}
+		n, ok := snap.Node(id)
+		return ok && n.Type == warden.TypeGroup
+	}
 	var out []KeystoneRoleAssignment
 	for _, kind := range []struct {
 		typ  warden.ResourceType
 		perm string
 	}{{warden.TypeCloud, "resource-manager.clouds.listAccessBindings"}, {warden.TypeFolder, "resource-manager.folders.listAccessBindings"}} {
 		snap.Each(kind.typ, func(n access.Node) {
-			if (scopeID != "" && n.ID != scopeID) || !s.allowed(ctx, kind.perm, n.ID) {
+			if (f.ScopeID != "" && n.ID != f.ScopeID) || !s.allowed(ctx, kind.perm, n.ID) {
 				return
 			}
 			for sub, roles := range snap.BoundRoles(n.ID) {
-				if subjectID != "" && sub != subjectID {
-					continue
-				}
+				group := isGroup(sub)
 				for _, r := range roles {
-					out = append(out, KeystoneRoleAssignment{RoleID: r, SubjectID: sub, ScopeID: n.ID, Domain: kind.typ == warden.TypeCloud})
+					a := KeystoneRoleAssignment{RoleID: r, SubjectID: sub, ScopeID: n.ID, Domain: kind.typ == warden.TypeCloud, Group: group}
+					if !group || !f.Effective {
+						out = append(out, a)
+						continue
+					}
+					// System groups have no listed members: they stay as they are.
+					members := snap.Members(sub)
+					if len(members) == 0 {
+						out = append(out, a)
+					}
+					for _, m := range members {
+						out = append(out, KeystoneRoleAssignment{RoleID: r, SubjectID: m, ScopeID: n.ID, Domain: a.Domain, ViaGroup: sub})
+					}
 				}
 			}
 		})
 	}
+	out = slices.DeleteFunc(out, func(a KeystoneRoleAssignment) bool {
+		return (f.UserID != "" && (a.Group || a.SubjectID != f.UserID)) || (f.GroupID != "" && (!a.Group || a.SubjectID != f.GroupID))
+	})
 	slices.SortFunc(out, func(a, b KeystoneRoleAssignment) int {
-		return strings.Compare(a.ScopeID+a.SubjectID+a.RoleID, b.ScopeID+b.SubjectID+b.RoleID)
+		return strings.Compare(a.ScopeID+a.SubjectID+a.RoleID+a.ViaGroup, b.ScopeID+b.SubjectID+b.RoleID+b.ViaGroup)
 	})
 	return out
 }

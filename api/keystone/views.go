@@ -246,21 +246,36 @@ func (h *handler) roleAssignments(ctx context.Context, r *http.Request) (result,
 		}
 		scope = d
 	}
+	// ?effective alone means true, as in Keystone.
+	effective := q.Has("effective")
+	if q.Get("effective") != "" {
+		b, err := boolQuery(r, "effective")
+		if err != nil {
+			return result{}, err
+		}
+		effective = *b
+	}
 	out := []map[string]any{}
-	for _, a := range h.svc.KeystoneRoleAssignments(ctx, q.Get("user.id"), scope) {
+	filter := service.KeystoneAssignmentFilter{UserID: q.Get("user.id"), GroupID: q.Get("group.id"), ScopeID: scope, Effective: effective}
+	for _, a := range h.svc.KeystoneRoleAssignments(ctx, filter) {
 		kind := "project"
 		if a.Domain {
 			kind = "domain"
 		}
 		subject := "user"
-		if len(a.SubjectID) != warden.IDLength {
-			subject = "group" // allUsers, allAuthenticatedUsers
+		if a.Group {
+			subject = "group"
+		}
+		links := map[string]string{"assignment": h.v3(r) + "/" + kind + "s/" + a.ScopeID + "/" + subject + "s/" + a.SubjectID + "/roles/" + a.RoleID}
+		if a.ViaGroup != "" {
+			links["assignment"] = h.v3(r) + "/" + kind + "s/" + a.ScopeID + "/groups/" + a.ViaGroup + "/roles/" + a.RoleID
+			links["membership"] = h.v3(r) + "/groups/" + a.ViaGroup + "/users/" + a.SubjectID
 		}
 		out = append(out, map[string]any{
 			"role":  map[string]string{"id": a.RoleID, "name": a.RoleID},
 			subject: map[string]string{"id": a.SubjectID},
 			"scope": map[string]any{kind: map[string]string{"id": a.ScopeID}},
-			"links": map[string]string{"assignment": h.v3(r) + "/" + kind + "s/" + a.ScopeID + "/" + subject + "s/" + a.SubjectID + "/roles/" + a.RoleID},
+			"links": links,
 		})
 	}
 	return result{body: map[string]any{"role_assignments": out, "links": selfLinks(h, r)}}, nil
