@@ -24,16 +24,7 @@ func TestAccessAnalyzer(t *testing.T) {
 	w.bind(t, "/resource-manager/v1/clouds/"+w.cloud, "ADD", "viewer", "serviceAccount", w.robot)
 	w.bind(t, "/resource-manager/v1/folders/"+w.folderA, "ADD", "auditor", "system", "allAuthenticatedUsers")
 	// The robot in a group that is viewer on folder A.
-	g := n.rest("POST", "/organization-manager/v1/groups", w.admin, map[string]any{"organizationId": org, "name": "auditors"})
-	group := str(g.body, "response", "id")
-	if group == "" {
-		t.Fatalf("create group: %s", g.raw)
-	}
-	if r := n.rest("POST", "/organization-manager/v1/groups/"+group+":updateMembers", w.admin, map[string]any{
-		"memberDeltas": []any{map[string]any{"action": "ADD", "subjectId": w.robot}},
-	}); r.status != 200 {
-		t.Fatalf("add the robot: %s", r.raw)
-	}
+	group := w.groupWith(t, org, "auditors", w.robot)
 	w.bind(t, "/resource-manager/v1/folders/"+w.folderA, "ADD", "viewer", "group", group)
 
 	conn := sdkConn(t, n.addr)
@@ -174,4 +165,21 @@ func TestAccessAnalyzer(t *testing.T) {
 	if _, err := res.ListResourceAccessBindings(admin, &analyzerpb.ListResourceAccessBindingsRequest{}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("without resource_id: %v, want InvalidArgument", err)
 	}
+}
+
+// groupWith creates a group of the organization with one member and
+// returns its ID.
+func (w *world) groupWith(t *testing.T, org, name, member string) string {
+	t.Helper()
+	g := w.n.rest("POST", "/organization-manager/v1/groups", w.admin, map[string]any{"organizationId": org, "name": name})
+	group := str(g.body, "response", "id")
+	if group == "" {
+		t.Fatalf("create group %s: %s", name, g.raw)
+	}
+	if r := w.n.rest("POST", "/organization-manager/v1/groups/"+group+":updateMembers", w.admin, map[string]any{
+		"memberDeltas": []any{map[string]any{"action": "ADD", "subjectId": member}},
+	}); r.status != 200 {
+		t.Fatalf("add %s to group %s: %s", member, name, r.raw)
+	}
+	return group
 }

@@ -96,16 +96,7 @@ func TestKeystoneRoleAssignmentsGroups(t *testing.T) {
 	n := start(t, t.TempDir(), "")
 	w := newKSWorld(t, n)
 	org := n.m.Bootstrap().OrganizationID
-	g := n.rest("POST", "/organization-manager/v1/groups", w.admin, map[string]any{"organizationId": org, "name": "readers"})
-	group := str(g.body, "response", "id")
-	if group == "" {
-		t.Fatalf("create group: %s", g.raw)
-	}
-	if r := n.rest("POST", "/organization-manager/v1/groups/"+group+":updateMembers", w.admin, map[string]any{
-		"memberDeltas": []any{map[string]any{"action": "ADD", "subjectId": w.robot}},
-	}); r.status != 200 {
-		t.Fatalf("add the robot: %s", r.raw)
-	}
+	group := w.groupWith(t, org, "readers", w.robot)
 	w.bind(t, "/resource-manager/v1/folders/"+w.folderB, "ADD", "viewer", "group", group)
 	domain := w.issue(t, `{"domain":{"id":"`+w.cloud+`"}}`)
 
