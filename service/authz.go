@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,9 @@ type authz struct {
 	store   warden.Store
 	catalog *access.Catalog
 	snap    atomic.Pointer[access.Snapshot]
+	// lists holds the service accounts of each folder for lists, kept
+	// with snap (see listed).
+	lists *listed
 	mu      sync.Mutex // guards what follows, and every change of snap
 	gen     uint64     // the last generation handed out
 	// touched is, per record ("r/" or "b/" and a resource ID), the
@@ -48,7 +52,7 @@ type authz struct {
 
 func newAuthz(store warden.Store, c *access.Catalog) *authz {
 	a := &authz{store: store, catalog: c, kick: make(chan struct{}, 1), seen: map[string]time.Time{},
-		touched: map[string]uint64{}, reading: map[uint64]int{}}
+		touched: map[string]uint64{}, reading: map[uint64]int{}, lists: newListed(warden.TypeServiceAccount)}
 	a.snap.Store(access.NewSnapshot(c, nil, nil))
 	return a
 }
@@ -94,6 +98,7 @@ func (a *authz) reloadLocked(ctx context.Context) error {
 		}
 	}
 	a.snap.Store(access.NewSnapshot(a.catalog, nodes, bs))
+	a.lists.reset(resources)
 	a.rebuilds++
 	a.floor = g
 	clear(a.touched)
@@ -290,6 +295,8 @@ func (a *authz) apply(ctx context.Context, changes ...warden.ResourceChange) err
 				a.removeLocked(e, g, id)
 			} else if !e.PutNode(nodeOf(r)) {
 				later = append(later, id)
+			} else {
+				a.lists.put(r)
 			}
 		}
 		if len(later) == len(pending) {
@@ -309,6 +316,7 @@ func (a *authz) apply(ctx context.Context, changes ...warden.ResourceChange) err
 // removeLocked removes a resource in e, noting the bindings elsewhere that
 // went with it (those naming it) as applied at generation g.
 func (a *authz) removeLocked(e *access.Edit, g uint64, id string) {
+	a.lists.remove(id)
 	for _, other := range e.RemoveNode(id) {
 		a.touched["b/"+other] = max(a.touched["b/"+other], g)
 	}
@@ -327,6 +335,10 @@ func (a *authz) created(ctx context.Context, r *warden.Resource) error {
 		return a.reloadLocked(ctx)
 	}
 	a.snap.Store(e.Snapshot())
+	// The caller keeps r: the lists get a copy no one changes.
+	kept := *r
+	kept.Labels, kept.Attrs = maps.Clone(r.Labels), maps.Clone(r.Attrs)
+	a.lists.put(&kept)
 	return nil
 }
 

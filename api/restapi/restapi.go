@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/grpc"
@@ -161,22 +162,22 @@ func httpPattern(r *annotations.HttpRule) (string, string) {
 
 // Codec decodes a method's request body and encodes its answer without
 // protojson's reflection, for methods on every request's path. Either may
-// decline: Decode with an error for which Fallback is true (the message is
-// then reset and protojson decodes the body, answering its own errors),
-// Encode by returning false. A codec must mean by a body exactly what
-// protojson means by it.
+// be nil or decline: Decode with an error for which Fallback is true (the
+// message is then reset and protojson decodes the body, answering its own
+// errors), Encode by returning false. A codec must mean by a body exactly
+// what protojson means by it, and write what protojson would.
 type Codec struct {
 	Decode   func(body []byte, msg proto.Message) error
 	Fallback func(error) bool
 	Encode   func(dst []byte, msg proto.Message) ([]byte, bool)
 }
 
-// SetCodec makes the routes of a method (a full name) use c for their body
-// ("*" bodies only) and answer.
+// SetCodec makes the routes of a method (a full name) use c for their
+// answer, and for their body where it is the whole message ("*").
 func (h *Handler) SetCodec(method string, c *Codec) {
 	for _, rs := range h.routes {
 		for _, rt := range rs {
-			if rt.method.FullName == method && rt.body == "*" {
+			if rt.method.FullName == method {
 				rt.codec = c
 			}
 		}
@@ -298,14 +299,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err, id)
 		return
 	}
-	var b []byte
-	encoded := false
 	if rt.codec != nil && rt.codec.Encode != nil {
-		b, encoded = rt.codec.Encode(make([]byte, 0, 512), resp.(proto.Message))
+		buf := answers.Get().(*[]byte)
+		b, encoded := rt.codec.Encode((*buf)[:0], resp.(proto.Message))
+		if encoded {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(b) // copied into the connection's buffer: b may be reused
+		}
+		if cap(b) <= 64<<10 {
+			*buf = b
+			answers.Put(buf)
+		}
+		if encoded {
+			return
+		}
 	}
-	if !encoded {
-		b, err = h.marshal.Marshal(resp.(proto.Message))
-	}
+	b, err := h.marshal.Marshal(resp.(proto.Message))
 	if err != nil {
 		WriteError(w, status.Error(codes.Internal, "internal error"), id)
 		return
@@ -313,6 +322,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(b)
 }
+
+// answers are the buffers codecs encode answers into.
+var answers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // Incoming is the context a handler outside the routes gives
 // grpcapi.Server.Handle: the request's headers as metadata, its client
@@ -397,7 +409,7 @@ func (h *Handler) decode(r *http.Request, rt *route, vars map[string]string, msg
 		if err != nil {
 			return err
 		}
-		if rt.codec != nil && len(vars) == 0 {
+		if rt.codec != nil && rt.codec.Decode != nil && rt.body == "*" && len(vars) == 0 {
 			err := rt.codec.Decode(body, msg.Interface())
 			if err == nil {
 				return nil
