@@ -31,8 +31,8 @@ type authz struct {
 	// lists holds the service accounts of each folder for lists, kept
 	// with snap (see listed).
 	lists *listed
-	mu      sync.Mutex // guards what follows, and every change of snap
-	gen     uint64     // the last generation handed out
+	mu    sync.Mutex // guards what follows, and every change of snap
+	gen   uint64     // the last generation handed out
 	// touched is, per record ("r/" or "b/" and a resource ID), the
 	// generation of the state applied last; entries older than every read
 	// in flight (reading) decide nothing and are dropped.

@@ -54,7 +54,9 @@ func TestListedPagesAsTheStore(t *testing.T) {
 			if err := a.reload(ctx); err != nil {
 				t.Fatal(err)
 			}
-			even := func(r *warden.Resource) bool { return r.Labels["n"] != "" && r.Labels["n"][len(r.Labels["n"])-1]%2 == 0 }
+			even := func(r *warden.Resource) bool {
+				return r.Labels["n"] != "" && r.Labels["n"][len(r.Labels["n"])-1]%2 == 0
+			}
 			for _, folder := range folders {
 				for _, size := range []int{0, 1, 2, 3, 5, 12, 100} {
 					for _, name := range []string{"", "robot-4", "robot-5", "nobody"} {
