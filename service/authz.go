@@ -28,11 +28,8 @@ type authz struct {
 	store   warden.Store
 	catalog *access.Catalog
 	snap    atomic.Pointer[access.Snapshot]
-	// lists holds the service accounts of each folder for lists, kept
-	// with snap (see listed).
-	lists *listed
-	mu    sync.Mutex // guards what follows, and every change of snap
-	gen   uint64     // the last generation handed out
+	mu      sync.Mutex // guards what follows, and every change of snap
+	gen     uint64     // the last generation handed out
 	// touched is, per record ("r/" or "b/" and a resource ID), the
 	// generation of the state applied last; entries older than every read
 	// in flight (reading) decide nothing and are dropped.
@@ -48,6 +45,10 @@ type authz struct {
 	pollMu   sync.Mutex // one feed read at a time
 	polls    int        // feed reads, under pollMu
 	kick     chan struct{}
+
+	// lists holds the service accounts of each folder for lists, kept
+	// with snap (see listed).
+	lists *listed
 }
 
 func newAuthz(store warden.Store, c *access.Catalog) *authz {
