@@ -338,7 +338,7 @@ func incoming(r *http.Request) context.Context {
 	for k, vs := range r.Header {
 		md[lowerHeader(k)] = vs
 	}
-	ctx := metadata.NewIncomingContext(r.Context(), md)
+	ctx := grpcapi.WithIncoming(r.Context(), md)
 	if r.RemoteAddr != "" {
 		// As net/http wrote it ("IP:port"): the pipeline and the log read
 		// it as a string, so it is not parsed (ResolveTCPAddr) per request.
