@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -25,7 +24,7 @@ func BenchmarkTransportHandler(b *testing.B) {
 	logs := server.NewLogWriter(io.Discard, 100*time.Millisecond)
 	b.Cleanup(func() { logs.Close() })
 	n := start(b, b.TempDir(), "", func(c *server.Config) {
-		c.Logger = server.NewBufferedLogger(slog.NewJSONHandler(logs, nil), logs)
+		c.Logger = server.NewBufferedLogger(server.NewJSONHandler(logs, nil), logs)
 	})
 	w := newKSWorld(b, n)
 	for i := range 9 {

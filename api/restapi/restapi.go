@@ -6,6 +6,7 @@
 package restapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -323,8 +324,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
-// answers are the buffers codecs encode answers into.
-var answers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// answers are the buffers codecs encode answers into, bodies those
+// request bodies are read into.
+var (
+	answers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+	bodies  = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+)
 
 // Incoming is the context a handler outside the routes gives
 // grpcapi.Server.Handle: the request's headers as metadata, its client
@@ -403,13 +408,21 @@ func invalid(format string, args ...any) error {
 // decode builds the request message from the body, path and query.
 func (h *Handler) decode(r *http.Request, rt *route, vars map[string]string, msg protoreflect.Message) error {
 	if rt.body != "" {
-		// Size and nesting are bounded before protojson builds anything:
-		// a deep body would make it and the validator recurse.
-		body, err := jsonbody.Read(r.Body, maxBody)
+		// The body is read into a buffer of the pool: decoders copy what
+		// they keep.
+		buf := bodies.Get().(*[]byte)
+		defer func() {
+			if cap(*buf) <= 64<<10 {
+				bodies.Put(buf)
+			}
+		}()
+		body, err := jsonbody.Append((*buf)[:0], r.Body, maxBody)
+		*buf = body
 		if err != nil {
 			return err
 		}
 		if rt.codec != nil && rt.codec.Decode != nil && rt.body == "*" && len(vars) == 0 {
+			// A hand decoder reads a fixed shape: it does not recurse.
 			err := rt.codec.Decode(body, msg.Interface())
 			if err == nil {
 				return nil
@@ -419,7 +432,12 @@ func (h *Handler) decode(r *http.Request, rt *route, vars map[string]string, msg
 			}
 			proto.Reset(msg.Interface())
 		}
-		if len(strings.TrimSpace(string(body))) > 0 {
+		// Nesting is bounded before protojson builds anything: a deep body
+		// would make it and the validator recurse.
+		if err := jsonbody.CheckDepth(body, jsonbody.MaxDepth); err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(body)) > 0 {
 			target := msg
 			if rt.body != "*" {
 				fd := msg.Descriptor().Fields().ByName(protoreflect.Name(rt.body))
