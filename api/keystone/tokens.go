@@ -155,7 +155,7 @@ func (h *handler) issueToken(ctx context.Context, r *http.Request) (result, erro
 	if err != nil {
 		return result{}, err
 	}
-	return result{status: http.StatusCreated, header: map[string]string{"X-Subject-Token": k.Token},
+	return result{status: http.StatusCreated, subjectToken: k.Token,
 		body: h.tokenBody(r, k, !noCatalog(r))}, nil
 }
 
@@ -172,7 +172,7 @@ func (h *handler) validateToken(ctx context.Context, r *http.Request) (result, e
 	if err != nil {
 		return result{}, err
 	}
-	res := result{header: map[string]string{"X-Subject-Token": tok}}
+	res := result{subjectToken: tok}
 	if r.Method == http.MethodHead {
 		return res, nil
 	}
