@@ -178,7 +178,10 @@ func (s *Server) Intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 // on a line every request writes.
 func (s *Server) logRequest(ctx context.Context, id, method string, code codes.Code, took time.Duration, client string, err error) {
 	level := slog.LevelInfo
-	reason := authn.Reason(err)
+	var reason string
+	if err != nil {
+		reason = authn.Reason(err) // which costs an allocation even for no error
+	}
 	if reason == "" && err != nil && (code == codes.Internal || code == codes.Unavailable) {
 		level = slog.LevelError // keep the cause for operators
 	}
