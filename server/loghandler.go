@@ -25,9 +25,10 @@ func NewJSONHandler(w io.Writer, opts *slog.HandlerOptions) slog.Handler {
 	}
 	lw := &lockedWriter{w: w}
 	return &jsonHandler{
-		slow: slog.NewJSONHandler(lw, opts),
-		w:    lw,
-		fast: opts.ReplaceAttr == nil && !opts.AddSource,
+		slow:  slog.NewJSONHandler(lw, opts),
+		w:     lw,
+		fast:  opts.ReplaceAttr == nil && !opts.AddSource,
+		clock: &clockCache{},
 	}
 }
 
@@ -40,6 +41,41 @@ type jsonHandler struct {
 	// attrs are the attributes given to WithAttrs, encoded, each after a
 	// comma.
 	attrs []byte
+	clock *clockCache
+}
+
+// clockCache formats record times as time.RFC3339Nano does, from the
+// date and time of day of the last second it formatted: lines come many a
+// second, and the second changes once. A zone's offset changes only on a
+// second's boundary, so the second and the location decide the rest.
+type clockCache struct {
+	mu     sync.Mutex
+	sec    int64
+	loc    *time.Location
+	date   []byte // "2006-01-02T15:04:05" of sec in loc
+	offset []byte // "Z" or "-07:00"
+}
+
+// append writes t as t.AppendFormat(b, time.RFC3339Nano) does.
+func (c *clockCache) append(b []byte, t time.Time) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sec := t.Unix(); sec != c.sec || t.Location() != c.loc || c.date == nil {
+		whole := t.Truncate(time.Second).AppendFormat(c.date[:0], time.RFC3339)
+		c.sec, c.loc = sec, t.Location()
+		c.date, c.offset = whole[:19], append(c.offset[:0], whole[19:]...)
+	}
+	b = append(b, c.date...)
+	if ns := t.Nanosecond(); ns != 0 {
+		var buf [10]byte
+		frac := strconv.AppendInt(buf[:0], int64(ns)+1e9, 10)[1:] // nine digits
+		for len(frac) > 0 && frac[len(frac)-1] == '0' {
+			frac = frac[:len(frac)-1]
+		}
+		b = append(b, '.')
+		b = append(b, frac...)
+	}
+	return append(b, c.offset...)
 }
 
 // lockedWriter serialises the lines of both paths.
@@ -102,7 +138,7 @@ func (h *jsonHandler) Handle(ctx context.Context, r slog.Record) error {
 			return h.slow.Handle(ctx, r) // slog writes an error beside it
 		}
 		b = append(b, `"time":"`...)
-		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = h.clock.append(b, t)
 		b = append(b, `",`...)
 	}
 	b = append(b, `"level":`...)

@@ -104,7 +104,11 @@ func TestJSONHandlerParity(t *testing.T) {
 			if a, b := ours.Enabled(ctx, level), theirs.Enabled(ctx, level); a != b {
 				t.Fatalf("Enabled(%v) = %v, slog says %v", level, a, b)
 			}
-			when := []time.Time{{}, time.Unix(1700000000, 5).UTC(), time.Now(), time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)}[r.IntN(4)]
+			// Times within one second and across seconds and zones, as the
+			// handler keeps the last second it formatted.
+			when := []time.Time{{}, time.Unix(1700000000, 5).UTC(), time.Unix(1700000000, 120000000).UTC(), time.Unix(1700000000, 0).UTC(),
+				time.Unix(1700000001, 999999999).UTC(), time.Unix(1700000000, 5).In(time.FixedZone("e", -5*3600-1800)), time.Unix(1700000000, 5).Local(),
+				time.Now(), time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(5, 3, 1, 0, 0, 0, 7, time.UTC)}[r.IntN(10)]
 			rec := slog.NewRecord(when, level, logStrings[r.IntN(len(logStrings))], 0)
 			for range r.IntN(12) {
 				rec.AddAttrs(attr())
