@@ -33,7 +33,7 @@ func logValues(r *rand.Rand) slog.Value {
 	case 3:
 		return slog.DurationValue(time.Duration(r.Int64N(1e12)))
 	case 4:
-		return slog.Float64Value([]float64{0, -0.0, 0.123, 1.5, 1e-6, 9.99e-7, 1e-7, 1e20, 1e21, 123456789.125, -3e-10, math.MaxFloat64,
+		return slog.Float64Value([]float64{0, math.Copysign(0, -1), 0.123, 1.5, 1e-6, 9.99e-7, 1e-7, 1e20, 1e21, 123456789.125, -3e-10, math.MaxFloat64,
 			math.SmallestNonzeroFloat64, math.Inf(1), math.NaN(), float64(r.IntN(1e6)) / 1000}[r.IntN(16)])
 	case 5:
 		return slog.TimeValue([]time.Time{time.Unix(1700000000, 123456789).UTC(), time.Unix(0, 0).In(time.FixedZone("x", 3600)),
