@@ -190,7 +190,7 @@ func (s *Server) logRequest(ctx context.Context, id, method string, code codes.C
 	level := slog.LevelInfo
 	var reason string
 	if err != nil {
-		reason = authn.Reason(err) // which costs an allocation even for no error
+		reason = authn.Reason(err) // asked only for an error: it allocates even for nil
 	}
 	if reason == "" && err != nil && (code == codes.Internal || code == codes.Unavailable) {
 		level = slog.LevelError // keep the cause for operators

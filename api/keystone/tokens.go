@@ -178,6 +178,9 @@ func (h *handler) validateToken(ctx context.Context, r *http.Request) (result, e
 	}
 	withCatalog := !noCatalog(r)
 	key := docKey{tokenID: c.TokenID, host: r.Host, prefix: prefix(r), tls: r.TLS != nil, catalog: withCatalog}
+	if h.cfg.PublicAddress != "" {
+		key.host = "" // the links name the public address, whatever Host said
+	}
 	snap := h.svc.Snapshot()
 	if b, ok := h.docs.get(snap, key); ok {
 		res.raw = b

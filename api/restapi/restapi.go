@@ -300,20 +300,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err, id)
 		return
 	}
-	if rt.codec != nil && rt.codec.Encode != nil {
-		buf := answers.Get().(*[]byte)
-		b, encoded := rt.codec.Encode((*buf)[:0], resp.(proto.Message))
-		if encoded {
-			w.Header().Set("Content-Type", "application/json")
-			w.Write(b) // copied into the connection's buffer: b may be reused
-		}
-		if cap(b) <= 64<<10 {
-			*buf = b
-			answers.Put(buf)
-		}
-		if encoded {
-			return
-		}
+	if rt.codec != nil && rt.codec.Encode != nil && writeEncoded(w, rt.codec, resp.(proto.Message)) {
+		return
 	}
 	b, err := h.marshal.Marshal(resp.(proto.Message))
 	if err != nil {
@@ -322,6 +310,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(b)
+}
+
+// writeEncoded answers msg as c encodes it, into a buffer of the pool;
+// false when c leaves it to protojson.
+func writeEncoded(w http.ResponseWriter, c *Codec, msg proto.Message) bool {
+	buf := answers.Get().(*[]byte)
+	b, ok := c.Encode((*buf)[:0], msg)
+	if ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b) // copied into the connection's buffer: b is reused
+	}
+	if cap(b) <= 64<<10 {
+		*buf = b
+		answers.Put(buf)
+	}
+	return ok
 }
 
 // answers are the buffers codecs encode answers into, bodies those
