@@ -173,9 +173,9 @@ func (s *Server) Intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 	s.auditEnd(ctx, info.FullMethod, req, err)
 	st := Status(err, id)
 	code := st.Code()
-	took := time.Since(start)
-	s.logRequest(ctx, id, info.FullMethod, code, took, client, err)
-	s.metrics.observe(info.FullMethod, code, took)
+	end := time.Now()
+	s.logRequest(ctx, end, id, info.FullMethod, code, end.Sub(start), client, err)
+	s.metrics.observe(info.FullMethod, code, end.Sub(start))
 	if err != nil {
 		return nil, st.Err()
 	}
@@ -186,7 +186,7 @@ func (s *Server) Intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 // record of typed attributes itself, as slog advises wrappers to: no
 // attribute is boxed in an interface and no caller's frame is looked up,
 // on a line every request writes.
-func (s *Server) logRequest(ctx context.Context, id, method string, code codes.Code, took time.Duration, client string, err error) {
+func (s *Server) logRequest(ctx context.Context, end time.Time, id, method string, code codes.Code, took time.Duration, client string, err error) {
 	level := slog.LevelInfo
 	var reason string
 	if err != nil {
@@ -214,7 +214,7 @@ func (s *Server) logRequest(ctx context.Context, id, method string, code codes.C
 	case level == slog.LevelError:
 		attrs = append(attrs, slog.String("err", err.Error()))
 	}
-	r := slog.NewRecord(time.Now(), level, "request", 0)
+	r := slog.NewRecord(end, level, "request", 0)
 	r.AddAttrs(attrs...)
 	h.Handle(ctx, r)
 }
