@@ -313,6 +313,8 @@ func (m *Main) open(ctx context.Context) error {
 	m.rest.SetCodec(accessapi.AuthorizeMethod, &restapi.Codec{
 		Decode: accessapi.DecodeAuthorize, Fallback: accessapi.ErrFallback, Encode: accessapi.EncodeAuthorize,
 	})
+	m.rest.SetCodec(restapi.ServiceAccountsListMethod, &restapi.Codec{Encode: restapi.EncodeServiceAccounts})
+	m.rest.SetCodec(restapi.ServiceAccountGetMethod, &restapi.Codec{Encode: restapi.EncodeServiceAccount})
 	m.http = &http.Server{
 		Handler:           m.handler(m.rest, reg),
 		ReadHeaderTimeout: 10 * time.Second,

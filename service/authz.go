@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -44,11 +45,15 @@ type authz struct {
 	pollMu   sync.Mutex // one feed read at a time
 	polls    int        // feed reads, under pollMu
 	kick     chan struct{}
+
+	// lists holds the service accounts of each folder for lists, kept
+	// with snap (see listed).
+	lists *listed
 }
 
 func newAuthz(store warden.Store, c *access.Catalog) *authz {
 	a := &authz{store: store, catalog: c, kick: make(chan struct{}, 1), seen: map[string]time.Time{},
-		touched: map[string]uint64{}, reading: map[uint64]int{}}
+		touched: map[string]uint64{}, reading: map[uint64]int{}, lists: newListed(warden.TypeServiceAccount)}
 	a.snap.Store(access.NewSnapshot(c, nil, nil))
 	return a
 }
@@ -104,6 +109,7 @@ func (a *authz) reloadLocked(ctx context.Context) error {
 		}
 	}
 	a.snap.Store(access.NewSnapshot(a.catalog, nodes, bs, ms...))
+	a.lists.reset(resources)
 	a.rebuilds++
 	a.floor = g
 	clear(a.touched)
@@ -310,6 +316,8 @@ func (a *authz) apply(ctx context.Context, changes ...warden.ResourceChange) err
 				a.removeLocked(e, g, id)
 			} else if !e.PutNode(nodeOf(r)) {
 				later = append(later, id)
+			} else {
+				a.lists.put(r)
 			}
 		}
 		if len(later) == len(pending) {
@@ -353,6 +361,7 @@ func allMembers(ctx context.Context, tx warden.Tx, groupID string) ([]string, er
 // went with it (those naming it) and the memberships (its own, as a group
 // or a member) as applied at generation g.
 func (a *authz) removeLocked(e *access.Edit, g uint64, id string) {
+	a.lists.remove(id)
 	rebound, regrouped := e.RemoveNode(id)
 	for _, other := range rebound {
 		a.touched["b/"+other] = max(a.touched["b/"+other], g)
@@ -376,6 +385,10 @@ func (a *authz) created(ctx context.Context, r *warden.Resource) error {
 		return a.reloadLocked(ctx)
 	}
 	a.snap.Store(e.Snapshot())
+	// The caller keeps r: the lists get a copy no one changes.
+	kept := *r
+	kept.Labels, kept.Attrs = maps.Clone(r.Labels), maps.Clone(r.Attrs)
+	a.lists.put(&kept)
 	return nil
 }
 

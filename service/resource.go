@@ -74,11 +74,18 @@ func (s *Service) listKept(ctx context.Context, typ warden.ResourceType, parent 
 	var next string
 	// A parent the access snapshot holds exists (the caller was just
 	// authorized on it through the snapshot); only one it does not know
-	// is looked up, for the NotFound or the wrong type.
+	// is looked up, for the NotFound or the wrong type. The children of a
+	// known parent are in memory for the types authz.lists holds: such a
+	// list reads nothing (one of a parent created on another node a moment
+	// ago still reads the store, as fresh as it is).
 	known := false
 	if parent != "" {
 		n, ok := s.authz.snap.Load().Node(parent)
 		known = ok && n.Type == parentType
+	}
+	f := warden.ResourceFilter{Type: typ, ParentID: parent, Name: name, Page: page(req.GetPageSize(), req.GetPageToken()), Keep: keep}
+	if known && s.authz.lists.holds(typ) {
+		return s.authz.lists.page(f)
 	}
 	err = s.store.View(ctx, func(tx warden.Tx) error {
 		if parent != "" && !known {
@@ -86,7 +93,7 @@ func (s *Service) listKept(ctx context.Context, typ warden.ResourceType, parent 
 				return err
 			}
 		}
-		rs, next, err = tx.ListResources(ctx, warden.ResourceFilter{Type: typ, ParentID: parent, Name: name, Page: page(req.GetPageSize(), req.GetPageToken()), Keep: keep})
+		rs, next, err = tx.ListResources(ctx, f)
 		return err
 	})
 	return rs, next, err

@@ -22,8 +22,14 @@ func (s *Service) ServiceAccounts() *ServiceAccounts { return &ServiceAccounts{s
 
 const attrExpiresAt, attrLastAuthenticatedAt = "expires_at", "last_authenticated_at"
 
+// attrTime is a time kept in an attribute; zero when there is none (which
+// costs no parse: lists read these for every account).
 func attrTime(r *warden.Resource, key string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, r.Attrs[key])
+	v := r.Attrs[key]
+	if v == "" {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, v)
 	return t
 }
 

@@ -100,9 +100,12 @@ const (
 // for the authentication when there is no check.
 func (a *Server) record(ctx context.Context, method string, req *accesspb.Request, p authn.Principal, err error, results []*accesspb.CheckResult) {
 	cred := p.Credential
-	var ae *authn.Error
-	if err != nil && errors.As(err, &ae) {
-		cred = ae.Credential
+	if err != nil {
+		// Declared here: its address escapes, which allocates.
+		var ae *authn.Error
+		if errors.As(err, &ae) {
+			cred = ae.Credential
+		}
 	}
 	if !a.svc.DataEventsOn(req.GetService(), cred) {
 		return

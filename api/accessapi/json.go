@@ -2,6 +2,9 @@ package accessapi
 
 import (
 	"errors"
+	"maps"
+	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
@@ -92,7 +95,12 @@ func (d *decoder) next(c byte) bool {
 }
 
 // str reads a string without escapes, in valid UTF-8.
-func (d *decoder) str() (string, bool) {
+func (d *decoder) str() (string, bool) { return d.strFrom(nil) }
+
+// strFrom is str answering a string of common (the same bytes) without
+// allocating one: methods, header names and resource types repeat in every
+// request.
+func (d *decoder) strFrom(common map[string]string) (string, bool) {
 	if !d.next('"') {
 		return "", false
 	}
@@ -103,6 +111,9 @@ func (d *decoder) str() (string, bool) {
 		case c == '"':
 			s := d.b[start:d.i]
 			d.i++
+			if v, ok := common[string(s)]; ok {
+				return v, true
+			}
 			if !utf8.Valid(s) {
 				return "", false
 			}
@@ -113,6 +124,41 @@ func (d *decoder) str() (string, bool) {
 		d.i++
 	}
 	return "", false
+}
+
+// Strings every request repeats, by their own bytes (see strFrom).
+var (
+	commonMethods = commonStrings("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "/")
+	commonHeaders = commonStrings("Authorization", "X-Auth-Token", "X-Token", "X-YaCloud-SubjectToken", "X-Amz-Date",
+		"X-Amz-Content-Sha256", "X-Amz-Security-Token", "Host", "Content-Type", "Content-Length")
+	commonTypes = commonStrings("resource-manager.folder", "resource-manager.cloud", "organization-manager.organization",
+		"iam.serviceAccount")
+	// commonKeys are the keys of objects: field names, and the header
+	// names of the headers map.
+	commonKeys = commonStrings(append([]string{"request", "subject", "checks", "method", "path", "query", "headers",
+		"bodySha256", "body_sha256", "clientAddress", "client_address", "service", "scope", "signingRegion", "signing_region",
+		"signingService", "signing_service", "type", "id", "folderId", "folder_id", "cloudId", "cloud_id", "permission", "resource"},
+		slices.Collect(maps.Keys(commonHeaders))...)...)
+)
+
+// commonStrings maps each string (and its lower-case form) to itself.
+func commonStrings(ss ...string) map[string]string {
+	m := map[string]string{}
+	for _, s := range ss {
+		m[s] = s
+		m[strings.ToLower(s)] = strings.ToLower(s)
+	}
+	return m
+}
+
+// intoFrom is into reading with strFrom.
+func (d *decoder) intoFrom(n int, p *string, common map[string]string) int {
+	s, ok := d.strFrom(common)
+	*p = s
+	if !ok {
+		return 0
+	}
+	return n
 }
 
 // object reads an object of a message's fields: field reads the value of
@@ -152,7 +198,7 @@ func (d *decoder) entries(entry func(key string) bool) bool {
 		return true
 	}
 	for {
-		key, ok := d.str()
+		key, ok := d.strFrom(commonKeys)
 		if !ok || !d.next(':') || !entry(key) {
 			return false
 		}
@@ -211,9 +257,9 @@ func (d *decoder) request(r *accesspb.Request) bool {
 	return d.object(func(key string) int {
 		switch {
 		case key == "method":
-			return d.into(1, &r.Method)
+			return d.intoFrom(1, &r.Method, commonMethods)
 		case key == "path":
-			return d.into(2, &r.Path)
+			return d.intoFrom(2, &r.Path, commonMethods)
 		case key == "query":
 			return d.into(3, &r.Query)
 		case protoName(key, "bodySha256", "body_sha256"):
@@ -277,7 +323,7 @@ func (d *decoder) resource(r *accesspb.Resource) bool {
 	return d.object(func(key string) int {
 		switch key {
 		case "type":
-			return d.into(1, &r.Type)
+			return d.intoFrom(1, &r.Type, commonTypes)
 		case "id":
 			return d.into(2, &r.Id)
 		}

@@ -1,14 +1,27 @@
 package grpcapi
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/codes"
 )
 
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// series caches, per method, the counter and histogram of each code:
+	// WithLabelValues hashes and looks up its labels on every call, twice
+	// a request.
+	series   sync.Map   // method → *[codes.Unauthenticated + 1]*series, never changed once stored
+	seriesMu sync.Mutex // serialises the filling of series (once per method and code)
+}
+
+// series is the counter and the histogram of one method and code.
+type series struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -29,7 +42,33 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-func (m *metrics) observe(method, code string, d time.Duration) {
-	m.requests.WithLabelValues(method, code).Inc()
-	m.latency.WithLabelValues(method, code).Observe(d.Seconds())
+func (m *metrics) observe(method string, code codes.Code, d time.Duration) {
+	var x *series
+	byCode, _ := m.series.Load(method)
+	if cs, ok := byCode.(*[codes.Unauthenticated + 1]*series); ok && code <= codes.Unauthenticated {
+		x = cs[code]
+	}
+	if x == nil {
+		x = m.lookup(method, code)
+	}
+	x.requests.Inc()
+	x.latency.Observe(d.Seconds())
+}
+
+// lookup finds the series of a method and code, and caches it.
+func (m *metrics) lookup(method string, code codes.Code) *series {
+	x := &series{m.requests.WithLabelValues(method, code.String()), m.latency.WithLabelValues(method, code.String())}
+	if code > codes.Unauthenticated {
+		return x
+	}
+	m.seriesMu.Lock()
+	defer m.seriesMu.Unlock()
+	// Copy on write: readers see a whole array, never one being filled.
+	var next [codes.Unauthenticated + 1]*series
+	if cur, ok := m.series.Load(method); ok {
+		next = *cur.(*[codes.Unauthenticated + 1]*series)
+	}
+	next[code] = x
+	m.series.Store(method, &next)
+	return x
 }

@@ -27,17 +27,42 @@ const MaxDepth = 64
 // longer body is a warden.TooLarge error naming the limit; a deeper one is
 // InvalidArgument naming MaxDepth.
 func Read(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	b, err := Append(nil, r, limit)
 	if err != nil {
-		return nil, warden.Errorf(warden.InvalidArgument, "cannot read the request body")
-	}
-	if int64(len(b)) > limit {
-		return nil, warden.Errorf(warden.TooLarge, "the request body exceeds %d bytes", limit)
+		return nil, err
 	}
 	if err := CheckDepth(b, MaxDepth); err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// Append is Read appending the body to dst (a buffer the caller reuses)
+// without the check of its nesting, for a caller whose own decoder does not
+// recurse: it must call CheckDepth before handing the body to one that
+// does. It reads at most limit+1 bytes.
+func Append(dst []byte, r io.Reader, limit int64) ([]byte, error) {
+	start := len(dst)
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		room := dst[len(dst):cap(dst)]
+		if left := limit + 1 - int64(len(dst)-start); int64(len(room)) > left {
+			room = room[:left]
+		}
+		n, err := r.Read(room)
+		dst = dst[:len(dst)+n]
+		if int64(len(dst)-start) > limit {
+			return dst, warden.Errorf(warden.TooLarge, "the request body exceeds %d bytes", limit)
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, warden.Errorf(warden.InvalidArgument, "cannot read the request body")
+		}
+	}
 }
 
 // Decode reads a body with Read and decodes it strictly into v with

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"warden"
 )
@@ -61,6 +62,37 @@ func TestRead(t *testing.T) {
 	if !warden.IsCode(err, warden.InvalidArgument) {
 		t.Errorf("Read of a failing body = %v, want InvalidArgument", err)
 	}
+}
+
+// TestAppend: Append adds the body to what dst holds, across reads of any
+// size and buffers of any capacity, refuses one over the limit having read
+// no more than one byte past it, and leaves nesting to its caller.
+func TestAppend(t *testing.T) {
+	for _, capacity := range []int{0, 1, 3, 8, 100} {
+		for _, body := range []string{"", "[1,2]", strings.Repeat("x", 37), strings.Repeat("[", MaxDepth+1)} {
+			dst := append(make([]byte, 0, capacity), "pre"...)
+			got, err := Append(dst, iotest.OneByteReader(strings.NewReader(body)), 100)
+			if err != nil || string(got) != "pre"+body {
+				t.Errorf("cap %d: Append(%q) = %q, %v", capacity, body, got, err)
+			}
+		}
+		r := &countingReader{r: strings.NewReader(strings.Repeat("y", 1000))}
+		_, err := Append(make([]byte, 0, capacity), r, 10)
+		if !warden.IsCode(err, warden.TooLarge) || r.n > 11 {
+			t.Errorf("cap %d: Append over the limit = %v after reading %d bytes, want TooLarge after at most 11", capacity, err, r.n)
+		}
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
 
 type errReader struct{}

@@ -18,9 +18,13 @@ type docCache struct {
 	m    map[docKey][]byte
 }
 
+// docKey names a document: the token, what the links are made of (the
+// request's Host, whether it came over TLS, the path prefix: with the
+// handler's configuration they make the root URL, not built per request)
+// and the catalog choice.
 type docKey struct {
-	tokenID, root string
-	catalog       bool
+	tokenID, host, prefix string
+	tls, catalog          bool
 }
 
 // docCacheEntries bounds the cache: a document is about 1 KiB.
@@ -28,17 +32,17 @@ const docCacheEntries = 16384
 
 func newDocCache(max int) *docCache { return &docCache{max: max, m: map[docKey][]byte{}} }
 
-func (c *docCache) get(snap *access.Snapshot, tokenID, root string, catalog bool) ([]byte, bool) {
+func (c *docCache) get(snap *access.Snapshot, k docKey) ([]byte, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.snap != snap {
 		return nil, false
 	}
-	b, ok := c.m[docKey{tokenID, root, catalog}]
+	b, ok := c.m[k]
 	return b, ok
 }
 
-func (c *docCache) put(snap *access.Snapshot, tokenID, root string, catalog bool, doc []byte) {
+func (c *docCache) put(snap *access.Snapshot, k docKey, doc []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.snap != snap || len(c.m) >= c.max {
@@ -47,5 +51,5 @@ func (c *docCache) put(snap *access.Snapshot, tokenID, root string, catalog bool
 		clear(c.m)
 		c.snap = snap
 	}
-	c.m[docKey{tokenID, root, catalog}] = doc
+	c.m[k] = doc
 }

@@ -138,13 +138,14 @@ func Register(mux *http.ServeMux, cfg Config) {
 	}
 }
 
-// result is a handler's answer: a status (200 when zero), headers, and a
-// body encoded as JSON (none when nil) or already encoded (raw).
+// result is a handler's answer: a status (200 when zero), the token to
+// answer in X-Subject-Token (when set), and a body encoded as JSON (none
+// when nil) or already encoded (raw).
 type result struct {
-	status int
-	header map[string]string
-	body   any
-	raw    []byte
+	status       int
+	subjectToken string
+	body         any
+	raw          []byte
 }
 
 // maxBody bounds a request body: an auth request is well under 1 KiB.
@@ -167,8 +168,8 @@ func (h *handler) wrap(method string, fn func(context.Context, *http.Request) (r
 			h.writeError(w, r, err, fnErr)
 			return
 		}
-		for k, v := range res.header {
-			w.Header().Set(k, v)
+		if res.subjectToken != "" {
+			w.Header().Set("X-Subject-Token", res.subjectToken)
 		}
 		if res.status == 0 {
 			res.status = http.StatusOK

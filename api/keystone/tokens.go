@@ -155,7 +155,7 @@ func (h *handler) issueToken(ctx context.Context, r *http.Request) (result, erro
 	if err != nil {
 		return result{}, err
 	}
-	return result{status: http.StatusCreated, header: map[string]string{"X-Subject-Token": k.Token},
+	return result{status: http.StatusCreated, subjectToken: k.Token,
 		body: h.tokenBody(r, k, !noCatalog(r))}, nil
 }
 
@@ -172,14 +172,17 @@ func (h *handler) validateToken(ctx context.Context, r *http.Request) (result, e
 	if err != nil {
 		return result{}, err
 	}
-	res := result{header: map[string]string{"X-Subject-Token": tok}}
+	res := result{subjectToken: tok}
 	if r.Method == http.MethodHead {
 		return res, nil
 	}
 	withCatalog := !noCatalog(r)
-	root := h.root(r)
+	key := docKey{tokenID: c.TokenID, host: r.Host, prefix: prefix(r), tls: r.TLS != nil, catalog: withCatalog}
+	if h.cfg.PublicAddress != "" {
+		key.host = "" // the links name the public address, whatever Host said
+	}
 	snap := h.svc.Snapshot()
-	if b, ok := h.docs.get(snap, c.TokenID, root, withCatalog); ok {
+	if b, ok := h.docs.get(snap, key); ok {
 		res.raw = b
 		return res, nil
 	}
@@ -190,7 +193,7 @@ func (h *handler) validateToken(ctx context.Context, r *http.Request) (result, e
 	if res.raw, err = json.Marshal(h.tokenBody(r, k, withCatalog)); err != nil {
 		return result{}, err
 	}
-	h.docs.put(snap, c.TokenID, root, withCatalog, res.raw)
+	h.docs.put(snap, key, res.raw)
 	return res, nil
 }
 
@@ -210,7 +213,7 @@ func subjectToken(r *http.Request) string { return strings.TrimSpace(r.Header.Ge
 var errNoSubjectToken = warden.Errorf(warden.InvalidArgument, "X-Subject-Token: the token to validate or revoke is required")
 
 // noCatalog reports ?nocatalog (any value, as Keystone reads it).
-func noCatalog(r *http.Request) bool { return r.URL.Query().Has("nocatalog") }
+func noCatalog(r *http.Request) bool { return r.URL.RawQuery != "" && r.URL.Query().Has("nocatalog") }
 
 // keystoneTime is Keystone's time format: microseconds and Z.
 func keystoneTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }

@@ -6,6 +6,7 @@
 package restapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/grpc"
@@ -161,22 +163,22 @@ func httpPattern(r *annotations.HttpRule) (string, string) {
 
 // Codec decodes a method's request body and encodes its answer without
 // protojson's reflection, for methods on every request's path. Either may
-// decline: Decode with an error for which Fallback is true (the message is
-// then reset and protojson decodes the body, answering its own errors),
-// Encode by returning false. A codec must mean by a body exactly what
-// protojson means by it.
+// be nil or decline: Decode with an error for which Fallback is true (the
+// message is then reset and protojson decodes the body, answering its own
+// errors), Encode by returning false. A codec must mean by a body exactly
+// what protojson means by it, and write what protojson would.
 type Codec struct {
 	Decode   func(body []byte, msg proto.Message) error
 	Fallback func(error) bool
 	Encode   func(dst []byte, msg proto.Message) ([]byte, bool)
 }
 
-// SetCodec makes the routes of a method (a full name) use c for their body
-// ("*" bodies only) and answer.
+// SetCodec makes the routes of a method (a full name) use c for their
+// answer, and for their body where it is the whole message ("*").
 func (h *Handler) SetCodec(method string, c *Codec) {
 	for _, rs := range h.routes {
 		for _, rt := range rs {
-			if rt.method.FullName == method && rt.body == "*" {
+			if rt.method.FullName == method {
 				rt.codec = c
 			}
 		}
@@ -298,14 +300,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err, id)
 		return
 	}
-	var b []byte
-	encoded := false
-	if rt.codec != nil && rt.codec.Encode != nil {
-		b, encoded = rt.codec.Encode(make([]byte, 0, 512), resp.(proto.Message))
+	if rt.codec != nil && rt.codec.Encode != nil && writeEncoded(w, rt.codec, resp.(proto.Message)) {
+		return
 	}
-	if !encoded {
-		b, err = h.marshal.Marshal(resp.(proto.Message))
-	}
+	b, err := h.marshal.Marshal(resp.(proto.Message))
 	if err != nil {
 		WriteError(w, status.Error(codes.Internal, "internal error"), id)
 		return
@@ -313,6 +311,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(b)
 }
+
+// writeEncoded answers msg as c encodes it, into a buffer of the pool;
+// false when c leaves it to protojson.
+func writeEncoded(w http.ResponseWriter, c *Codec, msg proto.Message) bool {
+	buf := answers.Get().(*[]byte)
+	b, ok := c.Encode((*buf)[:0], msg)
+	if ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b) // copied into the connection's buffer: b is reused
+	}
+	if cap(b) <= 64<<10 {
+		*buf = b
+		answers.Put(buf)
+	}
+	return ok
+}
+
+// answers are the buffers codecs encode answers into, bodies those
+// request bodies are read into.
+var (
+	answers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+	bodies  = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+)
 
 // Incoming is the context a handler outside the routes gives
 // grpcapi.Server.Handle: the request's headers as metadata, its client
@@ -326,7 +347,7 @@ func incoming(r *http.Request) context.Context {
 	for k, vs := range r.Header {
 		md[lowerHeader(k)] = vs
 	}
-	ctx := metadata.NewIncomingContext(r.Context(), md)
+	ctx := grpcapi.WithIncoming(r.Context(), md)
 	if r.RemoteAddr != "" {
 		// As net/http wrote it ("IP:port"): the pipeline and the log read
 		// it as a string, so it is not parsed (ResolveTCPAddr) per request.
@@ -391,13 +412,21 @@ func invalid(format string, args ...any) error {
 // decode builds the request message from the body, path and query.
 func (h *Handler) decode(r *http.Request, rt *route, vars map[string]string, msg protoreflect.Message) error {
 	if rt.body != "" {
-		// Size and nesting are bounded before protojson builds anything:
-		// a deep body would make it and the validator recurse.
-		body, err := jsonbody.Read(r.Body, maxBody)
+		// The body is read into a buffer of the pool: decoders copy what
+		// they keep.
+		buf := bodies.Get().(*[]byte)
+		defer func() {
+			if cap(*buf) <= 64<<10 {
+				bodies.Put(buf)
+			}
+		}()
+		body, err := jsonbody.Append((*buf)[:0], r.Body, maxBody)
+		*buf = body
 		if err != nil {
 			return err
 		}
-		if rt.codec != nil && len(vars) == 0 {
+		if rt.codec != nil && rt.codec.Decode != nil && rt.body == "*" && len(vars) == 0 {
+			// A hand decoder reads a fixed shape: it does not recurse.
 			err := rt.codec.Decode(body, msg.Interface())
 			if err == nil {
 				return nil
@@ -407,7 +436,12 @@ func (h *Handler) decode(r *http.Request, rt *route, vars map[string]string, msg
 			}
 			proto.Reset(msg.Interface())
 		}
-		if len(strings.TrimSpace(string(body))) > 0 {
+		// Nesting is bounded before protojson builds anything: a deep body
+		// would make it and the validator recurse.
+		if err := jsonbody.CheckDepth(body, jsonbody.MaxDepth); err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(body)) > 0 {
 			target := msg
 			if rt.body != "*" {
 				fd := msg.Descriptor().Fields().ByName(protoreflect.Name(rt.body))

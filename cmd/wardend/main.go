@@ -155,7 +155,7 @@ func serve(args []string) error {
 	var h slog.Handler
 	switch logFormat {
 	case "json":
-		h = slog.NewJSONHandler(logOut, opts)
+		h = server.NewJSONHandler(logOut, opts) // slog's JSON, faster on the request line
 	case "text":
 		h = slog.NewTextHandler(logOut, opts)
 	default:
