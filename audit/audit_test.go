@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"log/slog"
 	"os"
@@ -44,7 +45,10 @@ func event(typ string) *warden.AuditEvent {
 
 func appendEvents(t *testing.T, s warden.Store, c *audit.Chain, n int) {
 	for i := range n {
-		err := s.Update(t.Context(), func(tx warden.Tx) error { return c.Append(t.Context(), tx, event("test.E"+string(rune('a'+i)))) })
+		err := s.Update(t.Context(), func(tx warden.Tx) error {
+			_, err := c.Append(t.Context(), tx, event("test.E"+string(rune('a'+i))))
+			return err
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,4 +163,75 @@ func counterSum(t *testing.T, c prometheus.Collector) float64 {
 		sum += out.GetCounter().GetValue()
 	}
 	return sum
+}
+
+// TestWriterBatchesDataEvents: the data events of one write are one record
+// of the chain, which verifies; listing expands it; altering one of its
+// events breaks the chain at that record.
+func TestWriterBatchesDataEvents(t *testing.T) {
+	s, c := openStore(t), newChain(t)
+	var exported []*warden.AuditEvent
+	w, err := audit.NewWriter(audit.WriterConfig{Chain: c, Store: s, Logger: slog.New(slog.DiscardHandler),
+		After: func(evs []*warden.AuditEvent) { exported = append(exported, evs...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 10 {
+		e := event("test.Decision")
+		e.Class, e.Time = warden.AuditData, e.Time.Add(time.Duration(i)*time.Millisecond)
+		ids = append(ids, e.ID)
+		w.Write(e)
+	}
+	w.Write(event("test.Login")) // another class: its own record
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	flush, stop := context.WithTimeout(t.Context(), 5*time.Second)
+	defer stop()
+	if err := w.Flush(flush); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+	rep, err := c.Verify(t.Context(), s)
+	if err != nil || rep.Break != nil || rep.Checked != 2 || rep.Events != 11 {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+	if len(exported) != 11 || exported[0].Seq == 0 || exported[0].Seq != exported[9].Seq {
+		t.Errorf("exported %d events, the first two with sequence %d and %d: want the batch's", len(exported), exported[0].Seq, exported[9].Seq)
+	}
+	var rs []*warden.AuditRecord
+	if err := s.View(t.Context(), func(tx warden.Tx) (err error) {
+		rs, err = tx.ListAuditEvents(t.Context(), warden.AuditFilter{Class: warden.AuditData}, 0, 10)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].Type != warden.AuditBatch {
+		t.Fatalf("data records: %+v", rs)
+	}
+	evs, err := audit.Decode(rs[0])
+	if err != nil || len(evs) != 10 {
+		t.Fatalf("decode: %d events, %v", len(evs), err)
+	}
+	for i, e := range evs {
+		if e.ID != ids[i] || e.Seq != rs[0].Seq || e.Source != audit.Source {
+			t.Errorf("event %d: %s seq %d, want %s seq %d", i, e.ID, e.Seq, ids[i], rs[0].Seq)
+		}
+	}
+	if !audit.Match(warden.AuditFilter{ResourceID: "b1fexample", Since: evs[3].Time, Until: evs[4].Time}, evs[3]) ||
+		audit.Match(warden.AuditFilter{Since: evs[3].Time, Until: evs[4].Time}, evs[4]) || audit.Match(warden.AuditFilter{SubjectID: "x"}, evs[0]) {
+		t.Error("Match selects other events than the store would")
+	}
+
+	db := s.(interface{ DB() *sql.DB }).DB()
+	forged := bytes.Replace(rs[0].Body, []byte(ids[5]), []byte(warden.NewID("evt")), 1)
+	if _, err := db.Exec(`UPDATE audit_events SET body = $1 WHERE seq = $2`, forged, rs[0].Seq); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = c.Verify(t.Context(), s)
+	if err != nil || rep.Break == nil || rep.Break.Seq != rs[0].Seq || rep.Break.EventID != rs[0].ID || !strings.Contains(rep.Break.Reason, "altered") {
+		t.Fatalf("verify after altering an event of the batch: %+v %v", rep.Break, err)
+	}
 }

@@ -15,12 +15,14 @@ import (
 
 // Writer appends authentication and data events off the request's path:
 // Write puts an event in a bounded buffer and returns at once; one
-// goroutine appends what the buffer holds in batches, one transaction each.
-// When the buffer is full the event is dropped, counted in
-// warden_audit_events_dropped_total and logged: never silently.
+// goroutine appends what the buffer holds in batches, one transaction each,
+// in which the data events are one record (NewBatch). When the buffer is
+// full the event is dropped, counted in warden_audit_events_dropped_total
+// and logged: never silently.
 type Writer struct {
 	chain   *Chain
 	store   warden.Store
+	sealer  *Sealer
 	log     *slog.Logger
 	ch      chan *warden.AuditEvent
 	pending atomic.Int64
@@ -39,6 +41,8 @@ type WriterConfig struct {
 	Chain  *Chain
 	Store  warden.Store
 	Logger *slog.Logger
+	// Sealer, when set, is told of records the store left unsealed.
+	Sealer *Sealer
 	// Buffer is how many events may wait; 4096 when zero.
 	Buffer int
 	// After, when set, is called with each batch once it is committed
@@ -58,7 +62,7 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 		return nil, errors.New("audit: the buffer size must be positive")
 	}
 	return &Writer{
-		chain: cfg.Chain, store: cfg.Store, log: cfg.Logger, ch: make(chan *warden.AuditEvent, cfg.Buffer), after: cfg.After,
+		chain: cfg.Chain, store: cfg.Store, sealer: cfg.Sealer, log: cfg.Logger, ch: make(chan *warden.AuditEvent, cfg.Buffer), after: cfg.After,
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "warden_audit_events_dropped_total",
 			Help: "Audit events (authentication and data) dropped because the write buffer was full, by class.",
@@ -115,10 +119,13 @@ func (w *Writer) Run(ctx context.Context) {
 	}
 }
 
-// collect takes e and whatever else is waiting, up to 256 events.
+// maxBatch bounds the events one transaction writes.
+const maxBatch = 1024
+
+// collect takes e and whatever else is waiting, up to maxBatch events.
 func (w *Writer) collect(e *warden.AuditEvent) []*warden.AuditEvent {
 	batch := []*warden.AuditEvent{e}
-	for len(batch) < 256 {
+	for len(batch) < maxBatch {
 		select {
 		case e := <-w.ch:
 			batch = append(batch, e)
@@ -144,7 +151,10 @@ func (w *Writer) drain() {
 
 func (w *Writer) writeBatch(ctx context.Context, batch []*warden.AuditEvent) {
 	defer w.pending.Add(-int64(len(batch)))
-	err := w.store.Update(ctx, func(tx warden.Tx) error { return w.chain.AppendAll(ctx, tx, batch) })
+	rs, of, err := records(batch)
+	if err == nil {
+		err = w.store.Update(ctx, func(tx warden.Tx) error { return tx.AppendAuditEvents(ctx, w.chain, rs...) })
+	}
 	if err != nil {
 		w.dropped.WithLabelValues(batch[0].Class).Add(float64(len(batch)))
 		w.counts.dropped.Add(int64(len(batch)))
@@ -153,9 +163,52 @@ func (w *Writer) writeBatch(ctx context.Context, batch []*warden.AuditEvent) {
 	}
 	w.written.Add(float64(len(batch)))
 	w.counts.written.Add(int64(len(batch)))
+	if rs[0].Seq == 0 && w.sealer != nil {
+		w.sealer.Kick()
+	}
 	if w.after != nil {
+		for i, e := range batch {
+			Sealed(e, rs[of[i]])
+		}
 		w.after(batch)
 	}
+}
+
+// records are the records of a batch of events: the data events together
+// in one, the others one each. of[i] is the record of batch[i].
+func records(batch []*warden.AuditEvent) (rs []*warden.AuditRecord, of []int, err error) {
+	of = make([]int, len(batch))
+	var data []*warden.AuditEvent
+	for i, e := range batch {
+		if e.Class == warden.AuditData {
+			data = append(data, e)
+			of[i] = -1
+			continue
+		}
+		r, err := NewRecord(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		of[i], rs = len(rs), append(rs, r)
+	}
+	if len(data) == 0 {
+		return rs, of, nil
+	}
+	var r *warden.AuditRecord
+	if len(data) == 1 {
+		r, err = NewRecord(data[0])
+	} else {
+		r, err = NewBatch(data)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range of {
+		if of[i] == -1 {
+			of[i] = len(rs)
+		}
+	}
+	return append(rs, r), of, nil
 }
 
 // Counts returns how many events were dropped and written so far.

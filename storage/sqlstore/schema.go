@@ -101,4 +101,6 @@ var migrations = []string{
 		at BIGINT NOT NULL
 	);
 	CREATE INDEX resource_changes_at ON resource_changes (at);`,
+	// The audit trail sealed after commit (audit.go).
+	auditSchema2,
 }

@@ -1,0 +1,216 @@
+package audit
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"warden"
+)
+
+// AppendJSON appends e's JSON object to b: the bytes json.Marshal writes,
+// without its reflection (a data event is encoded on every access check
+// that records one). Details values of other types than strings, booleans,
+// integers and string slices go through json.Marshal.
+func AppendJSON(b []byte, e *warden.AuditEvent) ([]byte, error) {
+	b = append(b, `{"event_id":`...)
+	b = appendString(b, e.ID)
+	b = append(b, `,"event_source":`...)
+	b = appendString(b, e.Source)
+	b = append(b, `,"event_type":`...)
+	b = appendString(b, e.Type)
+	b = append(b, `,"event_class":`...)
+	b = appendString(b, e.Class)
+	b = append(b, `,"event_time":`...)
+	var err error
+	if b, err = appendTime(b, e.Time); err != nil {
+		return nil, err
+	}
+	a := &e.Authentication
+	b = append(b, `,"authentication":{"authenticated":`...)
+	b = strconv.AppendBool(b, a.Authenticated)
+	b = appendOptional(b, `,"subject_type":`, a.SubjectType)
+	b = appendOptional(b, `,"subject_id":`, a.SubjectID)
+	b = appendOptional(b, `,"subject_name":`, a.SubjectName)
+	b = appendOptional(b, `,"credential_type":`, a.CredentialType)
+	b = appendOptional(b, `,"credential_id":`, a.CredentialID)
+	b = append(b, `},"authorization":{"authorized":`...)
+	b = strconv.AppendBool(b, e.Authorization.Authorized)
+	b = appendOptional(b, `,"permission":`, e.Authorization.Permission)
+	b = append(b, `},"resource_metadata":{"path":`...)
+	if e.Resource.Path == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, p := range e.Resource.Path {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"resource_type":`...)
+			b = appendString(b, p.Type)
+			b = append(b, `,"resource_id":`...)
+			b = appendString(b, p.ID)
+			b = appendOptional(b, `,"resource_name":`, p.Name)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	r := &e.Request
+	b = append(b, `},"request_metadata":{`...)
+	n := len(b)
+	b = appendOptional(b, `,"remote_address":`, r.RemoteAddress)
+	b = appendOptional(b, `,"user_agent":`, r.UserAgent)
+	b = appendOptional(b, `,"request_id":`, r.RequestID)
+	if len(b) > n {
+		b = append(b[:n], b[n+1:]...) // the first field's comma
+	}
+	b = append(b, `},"event_status":`...)
+	b = appendString(b, e.Status)
+	if e.Error != nil {
+		b = append(b, `,"error":{"code":`...)
+		b = appendString(b, e.Error.Code)
+		b = append(b, `,"message":`...)
+		b = appendString(b, e.Error.Message)
+		b = append(b, '}')
+	}
+	if len(e.Details) > 0 {
+		if b, err = appendDetails(append(b, `,"details":`...), e.Details); err != nil {
+			return nil, err
+		}
+	}
+	if e.Seq != 0 {
+		b = append(b, `,"sequence":`...)
+		b = strconv.AppendInt(b, e.Seq, 10)
+	}
+	b = appendOptional(b, `,"previous_hash":`, e.PrevHash)
+	b = appendOptional(b, `,"hash":`, e.Hash)
+	return append(b, '}'), nil
+}
+
+// appendOptional appends name and v unless v is empty (omitempty).
+func appendOptional(b []byte, name, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendString(append(b, name...), v)
+}
+
+// appendTime appends t as time.Time's MarshalJSON does.
+func appendTime(b []byte, t time.Time) ([]byte, error) {
+	if y := t.Year(); y < 0 || y >= 10000 {
+		return nil, &json.UnsupportedValueError{Str: "event_time: year outside of range [0,9999]"}
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"'), nil
+}
+
+// appendDetails appends a map as json.Marshal does: keys sorted.
+func appendDetails(b []byte, m map[string]any) ([]byte, error) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(appendString(b, k), ':')
+		var err error
+		if b, err = appendValue(b, m[k]); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+func appendValue(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case string:
+		return appendString(b, v), nil
+	case bool:
+		return strconv.AppendBool(b, v), nil
+	case int:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case int64:
+		return strconv.AppendInt(b, v, 10), nil
+	case []string:
+		if v == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		for i, s := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, s)
+		}
+		return append(b, ']'), nil
+	case nil:
+		return append(b, "null"...), nil
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, j...), nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string the way json.Marshal does:
+// HTML characters, U+2028 and U+2029 escaped, invalid UTF-8 replaced.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
