@@ -40,32 +40,9 @@ func AppendJSON(b []byte, e *warden.AuditEvent) ([]byte, error) {
 	b = strconv.AppendBool(b, e.Authorization.Authorized)
 	b = appendOptional(b, `,"permission":`, e.Authorization.Permission)
 	b = append(b, `},"resource_metadata":{"path":`...)
-	if e.Resource.Path == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, p := range e.Resource.Path {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"resource_type":`...)
-			b = appendString(b, p.Type)
-			b = append(b, `,"resource_id":`...)
-			b = appendString(b, p.ID)
-			b = appendOptional(b, `,"resource_name":`, p.Name)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = appendPath(b, e.Resource.Path)
 	r := &e.Request
-	b = append(b, `},"request_metadata":{`...)
-	n := len(b)
-	b = appendOptional(b, `,"remote_address":`, r.RemoteAddress)
-	b = appendOptional(b, `,"user_agent":`, r.UserAgent)
-	b = appendOptional(b, `,"request_id":`, r.RequestID)
-	if len(b) > n {
-		b = append(b[:n], b[n+1:]...) // the first field's comma
-	}
+	b = appendRequest(append(b, `},"request_metadata":{`...), r.RemoteAddress, r.UserAgent, r.RequestID)
 	b = append(b, `},"event_status":`...)
 	b = appendString(b, e.Status)
 	if e.Error != nil {
@@ -87,6 +64,38 @@ func AppendJSON(b []byte, e *warden.AuditEvent) ([]byte, error) {
 	b = appendOptional(b, `,"previous_hash":`, e.PrevHash)
 	b = appendOptional(b, `,"hash":`, e.Hash)
 	return append(b, '}'), nil
+}
+
+// appendPath appends a resource path ("null" for none).
+func appendPath(b []byte, path []warden.AuditPathElement) []byte {
+	if path == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, p := range path {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"resource_type":`...)
+		b = appendString(b, p.Type)
+		b = append(b, `,"resource_id":`...)
+		b = appendString(b, p.ID)
+		b = appendOptional(b, `,"resource_name":`, p.Name)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendRequest appends the fields of request_metadata that are set.
+func appendRequest(b []byte, remoteAddress, userAgent, requestID string) []byte {
+	n := len(b)
+	b = appendOptional(b, `,"remote_address":`, remoteAddress)
+	b = appendOptional(b, `,"user_agent":`, userAgent)
+	b = appendOptional(b, `,"request_id":`, requestID)
+	if len(b) > n {
+		b = append(b[:n], b[n+1:]...) // the first field's comma
+	}
+	return b
 }
 
 // appendOptional appends name and v unless v is empty (omitempty).
@@ -162,6 +171,14 @@ func appendValue(b []byte, v any) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
+// plain holds the ASCII bytes a JSON string carries as they are.
+var plain = func() (t [utf8.RuneSelf]bool) {
+	for c := byte(0x20); c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendString appends s as a JSON string the way json.Marshal does:
 // HTML characters, U+2028 and U+2029 escaped, invalid UTF-8 replaced.
 func appendString(b []byte, s string) []byte {
@@ -169,7 +186,7 @@ func appendString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if plain[c] {
 				i++
 				continue
 			}
@@ -213,4 +230,100 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// DataEvent is a data event (an access-service decision) as the request's
+// path records it: its fields flat, encoded without building an event (see
+// Writer.WriteData). Event returns the event it stands for.
+type DataEvent struct {
+	ID   string
+	Time time.Time
+	Type string
+	// The subject and credential (SubjectID "": none was authenticated).
+	SubjectType, SubjectID, SubjectName, CredentialType, CredentialID string
+	Permission                                                        string
+	Allowed                                                           bool
+	// Path is the resource's, from the organization down.
+	Path []warden.AuditPathElement
+	// ClientAddress is the end client's address as the resource service
+	// saw it; CallerAddress the resource service's own.
+	ClientAddress, CallerAddress string
+	RequestID, UserAgent         string
+	// Service is the resource service asking.
+	Service string
+	// ErrorCode, ErrorMessage and Reason say why the credential was
+	// refused (ErrorCode "": it was accepted).
+	ErrorCode, ErrorMessage, Reason string
+}
+
+// Event returns the event d stands for.
+func (d *DataEvent) Event() *warden.AuditEvent {
+	e := &warden.AuditEvent{ID: d.ID, Source: Source, Type: d.Type, Class: warden.AuditData, Time: d.Time, Status: warden.AuditDone,
+		Authorization: warden.AuditAuthorization{Authorized: d.Allowed, Permission: d.Permission},
+		Resource:      warden.AuditResource{Path: d.Path},
+		Request:       warden.AuditRequest{RemoteAddress: d.ClientAddress, RequestID: d.RequestID, UserAgent: d.UserAgent},
+		Details:       map[string]any{"service": d.Service}}
+	if d.SubjectID != "" {
+		e.Authentication = warden.AuditAuthentication{Authenticated: true, SubjectType: d.SubjectType, SubjectID: d.SubjectID,
+			SubjectName: d.SubjectName, CredentialType: d.CredentialType, CredentialID: d.CredentialID}
+	}
+	if d.CallerAddress != "" {
+		e.Details["resource_service_address"] = d.CallerAddress
+	}
+	if d.ErrorCode != "" {
+		e.Status = warden.AuditError
+		e.Error = &warden.AuditErrorInfo{Code: d.ErrorCode, Message: d.ErrorMessage}
+		if d.Reason != "" {
+			e.Details["reason"] = d.Reason
+		}
+	}
+	return e
+}
+
+// appendDataJSON appends the JSON object of d.Event() to b without
+// building it, with the time at instead of d.Time.
+func appendDataJSON(b []byte, d *DataEvent, at time.Time) ([]byte, error) {
+	b = append(b, `{"event_id":`...)
+	b = appendString(b, d.ID)
+	b = append(b, `,"event_source":"`+Source+`","event_type":`...)
+	b = appendString(b, d.Type)
+	b = append(b, `,"event_class":"`+warden.AuditData+`","event_time":`...)
+	var err error
+	if b, err = appendTime(b, at); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"authentication":{"authenticated":`...)
+	if d.SubjectID == "" {
+		b = append(b, "false"...)
+	} else {
+		b = append(b, "true"...)
+		b = appendOptional(b, `,"subject_type":`, d.SubjectType)
+		b = appendOptional(b, `,"subject_id":`, d.SubjectID)
+		b = appendOptional(b, `,"subject_name":`, d.SubjectName)
+		b = appendOptional(b, `,"credential_type":`, d.CredentialType)
+		b = appendOptional(b, `,"credential_id":`, d.CredentialID)
+	}
+	b = append(b, `},"authorization":{"authorized":`...)
+	b = strconv.AppendBool(b, d.Allowed)
+	b = appendOptional(b, `,"permission":`, d.Permission)
+	b = append(b, `},"resource_metadata":{"path":`...)
+	b = appendPath(b, d.Path)
+	b = appendRequest(append(b, `},"request_metadata":{`...), d.ClientAddress, d.UserAgent, d.RequestID)
+	if d.ErrorCode == "" {
+		b = append(b, `},"event_status":"`+warden.AuditDone+`","details":{`...)
+	} else {
+		b = append(b, `},"event_status":"`+warden.AuditError+`","error":{"code":`...)
+		b = appendString(b, d.ErrorCode)
+		b = append(b, `,"message":`...)
+		b = appendString(b, d.ErrorMessage)
+		b = append(b, `},"details":{`...)
+		if d.Reason != "" {
+			b = append(appendString(append(b, `"reason":`...), d.Reason), ',')
+		}
+	}
+	if d.CallerAddress != "" {
+		b = append(appendString(append(b, `"resource_service_address":`...), d.CallerAddress), ',')
+	}
+	b = appendString(append(b, `"service":`...), d.Service)
+	return append(b, "}}"...), nil
 }

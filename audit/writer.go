@@ -1,32 +1,51 @@
 package audit
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"warden"
 )
 
-// Writer appends authentication and data events off the request's path:
-// Write puts an event in a bounded buffer and returns at once; one
-// goroutine appends what the buffer holds in batches, one transaction each,
-// in which the data events are one record (NewBatch). When the buffer is
-// full the event is dropped, counted in warden_audit_events_dropped_total
-// and logged: never silently.
+// Writer appends authentication and data events off the request's path.
+// Write and WriteData queue an event in a bounded buffer and return at
+// once; one goroutine appends what the buffers hold, one transaction at a
+// time. Data events are encoded by the caller straight into one buffer of
+// JSON lines, which becomes one record of the chain (a batch): queueing
+// one costs its encoding, and writing it a share of one insert. When a
+// buffer is full the event is dropped, counted in
+// warden_audit_events_dropped_total and logged: never silently.
 type Writer struct {
 	chain   *Chain
 	store   warden.Store
 	sealer  *Sealer
 	log     *slog.Logger
 	ch      chan *warden.AuditEvent
+	limit   int // events each buffer holds
 	pending atomic.Int64
 	after   func([]*warden.AuditEvent)
+
+	data struct {
+		sync.Mutex
+		buf         []byte // queued data events, JSON lines
+		n           int
+		first, last int64 // their times' range, µs since the epoch
+		spare       []byte // a written buffer, for the next
+	}
+	// dataQueued is signalled when the data buffer stops being empty,
+	// dataFull when it holds a batch's worth.
+	dataQueued, dataFull chan struct{}
+	// zbuf holds the compressed body of the batch being written.
+	zbuf []byte
 
 	dropped  *prometheus.CounterVec
 	written  prometheus.Counter
@@ -36,6 +55,14 @@ type Writer struct {
 	unlogged int64
 }
 
+// The writer writes the data events it holds once dataBatch are queued or
+// dataWait after the first: a record per ~50 ms at most under a trickle,
+// and no more than dataWait of events lost with the process.
+const (
+	dataBatch = 1024
+	dataWait  = 50 * time.Millisecond
+)
+
 // WriterConfig configures a Writer.
 type WriterConfig struct {
 	Chain  *Chain
@@ -43,7 +70,8 @@ type WriterConfig struct {
 	Logger *slog.Logger
 	// Sealer, when set, is told of records the store left unsealed.
 	Sealer *Sealer
-	// Buffer is how many events may wait; 4096 when zero.
+	// Buffer is how many events may wait, data events and others each;
+	// 4096 when zero.
 	Buffer int
 	// After, when set, is called with each batch once it is committed
 	// (the exporters).
@@ -62,7 +90,8 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 		return nil, errors.New("audit: the buffer size must be positive")
 	}
 	return &Writer{
-		chain: cfg.Chain, store: cfg.Store, sealer: cfg.Sealer, log: cfg.Logger, ch: make(chan *warden.AuditEvent, cfg.Buffer), after: cfg.After,
+		chain: cfg.Chain, store: cfg.Store, sealer: cfg.Sealer, log: cfg.Logger, ch: make(chan *warden.AuditEvent, cfg.Buffer), limit: cfg.Buffer,
+		after: cfg.After, dataQueued: make(chan struct{}, 1), dataFull: make(chan struct{}, 1),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "warden_audit_events_dropped_total",
 			Help: "Audit events (authentication and data) dropped because the write buffer was full, by class.",
@@ -81,50 +110,159 @@ func (w *Writer) Collectors() []prometheus.Collector {
 
 // Write queues e; it never blocks. It reports whether e was queued.
 func (w *Writer) Write(e *warden.AuditEvent) bool {
+	if e.Class == warden.AuditData {
+		prepare(e)
+		var buf [1024]byte
+		line, err := AppendJSON(buf[:0], e)
+		if err != nil {
+			w.log.Error("audit event lost: encode", "event_type", e.Type, "err", err)
+			w.drop(e.Class, e.Type)
+			return false
+		}
+		return w.queueData(line, e.Time.UnixMicro(), e.Type)
+	}
 	w.pending.Add(1)
 	select {
 	case w.ch <- e:
 		return true
 	default:
 		w.pending.Add(-1)
-		w.drop(e)
+		w.drop(e.Class, e.Type)
 		return false
 	}
 }
 
+// WriteData queues a data event; it never blocks and allocates nothing
+// unless the event is large. It reports whether d was queued. (Nothing of
+// d is kept or logged, so that it stays on the caller's stack.)
+func (w *Writer) WriteData(d *DataEvent) bool {
+	at := d.Time.UTC().Truncate(time.Microsecond) // as the store keeps it
+	var buf [1024]byte
+	line, err := appendDataJSON(buf[:0], d, at)
+	if err != nil {
+		w.log.Error("audit event lost: encode", "class", warden.AuditData, "err", err)
+		w.drop(warden.AuditData, "")
+		return false
+	}
+	return w.queueData(line, at.UnixMicro(), "")
+}
+
+// queueData appends an encoded data event stamped at (µs since the epoch)
+// to the data buffer.
+func (w *Writer) queueData(line []byte, at int64, typ string) bool {
+	b := &w.data
+	b.Lock()
+	if b.n >= w.limit {
+		b.Unlock()
+		w.drop(warden.AuditData, typ)
+		return false
+	}
+	if b.n == 0 {
+		b.first, b.last = at, at
+	} else {
+		b.buf = append(b.buf, '\n')
+		b.first, b.last = min(b.first, at), max(b.last, at)
+	}
+	b.buf = append(b.buf, line...)
+	b.n++
+	n := b.n
+	w.pending.Add(1)
+	b.Unlock()
+	switch n {
+	case 1:
+		signal(w.dataQueued)
+	case dataBatch:
+		signal(w.dataFull)
+	}
+	return true
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// takeData returns the queued data events as one record, nil when none,
+// and how many events it holds.
+func (w *Writer) takeData() (*warden.AuditRecord, int) {
+	b := &w.data
+	b.Lock()
+	defer b.Unlock()
+	if b.n == 0 {
+		return nil, 0
+	}
+	r := &warden.AuditRecord{ID: warden.NewID("evb"), Type: warden.AuditBatch, Class: warden.AuditData, Status: warden.AuditDone,
+		Time: time.UnixMicro(b.first).UTC(), Last: time.UnixMicro(b.last).UTC(), Body: b.buf}
+	n := b.n
+	b.buf, b.spare, b.n = b.spare[:0], nil, 0
+	return r, n
+}
+
+// compress makes the body of a batch taken from the data buffer (its JSON
+// lines) what is stored, compressed into the writer's buffer, and returns
+// the lines. Both buffers are reused once the batch is written.
+func (w *Writer) compress(r *warden.AuditRecord) (lines []byte) {
+	if n := s2.MaxEncodedLen(len(r.Body)); cap(w.zbuf) < n {
+		w.zbuf = make([]byte, n)
+	}
+	lines, r.Body = r.Body, s2.Encode(w.zbuf[:cap(w.zbuf)], r.Body)
+	return lines
+}
+
 // drop counts a dropped event and logs at most one line a second with the
 // number dropped since the last line, so a flood cannot flood the log too.
-func (w *Writer) drop(e *warden.AuditEvent) {
-	w.dropped.WithLabelValues(e.Class).Inc()
+func (w *Writer) drop(class, typ string) {
+	w.dropped.WithLabelValues(class).Inc()
 	w.counts.dropped.Add(1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.unlogged++
 	if now := time.Now(); now.Sub(w.lastLog) >= time.Second {
-		w.log.Warn("audit events dropped: the write buffer is full", "dropped", w.unlogged, "class", e.Class, "event_type", e.Type)
+		w.log.Warn("audit events dropped: the write buffer is full", "dropped", w.unlogged, "class", class, "event_type", typ)
 		w.lastLog, w.unlogged = now, 0
 	}
 }
 
 // Run appends queued events until ctx ends, then writes what is left.
 func (w *Writer) Run(ctx context.Context) {
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			w.drain()
 			return
 		case e := <-w.ch:
-			w.writeBatch(ctx, w.collect(e))
+			w.write(ctx, w.collect(e))
+		case <-w.dataQueued:
+			// Let a batch gather, unless it has already.
+			wait.Reset(dataWait)
+			select {
+			case <-ctx.Done():
+			case <-w.dataFull:
+			case <-wait.C:
+			}
+			wait.Stop()
+			w.write(ctx, w.collect(nil))
+		case <-w.dataFull:
+			w.write(ctx, w.collect(nil))
 		}
 	}
 }
 
-// maxBatch bounds the events one transaction writes.
-const maxBatch = 1024
+// maxBatch bounds the events other than data events one transaction
+// writes.
+const maxBatch = 256
 
-// collect takes e and whatever else is waiting, up to maxBatch events.
+// collect takes e (when not nil) and whatever else is waiting, up to
+// maxBatch events.
 func (w *Writer) collect(e *warden.AuditEvent) []*warden.AuditEvent {
-	batch := []*warden.AuditEvent{e}
+	var batch []*warden.AuditEvent
+	if e != nil {
+		batch = append(batch, e)
+	}
 	for len(batch) < maxBatch {
 		select {
 		case e := <-w.ch:
@@ -140,75 +278,87 @@ func (w *Writer) drain() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {
-		select {
-		case e := <-w.ch:
-			w.writeBatch(ctx, w.collect(e))
-		default:
+		events := w.collect(nil)
+		if len(events) == 0 && w.pendingData() == 0 {
 			return
 		}
+		w.write(ctx, events)
 	}
 }
 
-func (w *Writer) writeBatch(ctx context.Context, batch []*warden.AuditEvent) {
-	defer w.pending.Add(-int64(len(batch)))
-	rs, of, err := records(batch)
+func (w *Writer) pendingData() int {
+	w.data.Lock()
+	defer w.data.Unlock()
+	return w.data.n
+}
+
+// write appends events and the queued data events in one transaction.
+func (w *Writer) write(ctx context.Context, events []*warden.AuditEvent) {
+	data, n := w.takeData()
+	total := len(events) + n
+	if total == 0 {
+		return
+	}
+	defer w.pending.Add(-int64(total))
+	rs := make([]*warden.AuditRecord, 0, len(events)+1)
+	var err error
+	for _, e := range events {
+		var r *warden.AuditRecord
+		if r, err = NewRecord(e); err != nil {
+			break
+		}
+		rs = append(rs, r)
+	}
+	var lines []byte
+	if data != nil {
+		lines = w.compress(data)
+		rs = append(rs, data)
+	}
 	if err == nil {
 		err = w.store.Update(ctx, func(tx warden.Tx) error { return tx.AppendAuditEvents(ctx, w.chain, rs...) })
 	}
 	if err != nil {
-		w.dropped.WithLabelValues(batch[0].Class).Add(float64(len(batch)))
-		w.counts.dropped.Add(int64(len(batch)))
-		w.log.Error("audit events lost: write failed", "events", len(batch), "err", err)
+		for _, e := range events {
+			w.dropped.WithLabelValues(e.Class).Inc()
+		}
+		w.dropped.WithLabelValues(warden.AuditData).Add(float64(n))
+		w.counts.dropped.Add(int64(total))
+		w.log.Error("audit events lost: write failed", "events", total, "err", err)
 		return
 	}
-	w.written.Add(float64(len(batch)))
-	w.counts.written.Add(int64(len(batch)))
+	w.written.Add(float64(total))
+	w.counts.written.Add(int64(total))
 	if rs[0].Seq == 0 && w.sealer != nil {
 		w.sealer.Kick()
 	}
 	if w.after != nil {
-		for i, e := range batch {
-			Sealed(e, rs[of[i]])
-		}
-		w.after(batch)
+		w.export(events, rs, data, lines)
+	}
+	if data != nil {
+		w.data.Lock()
+		w.data.spare = lines
+		w.data.Unlock()
 	}
 }
 
-// records are the records of a batch of events: the data events together
-// in one, the others one each. of[i] is the record of batch[i].
-func records(batch []*warden.AuditEvent) (rs []*warden.AuditRecord, of []int, err error) {
-	of = make([]int, len(batch))
-	var data []*warden.AuditEvent
-	for i, e := range batch {
-		if e.Class == warden.AuditData {
-			data = append(data, e)
-			of[i] = -1
-			continue
-		}
-		r, err := NewRecord(e)
-		if err != nil {
-			return nil, nil, err
-		}
-		of[i], rs = len(rs), append(rs, r)
+// export hands the written events to the exporters, with their records'
+// chain fields: the data events are read back from their batch.
+func (w *Writer) export(events []*warden.AuditEvent, rs []*warden.AuditRecord, data *warden.AuditRecord, lines []byte) {
+	for i, e := range events {
+		Sealed(e, rs[i])
 	}
-	if len(data) == 0 {
-		return rs, of, nil
-	}
-	var r *warden.AuditRecord
-	if len(data) == 1 {
-		r, err = NewRecord(data[0])
-	} else {
-		r, err = NewBatch(data)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	for i := range of {
-		if of[i] == -1 {
-			of[i] = len(rs)
+	if data != nil {
+		for line := range bytes.SplitSeq(lines, []byte{'\n'}) {
+			e := &warden.AuditEvent{}
+			if err := json.Unmarshal(line, e); err != nil {
+				w.log.Error("audit: export: a queued data event does not decode", "err", err)
+				continue
+			}
+			Sealed(e, data)
+			events = append(events, e)
 		}
 	}
-	return append(rs, r), of, nil
+	w.after(events)
 }
 
 // Counts returns how many events were dropped and written so far.

@@ -3,7 +3,9 @@ package service
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -42,6 +44,8 @@ type auditState struct {
 	// dataServices and dataCredentials: see AuditConfig.
 	dataServices, dataCredentials map[string]bool
 	retention                     time.Duration
+	// dataTypes are the event types of data events by method.
+	dataTypes sync.Map
 	// off skips the events of changes: for the benchmark that measures
 	// what the trail costs, never set outside this package's tests.
 	off bool
@@ -369,8 +373,13 @@ func refusalReason(err error) string {
 // snapshotPath is the path of id from the in-memory snapshot, for events
 // written off the request's path.
 func (s *Service) snapshotPath(id string) []warden.AuditPathElement {
+	return s.appendSnapshotPath(nil, id)
+}
+
+// appendSnapshotPath appends the path of id from the snapshot to path.
+func (s *Service) appendSnapshotPath(path []warden.AuditPathElement, id string) []warden.AuditPathElement {
 	snap := s.authz.snap.Load()
-	var path []warden.AuditPathElement
+	start := len(path)
 	for i := 0; id != "" && i < 8; i++ {
 		n, ok := snap.Node(id)
 		if !ok {
@@ -380,9 +389,7 @@ func (s *Service) snapshotPath(id string) []warden.AuditPathElement {
 		path = append(path, warden.AuditPathElement{Type: string(n.Type), ID: n.ID, Name: n.Name})
 		id = n.ParentID
 	}
-	for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
-		path[i], path[j] = path[j], path[i]
-	}
+	slices.Reverse(path[start:])
 	return path
 }
 
