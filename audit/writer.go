@@ -38,7 +38,7 @@ type Writer struct {
 		sync.Mutex
 		buf         []byte // queued data events, JSON lines
 		n           int
-		first, last int64 // their times' range, µs since the epoch
+		first, last int64  // their times' range, µs since the epoch
 		spare       []byte // a written buffer, for the next
 	}
 	// dataQueued is signalled when the data buffer stops being empty,
