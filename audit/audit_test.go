@@ -79,13 +79,17 @@ func TestWriterDropsWhenFullCountsAndLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Not running: the buffer fills and the rest is dropped.
+	// Not running: the buffers fill and the rest is dropped: two events,
+	// eight data events.
 	for range 5 {
-		w.Write(event("test.Data"))
+		w.Write(event("test.Login"))
+	}
+	for range 10 {
+		w.WriteData(&audit.DataEvent{ID: warden.NewID("evt"), Time: time.Now(), Type: "test.Decision"})
 	}
 	dropped := w.Collectors()[0]
-	if got := counterSum(t, dropped); got != 3 {
-		t.Errorf("warden_audit_events_dropped_total = %v, want 3", got)
+	if got := counterSum(t, dropped); got != 5 {
+		t.Errorf("warden_audit_events_dropped_total = %v, want 5", got)
 	}
 	if !strings.Contains(logs.String(), "audit events dropped") {
 		t.Errorf("no log line for the drop: %q", logs.String())
@@ -101,7 +105,7 @@ func TestWriterDropsWhenFullCountsAndLogs(t *testing.T) {
 	cancel()
 	<-done
 	rep, err := c.Verify(t.Context(), s)
-	if err != nil || rep.Break != nil || rep.Checked != 2 {
+	if err != nil || rep.Break != nil || rep.Checked != 3 || rep.Events != 10 {
 		t.Fatalf("after the writer: %+v %v", rep, err)
 	}
 }

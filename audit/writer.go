@@ -30,7 +30,7 @@ type Writer struct {
 	sealer  *Sealer
 	log     *slog.Logger
 	ch      chan *warden.AuditEvent
-	limit   int // events each buffer holds
+	limit   int // data events the data buffer holds
 	pending atomic.Int64
 	after   func([]*warden.AuditEvent)
 
@@ -61,6 +61,8 @@ type Writer struct {
 const (
 	dataBatch = 1024
 	dataWait  = 50 * time.Millisecond
+	// dataBuffer is how many times Buffer the data events that may wait.
+	dataBuffer = 4
 )
 
 // WriterConfig configures a Writer.
@@ -70,8 +72,10 @@ type WriterConfig struct {
 	Logger *slog.Logger
 	// Sealer, when set, is told of records the store left unsealed.
 	Sealer *Sealer
-	// Buffer is how many events may wait, data events and others each;
-	// 4096 when zero.
+	// Buffer is how many events other than data events may wait; 4096
+	// when zero. Four times as many data events may (each waits as its
+	// JSON, about 0.7 KB), so that a burst of decisions outlasts a slow
+	// write.
 	Buffer int
 	// After, when set, is called with each batch once it is committed
 	// (the exporters).
@@ -90,7 +94,7 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 		return nil, errors.New("audit: the buffer size must be positive")
 	}
 	return &Writer{
-		chain: cfg.Chain, store: cfg.Store, sealer: cfg.Sealer, log: cfg.Logger, ch: make(chan *warden.AuditEvent, cfg.Buffer), limit: cfg.Buffer,
+		chain: cfg.Chain, store: cfg.Store, sealer: cfg.Sealer, log: cfg.Logger, ch: make(chan *warden.AuditEvent, cfg.Buffer), limit: dataBuffer * cfg.Buffer,
 		after: cfg.After, dataQueued: make(chan struct{}, 1), dataFull: make(chan struct{}, 1),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "warden_audit_events_dropped_total",
