@@ -2,6 +2,8 @@ package audit
 
 import (
 	"bytes"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +40,20 @@ func TestAppendDataJSONIsTheEvent(t *testing.T) {
 			}
 		})
 	}
+	// Without an ID, each event gets a new one of Warden's form.
+	d := DataEvent{Type: "t", Time: at}
+	a, _ := appendDataJSON(nil, &d, at)
+	b, _ := appendDataJSON(nil, &d, at)
+	var ea, eb warden.AuditEvent
+	if err := json.Unmarshal(a, &ea); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &eb); err != nil {
+		t.Fatal(err)
+	}
+	if len(ea.ID) != warden.IDLength || !strings.HasPrefix(ea.ID, "evt") || strings.Trim(ea.ID, "0123456789abcdefghijklmnopqrstuv") != "" || ea.ID == eb.ID {
+		t.Errorf("new event IDs %q and %q", ea.ID, eb.ID)
+	}
 }
 
 // BenchmarkWriteData is what recording a decision costs the request's
@@ -46,7 +62,7 @@ func BenchmarkWriteData(b *testing.B) {
 	w := &Writer{limit: 1 << 30, dataQueued: make(chan struct{}, 1), dataFull: make(chan struct{}, 1)}
 	path := []warden.AuditPathElement{{Type: "organization", ID: warden.NewID("bpf"), Name: "org"}, {Type: "cloud", ID: warden.NewID("b1g"), Name: "cloud"},
 		{Type: "folder", ID: warden.NewID("b1f"), Name: "default"}}
-	d := DataEvent{ID: warden.NewID("evt"), Time: time.Now(), Type: "warden.access.v1.AccessService.Authorize", SubjectType: "serviceAccount",
+	d := DataEvent{Time: time.Now(), Type: "warden.access.v1.AccessService.Authorize", SubjectType: "serviceAccount",
 		SubjectID: warden.NewID("aje"), SubjectName: "robot", CredentialType: "iamToken", Permission: "iam.serviceAccounts.list", Allowed: true,
 		Path: path, ClientAddress: "203.0.113.7", CallerAddress: "127.0.0.1:53412", RequestID: "0f8e7d6c-5b4a-3928-1706-f5e4d3c2b1a0", Service: "postbox"}
 	b.ReportAllocs()

@@ -43,7 +43,7 @@ func (s *Service) DataEventsOn(service, credential string) bool {
 // DataEventsOn.
 func (s *Service) AuditDecision(ctx context.Context, d Decision) {
 	p := d.Principal
-	e := audit.DataEvent{ID: warden.NewID("evt"), Time: s.now(), Type: s.audit.dataType(d.Method), Service: d.Service,
+	e := audit.DataEvent{Time: s.now(), Type: s.audit.dataType(d.Method), Service: d.Service,
 		Permission: d.Permission, Allowed: d.Allowed, ClientAddress: d.ClientAddress}
 	if p.ID != "" {
 		e.SubjectType, e.SubjectID, e.SubjectName, e.CredentialType, e.CredentialID = p.Type, p.ID, s.subjectName(p.ID), p.Credential, p.CredentialID
