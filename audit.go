@@ -137,7 +137,8 @@ type AuditHead struct {
 // AuditSealer links records into the chain.
 type AuditSealer interface {
 	// Seal makes r the record after head: it sets r's Seq, PrevHash and
-	// Hash from head and r's content.
+	// Hash from head and r.Body (the indexed fields are checked against
+	// the body, not hashed).
 	Seal(head AuditHead, r *AuditRecord)
 }
 

@@ -232,11 +232,15 @@ func (t *tx) SealAuditEvents(ctx context.Context, limit int, s warden.AuditSeale
 	if err != nil {
 		return 0, err
 	}
-	rows, err := t.q.QueryContext(ctx, `SELECT `+auditCols+` FROM audit_events WHERE seq IS NULL ORDER BY pos LIMIT $1`, limit)
+	// The position and the body are all a seal covers besides the head.
+	rows, err := t.q.QueryContext(ctx, `SELECT pos, body FROM audit_events WHERE seq IS NULL ORDER BY pos LIMIT $1`, limit)
 	if err != nil {
 		return 0, internal("seal audit events", err)
 	}
-	rs, err := collect(rows, "seal audit events", scanAudit)
+	rs, err := collect(rows, "seal audit events", func(row interface{ Scan(...any) error }) (*warden.AuditRecord, error) {
+		r := &warden.AuditRecord{}
+		return r, row.Scan(&r.Pos, &r.Body)
+	})
 	if err != nil || len(rs) == 0 {
 		return 0, err
 	}
