@@ -116,13 +116,15 @@ func (w *Writer) Collectors() []prometheus.Collector {
 func (w *Writer) Write(e *warden.AuditEvent) bool {
 	if e.Class == warden.AuditData {
 		prepare(e)
-		var buf [1024]byte
-		line, err := AppendJSON(buf[:0], e)
+		buf := lineBuffers.Get().(*[]byte)
+		defer lineBuffers.Put(buf)
+		line, err := AppendJSON((*buf)[:0], e)
 		if err != nil {
 			w.log.Error("audit event lost: encode", "event_type", e.Type, "err", err)
 			w.drop(e.Class, e.Type)
 			return false
 		}
+		*buf = line
 		return w.queueData(line, e.Time.UnixMicro(), e.Type)
 	}
 	w.pending.Add(1)
@@ -141,15 +143,23 @@ func (w *Writer) Write(e *warden.AuditEvent) bool {
 // d is kept or logged, so that it stays on the caller's stack.)
 func (w *Writer) WriteData(d *DataEvent) bool {
 	at := d.Time.UTC().Truncate(time.Microsecond) // as the store keeps it
-	var buf [1024]byte
-	line, err := appendDataJSON(buf[:0], d, at)
+	// Encoded into a pooled buffer, not one on the stack: a request's
+	// goroutine starts with a small stack, and a kilobyte more would make
+	// it copy its stack to grow.
+	buf := lineBuffers.Get().(*[]byte)
+	defer lineBuffers.Put(buf)
+	line, err := appendDataJSON((*buf)[:0], d, at)
 	if err != nil {
 		w.log.Error("audit event lost: encode", "class", warden.AuditData, "err", err)
 		w.drop(warden.AuditData, "")
 		return false
 	}
+	*buf = line
 	return w.queueData(line, at.UnixMicro(), "")
 }
+
+// lineBuffers hold data events being encoded.
+var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // queueData appends an encoded data event stamped at (µs since the epoch)
 // to the data buffer.

@@ -48,7 +48,7 @@ func (s *Service) AuditDecision(ctx context.Context, d Decision) {
 	if p.ID != "" {
 		e.SubjectType, e.SubjectID, e.SubjectName, e.CredentialType, e.CredentialID = p.Type, p.ID, s.subjectName(p.ID), p.Credential, p.CredentialID
 	}
-	var path [8]warden.AuditPathElement
+	var path [5]warden.AuditPathElement // organization to resource and a leaf: no allocation
 	if d.ResourceID != "" {
 		e.Path = s.appendSnapshotPath(path[:0], d.ResourceID)
 	}
