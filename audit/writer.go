@@ -241,6 +241,9 @@ func (w *Writer) drop(class, typ string) {
 
 // Run appends queued events until ctx ends, then writes what is left.
 func (w *Writer) Run(ctx context.Context) {
+	// A write once begun is not cut short by ctx: its events would be
+	// lost, where drain writes them.
+	writes := context.WithoutCancel(ctx)
 	wait := time.NewTimer(time.Hour)
 	wait.Stop()
 	for {
@@ -249,7 +252,7 @@ func (w *Writer) Run(ctx context.Context) {
 			w.drain()
 			return
 		case e := <-w.ch:
-			w.write(ctx, w.collect(e))
+			w.write(writes, w.collect(e))
 		case <-w.dataQueued:
 			// Let a batch gather, unless it has already.
 			wait.Reset(dataWait)
@@ -259,9 +262,9 @@ func (w *Writer) Run(ctx context.Context) {
 			case <-wait.C:
 			}
 			wait.Stop()
-			w.write(ctx, w.collect(nil))
+			w.write(writes, w.collect(nil))
 		case <-w.dataFull:
-			w.write(ctx, w.collect(nil))
+			w.write(writes, w.collect(nil))
 		}
 	}
 }
