@@ -38,6 +38,10 @@ func TestAppendDataJSONIsTheEvent(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("appendDataJSON:\n got %s\nwant %s", got, want)
 			}
+			d.PathJSON = AppendPath(nil, d.Path)
+			if got, _ := appendDataJSON(nil, &d, at); !bytes.Equal(got, want) {
+				t.Errorf("appendDataJSON with the path encoded:\n got %s\nwant %s", got, want)
+			}
 		})
 	}
 	// Without an ID, each event gets a new one of Warden's form.

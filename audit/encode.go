@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -67,6 +68,9 @@ func AppendJSON(b []byte, e *warden.AuditEvent) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// AppendPath appends the JSON of a resource path, as an event holds it.
+func AppendPath(b []byte, path []warden.AuditPathElement) []byte { return appendPath(b, path) }
+
 // appendPath appends a resource path ("null" for none).
 func appendPath(b []byte, path []warden.AuditPathElement) []byte {
 	if path == nil {
@@ -109,12 +113,54 @@ func appendOptional(b []byte, name, v string) []byte {
 
 // appendTime appends t as time.Time's MarshalJSON does.
 func appendTime(b []byte, t time.Time) ([]byte, error) {
+	if t.Location() == time.UTC {
+		// Events of one second share the formatting of its date and time.
+		sec := t.Unix()
+		if p := lastSecond.Load(); p != nil && p.unix == sec {
+			return appendFraction(append(b, p.text...), t.Nanosecond()), nil
+		}
+		if y := t.Year(); y >= 0 && y < 10000 {
+			p := &formattedSecond{unix: sec, text: t.Truncate(time.Second).AppendFormat([]byte{'"'}, time.RFC3339)}
+			p.text = p.text[:len(p.text)-1] // its "Z"
+			lastSecond.Store(p)
+			return appendFraction(append(b, p.text...), t.Nanosecond()), nil
+		}
+	}
 	if y := t.Year(); y < 0 || y >= 10000 {
 		return nil, &json.UnsupportedValueError{Str: "event_time: year outside of range [0,9999]"}
 	}
 	b = append(b, '"')
 	b = t.AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"'), nil
+}
+
+// formattedSecond is a UTC second formatted as RFC 3339 up to its seconds,
+// after a JSON string's opening quote.
+type formattedSecond struct {
+	unix int64
+	text []byte
+}
+
+// lastSecond is the second of the last UTC time appendTime formatted.
+var lastSecond atomic.Pointer[formattedSecond]
+
+// appendFraction ends a UTC time of RFC3339Nano: the nanoseconds without
+// their trailing zeros (none when 0), "Z" and the closing quote.
+func appendFraction(b []byte, nanos int) []byte {
+	if nanos != 0 {
+		var d [10]byte
+		d[0] = '.'
+		for i := 9; i >= 1; i-- {
+			d[i] = byte('0' + nanos%10)
+			nanos /= 10
+		}
+		n := 10
+		for d[n-1] == '0' {
+			n--
+		}
+		b = append(b, d[:n]...)
+	}
+	return append(b, 'Z', '"')
 }
 
 // appendDetails appends a map as json.Marshal does: keys sorted.
@@ -262,8 +308,11 @@ type DataEvent struct {
 	SubjectType, SubjectID, SubjectName, CredentialType, CredentialID string
 	Permission                                                        string
 	Allowed                                                           bool
-	// Path is the resource's, from the organization down.
-	Path []warden.AuditPathElement
+	// Path is the resource's, from the organization down; PathJSON, when
+	// set, is its encoding (AppendPath), which a caller may keep for the
+	// next event about the resource.
+	Path     []warden.AuditPathElement
+	PathJSON []byte
 	// ClientAddress is the end client's address as the resource service
 	// saw it; CallerAddress the resource service's own.
 	ClientAddress, CallerAddress string
@@ -330,7 +379,11 @@ func appendDataJSON(b []byte, d *DataEvent, at time.Time) ([]byte, error) {
 	b = strconv.AppendBool(b, d.Allowed)
 	b = appendOptional(b, `,"permission":`, d.Permission)
 	b = append(b, `},"resource_metadata":{"path":`...)
-	b = appendPath(b, d.Path)
+	if d.PathJSON != nil {
+		b = append(b, d.PathJSON...)
+	} else {
+		b = appendPath(b, d.Path)
+	}
 	b = appendRequest(append(b, `},"request_metadata":{`...), d.ClientAddress, d.UserAgent, d.RequestID)
 	if d.ErrorCode == "" {
 		b = append(b, `},"event_status":"`+warden.AuditDone+`","details":{`...)

@@ -56,6 +56,18 @@ func TestAppendJSONIsMarshal(t *testing.T) {
 	if _, err := audit.AppendJSON(nil, &warden.AuditEvent{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
 		t.Error("a year json.Marshal refuses was encoded")
 	}
+	// Times of one second and of others, with fractions of every length.
+	base := time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC)
+	for _, d := range []time.Duration{0, 1, 10, 100_000, 120_000_000, 999_999_999, time.Second, time.Second + 5, 400 * 24 * time.Hour} {
+		for _, at := range []time.Time{base.Add(d), base.Add(d).In(time.FixedZone("x", -3600)), base.Add(-d)} {
+			e := &warden.AuditEvent{Time: at}
+			want, _ := json.Marshal(e)
+			got, err := audit.AppendJSON(nil, e)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("time %v:\n got %s\nwant %s", at, got, want)
+			}
+		}
+	}
 }
 
 // BenchmarkAppendJSON is the encoding of one data event, against

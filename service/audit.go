@@ -46,6 +46,7 @@ type auditState struct {
 	retention                     time.Duration
 	// dataTypes are the event types of data events by method.
 	dataTypes sync.Map
+	paths     pathCache
 	// off skips the events of changes: for the benchmark that measures
 	// what the trail costs, never set outside this package's tests.
 	off bool
@@ -378,7 +379,11 @@ func (s *Service) snapshotPath(id string) []warden.AuditPathElement {
 
 // appendSnapshotPath appends the path of id from the snapshot to path.
 func (s *Service) appendSnapshotPath(path []warden.AuditPathElement, id string) []warden.AuditPathElement {
-	snap := s.authz.snap.Load()
+	return appendPathIn(s.authz.snap.Load(), path, id)
+}
+
+// appendPathIn appends the path of id in snap to path.
+func appendPathIn(snap *access.Snapshot, path []warden.AuditPathElement, id string) []warden.AuditPathElement {
 	start := len(path)
 	for i := 0; id != "" && i < 8; i++ {
 		n, ok := snap.Node(id)

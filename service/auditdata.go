@@ -2,8 +2,11 @@ package service
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 
 	"warden"
+	"warden/access"
 	"warden/audit"
 	"warden/authn"
 )
@@ -48,9 +51,8 @@ func (s *Service) AuditDecision(ctx context.Context, d Decision) {
 	if p.ID != "" {
 		e.SubjectType, e.SubjectID, e.SubjectName, e.CredentialType, e.CredentialID = p.Type, p.ID, s.subjectName(p.ID), p.Credential, p.CredentialID
 	}
-	var path [5]warden.AuditPathElement // organization to resource and a leaf: no allocation
 	if d.ResourceID != "" {
-		e.Path = s.appendSnapshotPath(path[:0], d.ResourceID)
+		e.PathJSON = s.audit.paths.get(s, d.ResourceID)
 	}
 	if call := audit.CallFrom(ctx); call != nil {
 		e.RequestID, e.UserAgent, e.CallerAddress = call.RequestID, call.UserAgent, call.RemoteAddress
@@ -74,4 +76,41 @@ func (a *auditState) dataType(method string) string {
 
 func eventTypeOf(method string) string {
 	return eventType(audit.WithCall(context.Background(), &audit.Call{Method: method}))
+}
+
+// pathCache keeps the encoded path of the resources that data events were
+// about, for one snapshot: the checks of a resource service ask about the
+// same resources again and again, and a path is read again only once the
+// snapshot changed. It holds the last snapshot it served, no older one.
+type pathCache struct {
+	cur atomic.Pointer[pathGeneration]
+}
+
+// pathGeneration is the cache of one snapshot.
+type pathGeneration struct {
+	snap *access.Snapshot
+	m    sync.Map // resource ID → []byte
+	n    atomic.Int64
+}
+
+// maxCachedPaths bounds a generation (~0.4 KB a path): past it, it starts
+// over.
+const maxCachedPaths = 16384
+
+// get returns the encoded path of id in the current snapshot.
+func (c *pathCache) get(s *Service, id string) []byte {
+	snap := s.authz.snap.Load()
+	g := c.cur.Load()
+	if g == nil || g.snap != snap || g.n.Load() > maxCachedPaths {
+		g = &pathGeneration{snap: snap}
+		c.cur.Store(g)
+	}
+	if v, ok := g.m.Load(id); ok {
+		return v.([]byte)
+	}
+	var path [5]warden.AuditPathElement // organization to resource and a leaf
+	b := audit.AppendPath(nil, appendPathIn(snap, path[:0], id))
+	g.m.Store(id, b)
+	g.n.Add(1)
+	return b
 }
