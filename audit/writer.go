@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -182,11 +183,17 @@ func (w *Writer) queueData(line []byte, at int64, typ string) bool {
 	n := b.n
 	w.pending.Add(1)
 	b.Unlock()
-	switch n {
-	case 1:
+	switch {
+	case n == 1:
 		signal(w.dataQueued)
-	case dataBatch:
+	case n == dataBatch:
 		signal(w.dataFull)
+	case n > 2*dataBatch:
+		// The writer is behind: callers that never block (a loop of
+		// in-process calls) would keep it waiting for a time slice until
+		// the buffer overflows. Yielding lets it run; it costs the
+		// caller a trip through the scheduler, not a wait.
+		runtime.Gosched()
 	}
 	return true
 }
