@@ -163,54 +163,6 @@ func prepare(e *warden.AuditEvent) {
 	e.Time = e.Time.UTC().Truncate(time.Microsecond) // as the store keeps it
 }
 
-// NewBatch returns one record that stores events (of one class): their
-// JSON objects, one per line. The chain seals them together, so that
-// writing many data events costs one record.
-func NewBatch(events []*warden.AuditEvent) (*warden.AuditRecord, error) {
-	b := &batchBuilder{}
-	for _, e := range events {
-		if err := b.add(e); err != nil {
-			return nil, err
-		}
-	}
-	if b.n == 0 {
-		return nil, errors.New("audit: an empty batch")
-	}
-	b.r.Body = batchBody(b.r.Body)
-	return b.r, nil
-}
-
-// batchBuilder encodes events into a batch record one by one (its body
-// the JSON lines, not compressed yet).
-type batchBuilder struct {
-	r *warden.AuditRecord
-	n int
-}
-
-func (b *batchBuilder) add(e *warden.AuditEvent) error {
-	prepare(e)
-	if b.r == nil {
-		b.r = &warden.AuditRecord{ID: warden.NewID("evb"), Type: warden.AuditBatch, Status: warden.AuditDone, Time: e.Time, Last: e.Time, Class: e.Class}
-	} else {
-		b.r.Body = append(b.r.Body, '\n')
-	}
-	if e.Class != b.r.Class {
-		return fmt.Errorf("audit: a batch of %s events holds a %s event", b.r.Class, e.Class)
-	}
-	if e.Time.Before(b.r.Time) {
-		b.r.Time = e.Time
-	}
-	if e.Time.After(b.r.Last) {
-		b.r.Last = e.Time
-	}
-	var err error
-	if b.r.Body, err = AppendJSON(b.r.Body, e); err != nil {
-		return fmt.Errorf("audit: encode event: %w", err)
-	}
-	b.n++
-	return nil
-}
-
 // Sealed sets the chain fields of e from r, the record that holds it, if
 // r is sealed.
 func Sealed(e *warden.AuditEvent, r *warden.AuditRecord) {
@@ -283,12 +235,10 @@ func decodeBody(r *warden.AuditRecord) ([]*warden.AuditEvent, error) {
 }
 
 // A batch's body is its events' JSON lines compressed with S2 (Snappy's
-// faster successor): data events repeat most of their fields, and S2
-// shrinks them about eightfold at about a microsecond an event, several
-// times less than the store spends writing the bytes it saves.
-
-// batchBody compresses the JSON lines of a batch.
-func batchBody(lines []byte) []byte { return s2.Encode(nil, lines) }
+// faster successor; see Writer.compress): data events repeat most of their
+// fields, and S2 shrinks them about eightfold at about a microsecond an
+// event, several times less than the store spends writing the bytes it
+// saves.
 
 // maxBatchLines bounds what a stored batch may decompress to.
 const maxBatchLines = 256 << 20

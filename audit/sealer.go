@@ -21,7 +21,8 @@ type Sealer struct {
 	store warden.Store
 	log   *slog.Logger
 	kick  chan struct{}
-	// Delay is the pause after a Kick.
+	// delay is the pause after a Kick, which gathers the records of the
+	// commits that follow it into one seal.
 	delay time.Duration
 }
 
