@@ -40,12 +40,14 @@ type AuditEvent struct {
 	// Details are the changed fields and parameters of the call: never a
 	// secret (credential IDs instead).
 	Details map[string]any `json:"details,omitempty"`
-	// Seq is the event's place in the chain of its database (from 1).
-	Seq int64 `json:"sequence"`
-	// PrevHash is the hex hash of the event before it ("" for the first).
-	PrevHash string `json:"previous_hash"`
-	// Hash is the hex chain hash of this event; it is not part of the
-	// hashed body.
+	// Seq is the place in the chain of its database (from 1) of the
+	// record that holds the event (a batch holds several); 0 until the
+	// record is sealed. The chain fields are not part of the stored body:
+	// they are filled in when the event is read.
+	Seq int64 `json:"sequence,omitempty"`
+	// PrevHash is the hex hash of the record before it ("" for the first).
+	PrevHash string `json:"previous_hash,omitempty"`
+	// Hash is the hex chain hash of the record that holds the event.
 	Hash string `json:"hash,omitempty"`
 }
 
@@ -92,12 +94,24 @@ type AuditErrorInfo struct {
 	Message string `json:"message"`
 }
 
-// AuditRecord is an audit event as stored: the indexed fields, the event's
-// JSON without its hash (Body, what the hash covers) and the chain links.
+// AuditBatch is the type of a record that holds several events (data
+// events, written in bulk): its body is their JSON objects, one per line,
+// and the chain seals them together.
+const AuditBatch = "warden.audit.Batch"
+
+// AuditRecord is an entry of the audit trail as stored: the indexed fields,
+// the event's JSON without its chain fields (Body, what the hash covers; a
+// batch's events one per line) and the chain links.
 type AuditRecord struct {
-	Seq       int64
-	ID        string
-	Time      time.Time
+	// Pos is the record's place in the table (its insertion order); 0
+	// before it is stored.
+	Pos int64
+	// Seq is the record's place in the chain, 0 until it is sealed.
+	Seq  int64
+	ID   string
+	Time time.Time
+	// Last is the time of a batch's last event (Time for one event).
+	Last      time.Time
 	Type      string
 	Class     string
 	SubjectID string
@@ -109,16 +123,26 @@ type AuditRecord struct {
 	Hash     []byte
 }
 
-// AuditHead is the end of the chain: the last event appended, and the last
-// one pruned by retention (the chain now starts after it).
+// AuditHead is the end of the chain: the last record sealed, the last one
+// pruned by retention (the chain now starts after it), and how many
+// records are stored but not sealed yet.
 type AuditHead struct {
 	Seq        int64
 	Hash       []byte
 	PrunedSeq  int64
 	PrunedHash []byte
+	Unsealed   int64
 }
 
-// AuditFilter selects events for ListAuditEvents; empty fields match all.
+// AuditSealer links records into the chain.
+type AuditSealer interface {
+	// Seal makes r the record after head: it sets r's Seq, PrevHash and
+	// Hash from head and r.Body (the indexed fields are checked against
+	// the body, not hashed).
+	Seal(head AuditHead, r *AuditRecord)
+}
+
+// AuditFilter selects events for listing; empty fields match all.
 type AuditFilter struct {
 	Since, Until time.Time // Since inclusive, Until exclusive
 	SubjectID    string
@@ -130,33 +154,42 @@ type AuditFilter struct {
 	Type   string
 	Class  string
 	Status string
-	Page   Page
+	// Page is the lister's: ListAuditEvents takes its position and size
+	// as arguments.
+	Page Page
 }
 
 // AuditTx is the audit trail's part of a transaction. Appends are not
 // changes: they do not move ChangeMark.
+//
+// A record is appended unsealed in the transaction of its change (so it
+// exists if and only if the change committed) and sealed into the chain
+// either at that commit, where the store serialises its writers anyway
+// (SQLite's group commit), or afterwards by SealAuditEvents, so that
+// writers do not queue on the chain's head (PostgreSQL).
 type AuditTx interface {
-	// LockAuditHead returns the end of the chain and holds it until the
-	// transaction ends, so that appends from several processes on one
-	// database form one chain.
-	LockAuditHead(ctx context.Context) (AuditHead, error)
-	// AppendAuditEvent stores r, whose Seq follows the locked head's, and
-	// makes it the head; FailedPrecondition when the head was not locked
-	// or Seq does not follow it.
-	AppendAuditEvent(ctx context.Context, r *AuditRecord) error
-	// AppendAuditEvents is AppendAuditEvent for records that follow one
-	// another, written in a few statements.
-	AppendAuditEvents(ctx context.Context, rs []*AuditRecord) error
-	// ListAuditEvents returns one page of matching events, oldest first,
-	// and the token of the next page; InvalidArgument for a bad token.
-	ListAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditRecord, string, error)
-	// AuditEventsFrom returns up to limit events with Seq ≥ from in order
-	// of Seq (for walking the chain).
+	// AppendAuditEvents stores rs, in order, with the transaction: s seals
+	// them if the store seals at commit, else they wait for
+	// SealAuditEvents. After the commit, a record sealed at commit has its
+	// Seq, PrevHash and Hash set.
+	AppendAuditEvents(ctx context.Context, s AuditSealer, rs ...*AuditRecord) error
+	// SealAuditEvents seals up to limit committed records that are not
+	// sealed yet, in the order they were stored, under a lock of the
+	// chain's head held until the transaction ends. It returns how many it
+	// sealed.
+	SealAuditEvents(ctx context.Context, limit int, s AuditSealer) (int, error)
+	// ListAuditEvents returns up to limit records with Pos > after in order
+	// of Pos: the events f selects (f.Page is not used) and every batch
+	// that may hold some (one of f's class, overlapping its time range);
+	// the caller filters inside batches.
+	ListAuditEvents(ctx context.Context, f AuditFilter, after int64, limit int) ([]*AuditRecord, error)
+	// AuditEventsFrom returns up to limit sealed records with Seq ≥ from in
+	// order of Seq (for walking the chain).
 	AuditEventsFrom(ctx context.Context, from int64, limit int) ([]*AuditRecord, error)
 	// AuditHead returns the end of the chain without locking it.
 	AuditHead(ctx context.Context) (AuditHead, error)
-	// PruneAuditEvents deletes the events stamped before before, keeping
-	// at least the head, and records the last one deleted in the head. It
-	// returns how many it deleted.
+	// PruneAuditEvents deletes the sealed records stamped before before,
+	// keeping at least the head, and records the last one deleted in the
+	// head. It returns how many it deleted.
 	PruneAuditEvents(ctx context.Context, before time.Time) (int64, error)
 }

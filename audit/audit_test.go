@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"log/slog"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
@@ -44,7 +46,10 @@ func event(typ string) *warden.AuditEvent {
 
 func appendEvents(t *testing.T, s warden.Store, c *audit.Chain, n int) {
 	for i := range n {
-		err := s.Update(t.Context(), func(tx warden.Tx) error { return c.Append(t.Context(), tx, event("test.E"+string(rune('a'+i)))) })
+		err := s.Update(t.Context(), func(tx warden.Tx) error {
+			_, err := c.Append(t.Context(), tx, event("test.E"+string(rune('a'+i))))
+			return err
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,13 +79,17 @@ func TestWriterDropsWhenFullCountsAndLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Not running: the buffer fills and the rest is dropped.
+	// Not running: the buffers fill and the rest is dropped: two events,
+	// eight data events.
 	for range 5 {
-		w.Write(event("test.Data"))
+		w.Write(event("test.Login"))
+	}
+	for range 10 {
+		w.WriteData(&audit.DataEvent{ID: warden.NewID("evt"), Time: time.Now(), Type: "test.Decision"})
 	}
 	dropped := w.Collectors()[0]
-	if got := counterSum(t, dropped); got != 3 {
-		t.Errorf("warden_audit_events_dropped_total = %v, want 3", got)
+	if got := counterSum(t, dropped); got != 5 {
+		t.Errorf("warden_audit_events_dropped_total = %v, want 5", got)
 	}
 	if !strings.Contains(logs.String(), "audit events dropped") {
 		t.Errorf("no log line for the drop: %q", logs.String())
@@ -96,7 +105,7 @@ func TestWriterDropsWhenFullCountsAndLogs(t *testing.T) {
 	cancel()
 	<-done
 	rep, err := c.Verify(t.Context(), s)
-	if err != nil || rep.Break != nil || rep.Checked != 2 {
+	if err != nil || rep.Break != nil || rep.Checked != 3 || rep.Events != 10 {
 		t.Fatalf("after the writer: %+v %v", rep, err)
 	}
 }
@@ -159,4 +168,85 @@ func counterSum(t *testing.T, c prometheus.Collector) float64 {
 		sum += out.GetCounter().GetValue()
 	}
 	return sum
+}
+
+// TestWriterBatchesDataEvents: the data events of one write are one record
+// of the chain, which verifies; listing expands it; altering one of its
+// events breaks the chain at that record.
+func TestWriterBatchesDataEvents(t *testing.T) {
+	s, c := openStore(t), newChain(t)
+	var exported []*warden.AuditEvent
+	w, err := audit.NewWriter(audit.WriterConfig{Chain: c, Store: s, Logger: slog.New(slog.DiscardHandler),
+		After: func(evs []*warden.AuditEvent) { exported = append(exported, evs...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 10 {
+		e := event("test.Decision")
+		e.Class, e.Time = warden.AuditData, e.Time.Add(time.Duration(i)*time.Millisecond)
+		ids = append(ids, e.ID)
+		w.Write(e)
+	}
+	w.Write(event("test.Login")) // another class: its own record
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	flush, stop := context.WithTimeout(t.Context(), 5*time.Second)
+	defer stop()
+	if err := w.Flush(flush); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+	rep, err := c.Verify(t.Context(), s)
+	if err != nil || rep.Break != nil || rep.Checked != 2 || rep.Events != 11 {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+	var seqs []int64
+	for _, e := range exported {
+		if e.Class == warden.AuditData {
+			seqs = append(seqs, e.Seq)
+		}
+	}
+	if len(exported) != 11 || len(seqs) != 10 || seqs[0] == 0 || seqs[0] != seqs[9] {
+		t.Errorf("exported %d events, the data events with sequences %v: want the batch's", len(exported), seqs)
+	}
+	var rs []*warden.AuditRecord
+	if err := s.View(t.Context(), func(tx warden.Tx) (err error) {
+		rs, err = tx.ListAuditEvents(t.Context(), warden.AuditFilter{Class: warden.AuditData}, 0, 10)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].Type != warden.AuditBatch {
+		t.Fatalf("data records: %+v", rs)
+	}
+	evs, err := audit.Decode(rs[0])
+	if err != nil || len(evs) != 10 {
+		t.Fatalf("decode: %d events, %v", len(evs), err)
+	}
+	for i, e := range evs {
+		if e.ID != ids[i] || e.Seq != rs[0].Seq || e.Source != audit.Source {
+			t.Errorf("event %d: %s seq %d, want %s seq %d", i, e.ID, e.Seq, ids[i], rs[0].Seq)
+		}
+	}
+	if !audit.Match(warden.AuditFilter{ResourceID: "b1fexample", Since: evs[3].Time, Until: evs[4].Time}, evs[3]) ||
+		audit.Match(warden.AuditFilter{Since: evs[3].Time, Until: evs[4].Time}, evs[4]) || audit.Match(warden.AuditFilter{SubjectID: "x"}, evs[0]) {
+		t.Error("Match selects other events than the store would")
+	}
+
+	db := s.(interface{ DB() *sql.DB }).DB()
+	lines, err := s2.Decode(nil, rs[0].Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := s2.Encode(nil, bytes.Replace(lines, []byte(ids[5]), []byte(warden.NewID("evt")), 1))
+	if _, err := db.Exec(`UPDATE audit_events SET body = $1 WHERE seq = $2`, forged, rs[0].Seq); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = c.Verify(t.Context(), s)
+	if err != nil || rep.Break == nil || rep.Break.Seq != rs[0].Seq || rep.Break.EventID != rs[0].ID || !strings.Contains(rep.Break.Reason, "altered") {
+		t.Fatalf("verify after altering an event of the batch: %+v %v", rep.Break, err)
+	}
 }

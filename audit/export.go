@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -79,9 +78,10 @@ func (e *Exporter) rotate() error {
 func (e *Exporter) Export(events []*warden.AuditEvent) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	var line []byte
 	for _, ev := range events {
-		line, err := json.Marshal(ev)
-		if err != nil {
+		var err error
+		if line, err = AppendJSON(line[:0], ev); err != nil {
 			return fmt.Errorf("audit: export: %w", err)
 		}
 		line = append(line, '\n')

@@ -1,30 +1,52 @@
 package audit
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"warden"
 )
 
-// Writer appends authentication and data events off the request's path:
-// Write puts an event in a bounded buffer and returns at once; one
-// goroutine appends what the buffer holds in batches, one transaction each.
-// When the buffer is full the event is dropped, counted in
+// Writer appends authentication and data events off the request's path.
+// Write and WriteData queue an event in a bounded buffer and return at
+// once; one goroutine appends what the buffers hold, one transaction at a
+// time. Data events are encoded by the caller straight into one buffer of
+// JSON lines, which becomes one record of the chain (a batch): queueing
+// one costs its encoding, and writing it a share of one insert. When a
+// buffer is full the event is dropped, counted in
 // warden_audit_events_dropped_total and logged: never silently.
 type Writer struct {
 	chain   *Chain
 	store   warden.Store
+	sealer  *Sealer
 	log     *slog.Logger
 	ch      chan *warden.AuditEvent
+	limit   int // data events the data buffer holds
 	pending atomic.Int64
 	after   func([]*warden.AuditEvent)
+
+	data struct {
+		sync.Mutex
+		buf         []byte // queued data events, JSON lines
+		n           int
+		first, last int64  // their times' range, µs since the epoch
+		spare       []byte // a written buffer, for the next
+	}
+	// dataQueued is signalled when the data buffer stops being empty,
+	// dataFull when it holds a batch's worth.
+	dataQueued, dataFull chan struct{}
+	// zbuf holds the compressed body of the batch being written.
+	zbuf []byte
 
 	dropped  *prometheus.CounterVec
 	written  prometheus.Counter
@@ -34,12 +56,27 @@ type Writer struct {
 	unlogged int64
 }
 
+// The writer writes the data events it holds once dataBatch are queued or
+// dataWait after the first: a record per ~50 ms at most under a trickle,
+// and no more than dataWait of events lost with the process.
+const (
+	dataBatch = 1024
+	dataWait  = 50 * time.Millisecond
+	// dataBuffer is how many times Buffer the data events that may wait.
+	dataBuffer = 4
+)
+
 // WriterConfig configures a Writer.
 type WriterConfig struct {
 	Chain  *Chain
 	Store  warden.Store
 	Logger *slog.Logger
-	// Buffer is how many events may wait; 4096 when zero.
+	// Sealer, when set, is told of records the store left unsealed.
+	Sealer *Sealer
+	// Buffer is how many events other than data events may wait; 4096
+	// when zero. Four times as many data events may (each waits as its
+	// JSON, about 0.7 KB), so that a burst of decisions outlasts a slow
+	// write.
 	Buffer int
 	// After, when set, is called with each batch once it is committed
 	// (the exporters).
@@ -58,7 +95,8 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 		return nil, errors.New("audit: the buffer size must be positive")
 	}
 	return &Writer{
-		chain: cfg.Chain, store: cfg.Store, log: cfg.Logger, ch: make(chan *warden.AuditEvent, cfg.Buffer), after: cfg.After,
+		chain: cfg.Chain, store: cfg.Store, sealer: cfg.Sealer, log: cfg.Logger, ch: make(chan *warden.AuditEvent, cfg.Buffer), limit: dataBuffer * cfg.Buffer,
+		after: cfg.After, dataQueued: make(chan struct{}, 1), dataFull: make(chan struct{}, 1),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "warden_audit_events_dropped_total",
 			Help: "Audit events (authentication and data) dropped because the write buffer was full, by class.",
@@ -77,48 +115,179 @@ func (w *Writer) Collectors() []prometheus.Collector {
 
 // Write queues e; it never blocks. It reports whether e was queued.
 func (w *Writer) Write(e *warden.AuditEvent) bool {
+	if e.Class == warden.AuditData {
+		prepare(e)
+		buf := lineBuffers.Get().(*[]byte)
+		defer lineBuffers.Put(buf)
+		line, err := AppendJSON((*buf)[:0], e)
+		if err != nil {
+			w.log.Error("audit event lost: encode", "event_type", e.Type, "err", err)
+			w.drop(e.Class, e.Type)
+			return false
+		}
+		*buf = line
+		return w.queueData(line, e.Time.UnixMicro(), e.Type)
+	}
 	w.pending.Add(1)
 	select {
 	case w.ch <- e:
 		return true
 	default:
 		w.pending.Add(-1)
-		w.drop(e)
+		w.drop(e.Class, e.Type)
 		return false
 	}
 }
 
+// WriteData queues a data event; it never blocks and allocates nothing
+// unless the event is large. It reports whether d was queued. (Nothing of
+// d is kept or logged, so that it stays on the caller's stack.)
+func (w *Writer) WriteData(d *DataEvent) bool {
+	at := d.Time.UTC().Truncate(time.Microsecond) // as the store keeps it
+	// Encoded into a pooled buffer, not one on the stack: a request's
+	// goroutine starts with a small stack, and a kilobyte more would make
+	// it copy its stack to grow.
+	buf := lineBuffers.Get().(*[]byte)
+	defer lineBuffers.Put(buf)
+	line, err := appendDataJSON((*buf)[:0], d, at)
+	if err != nil {
+		w.log.Error("audit event lost: encode", "class", warden.AuditData, "err", err)
+		w.drop(warden.AuditData, "")
+		return false
+	}
+	*buf = line
+	return w.queueData(line, at.UnixMicro(), "")
+}
+
+// lineBuffers hold data events being encoded.
+var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// queueData appends an encoded data event stamped at (µs since the epoch)
+// to the data buffer.
+func (w *Writer) queueData(line []byte, at int64, typ string) bool {
+	b := &w.data
+	b.Lock()
+	if b.n >= w.limit {
+		b.Unlock()
+		w.drop(warden.AuditData, typ)
+		return false
+	}
+	if b.n == 0 {
+		b.first, b.last = at, at
+	} else {
+		b.buf = append(b.buf, '\n')
+		b.first, b.last = min(b.first, at), max(b.last, at)
+	}
+	b.buf = append(b.buf, line...)
+	b.n++
+	n := b.n
+	w.pending.Add(1)
+	b.Unlock()
+	switch {
+	case n == 1:
+		signal(w.dataQueued)
+	case n == dataBatch:
+		signal(w.dataFull)
+	case n > 2*dataBatch:
+		// The writer is behind: callers that never block (a loop of
+		// in-process calls) would keep it waiting for a time slice until
+		// the buffer overflows. Yielding lets it run; it costs the
+		// caller a trip through the scheduler, not a wait.
+		runtime.Gosched()
+	}
+	return true
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// takeData returns the queued data events as one record, nil when none,
+// and how many events it holds.
+func (w *Writer) takeData() (*warden.AuditRecord, int) {
+	b := &w.data
+	b.Lock()
+	defer b.Unlock()
+	if b.n == 0 {
+		return nil, 0
+	}
+	r := &warden.AuditRecord{ID: warden.NewID("evb"), Type: warden.AuditBatch, Class: warden.AuditData, Status: warden.AuditDone,
+		Time: time.UnixMicro(b.first).UTC(), Last: time.UnixMicro(b.last).UTC(), Body: b.buf}
+	n := b.n
+	b.buf, b.spare, b.n = b.spare[:0], nil, 0
+	return r, n
+}
+
+// compress makes the body of a batch taken from the data buffer (its JSON
+// lines) what is stored, compressed into the writer's buffer, and returns
+// the lines. Both buffers are reused once the batch is written.
+func (w *Writer) compress(r *warden.AuditRecord) (lines []byte) {
+	if n := s2.MaxEncodedLen(len(r.Body)); cap(w.zbuf) < n {
+		w.zbuf = make([]byte, n)
+	}
+	lines, r.Body = r.Body, s2.Encode(w.zbuf[:cap(w.zbuf)], r.Body)
+	return lines
+}
+
 // drop counts a dropped event and logs at most one line a second with the
 // number dropped since the last line, so a flood cannot flood the log too.
-func (w *Writer) drop(e *warden.AuditEvent) {
-	w.dropped.WithLabelValues(e.Class).Inc()
+func (w *Writer) drop(class, typ string) {
+	w.dropped.WithLabelValues(class).Inc()
 	w.counts.dropped.Add(1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.unlogged++
 	if now := time.Now(); now.Sub(w.lastLog) >= time.Second {
-		w.log.Warn("audit events dropped: the write buffer is full", "dropped", w.unlogged, "class", e.Class, "event_type", e.Type)
+		w.log.Warn("audit events dropped: the write buffer is full", "dropped", w.unlogged, "class", class, "event_type", typ)
 		w.lastLog, w.unlogged = now, 0
 	}
 }
 
 // Run appends queued events until ctx ends, then writes what is left.
 func (w *Writer) Run(ctx context.Context) {
+	// A write once begun is not cut short by ctx: its events would be
+	// lost, where drain writes them.
+	writes := context.WithoutCancel(ctx)
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			w.drain()
 			return
 		case e := <-w.ch:
-			w.writeBatch(ctx, w.collect(e))
+			w.write(writes, w.collect(e))
+		case <-w.dataQueued:
+			// Let a batch gather, unless it has already.
+			wait.Reset(dataWait)
+			select {
+			case <-ctx.Done():
+			case <-w.dataFull:
+			case <-wait.C:
+			}
+			wait.Stop()
+			w.write(writes, w.collect(nil))
+		case <-w.dataFull:
+			w.write(writes, w.collect(nil))
 		}
 	}
 }
 
-// collect takes e and whatever else is waiting, up to 256 events.
+// maxBatch bounds the events other than data events one transaction
+// writes.
+const maxBatch = 256
+
+// collect takes e (when not nil) and whatever else is waiting, up to
+// maxBatch events.
 func (w *Writer) collect(e *warden.AuditEvent) []*warden.AuditEvent {
-	batch := []*warden.AuditEvent{e}
-	for len(batch) < 256 {
+	var batch []*warden.AuditEvent
+	if e != nil {
+		batch = append(batch, e)
+	}
+	for len(batch) < maxBatch {
 		select {
 		case e := <-w.ch:
 			batch = append(batch, e)
@@ -133,29 +302,87 @@ func (w *Writer) drain() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {
-		select {
-		case e := <-w.ch:
-			w.writeBatch(ctx, w.collect(e))
-		default:
+		events := w.collect(nil)
+		if len(events) == 0 && w.pendingData() == 0 {
 			return
 		}
+		w.write(ctx, events)
 	}
 }
 
-func (w *Writer) writeBatch(ctx context.Context, batch []*warden.AuditEvent) {
-	defer w.pending.Add(-int64(len(batch)))
-	err := w.store.Update(ctx, func(tx warden.Tx) error { return w.chain.AppendAll(ctx, tx, batch) })
-	if err != nil {
-		w.dropped.WithLabelValues(batch[0].Class).Add(float64(len(batch)))
-		w.counts.dropped.Add(int64(len(batch)))
-		w.log.Error("audit events lost: write failed", "events", len(batch), "err", err)
+func (w *Writer) pendingData() int {
+	w.data.Lock()
+	defer w.data.Unlock()
+	return w.data.n
+}
+
+// write appends events and the queued data events in one transaction.
+func (w *Writer) write(ctx context.Context, events []*warden.AuditEvent) {
+	data, n := w.takeData()
+	total := len(events) + n
+	if total == 0 {
 		return
 	}
-	w.written.Add(float64(len(batch)))
-	w.counts.written.Add(int64(len(batch)))
-	if w.after != nil {
-		w.after(batch)
+	defer w.pending.Add(-int64(total))
+	rs := make([]*warden.AuditRecord, 0, len(events)+1)
+	var err error
+	for _, e := range events {
+		var r *warden.AuditRecord
+		if r, err = NewRecord(e); err != nil {
+			break
+		}
+		rs = append(rs, r)
 	}
+	var lines []byte
+	if data != nil {
+		lines = w.compress(data)
+		rs = append(rs, data)
+	}
+	if err == nil {
+		err = w.store.Update(ctx, func(tx warden.Tx) error { return tx.AppendAuditEvents(ctx, w.chain, rs...) })
+	}
+	if err != nil {
+		for _, e := range events {
+			w.dropped.WithLabelValues(e.Class).Inc()
+		}
+		w.dropped.WithLabelValues(warden.AuditData).Add(float64(n))
+		w.counts.dropped.Add(int64(total))
+		w.log.Error("audit events lost: write failed", "events", total, "err", err)
+		return
+	}
+	w.written.Add(float64(total))
+	w.counts.written.Add(int64(total))
+	if rs[0].Seq == 0 && w.sealer != nil {
+		w.sealer.Kick()
+	}
+	if w.after != nil {
+		w.export(events, rs, data, lines)
+	}
+	if data != nil {
+		w.data.Lock()
+		w.data.spare = lines
+		w.data.Unlock()
+	}
+}
+
+// export hands the written events to the exporters, with their records'
+// chain fields: the data events are read back from their batch.
+func (w *Writer) export(events []*warden.AuditEvent, rs []*warden.AuditRecord, data *warden.AuditRecord, lines []byte) {
+	for i, e := range events {
+		Sealed(e, rs[i])
+	}
+	if data != nil {
+		for line := range bytes.SplitSeq(lines, []byte{'\n'}) {
+			e := &warden.AuditEvent{}
+			if err := json.Unmarshal(line, e); err != nil {
+				w.log.Error("audit: export: a queued data event does not decode", "err", err)
+				continue
+			}
+			Sealed(e, data)
+			events = append(events, e)
+		}
+	}
+	w.after(events)
 }
 
 // Counts returns how many events were dropped and written so far.

@@ -3,7 +3,9 @@ package service
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -37,10 +39,14 @@ type AuditConfig struct {
 type auditState struct {
 	chain  *audit.Chain
 	writer *audit.Writer
+	sealer *audit.Sealer
 	export func([]*warden.AuditEvent)
 	// dataServices and dataCredentials: see AuditConfig.
 	dataServices, dataCredentials map[string]bool
 	retention                     time.Duration
+	// dataTypes are the event types of data events by method.
+	dataTypes sync.Map
+	paths     pathCache
 	// off skips the events of changes: for the benchmark that measures
 	// what the trail costs, never set outside this package's tests.
 	off bool
@@ -53,7 +59,10 @@ func newAuditState(s *Service, cfg AuditConfig) (*auditState, error) {
 	}
 	a := &auditState{chain: chain, export: cfg.Export, retention: cfg.Retention,
 		dataServices: set(cfg.DataServices), dataCredentials: set(cfg.DataCredentials)}
-	a.writer, err = audit.NewWriter(audit.WriterConfig{Chain: chain, Store: s.store, Logger: s.log, Buffer: cfg.Buffer, After: cfg.Export})
+	if a.sealer, err = audit.NewSealer(chain, s.store, s.log); err != nil {
+		return nil, err
+	}
+	a.writer, err = audit.NewWriter(audit.WriterConfig{Chain: chain, Store: s.store, Sealer: a.sealer, Logger: s.log, Buffer: cfg.Buffer, After: cfg.Export})
 	if err != nil {
 		return nil, err
 	}
@@ -139,9 +148,13 @@ func auditPath(ctx context.Context, tx warden.Tx, id string, snap *access.Snapsh
 // event in the same transaction: the change and its event commit together
 // or not at all. Every service method that changes the store goes through
 // it, so a new method gets its event by using it.
+//
+// The event is stored in the transaction but sealed into the chain at its
+// commit or shortly after (audit.Sealer): a change does not wait for the
+// chain's head, held by no writer.
 func (s *Service) mutate(ctx context.Context, fn func(warden.Tx, *auditEdit) error) error {
-	var ev *warden.AuditEvent
-	err := s.store.Update(ctx, func(tx warden.Tx) error {
+	var e *auditEntry
+	err := s.store.Update(ctx, func(tx warden.Tx) (err error) {
 		c := &auditEdit{snap: s.authz.snap.Load()}
 		if err := fn(tx, c); err != nil {
 			return err
@@ -149,28 +162,53 @@ func (s *Service) mutate(ctx context.Context, fn func(warden.Tx, *auditEdit) err
 		if s.audit.off {
 			return nil
 		}
-		ev = s.newEvent(ctx, eventType(ctx), "")
+		ev := s.newEvent(ctx, eventType(ctx), "")
 		ev.Resource.Path, ev.Details = c.path, c.details
-		return s.audit.chain.Append(ctx, tx, ev)
+		e, err = s.appendEvent(ctx, tx, ev)
+		return err
 	})
-	if err != nil || ev == nil {
+	if err != nil || e == nil {
 		return err
 	}
 	audit.CallFrom(ctx).MarkRecorded()
-	s.exportEvents(ev)
+	s.committed(e)
 	return nil
 }
 
-// record appends an event of Warden's own (bootstrap, retention) in tx.
-func (s *Service) record(ctx context.Context, tx warden.Tx, typ string, c *auditEdit) (*warden.AuditEvent, error) {
-	ev := s.newEvent(ctx, typ, warden.AuditSystem)
-	ev.Resource.Path, ev.Details = c.path, c.details
-	return ev, s.audit.chain.Append(ctx, tx, ev)
+// auditEntry is an event appended in a transaction and its record.
+type auditEntry struct {
+	ev  *warden.AuditEvent
+	rec *warden.AuditRecord
 }
 
-func (s *Service) exportEvents(evs ...*warden.AuditEvent) {
+// appendEvent stores ev in tx.
+func (s *Service) appendEvent(ctx context.Context, tx warden.Tx, ev *warden.AuditEvent) (*auditEntry, error) {
+	rs, err := s.audit.chain.Append(ctx, tx, ev)
+	if err != nil {
+		return nil, err
+	}
+	return &auditEntry{ev: ev, rec: rs[0]}, nil
+}
+
+// record appends an event of Warden's own (bootstrap, retention) in tx.
+func (s *Service) record(ctx context.Context, tx warden.Tx, typ string, c *auditEdit) (*auditEntry, error) {
+	ev := s.newEvent(ctx, typ, warden.AuditSystem)
+	ev.Resource.Path, ev.Details = c.path, c.details
+	return s.appendEvent(ctx, tx, ev)
+}
+
+// committed is the end of an event whose transaction committed: the sealer
+// is told if the store left it unsealed, and the exporters get it.
+func (s *Service) committed(e *auditEntry) {
+	if e == nil {
+		return
+	}
+	if e.rec.Seq == 0 {
+		s.audit.sealer.Kick()
+	}
 	if s.audit.export != nil {
-		s.audit.export(evs)
+		audit.Sealed(e.ev, e.rec)
+		s.audit.export([]*warden.AuditEvent{e.ev})
 	}
 }
 
@@ -305,18 +343,20 @@ func (s *Service) AuditCall(ctx context.Context, method string, req proto.Messag
 		s.audit.writer.Write(e)
 		return
 	}
-	err := s.store.Update(ctx, func(tx warden.Tx) error {
+	var entry *auditEntry
+	err := s.store.Update(ctx, func(tx warden.Tx) (err error) {
 		if id != "" {
 			e.Resource.Path = auditPath(ctx, tx, id, s.authz.snap.Load())
 		}
-		return s.audit.chain.Append(ctx, tx, e)
+		entry, err = s.appendEvent(ctx, tx, e)
+		return err
 	})
 	if err != nil {
 		s.log.Error("audit event lost", "request_id", e.Request.RequestID, "event_type", e.Type, "err", err)
 		return
 	}
 	call.MarkRecorded()
-	s.exportEvents(e)
+	s.committed(entry)
 }
 
 // refusalReason is the reason kept for logs of a refused credential.
@@ -334,8 +374,17 @@ func refusalReason(err error) string {
 // snapshotPath is the path of id from the in-memory snapshot, for events
 // written off the request's path.
 func (s *Service) snapshotPath(id string) []warden.AuditPathElement {
-	snap := s.authz.snap.Load()
-	var path []warden.AuditPathElement
+	return s.appendSnapshotPath(nil, id)
+}
+
+// appendSnapshotPath appends the path of id from the snapshot to path.
+func (s *Service) appendSnapshotPath(path []warden.AuditPathElement, id string) []warden.AuditPathElement {
+	return appendPathIn(s.authz.snap.Load(), path, id)
+}
+
+// appendPathIn appends the path of id in snap to path.
+func appendPathIn(snap *access.Snapshot, path []warden.AuditPathElement, id string) []warden.AuditPathElement {
+	start := len(path)
 	for i := 0; id != "" && i < 8; i++ {
 		n, ok := snap.Node(id)
 		if !ok {
@@ -345,9 +394,7 @@ func (s *Service) snapshotPath(id string) []warden.AuditPathElement {
 		path = append(path, warden.AuditPathElement{Type: string(n.Type), ID: n.ID, Name: n.Name})
 		id = n.ParentID
 	}
-	for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
-		path[i], path[j] = path[j], path[i]
-	}
+	slices.Reverse(path[start:])
 	return path
 }
 
@@ -373,15 +420,16 @@ func requestResource(req proto.Message) string {
 	return ""
 }
 
-// runAudit starts the asynchronous writer and the retention job; the
-// channel closes once the writer has written what was queued when ctx
-// ended.
+// runAudit starts the asynchronous writer, the sealer and the retention
+// job; the channel closes once the writer has written what was queued when
+// ctx ended.
 func (s *Service) runAudit(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		s.audit.writer.Run(ctx)
 	}()
+	go s.audit.sealer.Run(ctx)
 	if s.audit.retention > 0 {
 		go s.runRetention(ctx)
 	}
@@ -410,7 +458,7 @@ func (s *Service) runRetention(ctx context.Context) {
 func (s *Service) PruneAudit(ctx context.Context) (int64, error) {
 	before := s.now().Add(-s.audit.retention)
 	var n int64
-	var ev *warden.AuditEvent
+	var ev *auditEntry
 	err := s.store.Update(ctx, func(tx warden.Tx) (err error) {
 		if n, err = tx.PruneAuditEvents(ctx, before); err != nil || n == 0 {
 			return err
@@ -422,8 +470,8 @@ func (s *Service) PruneAudit(ctx context.Context) (int64, error) {
 		ev, err = s.record(ctx, tx, "warden.audit.Prune", c)
 		return err
 	})
-	if ev != nil && err == nil {
-		s.exportEvents(ev)
+	if err == nil {
+		s.committed(ev)
 	}
 	return n, err
 }

@@ -2,8 +2,11 @@ package service
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 
 	"warden"
+	"warden/access"
 	"warden/audit"
 	"warden/authn"
 )
@@ -36,37 +39,78 @@ func (s *Service) DataEventsOn(service, credential string) bool {
 	return a.dataServices["*"] || a.dataServices[service] || a.dataCredentials["*"] || (credential != "" && a.dataCredentials[credential])
 }
 
-// AuditDecision queues d as a data event. It does not block and reads no
-// database: the path comes from the snapshot and the event is written by
-// the asynchronous writer (dropped, counted and logged when its buffer is
-// full). Call it only when DataEventsOn.
+// AuditDecision queues d as a data event. It does not block, reads no
+// database and allocates nothing: the event's path and subject name come
+// from the snapshot, and it is encoded straight into the writer's buffer
+// (dropped, counted and logged when the buffer is full). Call it only when
+// DataEventsOn.
 func (s *Service) AuditDecision(ctx context.Context, d Decision) {
-	e := &warden.AuditEvent{ID: warden.NewID("evt"), Type: eventTypeOf(d.Method), Class: warden.AuditData, Time: s.now(), Status: warden.AuditDone}
 	p := d.Principal
+	e := audit.DataEvent{Time: s.now(), Type: s.audit.dataType(d.Method), Service: d.Service,
+		Permission: d.Permission, Allowed: d.Allowed, ClientAddress: d.ClientAddress}
 	if p.ID != "" {
-		e.Authentication = warden.AuditAuthentication{Authenticated: true, SubjectType: p.Type, SubjectID: p.ID,
-			SubjectName: s.subjectName(p.ID), CredentialType: p.Credential, CredentialID: p.CredentialID}
+		e.SubjectType, e.SubjectID, e.SubjectName, e.CredentialType, e.CredentialID = p.Type, p.ID, s.subjectName(p.ID), p.Credential, p.CredentialID
 	}
-	e.Authorization = warden.AuditAuthorization{Authorized: d.Allowed, Permission: d.Permission}
 	if d.ResourceID != "" {
-		e.Resource.Path = s.snapshotPath(d.ResourceID)
+		e.PathJSON = s.audit.paths.get(s, d.ResourceID)
 	}
-	e.Request.RemoteAddress = d.ClientAddress
-	e.Details = map[string]any{"service": d.Service}
 	if call := audit.CallFrom(ctx); call != nil {
-		e.Request.RequestID, e.Request.UserAgent = call.RequestID, call.UserAgent
-		e.Details["resource_service_address"] = call.RemoteAddress
+		e.RequestID, e.UserAgent, e.CallerAddress = call.RequestID, call.UserAgent, call.RemoteAddress
 	}
 	if d.Err != nil {
-		e.Status = warden.AuditError
-		e.Error = &warden.AuditErrorInfo{Code: string(warden.ErrorCode(d.Err)), Message: warden.ErrorMessage(d.Err)}
-		if reason := refusalReason(d.Err); reason != "" {
-			e.Details["reason"] = reason
-		}
+		e.ErrorCode, e.ErrorMessage, e.Reason = string(warden.ErrorCode(d.Err)), warden.ErrorMessage(d.Err), refusalReason(d.Err)
 	}
-	s.audit.writer.Write(e)
+	s.audit.writer.WriteData(&e)
+}
+
+// dataType returns the event type of a data event of method: the access
+// service has a few methods, whose types are kept.
+func (a *auditState) dataType(method string) string {
+	if t, ok := a.dataTypes.Load(method); ok {
+		return t.(string)
+	}
+	t := eventTypeOf(method)
+	a.dataTypes.Store(method, t)
+	return t
 }
 
 func eventTypeOf(method string) string {
 	return eventType(audit.WithCall(context.Background(), &audit.Call{Method: method}))
+}
+
+// pathCache keeps the encoded path of the resources that data events were
+// about, for one snapshot: the checks of a resource service ask about the
+// same resources again and again, and a path is read again only once the
+// snapshot changed. It holds the last snapshot it served, no older one.
+type pathCache struct {
+	cur atomic.Pointer[pathGeneration]
+}
+
+// pathGeneration is the cache of one snapshot.
+type pathGeneration struct {
+	snap *access.Snapshot
+	m    sync.Map // resource ID → []byte
+	n    atomic.Int64
+}
+
+// maxCachedPaths bounds a generation (~0.4 KB a path): past it, it starts
+// over.
+const maxCachedPaths = 16384
+
+// get returns the encoded path of id in the current snapshot.
+func (c *pathCache) get(s *Service, id string) []byte {
+	snap := s.authz.snap.Load()
+	g := c.cur.Load()
+	if g == nil || g.snap != snap || g.n.Load() > maxCachedPaths {
+		g = &pathGeneration{snap: snap}
+		c.cur.Store(g)
+	}
+	if v, ok := g.m.Load(id); ok {
+		return v.([]byte)
+	}
+	var path [5]warden.AuditPathElement // organization to resource and a leaf
+	b := audit.AppendPath(nil, appendPathIn(snap, path[:0], id))
+	g.m.Store(id, b)
+	g.n.Add(1)
+	return b
 }

@@ -2,7 +2,11 @@ package service
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -60,7 +64,8 @@ func (a *AuditEvents) Verify(ctx context.Context, req *auditpb.VerifyRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	out := &auditpb.VerifyResponse{Ok: rep.Break == nil, FirstSequence: rep.First, LastSequence: rep.Last, Checked: rep.Checked}
+	out := &auditpb.VerifyResponse{Ok: rep.Break == nil, FirstSequence: rep.First, LastSequence: rep.Last, Checked: rep.Checked,
+		Events: rep.Events, Unsealed: rep.Unsealed}
 	if b := rep.Break; b != nil {
 		out.BreakSequence, out.BreakEventId, out.BreakReason = b.Seq, b.EventID, b.Reason
 	}
@@ -91,29 +96,108 @@ func eventStruct(e *warden.AuditEvent) (*structpb.Struct, error) {
 	return st, nil
 }
 
-// ListAuditEvents returns one page of the events f selects, oldest first.
+// ListAuditEvents returns one page of the events f selects, in the order
+// they were stored, after sealing what is committed: the events listed
+// carry their place in the chain. The events of a batch are selected here,
+// one by one; a page may end inside a batch.
 func (s *Service) ListAuditEvents(ctx context.Context, f warden.AuditFilter) ([]*warden.AuditEvent, string, error) {
-	var recs []*warden.AuditRecord
-	var next string
-	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
-		recs, next, err = tx.ListAuditEvents(ctx, f)
-		return err
-	})
+	from, skip, err := parseAuditToken(f.Page.Token)
 	if err != nil {
 		return nil, "", err
 	}
-	out := make([]*warden.AuditEvent, 0, len(recs))
-	for _, r := range recs {
-		e, err := audit.Decode(r)
-		if err != nil {
-			return nil, "", &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
-		}
-		out = append(out, e)
+	if err := s.sealCommitted(ctx); err != nil {
+		return nil, "", err
 	}
-	return out, next, nil
+	size := f.Page.Size
+	if size <= 0 {
+		size = 100
+	}
+	type listed struct {
+		e        *warden.AuditEvent
+		pos      int64
+		position int
+	}
+	var out []listed
+	after := from - 1
+	for len(out) <= size {
+		var recs []*warden.AuditRecord
+		err := s.store.View(ctx, func(tx warden.Tx) (err error) {
+			recs, err = tx.ListAuditEvents(ctx, f, after, size+1)
+			return err
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		for _, r := range recs {
+			evs, err := audit.Decode(r)
+			if err != nil {
+				return nil, "", &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
+			}
+			for i, e := range evs {
+				if (r.Pos == from && i < skip) || !audit.Match(f, e) {
+					continue
+				}
+				out = append(out, listed{e: e, pos: r.Pos, position: i})
+			}
+			after = r.Pos
+		}
+		if len(recs) <= size {
+			break
+		}
+	}
+	evs := make([]*warden.AuditEvent, 0, min(len(out), size))
+	for _, l := range out[:min(len(out), size)] {
+		evs = append(evs, l.e)
+	}
+	if len(out) <= size {
+		return evs, "", nil
+	}
+	next := out[size] // the first event of the next page
+	return evs, base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%d", next.pos, next.position)), nil
 }
 
-// VerifyAudit walks the audit chain.
+// parseAuditToken returns where a page starts: the record at pos, from its
+// event skip on (0, 0: the beginning).
+func parseAuditToken(tok string) (pos int64, skip int, err error) {
+	if tok == "" {
+		return 0, 0, nil
+	}
+	bad := warden.Errorf(warden.InvalidArgument, "page_token: malformed page token")
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return 0, 0, bad
+	}
+	p, i, ok := strings.Cut(string(b), ".")
+	if pos, err = strconv.ParseInt(p, 10, 64); err != nil || !ok || pos < 1 {
+		return 0, 0, bad
+	}
+	if skip, err = strconv.Atoi(i); err != nil || skip < 0 {
+		return 0, 0, bad
+	}
+	return pos, skip, nil
+}
+
+// sealCommitted seals the records committed but not sealed yet (none where
+// the store seals at commit), so that a reader sees every event committed
+// before its call in the chain.
+func (s *Service) sealCommitted(ctx context.Context) error {
+	var head warden.AuditHead
+	err := s.store.View(ctx, func(tx warden.Tx) (err error) {
+		head, err = tx.AuditHead(ctx)
+		return err
+	})
+	if err != nil || head.Unsealed == 0 {
+		return err
+	}
+	_, err = s.audit.chain.SealPending(ctx, s.store)
+	return err
+}
+
+// VerifyAudit seals what is committed and walks the audit chain; records
+// committed meanwhile are counted in the report as unsealed.
 func (s *Service) VerifyAudit(ctx context.Context) (*audit.Report, error) {
+	if err := s.sealCommitted(ctx); err != nil {
+		return nil, err
+	}
 	return s.audit.chain.Verify(ctx, s.store)
 }

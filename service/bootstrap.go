@@ -41,7 +41,7 @@ func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 		}
 	}
 	var b *Bootstrap
-	var ev *warden.AuditEvent
+	var ev *auditEntry
 	err := s.store.Update(ctx, func(tx warden.Tx) error {
 		if _, err := tx.Meta(ctx, metaBootstrap); err == nil {
 			return nil
@@ -97,7 +97,7 @@ func (s *Service) bootstrap(ctx context.Context) (*Bootstrap, error) {
 	if err != nil || b == nil {
 		return nil, err
 	}
-	s.exportEvents(ev)
+	s.committed(ev)
 	s.log.Info("bootstrapped a new database", "organization_id", b.OrganizationID, "cloud_id", b.CloudID, "folder_id", b.FolderID, "admin_id", b.AdminID)
 	return b, nil
 }

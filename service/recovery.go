@@ -56,7 +56,7 @@ func (s *Service) IssueRecoveryToken(ctx context.Context, user string) (secret.S
 	}
 	var tok secret.String
 	var account *warden.Resource
-	var ev *warden.AuditEvent
+	var ev *auditEntry
 	err := s.store.Update(ctx, func(tx warden.Tx) (err error) {
 		if account, err = findUser(ctx, tx, user); err != nil {
 			return err
@@ -75,7 +75,7 @@ func (s *Service) IssueRecoveryToken(ctx context.Context, user string) (secret.S
 	if err != nil {
 		return secret.String{}, warden.Resource{}, err
 	}
-	s.exportEvents(ev)
+	s.committed(ev)
 	s.log.Warn("recovery OAuth token issued", "user_account_id", account.ID, "login", account.Name)
 	return tok, *account, nil
 }

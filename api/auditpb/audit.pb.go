@@ -252,6 +252,7 @@ func (x *VerifyRequest) GetOrganizationId() string {
 type VerifyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ok is true when the chain holds from first_sequence to last_sequence.
+	// checked counts records.
 	Ok            bool  `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
 	FirstSequence int64 `protobuf:"varint,2,opt,name=first_sequence,json=firstSequence,proto3" json:"first_sequence,omitempty"`
 	LastSequence  int64 `protobuf:"varint,3,opt,name=last_sequence,json=lastSequence,proto3" json:"last_sequence,omitempty"`
@@ -261,6 +262,12 @@ type VerifyResponse struct {
 	BreakSequence int64  `protobuf:"varint,5,opt,name=break_sequence,json=breakSequence,proto3" json:"break_sequence,omitempty"`
 	BreakEventId  string `protobuf:"bytes,6,opt,name=break_event_id,json=breakEventId,proto3" json:"break_event_id,omitempty"`
 	BreakReason   string `protobuf:"bytes,7,opt,name=break_reason,json=breakReason,proto3" json:"break_reason,omitempty"`
+	// Records stored but not sealed into the chain when the walk began
+	// (committed during the call): not verified yet.
+	Unsealed int64 `protobuf:"varint,8,opt,name=unsealed,proto3" json:"unsealed,omitempty"`
+	// The events the checked records hold (a batch of data events is one
+	// record).
+	Events        int64 `protobuf:"varint,9,opt,name=events,proto3" json:"events,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -344,6 +351,20 @@ func (x *VerifyResponse) GetBreakReason() string {
 	return ""
 }
 
+func (x *VerifyResponse) GetUnsealed() int64 {
+	if x != nil {
+		return x.Unsealed
+	}
+	return 0
+}
+
+func (x *VerifyResponse) GetEvents() int64 {
+	if x != nil {
+		return x.Events
+	}
+	return 0
+}
+
 var File_warden_audit_v1_audit_proto protoreflect.FileDescriptor
 
 const file_warden_audit_v1_audit_proto_rawDesc = "" +
@@ -370,7 +391,7 @@ const file_warden_audit_v1_audit_proto_rawDesc = "" +
 	"\x06events\x18\x01 \x03(\v2\x17.google.protobuf.StructR\x06events\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"8\n" +
 	"\rVerifyRequest\x12'\n" +
-	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\"\xf6\x01\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\"\xaa\x02\n" +
 	"\x0eVerifyResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12%\n" +
 	"\x0efirst_sequence\x18\x02 \x01(\x03R\rfirstSequence\x12#\n" +
@@ -378,7 +399,9 @@ const file_warden_audit_v1_audit_proto_rawDesc = "" +
 	"\achecked\x18\x04 \x01(\x03R\achecked\x12%\n" +
 	"\x0ebreak_sequence\x18\x05 \x01(\x03R\rbreakSequence\x12$\n" +
 	"\x0ebreak_event_id\x18\x06 \x01(\tR\fbreakEventId\x12!\n" +
-	"\fbreak_reason\x18\a \x01(\tR\vbreakReason2\xee\x01\n" +
+	"\fbreak_reason\x18\a \x01(\tR\vbreakReason\x12\x1a\n" +
+	"\bunsealed\x18\b \x01(\x03R\bunsealed\x12\x16\n" +
+	"\x06events\x18\t \x01(\x03R\x06events2\xee\x01\n" +
 	"\fAuditService\x12o\n" +
 	"\n" +
 	"ListEvents\x12\".warden.audit.v1.ListEventsRequest\x1a#.warden.audit.v1.ListEventsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/audit/v1/events\x12m\n" +

@@ -145,7 +145,12 @@ Needs audit.events.list (role auditor) on the organization.`,
 		Short: "Verify the audit trail's hash chain",
 		Long: `Walk the audit trail's hash chain from the first event kept to the last and
 name the first event that was altered, deleted or inserted. Exits non-zero
-when the chain is broken.`,
+when the chain is broken.
+
+Events are sealed into the chain when their change commits or shortly after
+(a batch of data events is one record of the chain). Verify seals what is
+committed first, and reports how many records were committed during the
+walk and are not sealed yet.`,
 		Example: `  warden audit verify`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -175,7 +180,8 @@ when the chain is broken.`,
 				return fmt.Errorf("the audit chain is broken at event %s: %s", at, resp.BreakReason)
 			}
 			if a.flags.format == "text" {
-				fmt.Fprintf(a.env.Stdout, "the audit chain holds: events %d to %d, %d checked\n", resp.FirstSequence, resp.LastSequence, resp.Checked)
+				fmt.Fprintf(a.env.Stdout, "the audit chain holds: records %d to %d, %d checked holding %d events; %d committed since, not sealed yet\n",
+					resp.FirstSequence, resp.LastSequence, resp.Checked, resp.Events, resp.Unsealed)
 			}
 			return nil
 		},

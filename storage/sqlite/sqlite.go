@@ -192,6 +192,8 @@ func check(ctx context.Context, db *sql.DB) error {
 var Dialect = sqlstore.Dialect{
 	Name:      "sqlite",
 	BytesType: "BLOB",
+	// An alias of the rowid: the next is one more than the largest.
+	SerialKey: "INTEGER PRIMARY KEY",
 	// _txlock=immediate already holds the database write lock for the
 	// whole migration transaction.
 	LockMigrations: func(context.Context, *sql.Tx) error { return nil },

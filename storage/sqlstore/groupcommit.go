@@ -122,6 +122,7 @@ func (c *committer) commit(group []*job) {
 		return
 	}
 	ok := 0
+	var sealings []sealing
 	for _, j := range group {
 		if err := j.ctx.Err(); err != nil {
 			j.err = internal("begin", err)
@@ -132,12 +133,13 @@ func (c *committer) commit(group []*job) {
 			fail(internal("savepoint", err))
 			return
 		}
-		c.runJob(j, sqlTx)
+		t := c.runJob(j, sqlTx)
 		release := `RELEASE w`
 		if j.err != nil || j.panic != nil {
 			release = `ROLLBACK TO w; RELEASE w`
 		} else {
 			ok++
+			sealings = append(sealings, t.audit...)
 		}
 		if _, err := sqlTx.Exec(release); err != nil {
 			// SQLite rolls a whole transaction back on some errors
@@ -154,6 +156,19 @@ func (c *committer) commit(group []*job) {
 		sqlTx.Rollback()
 		return
 	}
+	// The group's audit records, sealed in the order of their jobs: the
+	// chain's head moves once per group, and nothing waits for it.
+	if len(sealings) > 0 {
+		t := &tx{q: detached{c.s.querier(sqlTx)}, d: &c.s.d}
+		if err := t.sealGroup(context.Background(), sealings); err != nil {
+			sqlTx.Rollback()
+			for _, j := range group {
+				j.err = nil
+			}
+			fail(err)
+			return
+		}
+	}
 	if err := sqlTx.Commit(); err != nil {
 		for _, j := range group {
 			if j.panic == nil {
@@ -164,14 +179,17 @@ func (c *committer) commit(group []*job) {
 	}
 }
 
-// runJob runs one job's function, catching its panic for the caller.
-func (c *committer) runJob(j *job, sqlTx *sql.Tx) {
+// runJob runs one job's function, catching its panic for the caller, and
+// returns its transaction (with the audit records it appended).
+func (c *committer) runJob(j *job, sqlTx *sql.Tx) (t *tx) {
+	t = &tx{q: detached{c.s.querier(sqlTx)}, d: &c.s.d, sealAtCommit: true}
 	defer func() {
 		if p := recover(); p != nil {
 			j.panic = fmt.Errorf("sqlstore: panic in Update: %v", p)
 		}
 	}()
-	j.err = j.fn(&tx{q: detached{c.s.querier(sqlTx)}, d: &c.s.d})
+	j.err = j.fn(t)
+	return t
 }
 
 // detached runs statements without their context's cancellation: the

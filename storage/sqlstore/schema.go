@@ -111,4 +111,6 @@ var migrations = []string{
 		PRIMARY KEY (group_id, subject_id)
 	);
 	CREATE INDEX group_members_subject ON group_members (subject_id);`,
+	// The audit trail sealed after commit (audit.go).
+	auditSchema2,
 }

@@ -19,6 +19,9 @@ type Dialect struct {
 	Name string
 	// BytesType is the column type of binary data.
 	BytesType string
+	// SerialKey is the column definition of an integer primary key that
+	// the database numbers in insertion order when none is given.
+	SerialKey string
 	// LockMigrations takes a lock inside tx that serializes concurrent
 	// migrations of several processes on one database.
 	LockMigrations func(ctx context.Context, tx *sql.Tx) error
@@ -45,6 +48,10 @@ type Dialect struct {
 	// before its query: SQLite's open file keeps answering after the file
 	// was removed or replaced, which only a look at the path notices.
 	Ping func(ctx context.Context) error
+
+	// sealUpdates are the texts that seal 1 and 16 audit records (New
+	// fills them in).
+	sealUpdates map[int]string
 }
 
 // Store is a warden.Store over a *sql.DB.
@@ -57,9 +64,10 @@ type Store struct {
 
 // New returns a Store over db after applying pending migrations.
 func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
-	if d.LockMigrations == nil || d.IsUniqueViolation == nil || d.BytesType == "" || d.Now == "" {
+	if d.LockMigrations == nil || d.IsUniqueViolation == nil || d.BytesType == "" || d.SerialKey == "" || d.Now == "" {
 		return nil, errors.New("sqlstore: incomplete dialect")
 	}
+	d.sealUpdates = map[int]string{1: sealUpdate(d.BytesType, 1), 16: sealUpdate(d.BytesType, 16)}
 	s := &Store{db: db, d: d}
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: migrate %s: %w", d.Name, err)
@@ -90,7 +98,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	for v := applied; v < len(migrations); v++ {
-		for _, stmt := range strings.Split(strings.ReplaceAll(migrations[v], "{{bytes}}", s.d.BytesType), ";") {
+		for _, stmt := range strings.Split(strings.NewReplacer("{{bytes}}", s.d.BytesType, "{{serial}}", s.d.SerialKey).Replace(migrations[v]), ";") {
 			if strings.TrimSpace(stmt) == "" {
 				continue
 			}

@@ -23,6 +23,10 @@ type tx struct {
 	q        querier
 	d        *Dialect
 	readOnly bool // a View: q is the database itself, so writes would commit
+	// sealAtCommit: the group committer seals the audit records the
+	// transaction appends (audit) when its group commits.
+	sealAtCommit bool
+	audit        []sealing
 }
 
 // errReadOnly is the cause of a write attempted inside View.
