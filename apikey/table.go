@@ -116,14 +116,6 @@ func (t *Table) Put(s Spec) (uint32, error) {
 		r.expires = s.ExpiresAt.UnixNano()
 		r.flags |= rowHasExpiry
 	}
-	nets := make([]packedNet, 0, len(s.Addresses))
-	for _, a := range s.Addresses {
-		n, err := ParseNet(a)
-		if err != nil {
-			return 0, err
-		}
-		nets = append(nets, pack(n))
-	}
 	if len(s.Slots) > 0 {
 		mask, err := HourMask(s.Slots, s.Timezone)
 		if err != nil {
@@ -131,11 +123,28 @@ func (t *Table) Put(s Spec) (uint32, error) {
 		}
 		r.hours = mask
 	}
+	// The addresses go straight into the pool (no slice per key), which
+	// is cut back if one does not parse.
+	r.nets = span{uint32(len(t.nets)), uint32(len(s.Addresses))}
+	for _, a := range s.Addresses {
+		n, err := ParseNet(a)
+		if err != nil {
+			t.nets = t.nets[:r.nets.off]
+			return 0, err
+		}
+		t.nets = append(t.nets, pack(n))
+	}
 	r.subject = t.name(s.SubjectID)
-	r.nets = span{uint32(len(t.nets)), uint32(len(nets))}
-	t.nets = append(t.nets, nets...)
 	r.products = t.nameList(s.Products)
 	r.scopes = t.nameList(s.Scopes)
+	i := t.place(r)
+	t.compactIfWasteful()
+	return i, nil
+}
+
+// place puts a compiled row in the row of the key with its ID, or in a free
+// row, or in a new one, and returns its row.
+func (t *Table) place(r row) uint32 {
 	i, ok := t.byID[r.id]
 	switch {
 	case ok:
@@ -150,8 +159,35 @@ func (t *Table) Put(s Spec) (uint32, error) {
 		t.rows = append(t.rows, r)
 	}
 	t.byID[r.id] = i
+	return i
+}
+
+// Merge moves every key of o into t, as if each were Put into t in o's row
+// order (a key t holds already is replaced in its row), for building
+// tables in parts on several goroutines and joining them. o must not be
+// used afterwards.
+func (t *Table) Merge(o *Table) {
+	names := make([]uint32, len(o.names))
+	for i, n := range o.names {
+		names[i] = t.name(n)
+	}
+	netsOff, listsOff := uint32(len(t.nets)), uint32(len(t.lists))
+	t.nets = append(t.nets, o.nets...)
+	for _, n := range o.lists {
+		t.lists = append(t.lists, names[n])
+	}
+	t.waste += o.waste
+	for _, r := range o.rows {
+		if r.flags&rowLive == 0 {
+			continue
+		}
+		r.subject = names[r.subject]
+		r.nets.off += netsOff
+		r.products.off += listsOff
+		r.scopes.off += listsOff
+		t.place(r)
+	}
 	t.compactIfWasteful()
-	return i, nil
 }
 
 // Delete removes a key and returns the row it had.

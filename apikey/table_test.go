@@ -93,3 +93,73 @@ func TestTableRefusesCorruptSpecs(t *testing.T) {
 		t.Errorf("after refused specs: Len %d, want 0", tb.Len())
 	}
 }
+
+// TestTableMerge: tables built in parts and merged answer as one table
+// that every key was put into: names interned once, addresses and lists
+// where their rows point, a key of both parts replaced by the later part's,
+// a key deleted from a part absent.
+func TestTableMerge(t *testing.T) {
+	spec := func(i int, product string) apikey.Spec {
+		sum := sha256.Sum256(fmt.Appendf(nil, "secret-%d", i))
+		s := apikey.Spec{
+			KeyID: fmt.Sprintf("aka%017d", i), SubjectID: fmt.Sprintf("aje%017d", i%5), Hash: sum[:],
+			Products: []string{product}, Scopes: []string{fmt.Sprintf("scope.%d", i%3)},
+		}
+		if i%2 == 0 {
+			s.Addresses = []string{fmt.Sprintf("10.%d.0.0/16", i%200), "2001:db8::/32"}
+		}
+		return s
+	}
+	req := func(i int, client, product string) *apikey.Request {
+		return &apikey.Request{Secret: fmt.Sprintf("secret-%d", i), Client: client, Now: day, Product: product, Scope: fmt.Sprintf("scope.%d", i%3)}
+	}
+	whole := apikey.NewTable(0)
+	parts := []*apikey.Table{apikey.NewTable(0), apikey.NewTable(0), apikey.NewTable(0)}
+	put := func(tb *apikey.Table, s apikey.Spec) {
+		if _, err := tb.Put(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const n = 900
+	for i := range n {
+		product := []string{"postbox", "monaas", "logaas"}[i%3]
+		put(parts[i%3], spec(i, product))
+		put(whole, spec(i, product))
+	}
+	for i := 0; i < n; i += 10 { // in the last part too: the later one wins
+		put(parts[2], spec(i, "storage"))
+		put(whole, spec(i, "storage"))
+	}
+	for _, i := range []int{3, 33, 303} {
+		parts[0].Delete(fmt.Sprintf("aka%017d", i))
+		whole.Delete(fmt.Sprintf("aka%017d", i))
+	}
+	merged := apikey.NewTable(0)
+	for _, p := range parts {
+		merged.Merge(p)
+	}
+	if merged.Len() != whole.Len() {
+		t.Fatalf("merged Len = %d, want %d", merged.Len(), whole.Len())
+	}
+	for i := range n {
+		id := fmt.Sprintf("aka%017d", i)
+		wr, wok := whole.Lookup(id)
+		mr, mok := merged.Lookup(id)
+		if wok != mok {
+			t.Fatalf("key %d: held %v after merging, %v in the whole table", i, mok, wok)
+		}
+		if !wok {
+			continue
+		}
+		if got, want := merged.Subject(mr), whole.Subject(wr); got != want {
+			t.Fatalf("key %d: Subject %q, want %q", i, got, want)
+		}
+		for _, client := range []string{fmt.Sprintf("10.%d.1.2:443", i%200), "10.250.0.1", "[2001:db8::1]:443", ""} {
+			for _, product := range []string{"postbox", "monaas", "logaas", "storage"} {
+				if got, want := merged.Check(mr, req(i, client, product)), whole.Check(wr, req(i, client, product)); got != want {
+					t.Fatalf("key %d from %q for %s: %v after merging, %v in the whole table", i, client, product, got, want)
+				}
+			}
+		}
+	}
+}
