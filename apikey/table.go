@@ -20,14 +20,19 @@ const KeyIDSize = 20
 // one key. A Table is not safe for concurrent use: its owner locks it
 // (Check may run concurrently with other Checks).
 type Table struct {
-	byID  map[[KeyIDSize]byte]uint32
-	rows  []row
-	free  []uint32 // rows of deleted keys, reused first
+	byID map[[KeyIDSize]byte]uint32
+	rows []row
+	free []uint32 // rows of deleted keys, reused first
+	pools
+	waste int // pool entries no row refers to
+}
+
+// pools hold what rows refer to by offset: addresses, name lists, names.
+type pools struct {
 	nets  []packedNet
 	lists []uint32 // name indexes
 	names []string
 	index map[string]uint32 // names
-	waste int               // pool entries no row refers to
 }
 
 // row is one key. It holds no pointers.
@@ -77,12 +82,16 @@ func (n *packedNet) contains(a netip.Addr) bool {
 func NewTable(sizeHint int) *Table {
 	return &Table{
 		byID: make(map[[KeyIDSize]byte]uint32, sizeHint), rows: make([]row, 0, sizeHint),
-		index: map[string]uint32{},
+		pools: pools{index: map[string]uint32{}},
 	}
 }
 
 // Len returns the number of keys held.
 func (t *Table) Len() int { return len(t.byID) }
+
+// Rows returns the number of rows, held keys and free rows: row numbers
+// are below it.
+func (t *Table) Rows() int { return len(t.rows) }
 
 // Lookup returns the row of a key ID.
 func (t *Table) Lookup(id string) (uint32, bool) {
@@ -100,11 +109,23 @@ func (t *Table) Lookup(id string) (uint32, bool) {
 // returns the row. Specs come from the store, which only holds validated
 // ones, so an error here means corrupt data; the table is then unchanged.
 func (t *Table) Put(s Spec) (uint32, error) {
+	r, err := t.compile(s)
+	if err != nil {
+		return 0, err
+	}
+	i := t.place(r)
+	t.compactIfWasteful()
+	return i, nil
+}
+
+// compile checks a spec and compiles it into a row, adding what the row
+// refers to to the pools (nothing on an error).
+func (p *pools) compile(s Spec) (row, error) {
 	if len(s.Hash) != sha256.Size {
-		return 0, fmt.Errorf("apikey: hash of %d bytes", len(s.Hash))
+		return row{}, fmt.Errorf("apikey: hash of %d bytes", len(s.Hash))
 	}
 	if len(s.KeyID) > KeyIDSize {
-		return 0, fmt.Errorf("apikey: key ID of %d bytes", len(s.KeyID))
+		return row{}, fmt.Errorf("apikey: key ID of %d bytes", len(s.KeyID))
 	}
 	r := row{hours: allHours, flags: rowLive}
 	copy(r.id[:], s.KeyID)
@@ -119,27 +140,25 @@ func (t *Table) Put(s Spec) (uint32, error) {
 	if len(s.Slots) > 0 {
 		mask, err := HourMask(s.Slots, s.Timezone)
 		if err != nil {
-			return 0, err
+			return row{}, err
 		}
 		r.hours = mask
 	}
 	// The addresses go straight into the pool (no slice per key), which
 	// is cut back if one does not parse.
-	r.nets = span{uint32(len(t.nets)), uint32(len(s.Addresses))}
+	r.nets = span{uint32(len(p.nets)), uint32(len(s.Addresses))}
 	for _, a := range s.Addresses {
 		n, err := ParseNet(a)
 		if err != nil {
-			t.nets = t.nets[:r.nets.off]
-			return 0, err
+			p.nets = p.nets[:r.nets.off]
+			return row{}, err
 		}
-		t.nets = append(t.nets, pack(n))
+		p.nets = append(p.nets, pack(n))
 	}
-	r.subject = t.name(s.SubjectID)
-	r.products = t.nameList(s.Products)
-	r.scopes = t.nameList(s.Scopes)
-	i := t.place(r)
-	t.compactIfWasteful()
-	return i, nil
+	r.subject = p.name(s.SubjectID)
+	r.products = p.nameList(s.Products)
+	r.scopes = p.nameList(s.Scopes)
+	return r, nil
 }
 
 // place puts a compiled row in the row of the key with its ID, or in a free
@@ -162,30 +181,64 @@ func (t *Table) place(r row) uint32 {
 	return i
 }
 
-// Merge moves every key of o into t, as if each were Put into t in o's row
-// order (a key t holds already is replaced in its row), for building
-// tables in parts on several goroutines and joining them. o must not be
+// Batch is keys compiled to be added to a Table at once (Merge): a load
+// compiles its keys into one batch on each of several goroutines. A batch
+// has no index by ID: a lookup in a Table's map is a random memory access,
+// the largest part of compiling a key, which the merge then pays once. Its
+// rows grow in chunks, never copied.
+type Batch struct {
+	chunks [][]row
+	n      int
+	pools
+}
+
+// batchChunk is the rows of a Batch's chunk (1.5 MB).
+const batchChunk = 1 << 14
+
+// NewBatch returns an empty batch.
+func NewBatch() *Batch { return &Batch{pools: pools{index: map[string]uint32{}}} }
+
+// Add compiles a spec into the batch (see Put); the batch is unchanged on
+// an error. Of keys added twice, to one batch or to several merged into a
+// table, the last merged wins.
+func (b *Batch) Add(s Spec) error {
+	r, err := b.compile(s)
+	if err != nil {
+		return err
+	}
+	if len(b.chunks) == 0 || len(b.chunks[len(b.chunks)-1]) == batchChunk {
+		b.chunks = append(b.chunks, make([]row, 0, batchChunk))
+	}
+	last := &b.chunks[len(b.chunks)-1]
+	*last = append(*last, r)
+	b.n++
+	return nil
+}
+
+// Len returns the number of keys added.
+func (b *Batch) Len() int { return b.n }
+
+// Merge moves the keys of a batch into t, as if each were Put in the order
+// added (a key t holds already is replaced in its row). b must not be
 // used afterwards.
-func (t *Table) Merge(o *Table) {
-	names := make([]uint32, len(o.names))
-	for i, n := range o.names {
+func (t *Table) Merge(b *Batch) {
+	names := make([]uint32, len(b.names))
+	for i, n := range b.names {
 		names[i] = t.name(n)
 	}
 	netsOff, listsOff := uint32(len(t.nets)), uint32(len(t.lists))
-	t.nets = append(t.nets, o.nets...)
-	for _, n := range o.lists {
+	t.nets = append(t.nets, b.nets...)
+	for _, n := range b.lists {
 		t.lists = append(t.lists, names[n])
 	}
-	t.waste += o.waste
-	for _, r := range o.rows {
-		if r.flags&rowLive == 0 {
-			continue
+	for _, chunk := range b.chunks {
+		for _, r := range chunk {
+			r.subject = names[r.subject]
+			r.nets.off += netsOff
+			r.products.off += listsOff
+			r.scopes.off += listsOff
+			t.place(r)
 		}
-		r.subject = names[r.subject]
-		r.nets.off += netsOff
-		r.products.off += listsOff
-		r.scopes.off += listsOff
-		t.place(r)
 	}
 	t.compactIfWasteful()
 }
@@ -234,21 +287,21 @@ func (t *Table) compactIfWasteful() {
 }
 
 // name interns a name.
-func (t *Table) name(s string) uint32 {
-	if i, ok := t.index[s]; ok {
+func (p *pools) name(s string) uint32 {
+	if i, ok := p.index[s]; ok {
 		return i
 	}
-	i := uint32(len(t.names))
+	i := uint32(len(p.names))
 	s = strings.Clone(s)
-	t.names = append(t.names, s)
-	t.index[s] = i
+	p.names = append(p.names, s)
+	p.index[s] = i
 	return i
 }
 
-func (t *Table) nameList(names []string) span {
-	sp := span{uint32(len(t.lists)), uint32(len(names))}
+func (p *pools) nameList(names []string) span {
+	sp := span{uint32(len(p.lists)), uint32(len(names))}
 	for _, n := range names {
-		t.lists = append(t.lists, t.name(n))
+		p.lists = append(p.lists, p.name(n))
 	}
 	return sp
 }

@@ -94,10 +94,10 @@ func TestTableRefusesCorruptSpecs(t *testing.T) {
 	}
 }
 
-// TestTableMerge: tables built in parts and merged answer as one table
-// that every key was put into: names interned once, addresses and lists
-// where their rows point, a key of both parts replaced by the later part's,
-// a key deleted from a part absent.
+// TestTableMerge: batches compiled apart and merged into a table answer
+// as one table that every key was put into: names interned once, addresses
+// and lists where their rows point, a key added twice (to one batch or two)
+// as the last merged, a key the table held before replaced in its row.
 func TestTableMerge(t *testing.T) {
 	spec := func(i int, product string) apikey.Spec {
 		sum := sha256.Sum256(fmt.Appendf(nil, "secret-%d", i))
@@ -113,49 +113,63 @@ func TestTableMerge(t *testing.T) {
 	req := func(i int, client, product string) *apikey.Request {
 		return &apikey.Request{Secret: fmt.Sprintf("secret-%d", i), Client: client, Now: day, Product: product, Scope: fmt.Sprintf("scope.%d", i%3)}
 	}
-	whole := apikey.NewTable(0)
-	parts := []*apikey.Table{apikey.NewTable(0), apikey.NewTable(0), apikey.NewTable(0)}
+	whole, merged := apikey.NewTable(0), apikey.NewTable(0)
 	put := func(tb *apikey.Table, s apikey.Spec) {
 		if _, err := tb.Put(s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	const n = 900
+	for i := 0; i < 100; i += 7 { // held before the merge
+		put(whole, spec(i, "old"))
+		put(merged, spec(i, "old"))
+	}
+	before, _ := merged.Lookup(fmt.Sprintf("aka%017d", 7))
+	batches := []*apikey.Batch{apikey.NewBatch(), apikey.NewBatch(), apikey.NewBatch()}
+	add := func(b *apikey.Batch, s apikey.Spec) {
+		if err := b.Add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const n = 20000 // more than a chunk
 	for i := range n {
 		product := []string{"postbox", "monaas", "logaas"}[i%3]
-		put(parts[i%3], spec(i, product))
+		add(batches[i%3], spec(i, product))
 		put(whole, spec(i, product))
 	}
-	for i := 0; i < n; i += 10 { // in the last part too: the later one wins
-		put(parts[2], spec(i, "storage"))
+	for i := 0; i < n; i += 10 { // again, in the last batch: it wins
+		add(batches[2], spec(i, "storage"))
 		put(whole, spec(i, "storage"))
 	}
-	for _, i := range []int{3, 33, 303} {
-		parts[0].Delete(fmt.Sprintf("aka%017d", i))
-		whole.Delete(fmt.Sprintf("aka%017d", i))
-	}
-	merged := apikey.NewTable(0)
-	for _, p := range parts {
-		merged.Merge(p)
+	add(batches[2], spec(1, "twice")) // twice in one batch: the later wins
+	add(batches[2], spec(1, "thrice"))
+	put(whole, spec(1, "thrice"))
+	for _, b := range batches {
+		merged.Merge(b)
 	}
 	if merged.Len() != whole.Len() {
 		t.Fatalf("merged Len = %d, want %d", merged.Len(), whole.Len())
 	}
+	if after, _ := merged.Lookup(fmt.Sprintf("aka%017d", 7)); after != before {
+		t.Errorf("a key held before the merge moved from row %d to %d", before, after)
+	}
 	for i := range n {
 		id := fmt.Sprintf("aka%017d", i)
-		wr, wok := whole.Lookup(id)
-		mr, mok := merged.Lookup(id)
-		if wok != mok {
-			t.Fatalf("key %d: held %v after merging, %v in the whole table", i, mok, wok)
-		}
-		if !wok {
-			continue
+		wr, _ := whole.Lookup(id)
+		mr, ok := merged.Lookup(id)
+		if !ok {
+			t.Fatalf("key %d is not held after merging", i)
 		}
 		if got, want := merged.Subject(mr), whole.Subject(wr); got != want {
 			t.Fatalf("key %d: Subject %q, want %q", i, got, want)
 		}
+		if i%13 != 1 {
+			if got, want := merged.Check(mr, req(i, "10.250.0.1", "storage")), whole.Check(wr, req(i, "10.250.0.1", "storage")); got != want {
+				t.Fatalf("key %d: %v after merging, %v in the whole table", i, got, want)
+			}
+			continue
+		}
 		for _, client := range []string{fmt.Sprintf("10.%d.1.2:443", i%200), "10.250.0.1", "[2001:db8::1]:443", ""} {
-			for _, product := range []string{"postbox", "monaas", "logaas", "storage"} {
+			for _, product := range []string{"postbox", "monaas", "logaas", "storage", "old", "twice", "thrice"} {
 				if got, want := merged.Check(mr, req(i, client, product)), whole.Check(wr, req(i, client, product)); got != want {
 					t.Fatalf("key %d from %q for %s: %v after merging, %v in the whole table", i, client, product, got, want)
 				}
