@@ -177,29 +177,23 @@ func (s *Service) Close() {
 
 // loadAll replaces the index with every API key in the store. The feed is
 // read from just before the load began, so a change committed during it is
-// applied afterwards. Keys are decoded and compiled by several goroutines
-// while the store is read (see loadKeys).
+// applied afterwards.
 func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	x.feedMu.Lock()
 	defer x.feedMu.Unlock()
 	var start time.Time // the database's clock, which stamps the feed
-	x.mu.RLock()
-	size := x.keys.Len() // the last load's: the new table rarely grows
-	x.mu.RUnlock()
-	fresh := &apiKeyIndex{keys: apikey.NewTable(size), uses: make([]keyUse, 0, size)}
 	err := x.store.View(ctx, func(tx warden.Tx) (err error) {
-		if start, err = tx.Clock(ctx); err != nil {
-			return err
-		}
-		return x.loadKeys(ctx, tx, func(spec apikey.Spec) {
-			if err := fresh.put(spec); err != nil {
-				x.log.Error("unreadable API key", "api_key_id", spec.KeyID, "err", err)
-			}
-		})
+		start, err = tx.Clock(ctx)
+		return err
 	})
 	if err != nil {
 		return err
 	}
+	keys, err := x.loadKeys(ctx)
+	if err != nil {
+		return err
+	}
+	fresh := &apiKeyIndex{keys: keys, uses: make([]keyUse, keys.Rows())}
 	x.mu.Lock()
 	x.pendingMu.Lock()
 	// Uses not yet written move to the new rows and are queued again.
@@ -242,64 +236,41 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	return nil
 }
 
-// loadKeys reads every API key of the store and decodes it on as many
-// goroutines as there are CPUs, in batches, while the store is read; put
-// gets the keys in the order read, on one goroutine, as they are decoded
-// (so that the decoded keys are never all held at once).
-func (x *apiKeyIndex) loadKeys(ctx context.Context, tx warden.Tx, put func(apikey.Spec)) error {
-	const batch = 1024
-	type job struct {
-		creds []*warden.Credential
-		out   chan []apikey.Spec
+// loadKeys reads every API key of the store into a new table. The store
+// reads its parts concurrently (one per CPU); each part's keys are decoded
+// (specDecoder) and compiled into a batch of its own on the goroutine that
+// reads them, and the batches are merged into the table at the end: a
+// load holds no decoded key, and a key costs one lookup in the table's map.
+func (x *apiKeyIndex) loadKeys(ctx context.Context) (*apikey.Table, error) {
+	parts := runtime.GOMAXPROCS(0)
+	batches := make([]*apikey.Batch, parts)
+	decoders := make([]*specDecoder, parts)
+	for i := range parts {
+		batches[i], decoders[i] = apikey.NewBatch(), newSpecDecoder()
 	}
-	jobs := make(chan job, runtime.GOMAXPROCS(0))
-	order := make(chan chan []apikey.Spec, 64)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				specs := make([]apikey.Spec, 0, len(j.creds))
-				for _, c := range j.creds {
-					if spec, ok := x.spec(c); ok {
-						specs = append(specs, spec)
-					}
-				}
-				j.out <- specs
-			}
-		}()
-	}
-	collected := make(chan struct{})
-	go func() {
-		defer close(collected)
-		for out := range order {
-			for _, spec := range <-out {
-				put(spec)
-			}
+	err := x.store.ScanCredentials(ctx, warden.CredAPIKey, parts, func(part int, c *warden.Credential) error {
+		spec, err := decoders[part].decode(c)
+		if err == nil {
+			err = batches[part].Add(*spec)
 		}
-	}()
-	send := func(creds []*warden.Credential) {
-		out := make(chan []apikey.Spec, 1)
-		order <- out // in the order read: a later copy of a key wins
-		jobs <- job{creds, out}
-	}
-	var creds []*warden.Credential
-	err := tx.EachCredential(ctx, warden.CredAPIKey, func(c *warden.Credential) error {
-		if creds = append(creds, c); len(creds) == batch {
-			send(creds)
-			creds = nil
+		if err != nil {
+			x.log.Error("unreadable API key", "api_key_id", c.ID, "err", err)
 		}
 		return nil
 	})
-	if len(creds) > 0 {
-		send(creds)
+	if err != nil {
+		return nil, err
 	}
-	close(jobs)
-	wg.Wait()
-	close(order)
-	<-collected
-	return err
+	n := 0
+	for _, b := range batches {
+		n += b.Len()
+	}
+	keys := apikey.NewTable(n)
+	for i, b := range batches {
+		keys.Merge(b)
+		batches[i] = nil // garbage once merged
+	}
+	return keys, nil
 }
 
 // spec decodes a stored key; false (and a log line) for one that cannot be
