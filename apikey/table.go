@@ -182,21 +182,20 @@ func (t *Table) place(r row) uint32 {
 }
 
 // Batch is keys compiled to be added to a Table at once (Merge): a load
-// compiles its keys into one batch on each of several goroutines. A batch
-// has no index by ID: a lookup in a Table's map is a random memory access,
-// the largest part of compiling a key, which the merge then pays once. Its
-// rows grow in chunks, never copied.
+// compiles keys into batches on several goroutines while another merges
+// the full ones. A batch has no index by ID: a lookup in a Table's map is
+// a random memory access, the largest part of compiling a key, which the
+// merge then pays once.
 type Batch struct {
-	chunks [][]row
-	n      int
+	rows []row
 	pools
 }
 
-// batchChunk is the rows of a Batch's chunk (1.5 MB).
-const batchChunk = 1 << 14
-
-// NewBatch returns an empty batch.
-func NewBatch() *Batch { return &Batch{pools: pools{index: map[string]uint32{}}} }
+// NewBatch returns an empty batch; sizeHint is the number of keys
+// expected.
+func NewBatch(sizeHint int) *Batch {
+	return &Batch{rows: make([]row, 0, sizeHint), pools: pools{index: map[string]uint32{}}}
+}
 
 // Add compiles a spec into the batch (see Put); the batch is unchanged on
 // an error. Of keys added twice, to one batch or to several merged into a
@@ -206,17 +205,12 @@ func (b *Batch) Add(s Spec) error {
 	if err != nil {
 		return err
 	}
-	if len(b.chunks) == 0 || len(b.chunks[len(b.chunks)-1]) == batchChunk {
-		b.chunks = append(b.chunks, make([]row, 0, batchChunk))
-	}
-	last := &b.chunks[len(b.chunks)-1]
-	*last = append(*last, r)
-	b.n++
+	b.rows = append(b.rows, r)
 	return nil
 }
 
 // Len returns the number of keys added.
-func (b *Batch) Len() int { return b.n }
+func (b *Batch) Len() int { return len(b.rows) }
 
 // Merge moves the keys of a batch into t, as if each were Put in the order
 // added (a key t holds already is replaced in its row). b must not be
@@ -231,14 +225,12 @@ func (t *Table) Merge(b *Batch) {
 	for _, n := range b.lists {
 		t.lists = append(t.lists, names[n])
 	}
-	for _, chunk := range b.chunks {
-		for _, r := range chunk {
-			r.subject = names[r.subject]
-			r.nets.off += netsOff
-			r.products.off += listsOff
-			r.scopes.off += listsOff
-			t.place(r)
-		}
+	for _, r := range b.rows {
+		r.subject = names[r.subject]
+		r.nets.off += netsOff
+		r.products.off += listsOff
+		r.scopes.off += listsOff
+		t.place(r)
 	}
 	t.compactIfWasteful()
 }

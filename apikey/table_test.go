@@ -124,13 +124,13 @@ func TestTableMerge(t *testing.T) {
 		put(merged, spec(i, "old"))
 	}
 	before, _ := merged.Lookup(fmt.Sprintf("aka%017d", 7))
-	batches := []*apikey.Batch{apikey.NewBatch(), apikey.NewBatch(), apikey.NewBatch()}
+	batches := []*apikey.Batch{apikey.NewBatch(0), apikey.NewBatch(100), apikey.NewBatch(0)}
 	add := func(b *apikey.Batch, s apikey.Spec) {
 		if err := b.Add(s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	const n = 20000 // more than a chunk
+	const n = 3000
 	for i := range n {
 		product := []string{"postbox", "monaas", "logaas"}[i%3]
 		add(batches[i%3], spec(i, product))

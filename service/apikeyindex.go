@@ -182,14 +182,18 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	x.feedMu.Lock()
 	defer x.feedMu.Unlock()
 	var start time.Time // the database's clock, which stamps the feed
+	var stored int
 	err := x.store.View(ctx, func(tx warden.Tx) (err error) {
-		start, err = tx.Clock(ctx)
+		if start, err = tx.Clock(ctx); err != nil {
+			return err
+		}
+		stored, err = tx.CountCredentials(ctx)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	keys, err := x.loadKeys(ctx)
+	keys, err := x.loadKeys(ctx, stored)
 	if err != nil {
 		return err
 	}
@@ -238,15 +242,28 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 
 // loadKeys reads every API key of the store into a new table. The store
 // reads its parts concurrently (one per CPU); each part's keys are decoded
-// (specDecoder) and compiled into a batch of its own on the goroutine that
-// reads them, and the batches are merged into the table at the end: a
-// load holds no decoded key, and a key costs one lookup in the table's map.
-func (x *apiKeyIndex) loadKeys(ctx context.Context) (*apikey.Table, error) {
+// (specDecoder) and compiled into batches on the goroutine that reads
+// them, and another goroutine merges the full batches into the table as
+// they come: a load holds no decoded key, a key costs one lookup in the
+// table's map, and the merge does not wait for the end of the scan. The
+// table is sized for sizeHint keys (an upper bound: the credentials
+// stored), so that it never grows during the load.
+func (x *apiKeyIndex) loadKeys(ctx context.Context, sizeHint int) (*apikey.Table, error) {
+	const batchKeys = 1 << 14
 	parts := runtime.GOMAXPROCS(0)
+	full := make(chan *apikey.Batch, 2*parts)
+	merged := make(chan *apikey.Table)
+	go func() {
+		keys := apikey.NewTable(sizeHint)
+		for b := range full {
+			keys.Merge(b)
+		}
+		merged <- keys
+	}()
 	batches := make([]*apikey.Batch, parts)
 	decoders := make([]*specDecoder, parts)
 	for i := range parts {
-		batches[i], decoders[i] = apikey.NewBatch(), newSpecDecoder()
+		batches[i], decoders[i] = apikey.NewBatch(batchKeys), newSpecDecoder()
 	}
 	err := x.store.ScanCredentials(ctx, warden.CredAPIKey, parts, func(part int, c *warden.Credential) error {
 		spec, err := decoders[part].decode(c)
@@ -256,19 +273,19 @@ func (x *apiKeyIndex) loadKeys(ctx context.Context) (*apikey.Table, error) {
 		if err != nil {
 			x.log.Error("unreadable API key", "api_key_id", c.ID, "err", err)
 		}
+		if batches[part].Len() == batchKeys {
+			full <- batches[part]
+			batches[part] = apikey.NewBatch(batchKeys)
+		}
 		return nil
 	})
+	for _, b := range batches {
+		full <- b
+	}
+	close(full)
+	keys := <-merged
 	if err != nil {
 		return nil, err
-	}
-	n := 0
-	for _, b := range batches {
-		n += b.Len()
-	}
-	keys := apikey.NewTable(n)
-	for i, b := range batches {
-		keys.Merge(b)
-		batches[i] = nil // garbage once merged
 	}
 	return keys, nil
 }

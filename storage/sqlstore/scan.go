@@ -106,3 +106,12 @@ func (s *Store) scanPart(ctx context.Context, q scanQuery, kind warden.Credentia
 	}
 	return nil
 }
+
+// CountCredentials implements warden.Tx.
+func (t *tx) CountCredentials(ctx context.Context) (int, error) {
+	var n int
+	if err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM credentials`).Scan(&n); err != nil {
+		return 0, internal("count credentials", err)
+	}
+	return n, nil
+}

@@ -110,6 +110,13 @@ func testCredentialScan(t *testing.T, s warden.Store) {
 		all = append(all, c)
 	}
 	createCredentials(t, s, all...)
+	var count int
+	view(t, s, func(tx warden.Tx) (err error) { count, err = tx.CountCredentials(t.Context()); return err })
+	// At least these: the database may be shared with other runs, which
+	// create and delete their own at the same time.
+	if count < len(all) {
+		t.Errorf("CountCredentials = %d after creating %d", count, len(all))
+	}
 	for _, parts := range []int{1, 3, 1000} {
 		t.Run(strconv.Itoa(parts)+" parts", func(t *testing.T) {
 			var mu sync.Mutex
