@@ -31,9 +31,21 @@ type Table struct {
 type pools struct {
 	nets  []packedNet
 	lists []uint32 // name indexes
+	*nameSet
+}
+
+// nameSet interns names. Batches that continue one another (Batch.Next)
+// share one.
+type nameSet struct {
 	names []string
 	index map[string]uint32 // names
+	// What Table.Merge learnt of a Batch's names: names[i] is the name
+	// merged[i] of into. Only Merge touches them.
+	into   *Table
+	merged []uint32
 }
+
+func newNameSet() *nameSet { return &nameSet{index: map[string]uint32{}} }
 
 // row is one key. It holds no pointers.
 type row struct {
@@ -82,7 +94,7 @@ func (n *packedNet) contains(a netip.Addr) bool {
 func NewTable(sizeHint int) *Table {
 	return &Table{
 		byID: make(map[[KeyIDSize]byte]uint32, sizeHint), rows: make([]row, 0, sizeHint),
-		pools: pools{index: map[string]uint32{}},
+		pools: pools{nameSet: newNameSet()},
 	}
 }
 
@@ -185,16 +197,26 @@ func (t *Table) place(r row) uint32 {
 // compiles keys into batches on several goroutines while another merges
 // the full ones. A batch has no index by ID: a lookup in a Table's map is
 // a random memory access, the largest part of compiling a key, which the
-// merge then pays once.
+// merge then pays once. Each of a goroutine's batches goes on from the one
+// before (Next), so that a name (an account) is interned, and merged, once
+// per goroutine rather than once per batch.
 type Batch struct {
-	rows []row
+	rows  []row
+	names []string // the names its rows may refer to, as of its last Add
 	pools
 }
 
 // NewBatch returns an empty batch; sizeHint is the number of keys
 // expected.
 func NewBatch(sizeHint int) *Batch {
-	return &Batch{rows: make([]row, 0, sizeHint), pools: pools{index: map[string]uint32{}}}
+	return &Batch{rows: make([]row, 0, sizeHint), pools: pools{nameSet: newNameSet()}}
+}
+
+// Next returns an empty batch that goes on from b: it shares b's interned
+// names. b may be merged (on another goroutine) while keys are added to
+// the new batch, but no more keys are added to b.
+func (b *Batch) Next(sizeHint int) *Batch {
+	return &Batch{rows: make([]row, 0, sizeHint), names: b.names, pools: pools{nameSet: b.nameSet}}
 }
 
 // Add compiles a spec into the batch (see Put); the batch is unchanged on
@@ -206,6 +228,9 @@ func (b *Batch) Add(s Spec) error {
 		return err
 	}
 	b.rows = append(b.rows, r)
+	// A view of the shared list that later appends (by the next batch)
+	// leave as it is, for Merge to read on its goroutine.
+	b.names = b.nameSet.names
 	return nil
 }
 
@@ -216,10 +241,14 @@ func (b *Batch) Len() int { return len(b.rows) }
 // added (a key t holds already is replaced in its row). b must not be
 // used afterwards.
 func (t *Table) Merge(b *Batch) {
-	names := make([]uint32, len(b.names))
-	for i, n := range b.names {
-		names[i] = t.name(n)
+	ns := b.nameSet
+	if ns.into != t {
+		ns.into, ns.merged = t, nil
 	}
+	for _, n := range b.names[min(len(ns.merged), len(b.names)):] {
+		ns.merged = append(ns.merged, t.name(n))
+	}
+	names := ns.merged
 	netsOff, listsOff := uint32(len(t.nets)), uint32(len(t.lists))
 	t.nets = append(t.nets, b.nets...)
 	for _, n := range b.lists {

@@ -102,7 +102,7 @@ func TestTableMerge(t *testing.T) {
 	spec := func(i int, product string) apikey.Spec {
 		sum := sha256.Sum256(fmt.Appendf(nil, "secret-%d", i))
 		s := apikey.Spec{
-			KeyID: fmt.Sprintf("aka%017d", i), SubjectID: fmt.Sprintf("aje%017d", i%5), Hash: sum[:],
+			KeyID: fmt.Sprintf("aka%017d", i), SubjectID: fmt.Sprintf("aje%017d", i%701), Hash: sum[:],
 			Products: []string{product}, Scopes: []string{fmt.Sprintf("scope.%d", i%3)},
 		}
 		if i%2 == 0 {
@@ -124,25 +124,34 @@ func TestTableMerge(t *testing.T) {
 		put(merged, spec(i, "old"))
 	}
 	before, _ := merged.Lookup(fmt.Sprintf("aka%017d", 7))
-	batches := []*apikey.Batch{apikey.NewBatch(0), apikey.NewBatch(100), apikey.NewBatch(0)}
-	add := func(b *apikey.Batch, s apikey.Spec) {
-		if err := b.Add(s); err != nil {
+	// Three goroutines' worth of batches, each going on from the one
+	// before every 500 keys.
+	lanes := []*apikey.Batch{apikey.NewBatch(0), apikey.NewBatch(100), apikey.NewBatch(0)}
+	var batches []*apikey.Batch
+	add := func(lane int, s apikey.Spec) {
+		if err := lanes[lane].Add(s); err != nil {
 			t.Fatal(err)
+		}
+		if lanes[lane].Len() == 500 {
+			batches = append(batches, lanes[lane])
+			lanes[lane] = lanes[lane].Next(10)
 		}
 	}
 	const n = 3000
 	for i := range n {
 		product := []string{"postbox", "monaas", "logaas"}[i%3]
-		add(batches[i%3], spec(i, product))
+		add(i%3, spec(i, product))
 		put(whole, spec(i, product))
 	}
-	for i := 0; i < n; i += 10 { // again, in the last batch: it wins
-		add(batches[2], spec(i, "storage"))
+	batches = append(batches, lanes[0], lanes[1])
+	for i := 0; i < n; i += 10 { // again, in a batch merged last: it wins
+		add(2, spec(i, "storage"))
 		put(whole, spec(i, "storage"))
 	}
-	add(batches[2], spec(1, "twice")) // twice in one batch: the later wins
-	add(batches[2], spec(1, "thrice"))
+	add(2, spec(1, "twice")) // twice in one batch: the later wins
+	add(2, spec(1, "thrice"))
 	put(whole, spec(1, "thrice"))
+	batches = append(batches, lanes[2])
 	for _, b := range batches {
 		merged.Merge(b)
 	}

@@ -46,6 +46,9 @@ type apiKeyIndex struct {
 	early   map[string]int64 // accepted uses of stored keys while loading (under pendingMu)
 	// stopLoad cancels the start-up load and waits for it (Service.Close).
 	stopLoad func()
+	// batchKeys is the size of the batches a full load merges as it goes
+	// (see loadKeys).
+	batchKeys int
 	// reloadMu orders reloads: each reads the store and installs what it
 	// read before the next reads, so an older read never overwrites a
 	// newer one (a write through this process racing the feed).
@@ -94,7 +97,7 @@ const (
 func newAPIKeyIndex(store warden.Store, log *slog.Logger, refresh time.Duration) *apiKeyIndex {
 	x := &apiKeyIndex{
 		store: store, log: log, keys: apikey.NewTable(0),
-		seen: map[string]time.Time{}, flushEvery: 25 * refresh, early: map[string]int64{},
+		seen: map[string]time.Time{}, flushEvery: 25 * refresh, early: map[string]int64{}, batchKeys: 1 << 14,
 	}
 	x.loading.Store(true)
 	return x
@@ -243,14 +246,14 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 // loadKeys reads every API key of the store into a new table. The store
 // reads its parts concurrently (one per CPU); each part's keys are decoded
 // (specDecoder) and compiled into batches on the goroutine that reads
-// them, and another goroutine merges the full batches into the table as
-// they come: a load holds no decoded key, a key costs one lookup in the
-// table's map, and the merge does not wait for the end of the scan. The
+// them (each going on from the one before, so that an account is interned
+// once per part), and another goroutine merges the full batches into the
+// table as they come: a load holds no decoded key, a key costs one lookup
+// in the table's map, and the merge does not wait for the end of the scan. The
 // table is sized for sizeHint keys (an upper bound: the credentials
 // stored), so that it never grows during the load.
 func (x *apiKeyIndex) loadKeys(ctx context.Context, sizeHint int) (*apikey.Table, error) {
-	const batchKeys = 1 << 14
-	parts := runtime.GOMAXPROCS(0)
+	parts, batchKeys := runtime.GOMAXPROCS(0), x.batchKeys
 	full := make(chan *apikey.Batch, 2*parts)
 	merged := make(chan *apikey.Table)
 	go func() {
@@ -273,9 +276,9 @@ func (x *apiKeyIndex) loadKeys(ctx context.Context, sizeHint int) (*apikey.Table
 		if err != nil {
 			x.log.Error("unreadable API key", "api_key_id", c.ID, "err", err)
 		}
-		if batches[part].Len() == batchKeys {
-			full <- batches[part]
-			batches[part] = apikey.NewBatch(batchKeys)
+		if b := batches[part]; b.Len() == batchKeys {
+			batches[part] = b.Next(batchKeys)
+			full <- b
 		}
 		return nil
 	})

@@ -70,6 +70,7 @@ func TestAPIKeyIndexLoadAll(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			s.apiKeys.batchKeys = 100 // many batches of each part, merged as they come
 			if err := s.apiKeys.loadAll(ctx); err != nil {
 				t.Fatal(err)
 			}

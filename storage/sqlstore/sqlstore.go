@@ -43,7 +43,7 @@ type Dialect struct {
 	GroupCommit bool
 	// ScanByRowID splits a scan of every credential (ScanCredentials) into
 	// ranges of SQLite's rowid, read concurrently on several connections
-	// (WAL readers do not block each other). Off: one query.
+	// (WAL readers do not block each other). Off: parts split on the ID.
 	ScanByRowID bool
 	// Ping, when set, is a backend's own liveness check that Store.Ping runs
 	// before its query: SQLite's open file keeps answering after the file
