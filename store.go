@@ -91,10 +91,9 @@ type Tx interface {
 	// EachCredential calls fn with every credential of a kind, stopping at
 	// its first error.
 	EachCredential(ctx context.Context, kind CredentialKind, fn func(*Credential) error) error
-	// CountCredentials returns the number of stored credentials of every
-	// kind: what an in-memory index of one kind sizes itself by before a
-	// full load (cheap: no kind is filtered).
-	CountCredentials(ctx context.Context) (int, error)
+	// CountCredentials returns the number of stored credentials of a
+	// kind: what an in-memory index sizes itself by before a full load.
+	CountCredentials(ctx context.Context, kind CredentialKind) (int, error)
 	// CredentialChanges returns the credential change feed from since (a
 	// reading of Clock) on, oldest first: Create, Update and
 	// DeleteCredential each append one entry in their transaction. Entries

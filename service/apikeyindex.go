@@ -190,7 +190,7 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 		if start, err = tx.Clock(ctx); err != nil {
 			return err
 		}
-		stored, err = tx.CountCredentials(ctx)
+		stored, err = tx.CountCredentials(ctx, warden.CredAPIKey)
 		return err
 	})
 	if err != nil {
@@ -249,9 +249,9 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 // them (each going on from the one before, so that an account is interned
 // once per part), and another goroutine merges the full batches into the
 // table as they come: a load holds no decoded key, a key costs one lookup
-// in the table's map, and the merge does not wait for the end of the scan. The
-// table is sized for sizeHint keys (an upper bound: the credentials
-// stored), so that it never grows during the load.
+// in the table's map, and the merge does not wait for the end of the scan.
+// The table is sized for sizeHint keys (those stored when the load began),
+// so that it does not grow during the load.
 func (x *apiKeyIndex) loadKeys(ctx context.Context, sizeHint int) (*apikey.Table, error) {
 	parts, batchKeys := runtime.GOMAXPROCS(0), x.batchKeys
 	full := make(chan *apikey.Batch, 2*parts)

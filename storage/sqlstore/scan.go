@@ -120,9 +120,9 @@ func (s *Store) scanPart(ctx context.Context, q scanQuery, kind warden.Credentia
 }
 
 // CountCredentials implements warden.Tx.
-func (t *tx) CountCredentials(ctx context.Context) (int, error) {
+func (t *tx) CountCredentials(ctx context.Context, kind warden.CredentialKind) (int, error) {
 	var n int
-	if err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM credentials`).Scan(&n); err != nil {
+	if err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM credentials WHERE kind = $1`, string(kind)).Scan(&n); err != nil {
 		return 0, internal("count credentials", err)
 	}
 	return n, nil
