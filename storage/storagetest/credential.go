@@ -111,7 +111,10 @@ func testCredentialScan(t *testing.T, s warden.Store) {
 	}
 	createCredentials(t, s, all...)
 	var count int
-	view(t, s, func(tx warden.Tx) (err error) { count, err = tx.CountCredentials(t.Context(), warden.CredAPIKey); return err })
+	view(t, s, func(tx warden.Tx) (err error) {
+		count, err = tx.CountCredentials(t.Context(), warden.CredAPIKey)
+		return err
+	})
 	// At least these: the database may be shared with other runs, which
 	// create and delete their own at the same time.
 	if count < len(want) {
