@@ -3,8 +3,10 @@ package service
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +55,10 @@ type apiKeyIndex struct {
 	// read before the next reads, so an older read never overwrites a
 	// newer one (a write through this process racing the feed).
 	reloadMu sync.Mutex
+	// reloadedDuringLoad holds the keys reloaded while a full load runs
+	// (nil otherwise, under reloadMu): the load may have read them before
+	// the change, so they are reloaded again once its table is installed.
+	reloadedDuringLoad map[string]struct{}
 
 	// Feed position, touched only by the refresher (under feedMu).
 	feedMu   sync.Mutex
@@ -184,6 +190,9 @@ func (s *Service) Close() {
 func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	x.feedMu.Lock()
 	defer x.feedMu.Unlock()
+	x.reloadMu.Lock()
+	x.reloadedDuringLoad = map[string]struct{}{}
+	x.reloadMu.Unlock()
 	var start time.Time // the database's clock, which stamps the feed
 	var stored int
 	err := x.store.View(ctx, func(tx warden.Tx) (err error) {
@@ -193,11 +202,12 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 		stored, err = tx.CountCredentials(ctx, warden.CredAPIKey)
 		return err
 	})
-	if err != nil {
-		return err
+	var keys *apikey.Table
+	if err == nil {
+		keys, err = x.loadKeys(ctx, stored)
 	}
-	keys, err := x.loadKeys(ctx, stored)
 	if err != nil {
+		x.takeReloaded() // the old table stays, and holds them
 		return err
 	}
 	fresh := &apiKeyIndex{keys: keys, uses: make([]keyUse, keys.Rows())}
@@ -240,7 +250,22 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	}
 	x.since, x.lastRead = start.Add(-feedOverlap), time.Now()
 	clear(x.seen)
+	// A change made through this process during the load was enforced
+	// when its call returned (reload), in the old table; the new one may
+	// have been read before it, so it is read again. (A reload from here
+	// on puts into the new table.)
+	x.changed(ctx, x.takeReloaded()...)
 	return nil
+}
+
+// takeReloaded returns the keys reloaded since a full load began and
+// stops recording them.
+func (x *apiKeyIndex) takeReloaded() []string {
+	x.reloadMu.Lock()
+	defer x.reloadMu.Unlock()
+	ids := slices.Collect(maps.Keys(x.reloadedDuringLoad))
+	x.reloadedDuringLoad = nil
+	return ids
 }
 
 // loadKeys reads every API key of the store into a new table. The store
@@ -379,6 +404,11 @@ func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
 	}
 	x.reloadMu.Lock()
 	defer x.reloadMu.Unlock()
+	if x.reloadedDuringLoad != nil {
+		for _, id := range ids {
+			x.reloadedDuringLoad[id] = struct{}{}
+		}
+	}
 	found := make(map[string]apikey.Spec, len(ids))
 	err := x.store.View(ctx, func(tx warden.Tx) error {
 		for _, id := range ids {
@@ -419,9 +449,9 @@ func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
 
 // changed applies a write made through this process at once, without
 // waiting for the feed; on failure the feed catches up.
-func (x *apiKeyIndex) changed(ctx context.Context, id string) {
-	if err := x.reload(ctx, id); err != nil {
-		x.log.Warn("reload API key", "api_key_id", id, "err", err)
+func (x *apiKeyIndex) changed(ctx context.Context, ids ...string) {
+	if err := x.reload(ctx, ids...); err != nil {
+		x.log.Warn("reload API keys", "api_key_ids", ids, "err", err)
 	}
 }
 

@@ -111,6 +111,66 @@ func TestAPIKeyIndexLoadAll(t *testing.T) {
 	}
 }
 
+// TestAPIKeyChangedDuringLoad: a key deleted through this node while a
+// full load runs, after the load read it, stays deleted once the loaded
+// table is installed (the node's own change is enforced when its call
+// returns, and from then on).
+func TestAPIKeyChangedDuringLoad(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, t.TempDir()+"/w.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	s, err := New(Config{Store: store, Sealer: mustSealer(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := warden.NewID(warden.PrefixAPIKey)
+	sec := apikey.NewSecret(id)
+	k := &APIKey{ID: id, ServiceAccountID: "aje00000000000000001", Enabled: true, MaskedSecret: apikey.Masked(sec), hash: secret.Hash(sec)}
+	c, err := k.credential()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Update(ctx, func(tx warden.Tx) error { return tx.CreateCredential(ctx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.apiKeys.loadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The next load reads the key, then the key is deleted as
+	// DeleteAPIKey does (the store, then the index) before the load
+	// installs what it read.
+	s.apiKeys.store = &afterScanStore{Store: store, after: func() {
+		if err := store.Update(ctx, func(tx warden.Tx) error { return tx.DeleteCredential(ctx, id) }); err != nil {
+			t.Error(err)
+		}
+		s.apiKeys.changed(ctx, id)
+		if _, _, found := s.apiKeys.CheckAPIKey(id, apikey.Request{Secret: sec, Now: time.Now()}); found {
+			t.Error("a deleted key is found when its delete returns")
+		}
+	}}
+	if err := s.apiKeys.loadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, found := s.apiKeys.CheckAPIKey(id, apikey.Request{Secret: sec, Now: time.Now()}); found {
+		t.Error("a key deleted through this node during the load is found after it")
+	}
+}
+
+// afterScanStore calls after once a scan of credentials has read them.
+type afterScanStore struct {
+	warden.Store
+	after func()
+}
+
+func (s *afterScanStore) ScanCredentials(ctx context.Context, kind warden.CredentialKind, parts int, fn func(int, *warden.Credential) error) error {
+	err := s.Store.ScanCredentials(ctx, kind, parts, fn)
+	s.after()
+	return err
+}
+
 // TestAPIKeysServedWhileLoading: until the index has loaded, a key is
 // checked from the store (so a node with a million keys serves them from
 // its start), a deletion is enforced at once, and an accepted use is
