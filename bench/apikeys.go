@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // the driver wardend's SQLite store uses
+	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for PostgreSQL
+	_ "modernc.org/sqlite"             // the driver wardend's SQLite store uses
 
 	"warden"
 	"warden/apikey"
@@ -49,7 +52,7 @@ func runAPIKeys(o *options) error {
 
 	fmt.Fprintf(os.Stderr, "inserting %d API keys…\n", o.keys-1)
 	t0 := time.Now()
-	secrets, err := cloneAPIKey(filepath.Join(dataDir, "warden.db"), keyID, o.keys-1)
+	secrets, err := cloneAPIKey(o, filepath.Join(dataDir, "warden.db"), keyID, o.keys-1)
 	if err != nil {
 		return err
 	}
@@ -171,11 +174,15 @@ func apiKeyAuthorize(client *http.Client, addr, folder string, secrets []string)
 }
 
 // cloneAPIKey inserts n copies of a stored API key under new IDs and
-// secrets, in one transaction, straight into wardend's SQLite database
-// (through the service they would cost one durable commit each). It
-// returns the secrets of up to 100 of them.
-func cloneAPIKey(path, id string, n int) ([]string, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)")
+// secrets, in one transaction, straight into wardend's database (SQLite at
+// path, or o.database): through the service they would cost one durable
+// commit each. It returns the secrets of up to 100 of them.
+func cloneAPIKey(o *options, path, id string, n int) ([]string, error) {
+	driver, dsn := "sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)"
+	if o.database != "" {
+		driver, dsn = "pgx", o.database
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +191,7 @@ func cloneAPIKey(path, id string, n int) ([]string, error) {
 	var kind, subject, description string
 	var data []byte
 	var created, expires, used int64
-	err = db.QueryRowContext(ctx, `SELECT kind, subject_id, data, description, created_at, expires_at, last_used_at FROM credentials WHERE id = ?`, id).
+	err = db.QueryRowContext(ctx, `SELECT kind, subject_id, data, description, created_at, expires_at, last_used_at FROM credentials WHERE id = $1`, id).
 		Scan(&kind, &subject, &data, &description, &created, &expires, &used)
 	if err != nil {
 		return nil, fmt.Errorf("read the API key to clone: %w", err)
@@ -194,7 +201,7 @@ func cloneAPIKey(path, id string, n int) ([]string, error) {
 		return nil, err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO credentials (id, kind, subject_id, hash, data, description, created_at, expires_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO credentials (id, kind, subject_id, hash, data, description, created_at, expires_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`)
 	if err != nil {
 		return nil, err
 	}
@@ -209,5 +216,44 @@ func cloneAPIKey(path, id string, n int) ([]string, error) {
 			return nil, err
 		}
 	}
-	return secrets, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	if o.database != "" { // the planner's statistics, as autovacuum would have them
+		if _, err := db.ExecContext(ctx, `ANALYZE credentials`); err != nil {
+			return nil, err
+		}
+	}
+	return secrets, nil
+}
+
+// freshDatabase creates an empty database on the PostgreSQL server of
+// dsn, and returns its URL and a function that drops it.
+func freshDatabase(dsn string) (string, func(), error) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "", nil, fmt.Errorf("connect to -postgres: %w", err)
+	}
+	defer conn.Close(ctx)
+	name := "warden_bench_" + strings.ToLower(warden.NewID("tmp")[3:])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	return u.String(), func() {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "drop database %s: %v\n", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			fmt.Fprintf(os.Stderr, "drop database %s: %v\n", name, err)
+		}
+	}, nil
 }
