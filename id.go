@@ -14,6 +14,7 @@ const (
 	PrefixServiceAccount = "aje"
 	PrefixUserAccount    = "aju"
 	PrefixUserpool       = "ysu"
+	PrefixGroup          = "ajg"
 	PrefixOperation      = "op1"
 	PrefixOAuthToken     = "oat"
 	PrefixPassword       = "apw"

@@ -16,6 +16,9 @@ const (
 	TypeServiceAccount ResourceType = "serviceAccount"
 	TypeUserAccount    ResourceType = "userAccount"
 	TypeUserpool       ResourceType = "userpool"
+	// TypeGroup is a group of user and service accounts under its
+	// organization: a subject of access bindings that its members hold.
+	TypeGroup ResourceType = "group"
 )
 
 // Resource statuses.
@@ -81,6 +84,13 @@ type AccessBinding struct {
 	SubjectID   string
 }
 
+// GroupMember is a direct member of a group: a user or service account
+// (groups do not hold groups).
+type GroupMember struct {
+	SubjectID   string
+	SubjectType ResourceType
+}
+
 // CredentialKind names a kind of stored credential.
 type CredentialKind string
 
@@ -127,6 +137,8 @@ const (
 	ResourceChanged ResourceChangeKind = "resource"
 	// BindingsChanged: the access bindings set on the resource changed.
 	BindingsChanged ResourceChangeKind = "bindings"
+	// MembersChanged: the members of the group with this ID changed.
+	MembersChanged ResourceChangeKind = "members"
 )
 
 // ResourceChange is an entry of the resource change feed: what of the

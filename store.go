@@ -48,8 +48,9 @@ type Tx interface {
 	// UpdateResource overwrites the mutable fields of r (name, description,
 	// labels, status, attrs); NotFound or AlreadyExists.
 	UpdateResource(ctx context.Context, r *Resource) error
-	// DeleteResource removes a resource with its bindings and credentials;
-	// NotFound, or FailedPrecondition while it still has children.
+	// DeleteResource removes a resource with its bindings, credentials and
+	// group memberships (its own as a group, and the ones naming it as a
+	// member); NotFound, or FailedPrecondition while it still has children.
 	DeleteResource(ctx context.Context, id string) error
 	// ListResources returns one page of matching resources ordered by ID and
 	// the token of the next page ("" after the last); InvalidArgument for a
@@ -69,6 +70,21 @@ type Tx interface {
 	AccessBindings(ctx context.Context, resourceID string) ([]AccessBinding, error)
 	// SetAccessBindings replaces the bindings set directly on a resource.
 	SetAccessBindings(ctx context.Context, resourceID string, bs []AccessBinding) error
+
+	// GroupMembers returns one page of a group's direct members ordered by
+	// subject ID, and the token of the next page; InvalidArgument for a bad
+	// page token. A group without members (or none at all) has none.
+	GroupMembers(ctx context.Context, groupID string, p Page) ([]GroupMember, string, error)
+	// UpdateGroupMembers adds and removes direct members of a group (adding
+	// a member twice or removing one that is not there is no error) and
+	// appends a MembersChanged entry to the resource change feed.
+	UpdateGroupMembers(ctx context.Context, groupID string, add []GroupMember, remove []string) error
+	// GroupsOf returns the IDs of the groups a subject is a direct member
+	// of, sorted.
+	GroupsOf(ctx context.Context, subjectID string) ([]string, error)
+	// AllGroupMembers returns every membership by group ID (for the
+	// in-memory access snapshot).
+	AllGroupMembers(ctx context.Context) (map[string][]GroupMember, error)
 
 	// CreateCredential stores c; AlreadyExists when its hash is taken.
 	CreateCredential(ctx context.Context, c *Credential) error
@@ -126,8 +142,9 @@ type Tx interface {
 	// and DeleteResource each append a ResourceChanged entry, and
 	// SetAccessBindings a BindingsChanged one, in their transaction;
 	// DeleteResource also appends BindingsChanged for every resource where
-	// the deleted resource was a binding's subject. Stamped like
-	// CredentialChanges.
+	// the deleted resource was a binding's subject, and MembersChanged for
+	// every group it was a member of; UpdateGroupMembers appends
+	// MembersChanged. Stamped like CredentialChanges.
 	ResourceChanges(ctx context.Context, since time.Time) ([]ResourceChange, error)
 	// PruneChanges forgets the entries of the change feeds (resource and
 	// credential) older than before.

@@ -15,25 +15,30 @@ type Edit struct {
 	ids     *shardEdit[int32]
 	entries *vecEdit
 	bound   *shardEdit[[]int32]
-	roots   []int32
-	live    int
+	// groupsOf and members: see Snapshot.
+	groupsOf, members *shardEdit[[]string]
+	roots             []int32
+	live              int
 }
 
 // Edit starts the next snapshot from s.
 func (s *Snapshot) Edit() *Edit {
 	return &Edit{
-		catalog: s.catalog,
-		ids:     editShards(s.ids),
-		entries: editVec(s.entries),
-		bound:   editShards(s.bound),
-		roots:   slices.Clone(s.roots),
-		live:    s.live,
+		catalog:  s.catalog,
+		ids:      editShards(s.ids),
+		entries:  editVec(s.entries),
+		bound:    editShards(s.bound),
+		groupsOf: editShards(s.groupsOf),
+		members:  editShards(s.members),
+		roots:    slices.Clone(s.roots),
+		live:     s.live,
 	}
 }
 
 // Snapshot returns the edited snapshot. The Edit must not be used after.
 func (e *Edit) Snapshot() *Snapshot {
-	return &Snapshot{catalog: e.catalog, ids: e.ids.m, entries: e.entries.v, roots: e.roots, bound: e.bound.m, live: e.live}
+	return &Snapshot{catalog: e.catalog, ids: e.ids.m, entries: e.entries.v, roots: e.roots, bound: e.bound.m,
+		groupsOf: e.groupsOf.m, members: e.members.m, live: e.live}
 }
 
 // PutNode adds a resource or replaces what is known of one (its name,
@@ -68,9 +73,11 @@ func (e *Edit) PutNode(n Node) bool {
 }
 
 // RemoveNode forgets a resource, its bindings and, as the store does when
-// an account is deleted, the bindings that name it as their subject; it
-// returns the resources whose bindings that changed.
-func (e *Edit) RemoveNode(id string) (rebound []string) {
+// an account or a group is deleted, the bindings that name it as their
+// subject and its memberships; it returns the resources whose bindings
+// that changed and the groups whose members did.
+func (e *Edit) RemoveNode(id string) (rebound, regrouped []string) {
+	regrouped = e.forgetMember(id)
 	if slots, ok := e.bound.get(id); ok {
 		for _, slot := range slots {
 			x := e.entries.v.at(slot)
@@ -87,7 +94,7 @@ func (e *Edit) RemoveNode(id string) (rebound []string) {
 	}
 	slot, ok := e.ids.get(id)
 	if !ok {
-		return rebound
+		return rebound, regrouped
 	}
 	for sub := range e.entries.v.at(slot).grants {
 		e.unbind(sub, slot)
@@ -98,7 +105,7 @@ func (e *Edit) RemoveNode(id string) (rebound []string) {
 		e.roots = slices.Delete(e.roots, i, i+1)
 	}
 	e.live--
-	return rebound
+	return rebound, regrouped
 }
 
 // SetBindings replaces the bindings set directly on a resource. Bindings on

@@ -15,6 +15,7 @@ type world struct {
 	nodes    map[string]Node
 	order    []string // creation order: parents first
 	bindings map[string][]warden.AccessBinding
+	members  map[string][]string // group → members
 }
 
 func (w *world) build(c *Catalog) *Snapshot {
@@ -30,7 +31,13 @@ func (w *world) build(c *Catalog) *Snapshot {
 			bs = append(bs, Binding{ResourceID: id, AccessBinding: b})
 		}
 	}
-	return NewSnapshot(c, nodes, bs)
+	var ms []Membership
+	for g, list := range w.members {
+		for _, m := range list {
+			ms = append(ms, Membership{GroupID: g, SubjectID: m})
+		}
+	}
+	return NewSnapshot(c, nodes, bs, ms...)
 }
 
 // sameAnswers fails unless got answers every question as want does.
@@ -54,6 +61,17 @@ func sameAnswers(t *testing.T, c *Catalog, got, want *Snapshot, ids, subs, perms
 			if g, w := got.Roles(sub, true, id), want.Roles(sub, true, id); !slices.Equal(g, w) {
 				t.Fatalf("Roles(%s, %s) = %v, want %v", sub, id, g, w)
 			}
+			if g, w := got.HasRole(sub, true, id), want.HasRole(sub, true, id); g != w {
+				t.Fatalf("HasRole(%s, %s) = %v, want %v", sub, id, g, w)
+			}
+		}
+	}
+	for _, id := range append(slices.Clone(subs), ids...) {
+		if g, w := got.GroupsOf(id), want.GroupsOf(id); !slices.Equal(g, w) {
+			t.Fatalf("GroupsOf(%s) = %v, want %v", id, g, w)
+		}
+		if g, w := got.Members(id), want.Members(id); !slices.Equal(g, w) {
+			t.Fatalf("Members(%s) = %v, want %v", id, g, w)
 		}
 	}
 	for _, holder := range subs {
@@ -86,13 +104,14 @@ func TestEditAgreesWithRebuild(t *testing.T) {
 	for seed := range uint64(4) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 11))
-			w := &world{nodes: map[string]Node{}, bindings: map[string][]warden.AccessBinding{}}
+			w := &world{nodes: map[string]Node{}, bindings: map[string][]warden.AccessBinding{}, members: map[string][]string{}}
 			add := func(n Node) {
 				w.nodes[n.ID] = n
 				w.order = append(w.order, n.ID)
 			}
 			add(Node{ID: "org", Type: warden.TypeOrganization, Status: warden.StatusActive})
-			subs := []string{AllUsers, AllAuthenticatedUsers}
+			subs := []string{AllUsers, AllAuthenticatedUsers, OrgUsersGroup("org")}
+			var groups []string
 			snap := w.build(c)
 			for step := range 200 {
 				var wantBefore *Snapshot
@@ -101,13 +120,20 @@ func TestEditAgreesWithRebuild(t *testing.T) {
 				}
 				e := snap.Edit()
 				live := slices.DeleteFunc(slices.Clone(w.order), func(id string) bool { _, ok := w.nodes[id]; return !ok })
-				switch k := r.IntN(10); {
+				switch k := r.IntN(12); {
 				case k < 4: // create
 					parent := live[r.IntN(len(live))]
 					n := Node{ID: fmt.Sprintf("n%d", step), Type: warden.TypeFolder, ParentID: parent, Status: warden.StatusActive}
-					if r.IntN(3) == 0 {
+					switch r.IntN(6) {
+					case 0, 1:
 						n.Type = warden.TypeServiceAccount
 						subs = append(subs, n.ID)
+					case 2: // a user of the organization
+						n.Type, n.ParentID = warden.TypeUserAccount, "org"
+						subs = append(subs, n.ID)
+					case 3:
+						n.Type, n.ParentID = warden.TypeGroup, "org"
+						subs, groups = append(subs, n.ID), append(groups, n.ID)
 					}
 					add(n)
 					if !e.PutNode(n) {
@@ -135,15 +161,42 @@ func TestEditAgreesWithRebuild(t *testing.T) {
 					for rid, list := range w.bindings {
 						w.bindings[rid] = slices.DeleteFunc(list, func(b warden.AccessBinding) bool { return b.SubjectID == id })
 					}
+					delete(w.members, id)
+					for g, list := range w.members {
+						w.members[g] = slices.DeleteFunc(list, func(m string) bool { return m == id })
+					}
 					e.RemoveNode(id)
-				default: // set bindings
+				case k < 8: // set bindings
 					id := live[r.IntN(len(live))]
 					var bs []warden.AccessBinding
 					for range r.IntN(4) {
-						bs = append(bs, warden.AccessBinding{RoleID: roles[r.IntN(len(roles))], SubjectType: "serviceAccount", SubjectID: subs[r.IntN(len(subs))]})
+						sub := subs[r.IntN(len(subs))]
+						typ := "serviceAccount"
+						if slices.Contains(groups, sub) {
+							typ = "group"
+						} else if sub == OrgUsersGroup("org") {
+							typ = "system"
+						}
+						bs = append(bs, warden.AccessBinding{RoleID: roles[r.IntN(len(roles))], SubjectType: typ, SubjectID: sub})
 					}
 					w.bindings[id] = bs
 					e.SetBindings(id, bs)
+				default: // set a group's members (maybe one the snapshot no longer knows)
+					if len(groups) == 0 {
+						break
+					}
+					g := groups[r.IntN(len(groups))]
+					var ms []string
+					for range r.IntN(5) {
+						if m := subs[r.IntN(len(subs))]; !slices.Contains(groups, m) && m[0] == 'n' {
+							ms = append(ms, m)
+						}
+					}
+					if _, ok := w.nodes[g]; !ok {
+						ms = nil // the store holds no members of a deleted group
+					}
+					w.members[g] = ms
+					e.SetMembers(g, ms)
 				}
 				before := snap
 				snap = e.Snapshot()

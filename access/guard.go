@@ -3,6 +3,7 @@ package access
 import (
 	"slices"
 	"sort"
+	"strings"
 )
 
 // The escalation guard: no caller hands out more than it holds. Minting a
@@ -19,16 +20,39 @@ type Shortfall struct {
 }
 
 // effective is the union of what subject holds on n through n and its
-// ancestors, the system groups included.
+// ancestors, its groups and the system groups included.
 func (s *Snapshot) effective(subjectID string, x *entry) bitset {
 	out := newBitset(len(s.catalog.perms))
+	r := reach{s: s, subject: subjectID}
 	for ; x != nil; x = s.up(x) {
 		for _, id := range [...]string{subjectID, AllUsers, AllAuthenticatedUsers} {
 			if g := x.grants[id]; g != nil {
 				out.or(g.bits)
 			}
 		}
+		r.each(x, func(g *grant) { out.or(g.bits) })
 	}
+	return out
+}
+
+// held are the bindings whose grants target holds, as (resource, subject)
+// pairs ordered by resource and subject: its own and its groups' (an
+// organization's members group included for a user).
+func (s *Snapshot) held(target string) [][2]string {
+	var out [][2]string
+	r := reach{s: s, subject: target}
+	for _, sub := range append([]string{target}, r.subjects()...) {
+		slots, _ := s.bound.get(sub)
+		for _, slot := range slots {
+			out = append(out, [2]string{s.entries.at(slot).ID, sub})
+		}
+	}
+	slices.SortFunc(out, func(a, b [2]string) int {
+		if a[0] != b[0] {
+			return strings.Compare(a[0], b[0])
+		}
+		return strings.Compare(a[1], b[1])
+	})
 	return out
 }
 
@@ -48,22 +72,17 @@ func (s *Snapshot) missing(want, have bitset) (string, bool) {
 }
 
 // Covers reports whether holder holds, on every resource where target has
-// an access binding, every permission bound to target there — so that a
-// credential of target hands holder nothing it lacks. Bindings of the system
-// groups are held by both alike.
+// an access binding, directly or through a group, every permission bound
+// there — so that a credential of target (or a place in target's group)
+// hands holder nothing it lacks. What holder holds counts its groups too;
+// bindings of allUsers and allAuthenticatedUsers are held by both alike.
 func (s *Snapshot) Covers(holder, target string) (Shortfall, bool) {
 	if holder == target {
 		return Shortfall{}, true
 	}
-	slots, _ := s.bound.get(target)
-	ids := make([]string, 0, len(slots))
-	for _, slot := range slots {
-		ids = append(ids, s.entries.at(slot).ID)
-	}
-	sort.Strings(ids) // the same answer every time
-	for _, id := range ids {
-		x := s.lookup(id)
-		if p, lacks := s.missing(x.grants[target].bits, s.effective(holder, x)); lacks {
+	for _, b := range s.held(target) { // in order: the same answer every time
+		x := s.lookup(b[0])
+		if p, lacks := s.missing(x.grants[b[1]].bits, s.effective(holder, x)); lacks {
 			return Shortfall{Permission: p, ResourceID: x.ID}, false
 		}
 	}
@@ -71,14 +90,13 @@ func (s *Snapshot) Covers(holder, target string) (Shortfall, bool) {
 }
 
 // BoundOutside returns a resource outside scope (not scope nor a
-// descendant) where target holds an access binding: a credential of target
+// descendant) where target holds an access binding (its own or a group's): a credential of target
 // minted through a credential confined to scope would reach past it.
 func (s *Snapshot) BoundOutside(target, scope string) (string, bool) {
-	slots, _ := s.bound.get(target)
 	var ids []string
-	for _, slot := range slots {
-		if id := s.entries.at(slot).ID; !s.Within(id, scope) {
-			ids = append(ids, id)
+	for _, b := range s.held(target) {
+		if !s.Within(b[0], scope) {
+			ids = append(ids, b[0])
 		}
 	}
 	if len(ids) == 0 {

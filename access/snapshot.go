@@ -2,6 +2,7 @@ package access
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"warden"
@@ -49,7 +50,10 @@ type Snapshot struct {
 	// bound lists, per subject, the slots where it has a binding: what the
 	// escalation guard compares.
 	bound shardMap[[]int32]
-	live  int
+	// groupsOf lists, per subject, the groups it is a direct member of;
+	// members, per group, its direct members. Both sorted.
+	groupsOf, members shardMap[[]string]
+	live              int
 }
 
 // entry is one resource of a snapshot. Entries are never changed once a
@@ -61,11 +65,41 @@ type entry struct {
 	// all and authed are grants[AllUsers] and grants[AllAuthenticatedUsers],
 	// held apart so that the check looks up one subject per resource.
 	all, authed *grant
+	// groups are the groups bound here with their grants, sorted by ID,
+	// and orgUsers the organizations' members groups bound here; nil when
+	// none, so that the check looks up a subject's groups only where they
+	// may grant something, and then meets them without hashing.
+	groups, orgUsers []boundGroup
 }
 
-// newEntry is an entry with its grants (and their system-group shortcuts).
+// boundGroup is a group's grant on an entry.
+type boundGroup struct {
+	id  string
+	org string // of an organization's members group: the organization
+	g   *grant
+}
+
+// newEntry is an entry with its grants (and their shortcuts).
 func newEntry(n Node, parent int32, grants map[string]*grant) *entry {
-	return &entry{Node: n, parent: parent, grants: grants, all: grants[AllUsers], authed: grants[AllAuthenticatedUsers]}
+	x := &entry{Node: n, parent: parent, grants: grants}
+	x.derive()
+	return x
+}
+
+// derive sets what an entry keeps apart from its grants for the check.
+func (x *entry) derive() {
+	x.all, x.authed = x.grants[AllUsers], x.grants[AllAuthenticatedUsers]
+	x.groups, x.orgUsers = nil, nil
+	for sub, g := range x.grants {
+		switch g.kind {
+		case groupSubject:
+			x.groups = append(x.groups, boundGroup{id: sub, g: g})
+		case orgUsersSubject:
+			org, _ := OrgOfUsersGroup(sub)
+			x.orgUsers = append(x.orgUsers, boundGroup{id: sub, org: org, g: g})
+		}
+	}
+	slices.SortFunc(x.groups, func(a, b boundGroup) int { return strings.Compare(a.id, b.id) })
 }
 
 // grant is what a subject is bound on one node: the roles, and the union
@@ -73,16 +107,28 @@ func newEntry(n Node, parent int32, grants map[string]*grant) *entry {
 type grant struct {
 	bits  bitset
 	roles []string
+	kind  subjectKind
 }
 
 func (g *grant) has(bit int) bool { return g != nil && g.bits.has(bit) }
 
 // NewSnapshot builds a snapshot. Bindings naming unknown roles or resources
 // are ignored (they cannot grant anything).
-func NewSnapshot(c *Catalog, nodes []Node, bindings []Binding) *Snapshot {
+func NewSnapshot(c *Catalog, nodes []Node, bindings []Binding, members ...Membership) *Snapshot {
 	e := (&Snapshot{catalog: c}).Edit()
 	for _, n := range nodes {
 		e.ids.set(n.ID, e.entries.add(&entry{Node: n, parent: -1}))
+	}
+	groupsOf, membersOf := map[string][]string{}, map[string][]string{}
+	for _, m := range members {
+		groupsOf[m.SubjectID] = append(groupsOf[m.SubjectID], m.GroupID)
+		membersOf[m.GroupID] = append(membersOf[m.GroupID], m.SubjectID)
+	}
+	for sub, groups := range groupsOf {
+		e.groupsOf.set(sub, slices.Compact(slices.Sorted(slices.Values(groups))))
+	}
+	for g, ms := range membersOf {
+		e.members.set(g, slices.Compact(slices.Sorted(slices.Values(ms))))
 	}
 	e.live = len(nodes)
 	for slot := range e.entries.v.n {
@@ -107,7 +153,7 @@ func NewSnapshot(c *Catalog, nodes []Node, bindings []Binding) *Snapshot {
 	bound := map[string][]int32{}
 	for slot := range e.entries.v.n {
 		x := e.entries.v.at(slot)
-		x.all, x.authed = x.grants[AllUsers], x.grants[AllAuthenticatedUsers]
+		x.derive()
 		for sub := range x.grants {
 			bound[sub] = append(bound[sub], slot)
 		}
@@ -132,6 +178,7 @@ func (c *Catalog) grant(grants map[string]*grant, b warden.AccessBinding) {
 	}
 	g.bits.or(perms)
 	g.roles = append(g.roles, c.roles[b.RoleID].ID) // the catalog's string: one copy of each role ID
+	g.kind = kindOf(b)
 }
 
 // Catalog returns the role catalog the snapshot was built with.
@@ -167,18 +214,23 @@ func (s *Snapshot) Node(id string) (Node, bool) {
 func (s *Snapshot) Len() int { return s.live }
 
 // Allowed reports whether subjectID (authenticated or not) holds permission
-// on the resource or any of its ancestors. A resource the snapshot does not
-// know grants nothing.
+// on the resource or any of its ancestors, bound to it, to a group it is a
+// member of or to a system group. A resource the snapshot does not know
+// grants nothing.
 func (s *Snapshot) Allowed(subjectID string, authenticated bool, permission, resourceID string) bool {
 	bit, ok := s.catalog.perms[permission]
 	if !ok {
 		return false
 	}
+	r := reach{s: s, subject: subjectID}
 	for x := s.lookup(resourceID); x != nil; x = s.up(x) {
 		if x.grants == nil {
 			continue
 		}
 		if x.all.has(bit) || (authenticated && x.authed.has(bit)) || x.grants[subjectID].has(bit) {
+			return true
+		}
+		if authenticated && (x.groups != nil || x.orgUsers != nil) && r.has(x, bit) {
 			return true
 		}
 	}
@@ -208,9 +260,14 @@ func (s *Snapshot) Within(resourceID, scope string) bool {
 }
 
 // Roles returns the roles subjectID holds on a resource, bound there or on
-// an ancestor, to it or to a system group it belongs to; sorted, each once.
+// an ancestor, to it, to a group it is a member of or to a system group it
+// belongs to; sorted, each once.
 func (s *Snapshot) Roles(subjectID string, authenticated bool, resourceID string) []string {
 	var out []string
+	r := reach{s: s}
+	if authenticated {
+		r.subject = subjectID
+	}
 	for x := s.lookup(resourceID); x != nil; x = s.up(x) {
 		if x.grants == nil {
 			continue
@@ -220,19 +277,25 @@ func (s *Snapshot) Roles(subjectID string, authenticated bool, resourceID string
 				out = append(out, g.roles...)
 			}
 		}
+		r.each(x, func(g *grant) { out = append(out, g.roles...) })
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }
 
 // HasRole reports whether subjectID holds any role on a resource, bound
-// there or on an ancestor, to it or to a system group it belongs to.
+// there or on an ancestor, to it, to a group it is a member of or to a
+// system group it belongs to.
 func (s *Snapshot) HasRole(subjectID string, authenticated bool, resourceID string) bool {
+	r := reach{s: s, subject: subjectID}
 	for x := s.lookup(resourceID); x != nil; x = s.up(x) {
 		if x.grants == nil {
 			continue
 		}
 		if x.grants[subjectID] != nil || x.grants[AllUsers] != nil || (authenticated && x.grants[AllAuthenticatedUsers] != nil) {
+			return true
+		}
+		if authenticated && r.any(x) {
 			return true
 		}
 	}

@@ -687,6 +687,7 @@ func auditCases() map[string]auditCase {
 	cases[rm+"FolderService/Create"] = auditCase{ok: func(w *auditWalk) auditCall {
 		return auditCall{verb: "POST", path: "/resource-manager/v1/folders", body: map[string]any{"cloudId": w.cloud, "name": w.name("folder")}, token: w.admin, resource: w.cloud}
 	}}
+	addGroupAuditCases(cases)
 	return cases
 }
 

@@ -35,6 +35,7 @@ import (
 	"warden/access"
 	"warden/api/accessapi"
 	"warden/api/accesspb"
+	"warden/api/analyzerpb"
 	"warden/api/auditpb"
 	"warden/api/forwardauth"
 	"warden/api/grpcapi"
@@ -296,11 +297,14 @@ func (m *Main) open(ctx context.Context) error {
 	rm.RegisterFolderServiceServer(m.grpc, m.svc.Folders())
 	om.RegisterOrganizationServiceServer(m.grpc, m.svc.Organizations())
 	om.RegisterUserServiceServer(m.grpc, m.svc.Members())
+	om.RegisterGroupServiceServer(m.grpc, m.svc.Groups())
 	idp.RegisterUserpoolServiceServer(m.grpc, m.svc.Userpools())
 	idp.RegisterUserServiceServer(m.grpc, m.svc.Users())
 	iam.RegisterYandexPassportUserAccountServiceServer(m.grpc, m.svc.PassportAccounts())
 	operation.RegisterOperationServiceServer(m.grpc, m.svc.Operations())
 	auditpb.RegisterAuditServiceServer(m.grpc, m.svc.AuditEvents())
+	iam.RegisterAccessAnalyzerServiceServer(m.grpc, m.svc.AccessAnalyzer())
+	analyzerpb.RegisterResourceAccessServiceServer(m.grpc, m.svc.ResourceAccess())
 	endpoint.RegisterApiEndpointServiceServer(m.grpc, m.svc.Endpoints())
 	m.rest, err = restapi.New(m.grpc)
 	if err != nil {

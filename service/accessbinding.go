@@ -189,22 +189,33 @@ func (s *Service) checkBindings(ctx context.Context, tx warden.Tx, bs []warden.A
 		checked[b.SubjectType+":"+b.SubjectID] = true
 		switch b.SubjectType {
 		case "system":
-			if b.SubjectID != waccess.AllUsers && b.SubjectID != waccess.AllAuthenticatedUsers {
-				return warden.Errorf(warden.InvalidArgument, "%s.subject.id: system subject must be allUsers or allAuthenticatedUsers", at)
+			if org, ok := waccess.OrgOfUsersGroup(b.SubjectID); ok {
+				// All users of an organization (Yandex's system group).
+				if err := subjectExists(ctx, tx, org, warden.TypeOrganization, at, b); err != nil {
+					return err
+				}
+			} else if b.SubjectID != waccess.AllUsers && b.SubjectID != waccess.AllAuthenticatedUsers {
+				return warden.Errorf(warden.InvalidArgument, "%s.subject.id: system subject must be allUsers, allAuthenticatedUsers or group:organization:<organization id>:users", at)
 			}
-		case "userAccount", "serviceAccount":
-			r, err := tx.GetResource(ctx, b.SubjectID)
-			if warden.IsCode(err, warden.NotFound) || (err == nil && string(r.Type) != b.SubjectType) {
-				return warden.Errorf(warden.InvalidArgument, "%s.subject: %s %s does not exist", at, b.SubjectType, b.SubjectID)
-			}
-			if err != nil {
+		case "userAccount", "serviceAccount", "group":
+			if err := subjectExists(ctx, tx, b.SubjectID, warden.ResourceType(b.SubjectType), at, b); err != nil {
 				return err
 			}
-		case "federatedUser", "group":
+		case "federatedUser":
 			return warden.Errorf(warden.InvalidArgument, "%s.subject: %s %s does not exist", at, b.SubjectType, b.SubjectID)
 		default:
 			return warden.Errorf(warden.InvalidArgument, "%s.subject.type: must be userAccount, serviceAccount, federatedUser, group or system", at)
 		}
 	}
 	return nil
+}
+
+// subjectExists refuses a binding whose subject (or, for an organization's
+// members group, whose organization) id is not a resource of type typ.
+func subjectExists(ctx context.Context, tx warden.Tx, id string, typ warden.ResourceType, at string, b warden.AccessBinding) error {
+	r, err := tx.GetResource(ctx, id)
+	if warden.IsCode(err, warden.NotFound) || (err == nil && r.Type != typ) {
+		return warden.Errorf(warden.InvalidArgument, "%s.subject: %s %s does not exist", at, b.SubjectType, b.SubjectID)
+	}
+	return err
 }

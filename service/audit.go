@@ -354,7 +354,7 @@ func (s *Service) snapshotPath(id string) []warden.AuditPathElement {
 // resourceFields are request fields naming the resource a call is about,
 // most specific first.
 var resourceFields = []protoreflect.Name{"key_id", "api_key_id", "access_key_id", "service_account_id", "resource_id", "user_account_id",
-	"user_id", "subject_id", "userpool_id", "folder_id", "cloud_id", "organization_id", "operation_id"}
+	"user_id", "group_id", "subject_id", "userpool_id", "folder_id", "cloud_id", "organization_id", "operation_id"}
 
 // requestResource is the resource a request names, "" when none.
 func requestResource(req proto.Message) string {

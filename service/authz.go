@@ -29,7 +29,7 @@ type authz struct {
 	snap    atomic.Pointer[access.Snapshot]
 	mu      sync.Mutex // guards what follows, and every change of snap
 	gen     uint64     // the last generation handed out
-	// touched is, per record ("r/" or "b/" and a resource ID), the
+	// touched is, per record ("r/", "b/" or "m/" and a resource ID), the
 	// generation of the state applied last; entries older than every read
 	// in flight (reading) decide nothing and are dropped.
 	touched map[string]uint64
@@ -68,6 +68,7 @@ func (a *authz) reloadLocked(ctx context.Context) error {
 	var start time.Time // the database's clock, which stamps the feed
 	var resources []*warden.Resource
 	var bindings map[string][]warden.AccessBinding
+	var groups map[string][]warden.GroupMember
 	err := a.store.View(ctx, func(tx warden.Tx) (err error) {
 		// The clock is read first: the feed is then read from before the
 		// load, so a commit racing it is applied afterwards.
@@ -77,7 +78,10 @@ func (a *authz) reloadLocked(ctx context.Context) error {
 		if resources, err = tx.AllResources(ctx); err != nil {
 			return err
 		}
-		bindings, err = tx.AllAccessBindings(ctx)
+		if bindings, err = tx.AllAccessBindings(ctx); err != nil {
+			return err
+		}
+		groups, err = tx.AllGroupMembers(ctx)
 		return err
 	})
 	if err != nil {
@@ -93,7 +97,13 @@ func (a *authz) reloadLocked(ctx context.Context) error {
 			bs = append(bs, access.Binding{ResourceID: id, AccessBinding: b})
 		}
 	}
-	a.snap.Store(access.NewSnapshot(a.catalog, nodes, bs))
+	var ms []access.Membership
+	for g, members := range groups {
+		for _, m := range members {
+			ms = append(ms, access.Membership{GroupID: g, SubjectID: m.SubjectID})
+		}
+	}
+	a.snap.Store(access.NewSnapshot(a.catalog, nodes, bs, ms...))
 	a.rebuilds++
 	a.floor = g
 	clear(a.touched)
@@ -232,22 +242,32 @@ func (a *authz) apply(ctx context.Context, changes ...warden.ResourceChange) err
 	if len(changes) == 0 {
 		return nil
 	}
-	var resourceIDs, bindingIDs []string
+	var resourceIDs, bindingIDs, groupIDs []string
 	for _, ch := range changes {
 		switch ch.Kind {
 		case warden.ResourceChanged:
 			resourceIDs = append(resourceIDs, ch.ResourceID)
 		case warden.BindingsChanged:
 			bindingIDs = append(bindingIDs, ch.ResourceID)
+		case warden.MembersChanged:
+			groupIDs = append(groupIDs, ch.ResourceID)
 		default:
 			return a.reload(ctx)
 		}
 	}
-	resourceIDs, bindingIDs = uniq(resourceIDs), uniq(bindingIDs)
+	resourceIDs, bindingIDs, groupIDs = uniq(resourceIDs), uniq(bindingIDs), uniq(groupIDs)
 	g := a.begin()
 	found := map[string]*warden.Resource{}
 	bindings := make(map[string][]warden.AccessBinding, len(bindingIDs))
+	members := make(map[string][]string, len(groupIDs))
 	err := a.store.View(ctx, func(tx warden.Tx) error {
+		for _, id := range groupIDs {
+			ms, err := allMembers(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			members[id] = ms
+		}
 		for _, id := range resourceIDs {
 			r, err := tx.GetResource(ctx, id)
 			if warden.IsCode(err, warden.NotFound) {
@@ -302,17 +322,46 @@ func (a *authz) apply(ctx context.Context, changes ...warden.ResourceChange) err
 			e.SetBindings(id, bindings[id])
 		}
 	}
+	for _, id := range groupIDs {
+		if a.fresher("m/"+id, g) {
+			e.SetMembers(id, members[id])
+		}
+	}
 	a.snap.Store(e.Snapshot())
 	return nil
 }
 
+// allMembers reads the IDs of every direct member of a group.
+func allMembers(ctx context.Context, tx warden.Tx, groupID string) ([]string, error) {
+	var out []string
+	for tok := ""; ; {
+		page, next, err := tx.GroupMembers(ctx, groupID, warden.Page{Size: 1000, Token: tok})
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range page {
+			out = append(out, m.SubjectID)
+		}
+		if next == "" {
+			return out, nil
+		}
+		tok = next
+	}
+}
+
 // removeLocked removes a resource in e, noting the bindings elsewhere that
-// went with it (those naming it) as applied at generation g.
+// went with it (those naming it) and the memberships (its own, as a group
+// or a member) as applied at generation g.
 func (a *authz) removeLocked(e *access.Edit, g uint64, id string) {
-	for _, other := range e.RemoveNode(id) {
+	rebound, regrouped := e.RemoveNode(id)
+	for _, other := range rebound {
 		a.touched["b/"+other] = max(a.touched["b/"+other], g)
 	}
+	for _, group := range regrouped {
+		a.touched["m/"+group] = max(a.touched["m/"+group], g)
+	}
 	a.touched["b/"+id] = max(a.touched["b/"+id], g)
+	a.touched["m/"+id] = max(a.touched["m/"+id], g)
 }
 
 // created applies a resource created through this process. A create needs

@@ -38,10 +38,35 @@ type KeystoneRoleAssignment struct {
 	ScopeID string
 	// Domain is set when the scope is a domain.
 	Domain bool
+	// Group is set when the subject is a group (a system group included).
+	Group bool
+	// ViaGroup is, in an effective listing, the group a user holds the
+	// role through.
+	ViaGroup string
 }
 
-// KeystoneFilter narrows a list: by name and by domain ("" = any).
-type KeystoneFilter struct{ Name, DomainID string }
+// KeystoneAssignmentFilter narrows GET /v3/role_assignments as Keystone's
+// query does ("" = any): user.id, group.id, the scope, and effective
+// (group assignments expanded into their members' own).
+type KeystoneAssignmentFilter struct {
+	UserID, GroupID, ScopeID string
+	Effective                bool
+}
+
+// KeystoneFilter narrows a list, as Keystone's query filters do: by name,
+// by domain, by parent (a project's parent is its domain) ("" = any) and by
+// whether it is enabled (nil = either).
+type KeystoneFilter struct {
+	Name, DomainID, ParentID string
+	Enabled                  *bool
+}
+
+// match reports whether an entry of name, domain and state passes the
+// filter; parent is the entry's parent, for a project its domain.
+func (f KeystoneFilter) match(name, domainID, parentID string, enabled bool) bool {
+	return (f.Name == "" || name == f.Name) && (f.DomainID == "" || domainID == f.DomainID) &&
+		(f.ParentID == "" || parentID == f.ParentID) && (f.Enabled == nil || enabled == *f.Enabled)
+}
 
 func sortedByName[T any](xs []T, name func(T) string) []T {
 	slices.SortFunc(xs, func(a, b T) int { return strings.Compare(name(a), name(b)) })
@@ -85,8 +110,9 @@ func (s *Service) KeystoneAuthDomains(ctx context.Context) []KeystoneDomain {
 func (s *Service) KeystoneProjects(ctx context.Context, f KeystoneFilter) []KeystoneProject {
 	var out []KeystoneProject
 	s.authz.snap.Load().Each(warden.TypeFolder, func(n access.Node) {
-		if (f.Name == "" || n.Name == f.Name) && (f.DomainID == "" || n.ParentID == f.DomainID) && s.allowed(ctx, "resource-manager.folders.get", n.ID) {
-			out = append(out, KeystoneProject{ID: n.ID, Name: n.Name, DomainID: n.ParentID, Enabled: n.Status == warden.StatusActive})
+		enabled := n.Status == warden.StatusActive
+		if f.match(n.Name, n.ParentID, n.ParentID, enabled) && s.allowed(ctx, "resource-manager.folders.get", n.ID) {
+			out = append(out, KeystoneProject{ID: n.ID, Name: n.Name, DomainID: n.ParentID, Enabled: enabled})
 		}
 	})
 	return sortedByName(out, func(p KeystoneProject) string { return p.Name + "\x00" + p.ID })
@@ -104,8 +130,9 @@ func (s *Service) KeystoneGetProject(ctx context.Context, id string) (KeystonePr
 func (s *Service) KeystoneDomains(ctx context.Context, f KeystoneFilter) []KeystoneDomain {
 	var out []KeystoneDomain
 	s.authz.snap.Load().Each(warden.TypeCloud, func(n access.Node) {
-		if (f.Name == "" || n.Name == f.Name) && s.allowed(ctx, "resource-manager.clouds.get", n.ID) {
-			out = append(out, KeystoneDomain{ID: n.ID, Name: n.Name, Enabled: n.Status == warden.StatusActive})
+		enabled := n.Status == warden.StatusActive
+		if f.match(n.Name, "", "", enabled) && s.allowed(ctx, "resource-manager.clouds.get", n.ID) {
+			out = append(out, KeystoneDomain{ID: n.ID, Name: n.Name, Enabled: enabled})
 		}
 	})
 	return sortedByName(out, func(d KeystoneDomain) string { return d.Name + "\x00" + d.ID })
@@ -136,8 +163,6 @@ var keystoneKind = map[warden.ResourceType]string{warden.TypeFolder: "project", 
 
 // KeystoneGetUser returns an account (GET /v3/users/{id}): one's own, or
 // one the caller holds iam.serviceAccounts.get or iam.userAccounts.get on.
-// A service account's domain is its folder's cloud; a user account's its
-// organization.
 func (s *Service) KeystoneGetUser(ctx context.Context, id string) (KeystoneUser, error) {
 	if err := s.mayReadUser(ctx, id); err != nil {
 		return KeystoneUser{}, err
@@ -147,13 +172,44 @@ func (s *Service) KeystoneGetUser(ctx context.Context, id string) (KeystoneUser,
 	if !ok || (n.Type != warden.TypeServiceAccount && n.Type != warden.TypeUserAccount) {
 		return KeystoneUser{}, warden.Errorf(warden.NotFound, "Could not find user: %s.", id)
 	}
+	return s.keystoneUserView(snap, n), nil
+}
+
+// KeystoneUsers lists the accounts the caller may read (GET /v3/users):
+// its own, and those it holds iam.serviceAccounts.get or
+// iam.userAccounts.get on — within its token's scope, as Keystone narrows a
+// domain-scoped list to the domain.
+func (s *Service) KeystoneUsers(ctx context.Context, f KeystoneFilter) []KeystoneUser {
+	snap := s.authz.snap.Load()
+	self := SubjectFrom(ctx).ID
+	var out []KeystoneUser
+	for _, kind := range []struct {
+		typ  warden.ResourceType
+		perm string
+	}{{warden.TypeServiceAccount, "iam.serviceAccounts.get"}, {warden.TypeUserAccount, "iam.userAccounts.get"}} {
+		snap.Each(kind.typ, func(n access.Node) {
+			if f.Name != "" && n.Name != f.Name {
+				return // the cheap test first: a name filter is the usual query
+			}
+			u := s.keystoneUserView(snap, n)
+			if f.match(u.Name, u.DomainID, "", u.Enabled) && (n.ID == self || s.allowed(ctx, kind.perm, n.ID)) {
+				out = append(out, u)
+			}
+		})
+	}
+	return sortedByName(out, func(u KeystoneUser) string { return u.Name + "\x00" + u.ID })
+}
+
+// keystoneUserView names an account as Keystone does. A service account's
+// domain is its folder's cloud; a user account's its organization.
+func (s *Service) keystoneUserView(snap *access.Snapshot, n access.Node) KeystoneUser {
 	u := KeystoneUser{ID: n.ID, Name: n.Name, DomainID: n.ParentID, Enabled: n.ActiveAt(s.now())}
 	if n.Type == warden.TypeServiceAccount {
 		if f, ok := snap.Node(n.ParentID); ok {
 			u.DomainID = f.ParentID
 		}
 	}
-	return u, nil
+	return u
 }
 
 // mayReadUser lets a caller read its own account, or another with the .get
@@ -197,31 +253,52 @@ func (s *Service) KeystoneRoles() []string {
 }
 
 // KeystoneRoleAssignments lists the bindings on projects and domains on
-// which the caller may list access bindings (GET /v3/role_assignments),
-// optionally of one subject or on one scope ("" = any).
-func (s *Service) KeystoneRoleAssignments(ctx context.Context, subjectID, scopeID string) []KeystoneRoleAssignment {
+// which the caller may list access bindings (GET /v3/role_assignments).
+// With Effective, as in Keystone, a group's assignment is listed as one of
+// each member's instead.
+func (s *Service) KeystoneRoleAssignments(ctx context.Context, f KeystoneAssignmentFilter) []KeystoneRoleAssignment {
 	snap := s.authz.snap.Load()
+	isGroup := func(id string) bool {
+		if _, ok := access.OrgOfUsersGroup(id); ok || id == access.AllUsers || id == access.AllAuthenticatedUsers {
+			return true
+		}
+		n, ok := snap.Node(id)
+		return ok && n.Type == warden.TypeGroup
+	}
 	var out []KeystoneRoleAssignment
 	for _, kind := range []struct {
 		typ  warden.ResourceType
 		perm string
 	}{{warden.TypeCloud, "resource-manager.clouds.listAccessBindings"}, {warden.TypeFolder, "resource-manager.folders.listAccessBindings"}} {
 		snap.Each(kind.typ, func(n access.Node) {
-			if (scopeID != "" && n.ID != scopeID) || !s.allowed(ctx, kind.perm, n.ID) {
+			if (f.ScopeID != "" && n.ID != f.ScopeID) || !s.allowed(ctx, kind.perm, n.ID) {
 				return
 			}
 			for sub, roles := range snap.BoundRoles(n.ID) {
-				if subjectID != "" && sub != subjectID {
-					continue
-				}
+				group := isGroup(sub)
 				for _, r := range roles {
-					out = append(out, KeystoneRoleAssignment{RoleID: r, SubjectID: sub, ScopeID: n.ID, Domain: kind.typ == warden.TypeCloud})
+					a := KeystoneRoleAssignment{RoleID: r, SubjectID: sub, ScopeID: n.ID, Domain: kind.typ == warden.TypeCloud, Group: group}
+					if !group || !f.Effective {
+						out = append(out, a)
+						continue
+					}
+					// System groups have no listed members: they stay as they are.
+					members := snap.Members(sub)
+					if len(members) == 0 {
+						out = append(out, a)
+					}
+					for _, m := range members {
+						out = append(out, KeystoneRoleAssignment{RoleID: r, SubjectID: m, ScopeID: n.ID, Domain: a.Domain, ViaGroup: sub})
+					}
 				}
 			}
 		})
 	}
+	out = slices.DeleteFunc(out, func(a KeystoneRoleAssignment) bool {
+		return (f.UserID != "" && (a.Group || a.SubjectID != f.UserID)) || (f.GroupID != "" && (!a.Group || a.SubjectID != f.GroupID))
+	})
 	slices.SortFunc(out, func(a, b KeystoneRoleAssignment) int {
-		return strings.Compare(a.ScopeID+a.SubjectID+a.RoleID, b.ScopeID+b.SubjectID+b.RoleID)
+		return strings.Compare(a.ScopeID+a.SubjectID+a.RoleID+a.ViaGroup, b.ScopeID+b.SubjectID+b.RoleID+b.ViaGroup)
 	})
 	return out
 }

@@ -42,6 +42,7 @@ var readPermission = map[warden.ResourceType]string{
 	warden.TypeServiceAccount: "iam.serviceAccounts.get",
 	warden.TypeUserAccount:    "iam.userAccounts.get",
 	warden.TypeUserpool:       "organization-manager.userpools.get",
+	warden.TypeGroup:          permGroupsGet,
 }
 
 // authorizeOperation lets the operation's creator read it, and anyone who
@@ -114,6 +115,7 @@ func resourceTypeByPrefix(id string) warden.ResourceType {
 		warden.PrefixOrganization: warden.TypeOrganization, warden.PrefixCloud: warden.TypeCloud,
 		warden.PrefixFolder: warden.TypeFolder, warden.PrefixServiceAccount: warden.TypeServiceAccount,
 		warden.PrefixUserAccount: warden.TypeUserAccount, warden.PrefixUserpool: warden.TypeUserpool,
+		warden.PrefixGroup: warden.TypeGroup,
 	}[id[:3]]
 }
 

@@ -40,6 +40,7 @@ func ofType(r *warden.Resource, err error, id string, typ warden.ResourceType) (
 var typeNames = map[warden.ResourceType]string{
 	warden.TypeOrganization: "organization", warden.TypeCloud: "cloud", warden.TypeFolder: "folder",
 	warden.TypeServiceAccount: "service account", warden.TypeUserAccount: "user account", warden.TypeUserpool: "userpool",
+	warden.TypeGroup: "group",
 }
 
 func (s *Service) get(ctx context.Context, id string, typ warden.ResourceType) (*warden.Resource, error) {

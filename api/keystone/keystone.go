@@ -38,6 +38,7 @@ const (
 	MethodGetProject      = "/openstack.identity.v3.ProjectService/Get"
 	MethodListDomains     = "/openstack.identity.v3.DomainService/List"
 	MethodGetDomain       = "/openstack.identity.v3.DomainService/Get"
+	MethodListUsers       = "/openstack.identity.v3.UserService/List"
 	MethodGetUser         = "/openstack.identity.v3.UserService/Get"
 	MethodUserProjects    = "/openstack.identity.v3.UserService/ListProjects"
 	MethodListRoles       = "/openstack.identity.v3.RoleService/List"
@@ -74,6 +75,7 @@ var routes = []Route{
 	{"GET /v3/projects/{id}", MethodGetProject},
 	{"GET /v3/domains", MethodListDomains},
 	{"GET /v3/domains/{id}", MethodGetDomain},
+	{"GET /v3/users", MethodListUsers},
 	{"GET /v3/users/{id}", MethodGetUser},
 	{"GET /v3/users/{id}/projects", MethodUserProjects},
 	{"GET /v3/roles", MethodListRoles},
@@ -127,7 +129,7 @@ func Register(mux *http.ServeMux, cfg Config) {
 		MethodAuthProjects: h.authProjects, MethodAuthDomains: h.authDomains, MethodAuthCatalog: h.authCatalog,
 		MethodListProjects: h.listProjects, MethodGetProject: h.getProject,
 		MethodListDomains: h.listDomains, MethodGetDomain: h.getDomain,
-		MethodGetUser: h.getUser, MethodUserProjects: h.userProjects,
+		MethodListUsers: h.listUsers, MethodGetUser: h.getUser, MethodUserProjects: h.userProjects,
 		MethodListRoles: h.listRoles, MethodRoleAssignments: h.roleAssignments,
 		MethodNotFound: h.notFound,
 	}
@@ -246,7 +248,14 @@ func (h *handler) host(r *http.Request) string {
 // discovery starts, and what the catalog lists for identity.
 func (h *handler) root(r *http.Request) string { return h.host(r) + prefix(r) }
 
-// notFound answers a path the API does not have.
+// notFound answers a path the API does not have. A write is refused
+// whatever its path, as Keystone refuses one on a read-only identity
+// backend: only tokens are issued and revoked here, so a client creating a
+// project or a user (Terraform's identity resources) is told why rather
+// than that the collection it just listed does not exist.
 func (h *handler) notFound(_ context.Context, r *http.Request) (result, error) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return result{}, warden.Errorf(warden.PermissionDenied, "Warden's Keystone API is read-only: create and change projects, domains, users, roles and their assignments through Warden's own API.")
+	}
 	return result{}, warden.Errorf(warden.NotFound, "The resource could not be found.")
 }

@@ -461,6 +461,15 @@ func (w *walker) field(m protoreflect.Message, fd protoreflect.FieldDescriptor, 
 		return w.violation("is required")
 	}
 	if !has {
+		// An empty list or map is not "set" in proto3, but a size with a
+		// lower bound ("1-1000") still refuses it.
+		if r.size != nil && (fd.IsList() || fd.IsMap()) && !r.size.check(0) {
+			what := " elements"
+			if fd.IsMap() {
+				what = " entries"
+			}
+			return w.violation("must have " + r.size.describe() + what)
+		}
 		return nil
 	}
 	v := m.Get(fd)

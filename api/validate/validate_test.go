@@ -38,6 +38,7 @@ func TestMessage(t *testing.T) {
 			{RoleId: "viewer", Subject: &access.Subject{Id: strings.Repeat("x", 101), Type: "userAccount"}},
 		}}, "access_bindings[0].subject.id: length must be at most 100 characters"},
 		{"exactly one", &iam.CreateIamTokenRequest{}, "identity: exactly one of its fields must be set"},
+		{"an empty list below its size", &access.UpdateAccessBindingsRequest{ResourceId: "r"}, "access_binding_deltas: must have from 1 to 1000 elements"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

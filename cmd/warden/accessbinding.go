@@ -54,11 +54,14 @@ yaml print the effective deltas that the server reports.`
 const subjectHelp = `
 
 The subject is exactly one of --subject TYPE:ID (serviceAccount:ID,
-userAccount:ID, system:allUsers, system:allAuthenticatedUsers),
---service-account-id, --service-account-name (looked up in the folder of
---folder-id or --folder-name if given, else in the folder the binding is
-on or the service account's own folder, else the selected folder),
---user-account-id, --all-authenticated-users or --all-users.`
+userAccount:ID, group:ID, system:allUsers, system:allAuthenticatedUsers,
+system:group:organization:ORGANIZATION_ID:users for every user of an
+organization), --service-account-id, --service-account-name (looked up in
+the folder of --folder-id or --folder-name if given, else in the folder the
+binding is on or the service account's own folder, else the selected
+folder), --user-account-id, --user-account-name, --group-id, --group-name
+(in the only organization you can see), --all-authenticated-users or
+--all-users.`
 
 // accessBindingCommands are add-access-binding, remove-access-binding and
 // list-access-bindings for the resources r describes.
@@ -148,6 +151,8 @@ func exampleID(what string) string {
 		return "ajeexample0000000000"
 	case "organization":
 		return "bpfexample0000000000"
+	case "group":
+		return "ajgexample0000000000"
 	}
 	return "b1fexample0000000000"
 }
@@ -166,6 +171,7 @@ type bindingFlags struct {
 	subject               string
 	saID, saName, userID  string
 	userName              string
+	groupID, groupName    string
 	allAuthenticated, all bool
 }
 
@@ -177,6 +183,8 @@ func (b *bindingFlags) register(cmd *cobra.Command) {
 	f.StringVar(&b.saName, "service-account-name", "", "subject: the service account with this name, in the selected folder")
 	f.StringVar(&b.userID, "user-account-id", "", "subject: the user account with this ID")
 	f.StringVar(&b.userName, "user-account-name", "", "subject: the user with this login (name@domain)")
+	f.StringVar(&b.groupID, "group-id", "", "subject: the group with this ID (its members hold the role)")
+	f.StringVar(&b.groupName, "group-name", "", "subject: the group with this name, in the only organization you can see")
 	f.BoolVar(&b.allAuthenticated, "all-authenticated-users", false, "subject: everyone who is authenticated (system:allAuthenticatedUsers)")
 	f.BoolVar(&b.all, "all-users", false, "subject: everyone, even unauthenticated callers (system:allUsers)")
 }
@@ -192,7 +200,8 @@ func (b *bindingFlags) check() error {
 		set  bool
 	}{
 		{"--subject", b.subject != ""}, {"--service-account-id", b.saID != ""}, {"--service-account-name", b.saName != ""},
-		{"--user-account-id", b.userID != ""}, {"--user-account-name", b.userName != ""}, {"--all-authenticated-users", b.allAuthenticated}, {"--all-users", b.all},
+		{"--user-account-id", b.userID != ""}, {"--user-account-name", b.userName != ""}, {"--group-id", b.groupID != ""}, {"--group-name", b.groupName != ""},
+		{"--all-authenticated-users", b.allAuthenticated}, {"--all-users", b.all},
 	} {
 		if f.set {
 			given = append(given, f.name)
@@ -200,7 +209,7 @@ func (b *bindingFlags) check() error {
 	}
 	switch len(given) {
 	case 0:
-		return errors.New("give the subject: --subject TYPE:ID, --service-account-id, --service-account-name, --user-account-id, --user-account-name, --all-authenticated-users or --all-users")
+		return errors.New("give the subject: --subject TYPE:ID, --service-account-id, --service-account-name, --user-account-id, --user-account-name, --group-id, --group-name, --all-authenticated-users or --all-users")
 	case 1:
 		return nil
 	}
@@ -242,6 +251,14 @@ func (b *bindingFlags) binding(ctx context.Context, a *app, c *client.Client, fo
 			return nil, fmt.Errorf("user %q: %w", b.userName, err)
 		}
 		typ, id = "userAccount", acct.Id
+	case b.groupID != "":
+		typ, id = "group", b.groupID
+	case b.groupName != "":
+		g, err := (&groupCommands{a: a}).resolveGroup(ctx, c, &target{what: "group", name: b.groupName})
+		if err != nil {
+			return nil, err
+		}
+		typ, id = "group", g.Id
 	case b.allAuthenticated:
 		typ, id = "system", "allAuthenticatedUsers"
 	case b.all:

@@ -209,7 +209,7 @@ func TestAccessBindingErrors(t *testing.T) {
 		want string // a part of the message
 	}{
 		{"unknown role", []string{"--role", "no-such-role", "--all-users"}, `role "no-such-role" does not exist`},
-		{"no subject", []string{"--role", "viewer"}, "give the subject: --subject TYPE:ID, --service-account-id, --service-account-name, --user-account-id, --user-account-name, --all-authenticated-users or --all-users"},
+		{"no subject", []string{"--role", "viewer"}, "give the subject: --subject TYPE:ID, --service-account-id, --service-account-name, --user-account-id, --user-account-name, --group-id, --group-name, --all-authenticated-users or --all-users"},
 		{"empty subject", []string{"--role", "viewer", "--subject", ""}, "give the subject: "},
 		{"two subjects", []string{"--role", "viewer", "--all-users", "--user-account-id", w.adminID}, "give one subject, not --user-account-id and --all-users"},
 		{"no role", []string{"--all-users"}, "give the role with --role"},
@@ -217,7 +217,9 @@ func TestAccessBindingErrors(t *testing.T) {
 		{"unknown subject type", []string{"--role", "viewer", "--subject", "robot:x"}, "subject.type: must be"},
 		{"no such service account", []string{"--role", "viewer", "--service-account-id", "ajenosuchaccount0000"}, "serviceAccount ajenosuchaccount0000 does not exist"},
 		{"no such service account name", []string{"--role", "viewer", "--service-account-name", "nope"}, `service account "nope" not found in folder b1f`},
-		{"unknown flag", []string{"--role", "viewer", "--group-id", "x"}, "unknown flag: --group-id"},
+		{"unknown flag", []string{"--role", "viewer", "--federated-user-id", "x"}, "unknown flag: --federated-user-id"},
+		{"no such group", []string{"--role", "viewer", "--group-id", "ajgnosuchgroup000000"}, "group ajgnosuchgroup000000 does not exist"},
+		{"no such group name", []string{"--role", "viewer", "--group-name", "nope"}, `group "nope" not found in organization bpf`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if msg := c.fail(append(append([]string{}, add...), tc.args...)...); !strings.Contains(msg, tc.want) {

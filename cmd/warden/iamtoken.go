@@ -11,7 +11,7 @@ import (
 func (a *app) iamCommand() *cobra.Command {
 	return group("iam", "Manage identities and access", `
 Manage identities and access: service accounts and their authorized keys,
-user accounts, roles and IAM tokens.`, nil, a.serviceAccountCommand(), a.keyCommand(), a.apiKeyCommand(), a.accessKeyCommand(), a.staticTokenCommand(), a.userAccountCommand(), a.roleCommand(), a.createTokenCommand())
+user accounts, roles and IAM tokens.`, nil, a.serviceAccountCommand(), a.keyCommand(), a.apiKeyCommand(), a.accessKeyCommand(), a.staticTokenCommand(), a.userAccountCommand(), a.roleCommand(), a.accessAnalyzerCommand(), a.createTokenCommand())
 }
 
 func (a *app) createTokenCommand() *cobra.Command {

@@ -38,7 +38,7 @@ func (a *app) resolveOrganization(ctx context.Context, c *client.Client, t *targ
 func (a *app) organizationManagerCommand() *cobra.Command {
 	return group("organization-manager", "Manage organizations", `
 Manage organizations: the top of the resource hierarchy, holding clouds and
-users.`, []string{"organizationmanager"}, a.organizationCommand(), a.userCommand(), a.userpoolCommand())
+users.`, []string{"organizationmanager"}, a.organizationCommand(), a.userCommand(), a.userpoolCommand(), a.groupCommand())
 }
 
 func (a *app) organizationCommand() *cobra.Command {

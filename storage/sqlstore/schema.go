@@ -101,4 +101,14 @@ var migrations = []string{
 		at BIGINT NOT NULL
 	);
 	CREATE INDEX resource_changes_at ON resource_changes (at);`,
+	// Group membership: one row per direct member of a group (users and
+	// service accounts; groups hold no groups), read whole into the
+	// authorization snapshot and kept current through the resource feed.
+	`CREATE TABLE group_members (
+		group_id TEXT NOT NULL,
+		subject_id TEXT NOT NULL,
+		subject_type TEXT NOT NULL,
+		PRIMARY KEY (group_id, subject_id)
+	);
+	CREATE INDEX group_members_subject ON group_members (subject_id);`,
 }

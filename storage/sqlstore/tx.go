@@ -244,6 +244,17 @@ func (t *tx) DeleteResource(ctx context.Context, id string) error {
 	if _, err := t.exec(ctx, "delete resource", `DELETE FROM access_bindings WHERE resource_id = $1 OR subject_id = $1`, id); err != nil {
 		return err
 	}
+	// So do its memberships: the groups it was in change (named in the
+	// feed like the bindings above), and a deleted group's members rows
+	// go with it (its own ResourceChanged entry says so).
+	if _, err := t.exec(ctx, "delete resource", `INSERT INTO resource_changes (id, resource_id, kind, at)
+		SELECT $2 || group_id, group_id, '`+string(warden.MembersChanged)+`', `+t.d.Now+` FROM group_members WHERE subject_id = $1`,
+		id, warden.NewID("chg")); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, "delete resource", `DELETE FROM group_members WHERE group_id = $1 OR subject_id = $1`, id); err != nil {
+		return err
+	}
 	// The subject's credentials go with it, each through the change feed
 	// like any other credential delete (feed IDs: one fresh prefix plus the
 	// credential ID, unique without a per-row generator).
@@ -427,6 +438,84 @@ func (t *tx) SetAccessBindings(ctx context.Context, resourceID string, bs []ward
 		}
 	}
 	return t.resourceChanged(ctx, resourceID, warden.BindingsChanged)
+}
+
+func (t *tx) GroupMembers(ctx context.Context, groupID string, p warden.Page) ([]warden.GroupMember, string, error) {
+	after, err := parsePageToken(p.Token)
+	if err != nil {
+		return nil, "", err
+	}
+	size := pageSize(p)
+	rows, err := t.q.QueryContext(ctx, `SELECT subject_id, subject_type FROM group_members WHERE group_id = $1 AND subject_id > $2 ORDER BY subject_id LIMIT $3`,
+		groupID, after, size+1)
+	if err != nil {
+		return nil, "", internal("list group members", err)
+	}
+	out, err := collect(rows, "list group members", scanMember)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(out) > size {
+		out = out[:size]
+		return out, pageToken(out[size-1].SubjectID), nil
+	}
+	return out, "", nil
+}
+
+func scanMember(row interface{ Scan(...any) error }) (warden.GroupMember, error) {
+	var m warden.GroupMember
+	err := row.Scan(&m.SubjectID, &m.SubjectType)
+	return m, err
+}
+
+// UpdateGroupMembers inserts with ON CONFLICT DO NOTHING, as RevokeToken
+// does: two nodes adding one member at once both succeed.
+func (t *tx) UpdateGroupMembers(ctx context.Context, groupID string, add []warden.GroupMember, remove []string) error {
+	for _, m := range add {
+		if _, err := t.exec(ctx, "group member", `INSERT INTO group_members (group_id, subject_id, subject_type) VALUES ($1, $2, $3)
+			ON CONFLICT (group_id, subject_id) DO NOTHING`, groupID, m.SubjectID, string(m.SubjectType)); err != nil {
+			return err
+		}
+	}
+	for _, id := range remove {
+		if _, err := t.exec(ctx, "group member", `DELETE FROM group_members WHERE group_id = $1 AND subject_id = $2`, groupID, id); err != nil {
+			return err
+		}
+	}
+	return t.resourceChanged(ctx, groupID, warden.MembersChanged)
+}
+
+func (t *tx) GroupsOf(ctx context.Context, subjectID string) ([]string, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT group_id FROM group_members WHERE subject_id = $1 ORDER BY group_id`, subjectID)
+	if err != nil {
+		return nil, internal("groups of a subject", err)
+	}
+	return collect(rows, "groups of a subject", func(row interface{ Scan(...any) error }) (string, error) {
+		var id string
+		err := row.Scan(&id)
+		return id, err
+	})
+}
+
+func (t *tx) AllGroupMembers(ctx context.Context) (map[string][]warden.GroupMember, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT group_id, subject_id, subject_type FROM group_members`)
+	if err != nil {
+		return nil, internal("all group members", err)
+	}
+	defer rows.Close()
+	out := map[string][]warden.GroupMember{}
+	for rows.Next() {
+		var group string
+		var m warden.GroupMember
+		if err := rows.Scan(&group, &m.SubjectID, &m.SubjectType); err != nil {
+			return nil, internal("all group members", err)
+		}
+		out[group] = append(out[group], m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("all group members", err)
+	}
+	return out, nil
 }
 
 const credentialCols = `id, kind, subject_id, hash, data, description, created_at, expires_at, last_used_at`

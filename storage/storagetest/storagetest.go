@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) warden.Store) {
 		{"ListResources", testListResources},
 		{"Operation", testOperation},
 		{"AccessBinding", testAccessBinding},
+		{"GroupMember", testGroupMember},
 		{"Credential", testCredential},
 		{"RevokedToken", testRevokedToken},
 		{"Clock", testClock},
@@ -96,6 +97,7 @@ var idPrefixes = map[warden.ResourceType]string{
 	warden.TypeFolder:         warden.PrefixFolder,
 	warden.TypeServiceAccount: warden.PrefixServiceAccount,
 	warden.TypeUserAccount:    warden.PrefixUserAccount,
+	warden.TypeGroup:          warden.PrefixGroup,
 }
 
 // newResource returns an unsaved resource with a fresh ID and name.
