@@ -13,6 +13,18 @@ type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(Tx) error) error
+	// ScanCredentials reads every credential of a kind for an in-memory
+	// index, in parts (at most parts) read concurrently, each by one
+	// query: fn is called on one goroutine per part, with the part's
+	// number, never concurrently for one part. Every credential committed
+	// before the call is passed once (one changed or deleted during the
+	// call as it was before or after; the change feed says which changed),
+	// one created during it at most once. c holds ID, Kind, SubjectID,
+	// Hash, Data and ExpiresAt only, and it and its slices are reused
+	// once fn returns. The whole table is read: it is for the kind that
+	// makes up most of it (API keys). The first error of fn stops the scan
+	// and is returned as is.
+	ScanCredentials(ctx context.Context, kind CredentialKind, parts int, fn func(part int, c *Credential) error) error
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the database.
@@ -95,6 +107,9 @@ type Tx interface {
 	// EachCredential calls fn with every credential of a kind, stopping at
 	// its first error.
 	EachCredential(ctx context.Context, kind CredentialKind, fn func(*Credential) error) error
+	// CountCredentials returns the number of stored credentials of a
+	// kind: what an in-memory index sizes itself by before a full load.
+	CountCredentials(ctx context.Context, kind CredentialKind) (int, error)
 	// CredentialChanges returns the credential change feed from since (a
 	// reading of Clock) on, oldest first: Create, Update and
 	// DeleteCredential each append one entry in their transaction. Entries

@@ -3,6 +3,7 @@ package apikey
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -59,7 +60,13 @@ func Compile(s Spec) (*Policy, error) {
 // ParseNet parses an address (one host) or a subnet in CIDR form. A subnet
 // with host bits set is refused rather than silently widened.
 func ParseNet(s string) (netip.Prefix, error) {
-	if a, err := netip.ParseAddr(s); err == nil {
+	// An address has no '/' and a subnet has one: one parse, not a failed
+	// one (which allocates its error) and another.
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IPv4 or IPv6 address or subnet", s)
+		}
 		if a.Zone() != "" {
 			return netip.Prefix{}, fmt.Errorf("%q: zoned addresses are not supported", s)
 		}

@@ -20,15 +20,32 @@ const KeyIDSize = 20
 // one key. A Table is not safe for concurrent use: its owner locks it
 // (Check may run concurrently with other Checks).
 type Table struct {
-	byID  map[[KeyIDSize]byte]uint32
-	rows  []row
-	free  []uint32 // rows of deleted keys, reused first
+	byID map[[KeyIDSize]byte]uint32
+	rows []row
+	free []uint32 // rows of deleted keys, reused first
+	pools
+	waste int // pool entries no row refers to
+}
+
+// pools hold what rows refer to by offset: addresses, name lists, names.
+type pools struct {
 	nets  []packedNet
 	lists []uint32 // name indexes
+	*nameSet
+}
+
+// nameSet interns names. Batches that continue one another (Batch.Next)
+// share one.
+type nameSet struct {
 	names []string
 	index map[string]uint32 // names
-	waste int               // pool entries no row refers to
+	// What Table.Merge learnt of a Batch's names: names[i] is the name
+	// merged[i] of into. Only Merge touches them.
+	into   *Table
+	merged []uint32
 }
+
+func newNameSet() *nameSet { return &nameSet{index: map[string]uint32{}} }
 
 // row is one key. It holds no pointers.
 type row struct {
@@ -77,12 +94,16 @@ func (n *packedNet) contains(a netip.Addr) bool {
 func NewTable(sizeHint int) *Table {
 	return &Table{
 		byID: make(map[[KeyIDSize]byte]uint32, sizeHint), rows: make([]row, 0, sizeHint),
-		index: map[string]uint32{},
+		pools: pools{nameSet: newNameSet()},
 	}
 }
 
 // Len returns the number of keys held.
 func (t *Table) Len() int { return len(t.byID) }
+
+// Rows returns the number of rows, held keys and free rows: row numbers
+// are below it.
+func (t *Table) Rows() int { return len(t.rows) }
 
 // Lookup returns the row of a key ID.
 func (t *Table) Lookup(id string) (uint32, bool) {
@@ -100,11 +121,23 @@ func (t *Table) Lookup(id string) (uint32, bool) {
 // returns the row. Specs come from the store, which only holds validated
 // ones, so an error here means corrupt data; the table is then unchanged.
 func (t *Table) Put(s Spec) (uint32, error) {
+	r, err := t.compile(s)
+	if err != nil {
+		return 0, err
+	}
+	i := t.place(r)
+	t.compactIfWasteful()
+	return i, nil
+}
+
+// compile checks a spec and compiles it into a row, adding what the row
+// refers to to the pools (nothing on an error).
+func (p *pools) compile(s Spec) (row, error) {
 	if len(s.Hash) != sha256.Size {
-		return 0, fmt.Errorf("apikey: hash of %d bytes", len(s.Hash))
+		return row{}, fmt.Errorf("apikey: hash of %d bytes", len(s.Hash))
 	}
 	if len(s.KeyID) > KeyIDSize {
-		return 0, fmt.Errorf("apikey: key ID of %d bytes", len(s.KeyID))
+		return row{}, fmt.Errorf("apikey: key ID of %d bytes", len(s.KeyID))
 	}
 	r := row{hours: allHours, flags: rowLive}
 	copy(r.id[:], s.KeyID)
@@ -116,26 +149,33 @@ func (t *Table) Put(s Spec) (uint32, error) {
 		r.expires = s.ExpiresAt.UnixNano()
 		r.flags |= rowHasExpiry
 	}
-	nets := make([]packedNet, 0, len(s.Addresses))
-	for _, a := range s.Addresses {
-		n, err := ParseNet(a)
-		if err != nil {
-			return 0, err
-		}
-		nets = append(nets, pack(n))
-	}
 	if len(s.Slots) > 0 {
 		mask, err := HourMask(s.Slots, s.Timezone)
 		if err != nil {
-			return 0, err
+			return row{}, err
 		}
 		r.hours = mask
 	}
-	r.subject = t.name(s.SubjectID)
-	r.nets = span{uint32(len(t.nets)), uint32(len(nets))}
-	t.nets = append(t.nets, nets...)
-	r.products = t.nameList(s.Products)
-	r.scopes = t.nameList(s.Scopes)
+	// The addresses go straight into the pool (no slice per key), which
+	// is cut back if one does not parse.
+	r.nets = span{uint32(len(p.nets)), uint32(len(s.Addresses))}
+	for _, a := range s.Addresses {
+		n, err := ParseNet(a)
+		if err != nil {
+			p.nets = p.nets[:r.nets.off]
+			return row{}, err
+		}
+		p.nets = append(p.nets, pack(n))
+	}
+	r.subject = p.name(s.SubjectID)
+	r.products = p.nameList(s.Products)
+	r.scopes = p.nameList(s.Scopes)
+	return r, nil
+}
+
+// place puts a compiled row in the row of the key with its ID, or in a free
+// row, or in a new one, and returns its row.
+func (t *Table) place(r row) uint32 {
 	i, ok := t.byID[r.id]
 	switch {
 	case ok:
@@ -150,8 +190,78 @@ func (t *Table) Put(s Spec) (uint32, error) {
 		t.rows = append(t.rows, r)
 	}
 	t.byID[r.id] = i
+	return i
+}
+
+// Batch is keys compiled to be added to a Table at once (Merge): a load
+// compiles keys into batches on several goroutines while another merges
+// the full ones. A batch has no index by ID: a lookup in a Table's map is
+// a random memory access, the largest part of compiling a key, which the
+// merge then pays once. Each of a goroutine's batches goes on from the one
+// before (Next), so that a name (an account) is interned, and merged, once
+// per goroutine rather than once per batch.
+type Batch struct {
+	rows  []row
+	names []string // the names its rows may refer to, as of its last Add
+	pools
+}
+
+// NewBatch returns an empty batch; sizeHint is the number of keys
+// expected.
+func NewBatch(sizeHint int) *Batch {
+	return &Batch{rows: make([]row, 0, sizeHint), pools: pools{nameSet: newNameSet()}}
+}
+
+// Next returns an empty batch that goes on from b: it shares b's interned
+// names. b may be merged (on another goroutine) while keys are added to
+// the new batch, but no more keys are added to b.
+func (b *Batch) Next(sizeHint int) *Batch {
+	return &Batch{rows: make([]row, 0, sizeHint), names: b.names, pools: pools{nameSet: b.nameSet}}
+}
+
+// Add compiles a spec into the batch (see Put); the batch is unchanged on
+// an error. Of keys added twice, to one batch or to several merged into a
+// table, the last merged wins.
+func (b *Batch) Add(s Spec) error {
+	r, err := b.compile(s)
+	if err != nil {
+		return err
+	}
+	b.rows = append(b.rows, r)
+	// A view of the shared list that later appends (by the next batch)
+	// leave as it is, for Merge to read on its goroutine.
+	b.names = b.nameSet.names
+	return nil
+}
+
+// Len returns the number of keys added.
+func (b *Batch) Len() int { return len(b.rows) }
+
+// Merge moves the keys of a batch into t, as if each were Put in the order
+// added (a key t holds already is replaced in its row). b must not be
+// used afterwards.
+func (t *Table) Merge(b *Batch) {
+	ns := b.nameSet
+	if ns.into != t {
+		ns.into, ns.merged = t, nil
+	}
+	for _, n := range b.names[min(len(ns.merged), len(b.names)):] {
+		ns.merged = append(ns.merged, t.name(n))
+	}
+	names := ns.merged
+	netsOff, listsOff := uint32(len(t.nets)), uint32(len(t.lists))
+	t.nets = append(t.nets, b.nets...)
+	for _, n := range b.lists {
+		t.lists = append(t.lists, names[n])
+	}
+	for _, r := range b.rows {
+		r.subject = names[r.subject]
+		r.nets.off += netsOff
+		r.products.off += listsOff
+		r.scopes.off += listsOff
+		t.place(r)
+	}
 	t.compactIfWasteful()
-	return i, nil
 }
 
 // Delete removes a key and returns the row it had.
@@ -198,21 +308,21 @@ func (t *Table) compactIfWasteful() {
 }
 
 // name interns a name.
-func (t *Table) name(s string) uint32 {
-	if i, ok := t.index[s]; ok {
+func (p *pools) name(s string) uint32 {
+	if i, ok := p.index[s]; ok {
 		return i
 	}
-	i := uint32(len(t.names))
+	i := uint32(len(p.names))
 	s = strings.Clone(s)
-	t.names = append(t.names, s)
-	t.index[s] = i
+	p.names = append(p.names, s)
+	p.index[s] = i
 	return i
 }
 
-func (t *Table) nameList(names []string) span {
-	sp := span{uint32(len(t.lists)), uint32(len(names))}
+func (p *pools) nameList(names []string) span {
+	sp := span{uint32(len(p.lists)), uint32(len(names))}
 	for _, n := range names {
-		t.lists = append(t.lists, t.name(n))
+		p.lists = append(p.lists, p.name(n))
 	}
 	return sp
 }

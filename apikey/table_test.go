@@ -93,3 +93,96 @@ func TestTableRefusesCorruptSpecs(t *testing.T) {
 		t.Errorf("after refused specs: Len %d, want 0", tb.Len())
 	}
 }
+
+// TestTableMerge: batches compiled apart and merged into a table answer
+// as one table that every key was put into: names interned once, addresses
+// and lists where their rows point, a key added twice (to one batch or two)
+// as the last merged, a key the table held before replaced in its row.
+func TestTableMerge(t *testing.T) {
+	spec := func(i int, product string) apikey.Spec {
+		sum := sha256.Sum256(fmt.Appendf(nil, "secret-%d", i))
+		s := apikey.Spec{
+			KeyID: fmt.Sprintf("aka%017d", i), SubjectID: fmt.Sprintf("aje%017d", i%701), Hash: sum[:],
+			Products: []string{product}, Scopes: []string{fmt.Sprintf("scope.%d", i%3)},
+		}
+		if i%2 == 0 {
+			s.Addresses = []string{fmt.Sprintf("10.%d.0.0/16", i%200), "2001:db8::/32"}
+		}
+		return s
+	}
+	req := func(i int, client, product string) *apikey.Request {
+		return &apikey.Request{Secret: fmt.Sprintf("secret-%d", i), Client: client, Now: day, Product: product, Scope: fmt.Sprintf("scope.%d", i%3)}
+	}
+	whole, merged := apikey.NewTable(0), apikey.NewTable(0)
+	put := func(tb *apikey.Table, s apikey.Spec) {
+		if _, err := tb.Put(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 100; i += 7 { // held before the merge
+		put(whole, spec(i, "old"))
+		put(merged, spec(i, "old"))
+	}
+	before, _ := merged.Lookup(fmt.Sprintf("aka%017d", 7))
+	// Three goroutines' worth of batches, each going on from the one
+	// before every 500 keys.
+	lanes := []*apikey.Batch{apikey.NewBatch(0), apikey.NewBatch(100), apikey.NewBatch(0)}
+	var batches []*apikey.Batch
+	add := func(lane int, s apikey.Spec) {
+		if err := lanes[lane].Add(s); err != nil {
+			t.Fatal(err)
+		}
+		if lanes[lane].Len() == 500 {
+			batches = append(batches, lanes[lane])
+			lanes[lane] = lanes[lane].Next(10)
+		}
+	}
+	const n = 3000
+	for i := range n {
+		product := []string{"postbox", "monaas", "logaas"}[i%3]
+		add(i%3, spec(i, product))
+		put(whole, spec(i, product))
+	}
+	batches = append(batches, lanes[0], lanes[1])
+	for i := 0; i < n; i += 10 { // again, in a batch merged last: it wins
+		add(2, spec(i, "storage"))
+		put(whole, spec(i, "storage"))
+	}
+	add(2, spec(1, "twice")) // twice in one batch: the later wins
+	add(2, spec(1, "thrice"))
+	put(whole, spec(1, "thrice"))
+	batches = append(batches, lanes[2])
+	for _, b := range batches {
+		merged.Merge(b)
+	}
+	if merged.Len() != whole.Len() {
+		t.Fatalf("merged Len = %d, want %d", merged.Len(), whole.Len())
+	}
+	if after, _ := merged.Lookup(fmt.Sprintf("aka%017d", 7)); after != before {
+		t.Errorf("a key held before the merge moved from row %d to %d", before, after)
+	}
+	for i := range n {
+		id := fmt.Sprintf("aka%017d", i)
+		wr, _ := whole.Lookup(id)
+		mr, ok := merged.Lookup(id)
+		if !ok {
+			t.Fatalf("key %d is not held after merging", i)
+		}
+		if got, want := merged.Subject(mr), whole.Subject(wr); got != want {
+			t.Fatalf("key %d: Subject %q, want %q", i, got, want)
+		}
+		if i%13 != 1 {
+			if got, want := merged.Check(mr, req(i, "10.250.0.1", "storage")), whole.Check(wr, req(i, "10.250.0.1", "storage")); got != want {
+				t.Fatalf("key %d: %v after merging, %v in the whole table", i, got, want)
+			}
+			continue
+		}
+		for _, client := range []string{fmt.Sprintf("10.%d.1.2:443", i%200), "10.250.0.1", "[2001:db8::1]:443", ""} {
+			for _, product := range []string{"postbox", "monaas", "logaas", "storage", "old", "twice", "thrice"} {
+				if got, want := merged.Check(mr, req(i, client, product)), whole.Check(wr, req(i, client, product)); got != want {
+					t.Fatalf("key %d from %q for %s: %v after merging, %v in the whole table", i, client, product, got, want)
+				}
+			}
+		}
+	}
+}

@@ -8,6 +8,7 @@
 //	go run ./bench                                   # every ratio scenario, 3 runs of 5 s
 //	go run ./bench -scenario authorize-rest -runs 5 -duration 10s
 //	go run ./bench -scenario apikeys -keys 1000000   # start-to-ready, CPU and RSS with 1M API keys
+//	go run ./bench -scenario apikeys -postgres 'postgres://…'   # the same on PostgreSQL
 //
 // Scenarios: authorize-rest, authorize-grpc, sa-list, keystone-validate
 // (all of them by default), and apikeys. Both servers share the machine's
@@ -56,6 +57,7 @@ type options struct {
 	keys      int
 	work      string
 	logFlush  string
+	database  string // wardend's --database; empty: SQLite in its data dir
 }
 
 func run() error {
@@ -69,6 +71,8 @@ func run() error {
 	flag.StringVar(&o.wardend, "wardend", "", "wardend binary; built from ./cmd/wardend when empty")
 	flag.IntVar(&o.keys, "keys", 1_000_000, "API keys of the apikeys scenario")
 	flag.StringVar(&o.logFlush, "log-flush", "100ms", "wardend's --log-flush (the shipped default is 100ms; 0 writes each line at once)")
+	var postgres string
+	flag.StringVar(&postgres, "postgres", "", "run wardend on PostgreSQL: a fresh database is created on this server (postgres://…), and dropped at the end; SQLite in the data dir when empty")
 	flag.StringVar(&limitDir, "limit-server", "", "serve the limit servers with the answers in this directory (used by bench itself)")
 	flag.Parse()
 	if limitDir != "" {
@@ -80,6 +84,13 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(o.work)
+	if postgres != "" {
+		var drop func()
+		if o.database, drop, err = freshDatabase(postgres); err != nil {
+			return err
+		}
+		defer drop()
+	}
 	if o.wardend == "" {
 		o.wardend = filepath.Join(o.work, "wardend")
 		fmt.Fprintln(os.Stderr, "building wardend…")
@@ -124,6 +135,9 @@ func startWardend(o *options, dataDir string) (*wardend, error) {
 	}
 	defer logf.Close()
 	w.cmd = exec.Command(o.wardend, "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-flush", o.logFlush)
+	if o.database != "" {
+		w.cmd.Args = append(w.cmd.Args, "--database", o.database)
+	}
 	w.cmd.Stderr = logf
 	if err := w.cmd.Start(); err != nil {
 		return nil, err

@@ -3,8 +3,10 @@ package service
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,10 +48,17 @@ type apiKeyIndex struct {
 	early   map[string]int64 // accepted uses of stored keys while loading (under pendingMu)
 	// stopLoad cancels the start-up load and waits for it (Service.Close).
 	stopLoad func()
+	// batchKeys is the size of the batches a full load merges as it goes
+	// (see loadKeys).
+	batchKeys int
 	// reloadMu orders reloads: each reads the store and installs what it
 	// read before the next reads, so an older read never overwrites a
 	// newer one (a write through this process racing the feed).
 	reloadMu sync.Mutex
+	// reloadedDuringLoad holds the keys reloaded while a full load runs
+	// (nil otherwise, under reloadMu): the load may have read them before
+	// the change, so they are reloaded again once its table is installed.
+	reloadedDuringLoad map[string]struct{}
 
 	// Feed position, touched only by the refresher (under feedMu).
 	feedMu   sync.Mutex
@@ -94,7 +103,7 @@ const (
 func newAPIKeyIndex(store warden.Store, log *slog.Logger, refresh time.Duration) *apiKeyIndex {
 	x := &apiKeyIndex{
 		store: store, log: log, keys: apikey.NewTable(0),
-		seen: map[string]time.Time{}, flushEvery: 25 * refresh, early: map[string]int64{},
+		seen: map[string]time.Time{}, flushEvery: 25 * refresh, early: map[string]int64{}, batchKeys: 1 << 14,
 	}
 	x.loading.Store(true)
 	return x
@@ -177,29 +186,31 @@ func (s *Service) Close() {
 
 // loadAll replaces the index with every API key in the store. The feed is
 // read from just before the load began, so a change committed during it is
-// applied afterwards. Keys are decoded and compiled by several goroutines
-// while the store is read (see loadKeys).
+// applied afterwards.
 func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	x.feedMu.Lock()
 	defer x.feedMu.Unlock()
+	x.reloadMu.Lock()
+	x.reloadedDuringLoad = map[string]struct{}{}
+	x.reloadMu.Unlock()
 	var start time.Time // the database's clock, which stamps the feed
-	x.mu.RLock()
-	size := x.keys.Len() // the last load's: the new table rarely grows
-	x.mu.RUnlock()
-	fresh := &apiKeyIndex{keys: apikey.NewTable(size), uses: make([]keyUse, 0, size)}
+	var stored int
 	err := x.store.View(ctx, func(tx warden.Tx) (err error) {
 		if start, err = tx.Clock(ctx); err != nil {
 			return err
 		}
-		return x.loadKeys(ctx, tx, func(spec apikey.Spec) {
-			if err := fresh.put(spec); err != nil {
-				x.log.Error("unreadable API key", "api_key_id", spec.KeyID, "err", err)
-			}
-		})
+		stored, err = tx.CountCredentials(ctx, warden.CredAPIKey)
+		return err
 	})
+	var keys *apikey.Table
+	if err == nil {
+		keys, err = x.loadKeys(ctx, stored)
+	}
 	if err != nil {
+		x.takeReloaded() // the old table stays, and holds them
 		return err
 	}
+	fresh := &apiKeyIndex{keys: keys, uses: make([]keyUse, keys.Rows())}
 	x.mu.Lock()
 	x.pendingMu.Lock()
 	// Uses not yet written move to the new rows and are queued again.
@@ -239,67 +250,72 @@ func (x *apiKeyIndex) loadAll(ctx context.Context) error {
 	}
 	x.since, x.lastRead = start.Add(-feedOverlap), time.Now()
 	clear(x.seen)
+	// A change made through this process during the load was enforced
+	// when its call returned (reload), in the old table; the new one may
+	// have been read before it, so it is read again. (A reload from here
+	// on puts into the new table.)
+	x.changed(ctx, x.takeReloaded()...)
 	return nil
 }
 
-// loadKeys reads every API key of the store and decodes it on as many
-// goroutines as there are CPUs, in batches, while the store is read; put
-// gets the keys in the order read, on one goroutine, as they are decoded
-// (so that the decoded keys are never all held at once).
-func (x *apiKeyIndex) loadKeys(ctx context.Context, tx warden.Tx, put func(apikey.Spec)) error {
-	const batch = 1024
-	type job struct {
-		creds []*warden.Credential
-		out   chan []apikey.Spec
-	}
-	jobs := make(chan job, runtime.GOMAXPROCS(0))
-	order := make(chan chan []apikey.Spec, 64)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				specs := make([]apikey.Spec, 0, len(j.creds))
-				for _, c := range j.creds {
-					if spec, ok := x.spec(c); ok {
-						specs = append(specs, spec)
-					}
-				}
-				j.out <- specs
-			}
-		}()
-	}
-	collected := make(chan struct{})
+// takeReloaded returns the keys reloaded since a full load began and
+// stops recording them.
+func (x *apiKeyIndex) takeReloaded() []string {
+	x.reloadMu.Lock()
+	defer x.reloadMu.Unlock()
+	ids := slices.Collect(maps.Keys(x.reloadedDuringLoad))
+	x.reloadedDuringLoad = nil
+	return ids
+}
+
+// loadKeys reads every API key of the store into a new table. The store
+// reads its parts concurrently (one per CPU); each part's keys are decoded
+// (specDecoder) and compiled into batches on the goroutine that reads
+// them (each going on from the one before, so that an account is interned
+// once per part), and another goroutine merges the full batches into the
+// table as they come: a load holds no decoded key, a key costs one lookup
+// in the table's map, and the merge does not wait for the end of the scan.
+// The table is sized for sizeHint keys (those stored when the load began),
+// so that it does not grow during the load.
+func (x *apiKeyIndex) loadKeys(ctx context.Context, sizeHint int) (*apikey.Table, error) {
+	parts, batchKeys := runtime.GOMAXPROCS(0), x.batchKeys
+	full := make(chan *apikey.Batch, 2*parts)
+	merged := make(chan *apikey.Table)
 	go func() {
-		defer close(collected)
-		for out := range order {
-			for _, spec := range <-out {
-				put(spec)
-			}
+		keys := apikey.NewTable(sizeHint)
+		for b := range full {
+			keys.Merge(b)
 		}
+		merged <- keys
 	}()
-	send := func(creds []*warden.Credential) {
-		out := make(chan []apikey.Spec, 1)
-		order <- out // in the order read: a later copy of a key wins
-		jobs <- job{creds, out}
+	batches := make([]*apikey.Batch, parts)
+	decoders := make([]*specDecoder, parts)
+	for i := range parts {
+		batches[i], decoders[i] = apikey.NewBatch(batchKeys), newSpecDecoder()
 	}
-	var creds []*warden.Credential
-	err := tx.EachCredential(ctx, warden.CredAPIKey, func(c *warden.Credential) error {
-		if creds = append(creds, c); len(creds) == batch {
-			send(creds)
-			creds = nil
+	err := x.store.ScanCredentials(ctx, warden.CredAPIKey, parts, func(part int, c *warden.Credential) error {
+		spec, err := decoders[part].decode(c)
+		if err == nil {
+			err = batches[part].Add(*spec)
+		}
+		if err != nil {
+			x.log.Error("unreadable API key", "api_key_id", c.ID, "err", err)
+		}
+		if b := batches[part]; b.Len() == batchKeys {
+			batches[part] = b.Next(batchKeys)
+			full <- b
 		}
 		return nil
 	})
-	if len(creds) > 0 {
-		send(creds)
+	for _, b := range batches {
+		full <- b
 	}
-	close(jobs)
-	wg.Wait()
-	close(order)
-	<-collected
-	return err
+	close(full)
+	keys := <-merged
+	if err != nil {
+		return nil, err
+	}
+	return keys, nil
 }
 
 // spec decodes a stored key; false (and a log line) for one that cannot be
@@ -388,6 +404,11 @@ func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
 	}
 	x.reloadMu.Lock()
 	defer x.reloadMu.Unlock()
+	if x.reloadedDuringLoad != nil {
+		for _, id := range ids {
+			x.reloadedDuringLoad[id] = struct{}{}
+		}
+	}
 	found := make(map[string]apikey.Spec, len(ids))
 	err := x.store.View(ctx, func(tx warden.Tx) error {
 		for _, id := range ids {
@@ -428,9 +449,9 @@ func (x *apiKeyIndex) reload(ctx context.Context, ids ...string) error {
 
 // changed applies a write made through this process at once, without
 // waiting for the feed; on failure the feed catches up.
-func (x *apiKeyIndex) changed(ctx context.Context, id string) {
-	if err := x.reload(ctx, id); err != nil {
-		x.log.Warn("reload API key", "api_key_id", id, "err", err)
+func (x *apiKeyIndex) changed(ctx context.Context, ids ...string) {
+	if err := x.reload(ctx, ids...); err != nil {
+		x.log.Warn("reload API keys", "api_key_ids", ids, "err", err)
 	}
 }
 

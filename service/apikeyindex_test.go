@@ -13,6 +13,164 @@ import (
 	"warden/storage/sqlite"
 )
 
+// TestAPIKeyIndexLoadAll: a full load (parts read concurrently, the fast
+// decoder, batches merged) holds every API key of the store and answers
+// for each as the key compiled alone from encoding/json's reading of it:
+// keys with and without restrictions, data the fast decoder leaves to
+// encoding/json; not a corrupt key, nor another kind of credential.
+func TestAPIKeyIndexLoadAll(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			store, _ := nodeStores(t, backend)
+			s, err := New(Config{Store: store, Sealer: mustSealer(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			var creds []*warden.Credential
+			secrets := map[string]string{}
+			for i := range 3000 {
+				id := warden.NewID(warden.PrefixAPIKey)
+				sec := apikey.NewSecret(id)
+				k := &APIKey{
+					ID: id, ServiceAccountID: fmt.Sprintf("aje%017d", i%7), Name: fmt.Sprintf("key <%d> & co", i),
+					Enabled: i%11 != 0, MaskedSecret: apikey.Masked(sec), CreatedAt: created, UpdatedAt: created, hash: secret.Hash(sec),
+				}
+				if i%2 == 0 {
+					k.Scopes, k.Products = []string{"yc.postbox.send"}, []string{"postbox", "monaas"}
+					k.Addresses = []string{fmt.Sprintf("10.%d.0.0/16", i%250), "2001:db8::/32"}
+					k.Slots, k.Timezone = []apikey.Slot{{Start: 8, End: 20}}, i%25-12
+				}
+				if i%3 == 0 {
+					k.ExpiresAt = created.AddDate(0, 0, i%400)
+				}
+				c, err := k.credential()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i%100 == 1 { // left to encoding/json: a key in another case
+					c.Data = []byte(`{"Products":["postbox"],"masked_secret":"****"}`)
+				}
+				creds = append(creds, c)
+				secrets[id] = sec
+			}
+			corrupt := &warden.Credential{ID: warden.NewID(warden.PrefixAPIKey), Kind: warden.CredAPIKey, SubjectID: "aje00000000000000001",
+				Hash: secret.Hash("corrupt"), Data: []byte(`{"addresses":["10.0.0.1/8"]}`), CreatedAt: created}
+			other := &warden.Credential{ID: warden.NewID(warden.PrefixAccessKey), Kind: warden.CredAccessKey, SubjectID: "aje00000000000000001",
+				Hash: secret.Hash("other"), Data: []byte(`{}`), CreatedAt: created}
+			err = store.Update(ctx, func(tx warden.Tx) error {
+				for _, c := range append(creds, corrupt, other) {
+					if err := tx.CreateCredential(ctx, c); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.apiKeys.batchKeys = 100 // many batches of each part, merged as they come
+			if err := s.apiKeys.loadAll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := s.apiKeys.Len(), len(creds); got != want {
+				t.Fatalf("the index holds %d keys, want %d", got, want)
+			}
+			for _, id := range []string{corrupt.ID, other.ID} {
+				if _, _, found := s.apiKeys.CheckAPIKey(id, apikey.Request{Secret: "x", Now: created}); found {
+					t.Errorf("%s is held", id)
+				}
+			}
+			for _, c := range creds {
+				k, err := decodeAPIKey(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				alone, err := apikey.Compile(k.spec())
+				if err != nil {
+					t.Fatal(err)
+				}
+				own := "10.7.1.1:443" // inside the key's own subnet
+				if len(k.Addresses) > 0 {
+					own = strings.Replace(k.Addresses[0], ".0.0/16", ".1.1", 1)
+				}
+				for _, r := range []apikey.Request{
+					{Secret: secrets[c.ID], Client: own, Now: created.Add(9 * time.Hour), Product: "postbox", Scope: "yc.postbox.send"},
+					{Secret: secrets[c.ID], Client: "[2001:db8::1]:443", Now: created.AddDate(0, 3, 0), Product: "monaas"},
+					{Secret: secrets[c.ID], Client: "192.0.2.1", Now: created.Add(23 * time.Hour), Product: "logaas"},
+					{Secret: "wrong", Now: created},
+				} {
+					sub, got, found := s.apiKeys.CheckAPIKey(c.ID, r)
+					if want := alone.Check(&r); !found || got != want || sub != c.SubjectID {
+						t.Fatalf("key %s, %+v: %q, %v, found %v; want %q, %v", c.ID, r, sub, got, found, c.SubjectID, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestAPIKeyChangedDuringLoad: a key deleted through this node while a
+// full load runs, after the load read it, stays deleted once the loaded
+// table is installed (the node's own change is enforced when its call
+// returns, and from then on).
+func TestAPIKeyChangedDuringLoad(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, t.TempDir()+"/w.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	s, err := New(Config{Store: store, Sealer: mustSealer(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := warden.NewID(warden.PrefixAPIKey)
+	sec := apikey.NewSecret(id)
+	k := &APIKey{ID: id, ServiceAccountID: "aje00000000000000001", Enabled: true, MaskedSecret: apikey.Masked(sec), hash: secret.Hash(sec)}
+	c, err := k.credential()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Update(ctx, func(tx warden.Tx) error { return tx.CreateCredential(ctx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.apiKeys.loadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The next load reads the key, then the key is deleted as
+	// DeleteAPIKey does (the store, then the index) before the load
+	// installs what it read.
+	s.apiKeys.store = &afterScanStore{Store: store, after: func() {
+		if err := store.Update(ctx, func(tx warden.Tx) error { return tx.DeleteCredential(ctx, id) }); err != nil {
+			t.Error(err)
+		}
+		s.apiKeys.changed(ctx, id)
+		if _, _, found := s.apiKeys.CheckAPIKey(id, apikey.Request{Secret: sec, Now: time.Now()}); found {
+			t.Error("a deleted key is found when its delete returns")
+		}
+	}}
+	if err := s.apiKeys.loadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, found := s.apiKeys.CheckAPIKey(id, apikey.Request{Secret: sec, Now: time.Now()}); found {
+		t.Error("a key deleted through this node during the load is found after it")
+	}
+}
+
+// afterScanStore calls after once a scan of credentials has read them.
+type afterScanStore struct {
+	warden.Store
+	after func()
+}
+
+func (s *afterScanStore) ScanCredentials(ctx context.Context, kind warden.CredentialKind, parts int, fn func(int, *warden.Credential) error) error {
+	err := s.Store.ScanCredentials(ctx, kind, parts, fn)
+	s.after()
+	return err
+}
+
 // TestAPIKeysServedWhileLoading: until the index has loaded, a key is
 // checked from the store (so a node with a million keys serves them from
 // its start), a deletion is enforced at once, and an accepted use is

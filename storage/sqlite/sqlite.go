@@ -201,6 +201,9 @@ var Dialect = sqlstore.Dialect{
 	CacheStatements: true,
 	// One writer at a time, each commit an fsync: writers share commits.
 	GroupCommit: true,
+	// Any number of readers at once: a load of every API key reads parts
+	// of the table on several connections.
+	ScanByRowID: true,
 	IsUniqueViolation: func(err error) bool {
 		return strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "PRIMARY KEY constraint failed")
 	},

@@ -44,6 +44,10 @@ type Dialect struct {
 	// savepoint, with one commit (see committer). For a database with one
 	// writer at a time (SQLite), whose commits would otherwise queue.
 	GroupCommit bool
+	// ScanByRowID splits a scan of every credential (ScanCredentials) into
+	// ranges of SQLite's rowid, read concurrently on several connections
+	// (WAL readers do not block each other). Off: parts split on the ID.
+	ScanByRowID bool
 	// Ping, when set, is a backend's own liveness check that Store.Ping runs
 	// before its query: SQLite's open file keeps answering after the file
 	// was removed or replaced, which only a look at the path notices.

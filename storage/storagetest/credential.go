@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,6 +82,88 @@ func testCredential(t *testing.T, s warden.Store) {
 	t.Run("Delete", func(t *testing.T) { testCredentialDelete(t, s) })
 	t.Run("List", func(t *testing.T) { testCredentialList(t, s) })
 	t.Run("Feed", func(t *testing.T) { testCredentialFeed(t, s) })
+	t.Run("Scan", func(t *testing.T) { testCredentialScan(t, s) })
+}
+
+// testCredentialScan: a scan in any number of parts passes each credential
+// of the kind once, with the fields it promises, on one goroutine per
+// part; an error of fn stops it and is returned.
+func testCredentialScan(t *testing.T, s warden.Store) {
+	subject := warden.NewID(warden.PrefixServiceAccount)
+	want := map[string]*warden.Credential{}
+	var all []*warden.Credential
+	for i := range 40 {
+		kind := warden.CredAPIKey
+		if i%4 == 3 {
+			kind = warden.CredAccessKey
+		}
+		c := newCredential(kind, subject)
+		c.Data = []byte(`{"n":` + strconv.Itoa(i) + `}`)
+		if i%5 == 0 {
+			c.ExpiresAt = time.Time{}
+		}
+		if kind == warden.CredAPIKey {
+			w := storedCredential(c)
+			w.Description, w.CreatedAt = "", time.Time{} // not read by a scan
+			want[c.ID] = w
+		}
+		all = append(all, c)
+	}
+	createCredentials(t, s, all...)
+	var count int
+	view(t, s, func(tx warden.Tx) (err error) {
+		count, err = tx.CountCredentials(t.Context(), warden.CredAPIKey)
+		return err
+	})
+	// At least these: the database may be shared with other runs, which
+	// create and delete their own at the same time.
+	if count < len(want) {
+		t.Errorf("CountCredentials(apiKey) = %d after creating %d", count, len(want))
+	}
+	for _, parts := range []int{1, 3, 100} {
+		t.Run(strconv.Itoa(parts)+" parts", func(t *testing.T) {
+			var mu sync.Mutex
+			got := map[string]*warden.Credential{}
+			partOf := map[string]int{}
+			busy := map[int]bool{}
+			err := s.ScanCredentials(t.Context(), warden.CredAPIKey, parts, func(part int, c *warden.Credential) error {
+				mu.Lock()
+				if busy[part] || part < 0 || part >= parts {
+					t.Errorf("part %d of %d called concurrently or out of range", part, parts)
+				}
+				busy[part] = true
+				mu.Unlock()
+				defer func() { mu.Lock(); busy[part] = false; mu.Unlock() }()
+				if c.Kind != warden.CredAPIKey {
+					t.Errorf("scan of API keys passed a %s", c.Kind)
+				}
+				if _, mine := want[c.ID]; !mine {
+					return nil // another test's
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if p, seen := partOf[c.ID]; seen {
+					t.Errorf("%s passed twice, in parts %d and %d", c.ID, p, part)
+				}
+				partOf[c.ID] = part
+				copied := *c // c and its slices are reused
+				copied.Hash, copied.Data = slices.Clone(c.Hash), slices.Clone(c.Data)
+				got[c.ID] = &copied
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("ScanCredentials: %v", err)
+			}
+			if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+				t.Errorf("scanned credentials (-want +got):\n%s", diff)
+			}
+		})
+	}
+	stop := warden.Errorf(warden.Internal, "stop")
+	err := s.ScanCredentials(t.Context(), warden.CredAPIKey, 2, func(int, *warden.Credential) error { return stop })
+	if err != stop {
+		t.Errorf("ScanCredentials whose fn fails = %v, want fn's error", err)
+	}
 }
 
 func testCredentialCreateGet(t *testing.T, s warden.Store) {
