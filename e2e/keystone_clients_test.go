@@ -72,6 +72,25 @@ func TestKeystoneOpenStackCLI(t *testing.T) {
 			if len(projects) != 1 || projects[0]["ID"] != w.folderA || projects[0]["Name"] != "default" {
 				t.Errorf("project list: %v", projects)
 			}
+			// The catalog as services and endpoints: Warden's identity
+			// service, its three interfaces at this prefix's root.
+			var services, endpoints []map[string]any
+			if err := json.Unmarshal([]byte(runOpenstack(t, env, "service", "list", "-f", "json")), &services); err != nil {
+				t.Fatal(err)
+			}
+			if len(services) != 1 || services[0]["Type"] != "identity" {
+				t.Errorf("service list: %v", services)
+			}
+			if err := json.Unmarshal([]byte(runOpenstack(t, env, "endpoint", "list", "--interface", "public", "-f", "json")), &endpoints); err != nil {
+				t.Fatal(err)
+			}
+			if len(endpoints) != 1 || endpoints[0]["Service Type"] != "identity" || endpoints[0]["URL"] != "http://"+n.addr+strings.TrimSuffix(suffix, "/v3") {
+				t.Errorf("endpoint list --interface public: %v", endpoints)
+			}
+			if len(endpoints) == 1 {
+				id, _ := endpoints[0]["ID"].(string)
+				runOpenstack(t, env, "endpoint", "show", id, "-f", "json")
+			}
 			runOpenstack(t, env, "token", "revoke", tok["id"])
 			keystoneError(t, "the revoked token", n.ks("GET", "/v3/auth/projects", map[string]string{"X-Auth-Token": tok["id"]}, ""), 401)
 		})

@@ -72,6 +72,19 @@ func TestKeystoneListFilters(t *testing.T) {
 			t.Errorf("%s: GET %s = %v, want %v", c.name, c.path, got, want)
 		}
 	}
+	// The catalog's services and endpoints; an unknown one is Keystone's 404.
+	if got := ids(domain, "/v3/services?type=identity", "services"); len(got) != 1 {
+		t.Errorf("services of type identity: %v", got)
+	}
+	if got := ids(domain, "/v3/services?type=object-store", "services"); len(got) != 0 {
+		t.Errorf("services of a type the catalog lacks: %v", got)
+	}
+	if got := ids(domain, "/identity/v3/endpoints?interface=admin", "endpoints"); len(got) != 1 {
+		t.Errorf("admin endpoints: %v", got)
+	}
+	keystoneError(t, "an unknown service", n.ks("GET", "/v3/services/nope", map[string]string{"X-Auth-Token": domain}, ""), 404)
+	keystoneError(t, "an unknown endpoint", n.ks("GET", "/v3/endpoints/nope", map[string]string{"X-Auth-Token": domain}, ""), 404)
+	keystoneError(t, "services without a token", n.ks("GET", "/v3/services", nil, ""), 401)
 	// A boolean filter that is no boolean is refused in Keystone's shape.
 	for _, path := range []string{"/v3/users?enabled=maybe", "/v3/projects?is_domain=2", "/v3/domains?enabled=off-ish"} {
 		keystoneError(t, path, n.ks("GET", path, map[string]string{"X-Auth-Token": domain}, ""), 400)

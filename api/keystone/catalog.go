@@ -11,6 +11,8 @@ import (
 	"os"
 	"regexp"
 	"slices"
+
+	"warden"
 )
 
 // The service catalog: Warden itself as the identity service, at the
@@ -122,4 +124,83 @@ func (h *handler) catalog(r *http.Request) []Service {
 // authCatalog answers GET /v3/auth/catalog.
 func (h *handler) authCatalog(_ context.Context, r *http.Request) (result, error) {
 	return result{body: map[string]any{"catalog": h.catalog(r), "links": selfLinks(h, r)}}, nil
+}
+
+// serviceDoc is a catalog service as GET /v3/services answers it.
+type serviceDoc struct {
+	ID      string   `json:"id"`
+	Type    string   `json:"type"`
+	Name    string   `json:"name"`
+	Enabled bool     `json:"enabled"`
+	Links   selfLink `json:"links"`
+}
+
+// endpointDoc is a catalog endpoint as GET /v3/endpoints answers it.
+type endpointDoc struct {
+	ID        string   `json:"id"`
+	ServiceID string   `json:"service_id"`
+	Interface string   `json:"interface"`
+	Region    string   `json:"region"`
+	RegionID  string   `json:"region_id"`
+	URL       string   `json:"url"`
+	Enabled   bool     `json:"enabled"`
+	Links     selfLink `json:"links"`
+}
+
+// listServices answers GET /v3/services[?type=&name=]: the catalog's
+// services, which every token's catalog shows already.
+func (h *handler) listServices(_ context.Context, r *http.Request) (result, error) {
+	q := r.URL.Query()
+	out := []serviceDoc{}
+	for _, s := range h.catalog(r) {
+		if (q.Get("type") == "" || s.Type == q.Get("type")) && (q.Get("name") == "" || s.Name == q.Get("name")) {
+			out = append(out, serviceDoc{ID: s.ID, Type: s.Type, Name: s.Name, Enabled: true, Links: selfLink{h.v3(r) + "/services/" + s.ID}})
+		}
+	}
+	return result{body: map[string]any{"services": out, "links": selfLinks(h, r)}}, nil
+}
+
+// getService answers GET /v3/services/{id}.
+func (h *handler) getService(_ context.Context, r *http.Request) (result, error) {
+	for _, s := range h.catalog(r) {
+		if s.ID == r.PathValue("id") {
+			return result{body: map[string]any{"service": serviceDoc{ID: s.ID, Type: s.Type, Name: s.Name, Enabled: true, Links: selfLink{h.v3(r) + "/services/" + s.ID}}}}, nil
+		}
+	}
+	return result{}, warden.Errorf(warden.NotFound, "Could not find service: %s.", r.PathValue("id"))
+}
+
+// endpoints are the catalog's endpoints with their services' IDs.
+func (h *handler) endpoints(r *http.Request) []endpointDoc {
+	var out []endpointDoc
+	for _, s := range h.catalog(r) {
+		for _, e := range s.Endpoints {
+			out = append(out, endpointDoc{ID: e.ID, ServiceID: s.ID, Interface: e.Interface, Region: e.Region, RegionID: e.RegionID,
+				URL: e.URL, Enabled: true, Links: selfLink{h.v3(r) + "/endpoints/" + e.ID}})
+		}
+	}
+	return out
+}
+
+// listEndpoints answers GET /v3/endpoints[?service_id=&interface=&region_id=].
+func (h *handler) listEndpoints(_ context.Context, r *http.Request) (result, error) {
+	q := r.URL.Query()
+	out := []endpointDoc{}
+	for _, e := range h.endpoints(r) {
+		if (q.Get("service_id") == "" || e.ServiceID == q.Get("service_id")) && (q.Get("interface") == "" || e.Interface == q.Get("interface")) &&
+			(q.Get("region_id") == "" || e.RegionID == q.Get("region_id")) {
+			out = append(out, e)
+		}
+	}
+	return result{body: map[string]any{"endpoints": out, "links": selfLinks(h, r)}}, nil
+}
+
+// getEndpoint answers GET /v3/endpoints/{id}.
+func (h *handler) getEndpoint(_ context.Context, r *http.Request) (result, error) {
+	for _, e := range h.endpoints(r) {
+		if e.ID == r.PathValue("id") {
+			return result{body: map[string]any{"endpoint": e}}, nil
+		}
+	}
+	return result{}, warden.Errorf(warden.NotFound, "Could not find endpoint: %s.", r.PathValue("id"))
 }

@@ -43,6 +43,10 @@ const (
 	MethodUserProjects    = "/openstack.identity.v3.UserService/ListProjects"
 	MethodListRoles       = "/openstack.identity.v3.RoleService/List"
 	MethodRoleAssignments = "/openstack.identity.v3.RoleAssignmentService/List"
+	MethodListServices    = "/openstack.identity.v3.CatalogService/ListServices"
+	MethodGetService      = "/openstack.identity.v3.CatalogService/GetService"
+	MethodListEndpoints   = "/openstack.identity.v3.CatalogService/ListEndpoints"
+	MethodGetEndpoint     = "/openstack.identity.v3.CatalogService/GetEndpoint"
 	MethodNotFound        = "/openstack.identity.v3.NotFound"
 )
 
@@ -80,6 +84,10 @@ var routes = []Route{
 	{"GET /v3/users/{id}/projects", MethodUserProjects},
 	{"GET /v3/roles", MethodListRoles},
 	{"GET /v3/role_assignments", MethodRoleAssignments},
+	{"GET /v3/services", MethodListServices},
+	{"GET /v3/services/{id}", MethodGetService},
+	{"GET /v3/endpoints", MethodListEndpoints},
+	{"GET /v3/endpoints/{id}", MethodGetEndpoint},
 	{"/v3/", MethodNotFound},
 }
 
@@ -127,6 +135,7 @@ func Register(mux *http.ServeMux, cfg Config) {
 		MethodVersions: h.versions, MethodVersion: h.version,
 		MethodIssueToken: h.issueToken, MethodValidateToken: h.validateToken, MethodRevokeToken: h.revokeToken,
 		MethodAuthProjects: h.authProjects, MethodAuthDomains: h.authDomains, MethodAuthCatalog: h.authCatalog,
+		MethodListServices: h.listServices, MethodGetService: h.getService, MethodListEndpoints: h.listEndpoints, MethodGetEndpoint: h.getEndpoint,
 		MethodListProjects: h.listProjects, MethodGetProject: h.getProject,
 		MethodListDomains: h.listDomains, MethodGetDomain: h.getDomain,
 		MethodListUsers: h.listUsers, MethodGetUser: h.getUser, MethodUserProjects: h.userProjects,
