@@ -424,7 +424,9 @@ func TestKeystoneBadInput(t *testing.T) {
 			return post(`{"auth":{"identity":{"methods":["token"],"token":{"id":"` + good + `"}},"scope":{"domain":{"id":"` + w.cloud + `"}}}}`)
 		}, 403},
 		{"no X-Subject-Token", func() response { return n.ks("GET", "/v3/auth/tokens", map[string]string{"X-Auth-Token": good}, "") }, 400},
-		{"unknown path", func() response { return n.ks("GET", "/v3/OS-FEDERATION/identity_providers", map[string]string{"X-Auth-Token": good}, "") }, 404},
+		{"unknown path", func() response {
+			return n.ks("GET", "/v3/OS-FEDERATION/identity_providers", map[string]string{"X-Auth-Token": good}, "")
+		}, 404},
 	}
 	for _, c := range cases {
 		keystoneError(t, c.name, c.r(), c.status)
