@@ -13,24 +13,28 @@ import (
 // there: a credential of the account hands out all it may do. The refusal
 // names a permission the caller lacks.
 func (s *Service) guardMint(ctx context.Context, serviceAccountID string) error {
+	return s.guardHandOver(ctx, serviceAccountID, "a credential of service account "+serviceAccountID)
+}
+
+// guardHandOver refuses to hand the caller what target holds (through
+// what, "a credential of service account X") unless the caller holds it
+// all; a caller confined to a scope may not when target reaches past it,
+// not even for target itself.
+func (s *Service) guardHandOver(ctx context.Context, target, what string) error {
 	caller := SubjectFrom(ctx)
 	if err := narrowedCaller(caller); err != nil {
 		return err
 	}
 	snap := s.authz.snap.Load()
 	if caller.Scope != "" {
-		// A confined caller hands out nothing beyond its scope, not even
-		// an account's own (unconfined) credential to the account itself.
-		if outside, ok := snap.BoundOutside(serviceAccountID, caller.Scope); ok {
+		if outside, ok := snap.BoundOutside(target, caller.Scope); ok {
 			return warden.Errorf(warden.PermissionDenied,
-				"permission denied: a credential of service account %s would reach %s, outside the scope %s of the caller's token",
-				serviceAccountID, outside, caller.Scope)
+				"permission denied: %s would reach %s, outside the scope %s of the caller's token", what, outside, caller.Scope)
 		}
 	}
-	if short, ok := snap.Covers(caller.ID, serviceAccountID); !ok {
+	if short, ok := snap.Covers(caller.ID, target); !ok {
 		return warden.Errorf(warden.PermissionDenied,
-			"permission denied: a credential of service account %s would hand out %s on %s, which the caller does not hold",
-			serviceAccountID, short.Permission, short.ResourceID)
+			"permission denied: %s would hand out %s on %s, which the caller does not hold", what, short.Permission, short.ResourceID)
 	}
 	return nil
 }
@@ -57,24 +61,7 @@ func narrowedCaller(caller Subject) error {
 // caller must hold all of it (and a caller confined to a scope may not do
 // it at all when the user reaches past the scope).
 func (s *Service) guardUserCredential(ctx context.Context, userID string) error {
-	caller := SubjectFrom(ctx)
-	if err := narrowedCaller(caller); err != nil {
-		return err
-	}
-	snap := s.authz.snap.Load()
-	if caller.Scope != "" {
-		if outside, ok := snap.BoundOutside(userID, caller.Scope); ok {
-			return warden.Errorf(warden.PermissionDenied,
-				"permission denied: a password of user %s would reach %s, outside the scope %s of the caller's token",
-				userID, outside, caller.Scope)
-		}
-	}
-	if short, ok := snap.Covers(caller.ID, userID); !ok {
-		return warden.Errorf(warden.PermissionDenied,
-			"permission denied: a password of user %s would hand out %s on %s, which the caller does not hold",
-			userID, short.Permission, short.ResourceID)
-	}
-	return nil
+	return s.guardHandOver(ctx, userID, "a password of user "+userID)
 }
 
 // guardGrant refuses to bind a role on a resource unless the caller holds
