@@ -66,33 +66,9 @@ func needsRules(md protoreflect.MessageDescriptor) bool {
 	if v, ok := rulesCache.Load(md.FullName()); ok {
 		return v.(bool)
 	}
-	v := computeNeedsRules(md, map[protoreflect.FullName]bool{})
+	v := reachesRule(md, map[protoreflect.FullName]bool{}, false)
 	rulesCache.Store(md.FullName(), v)
 	return v
-}
-
-func computeNeedsRules(md protoreflect.MessageDescriptor, visiting map[protoreflect.FullName]bool) bool {
-	if visiting[md.FullName()] {
-		return false // already being looked at higher up
-	}
-	visiting[md.FullName()] = true
-	oneofs := md.Oneofs()
-	for i := 0; i < oneofs.Len(); i++ {
-		if exactlyOne(oneofs.Get(i)) {
-			return true
-		}
-	}
-	fields := md.Fields()
-	for i := 0; i < fields.Len(); i++ {
-		fd := fields.Get(i)
-		if fieldRules(fd).any() || !checkedOnDecode(fd) {
-			return true
-		}
-		if sub := messageOf(fd); sub != nil && computeNeedsRules(sub, visiting) {
-			return true
-		}
-	}
-	return false
 }
 
 // needsWalk reports whether a message of type md can break a rule: a field
@@ -102,17 +78,25 @@ func needsWalk(md protoreflect.MessageDescriptor) bool {
 	if v, ok := walkCache.Load(md.FullName()); ok {
 		return v.(bool)
 	}
-	v := computeNeedsWalk(md, map[protoreflect.FullName]bool{})
+	v := reachesRule(md, map[protoreflect.FullName]bool{}, true)
 	walkCache.Store(md.FullName(), v)
 	return v
 }
 
-func computeNeedsWalk(md protoreflect.MessageDescriptor, visiting map[protoreflect.FullName]bool) bool {
+// reachesRule reports whether a message of type md, or one nested in it,
+// has a field with a rule, an exactly_one oneof or a string proto3 does
+// not check. A type met again on the path being walked is a cycle, which
+// counts as cycle says (for MaxDepth, a cycle is a rule: messages may nest
+// without bound); without cycle, a type seen anywhere before is not looked
+// at again.
+func reachesRule(md protoreflect.MessageDescriptor, visiting map[protoreflect.FullName]bool, cycle bool) bool {
 	if visiting[md.FullName()] {
-		return true // a cycle: messages may nest without bound
+		return cycle
 	}
 	visiting[md.FullName()] = true
-	defer delete(visiting, md.FullName())
+	if cycle {
+		defer delete(visiting, md.FullName())
+	}
 	oneofs := md.Oneofs()
 	for i := 0; i < oneofs.Len(); i++ {
 		if exactlyOne(oneofs.Get(i)) {
@@ -125,7 +109,7 @@ func computeNeedsWalk(md protoreflect.MessageDescriptor, visiting map[protorefle
 		if fieldRules(fd).any() || !checkedOnDecode(fd) {
 			return true
 		}
-		if sub := messageOf(fd); sub != nil && computeNeedsWalk(sub, visiting) {
+		if sub := messageOf(fd); sub != nil && reachesRule(sub, visiting, cycle) {
 			return true
 		}
 	}
