@@ -258,13 +258,6 @@ func (s *Service) KeystoneRoles() []string {
 // each member's instead.
 func (s *Service) KeystoneRoleAssignments(ctx context.Context, f KeystoneAssignmentFilter) []KeystoneRoleAssignment {
 	snap := s.authz.snap.Load()
-	isGroup := func(id string) bool {
-		if _, ok := access.OrgOfUsersGroup(id); ok || id == access.AllUsers || id == access.AllAuthenticatedUsers {
-			return true
-		}
-		n, ok := snap.Node(id)
-		return ok && n.Type == warden.TypeGroup
-	}
 	var out []KeystoneRoleAssignment
 	for _, kind := range []struct {
 		typ  warden.ResourceType
@@ -275,7 +268,8 @@ func (s *Service) KeystoneRoleAssignments(ctx context.Context, f KeystoneAssignm
 				return
 			}
 			for sub, roles := range snap.BoundRoles(n.ID) {
-				group := isGroup(sub)
+				typ := subjectType(snap, sub)
+				group := typ == "system" || typ == string(warden.TypeGroup)
 				for _, r := range roles {
 					a := KeystoneRoleAssignment{RoleID: r, SubjectID: sub, ScopeID: n.ID, Domain: kind.typ == warden.TypeCloud, Group: group}
 					if !group || !f.Effective {
