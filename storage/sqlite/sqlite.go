@@ -25,10 +25,13 @@ import (
 // WAL journaling with synchronous=FULL makes every acknowledged commit
 // survive a crash; _txlock=immediate takes the write lock at BEGIN so that
 // concurrent writers queue on busy_timeout instead of failing mid-transaction.
-// A caller that must not create or repair a database calls Inspect first.
+// temp_store=MEMORY keeps the savepoint journal of a group commit (see
+// sqlstore's committer) in memory: it only serves a rollback to a
+// savepoint within the open transaction, never recovery, and on disk it
+// cost a file and a write(2) per page. A caller that must not create or repair a database calls Inspect first.
 func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
