@@ -36,7 +36,9 @@ type Store interface {
 type Tx interface {
 	// CreateResource inserts r; AlreadyExists when a sibling of the same type
 	// has the same name, NotFound when the parent does not exist. It holds
-	// the parent as GetResourceShared does.
+	// the parent as GetResourceShared does. Its entry in the resource
+	// change feed has r's ID as its own, so that the node that created r
+	// knows the entry of its own create when it reads the feed.
 	CreateResource(ctx context.Context, r *Resource) error
 	// GetResource returns a resource by ID or NotFound.
 	GetResource(ctx context.Context, id string) (*Resource, error)
@@ -146,6 +148,10 @@ type Tx interface {
 	// every group it was a member of; UpdateGroupMembers appends
 	// MembersChanged. Stamped like CredentialChanges.
 	ResourceChanges(ctx context.Context, since time.Time) ([]ResourceChange, error)
+	// CountResourceChanges returns the number of resource feed entries
+	// stamped at or after from and before to: a reader that knows how many
+	// it has seen there learns, without reading them, whether it missed one.
+	CountResourceChanges(ctx context.Context, from, to time.Time) (int, error)
 	// PruneChanges forgets the entries of the change feeds (resource and
 	// credential) older than before.
 	PruneChanges(ctx context.Context, before time.Time) error

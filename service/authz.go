@@ -38,8 +38,13 @@ type authz struct {
 	floor   uint64 // the generation of the last rebuild: older reads are stale
 	// since is the At of the newest feed entry applied (database clock);
 	// seen holds the entries applied in the window re-read behind it.
-	since    time.Time
-	seen     map[string]time.Time
+	since time.Time
+	seen  *feedSeen
+	// own are the feed entries of creates through this process, applied
+	// before the create returned (by the local clock, to forget one the
+	// feed was read past before it was noted here): the feed's read only
+	// notes them as seen, without reading their state again.
+	own      map[string]time.Time
 	lastRead time.Time
 	rebuilds int        // full loads, for tests: the feed should make them rare
 	pollMu   sync.Mutex // one feed read at a time
@@ -52,7 +57,7 @@ type authz struct {
 }
 
 func newAuthz(store warden.Store, c *access.Catalog) *authz {
-	a := &authz{store: store, catalog: c, kick: make(chan struct{}, 1), seen: map[string]time.Time{},
+	a := &authz{store: store, catalog: c, kick: make(chan struct{}, 1), seen: newFeedSeen(), own: map[string]time.Time{},
 		touched: map[string]uint64{}, reading: map[uint64]int{}, lists: newListed(warden.TypeServiceAccount)}
 	a.snap.Store(access.NewSnapshot(c, nil, nil))
 	return a
@@ -114,7 +119,7 @@ func (a *authz) reloadLocked(ctx context.Context) error {
 	a.floor = g
 	clear(a.touched)
 	a.since, a.lastRead = start.Add(-feedOverlap), time.Now()
-	clear(a.seen)
+	a.seen.clear()
 	return nil
 }
 
@@ -187,26 +192,46 @@ func (a *authz) poll(ctx context.Context) error {
 		overlap = feedOverlap
 	}
 	a.polls++
+	// The window behind since is read only when it holds an entry not
+	// seen yet: counting its entries costs the database an index range,
+	// reading them costs a row each, and a busy feed has thousands there.
+	from := since.Add(-overlap)
+	a.mu.Lock()
+	seenBehind := a.seen.count(from, since)
+	a.mu.Unlock()
 	var readAt time.Time // the database's clock, which stamps the feed
 	var feed []warden.ResourceChange
 	err := a.store.View(ctx, func(tx warden.Tx) (err error) {
 		if readAt, err = tx.Clock(ctx); err != nil {
 			return err
 		}
-		feed, err = tx.ResourceChanges(ctx, since.Add(-overlap))
+		// A commit into the window after the count is not missed: the
+		// next poll counts it.
+		behind, err := tx.CountResourceChanges(ctx, from, since)
+		if err != nil {
+			return err
+		}
+		if behind == seenBehind {
+			from = since
+		}
+		feed, err = tx.ResourceChanges(ctx, from)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	var fresh []warden.ResourceChange
+	var fresh, mine []warden.ResourceChange
 	newest := since
 	a.mu.Lock()
 	for _, ch := range feed {
-		if _, done := a.seen[ch.ID]; done {
+		if a.seen.has(ch.ID) {
 			continue
 		}
-		fresh = append(fresh, ch)
+		if _, ok := a.own[ch.ID]; ok {
+			mine = append(mine, ch)
+		} else {
+			fresh = append(fresh, ch)
+		}
 		if ch.At.After(newest) {
 			newest = ch.At
 		}
@@ -223,7 +248,11 @@ func (a *authz) poll(ctx context.Context) error {
 		return nil // rebuilt meanwhile, the feed position with it
 	}
 	for _, ch := range fresh {
-		a.seen[ch.ID] = ch.At
+		a.seen.add(ch.ID, ch.At)
+	}
+	for _, ch := range mine {
+		a.seen.add(ch.ID, ch.At)
+		delete(a.own, ch.ID)
 	}
 	// The window follows the newest entry, but never past the clock at the
 	// read: an entry stamped later was not committed when it began.
@@ -231,12 +260,13 @@ func (a *authz) poll(ctx context.Context) error {
 		newest = readAt
 	}
 	a.since = newest
-	for id, at := range a.seen {
-		if at.Before(a.since.Add(-2 * feedOverlap)) {
-			delete(a.seen, id)
+	a.seen.forgetBefore(a.since.Add(-2 * feedOverlap))
+	a.lastRead = time.Now()
+	for id, at := range a.own {
+		if a.lastRead.Sub(at) > 2*feedOverlap {
+			delete(a.own, id)
 		}
 	}
-	a.lastRead = time.Now()
 	return nil
 }
 
@@ -385,6 +415,9 @@ func (a *authz) created(ctx context.Context, r *warden.Resource) error {
 		return a.reloadLocked(ctx)
 	}
 	a.snap.Store(e.Snapshot())
+	if !a.seen.has(r.ID) { // the feed names a create by its resource's ID
+		a.own[r.ID] = time.Now()
+	}
 	// The caller keeps r: the lists get a copy no one changes.
 	kept := *r
 	kept.Labels, kept.Attrs = maps.Clone(r.Labels), maps.Clone(r.Attrs)

@@ -143,14 +143,21 @@ func (t *tx) CreateResource(ctx context.Context, r *warden.Resource) error {
 	if n == 0 {
 		return notFound("resource", r.ParentID)
 	}
-	return t.resourceChanged(ctx, r.ID, warden.ResourceChanged)
+	// The entry's ID is the resource's (unique like it, and never one of
+	// NewID("chg")): the creating node tells its own create by it.
+	return t.feedEntry(ctx, r.ID, r.ID, warden.ResourceChanged)
 }
 
 // resourceChanged appends to the resource change feed, in the same
 // transaction as the change itself, stamped by the database's clock.
 func (t *tx) resourceChanged(ctx context.Context, id string, kind warden.ResourceChangeKind) error {
+	return t.feedEntry(ctx, warden.NewID("chg"), id, kind)
+}
+
+// feedEntry appends the entry entryID to the resource change feed.
+func (t *tx) feedEntry(ctx context.Context, entryID, id string, kind warden.ResourceChangeKind) error {
 	_, err := t.exec(ctx, "resource change", `INSERT INTO resource_changes (id, resource_id, kind, at) VALUES ($1, $2, $3, `+t.d.Now+`)`,
-		warden.NewID("chg"), id, string(kind))
+		entryID, id, string(kind))
 	return err
 }
 
@@ -779,6 +786,14 @@ func (t *tx) ResourceChanges(ctx context.Context, since time.Time) ([]warden.Res
 		c.At = fromMicros(at)
 		return c, err
 	})
+}
+
+func (t *tx) CountResourceChanges(ctx context.Context, from, to time.Time) (int, error) {
+	var n int
+	if err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM resource_changes WHERE at >= $1 AND at < $2`, toMicros(from), toMicros(to)).Scan(&n); err != nil {
+		return 0, internal("count resource changes", err)
+	}
+	return n, nil
 }
 
 func (t *tx) PruneChanges(ctx context.Context, before time.Time) error {

@@ -32,6 +32,74 @@ func resourceFeed(t *testing.T, s warden.Store, since time.Time, ids ...string) 
 	return out
 }
 
+// feedIDs returns the IDs of the resource feed entries since a reading of
+// the database's clock that name resource id.
+func feedIDs(t *testing.T, s warden.Store, since time.Time, id string) []string {
+	t.Helper()
+	var feed []warden.ResourceChange
+	view(t, s, func(tx warden.Tx) (err error) {
+		feed, err = tx.ResourceChanges(t.Context(), since)
+		return err
+	})
+	var out []string
+	for _, ch := range feed {
+		if ch.ResourceID == id {
+			out = append(out, ch.ID)
+		}
+	}
+	return out
+}
+
+// countFeed is CountResourceChanges in a View.
+func countFeed(t *testing.T, s warden.Store, from, to time.Time) int {
+	t.Helper()
+	var n int
+	view(t, s, func(tx warden.Tx) (err error) {
+		n, err = tx.CountResourceChanges(t.Context(), from, to)
+		return err
+	})
+	return n
+}
+
+// testCountResourceChanges: the count of a window is what reading it
+// returns, its start included and its end not, so that a reader can tell
+// from the count alone whether it has seen every entry there.
+func testCountResourceChanges(t *testing.T, s warden.Store) {
+	f := folder(t, s)
+	from := tick(t, s)
+	sa := newResource(warden.TypeServiceAccount, f.ID)
+	create(t, s, sa)
+	tick(t, s) // the two entries are stamped apart
+	update(t, s, func(tx warden.Tx) error {
+		sa.Name = unique("renamed")
+		return tx.UpdateResource(t.Context(), sa)
+	})
+	to := tick(t, s)
+	var feed []warden.ResourceChange
+	view(t, s, func(tx warden.Tx) (err error) {
+		feed, err = tx.ResourceChanges(t.Context(), from)
+		return err
+	})
+	if len(feed) != 2 {
+		t.Fatalf("feed since the window's start has %d entries, want 2 (a create and an update)", len(feed))
+	}
+	for _, c := range []struct {
+		name     string
+		from, to time.Time
+		want     int
+	}{
+		{"window", from, to, 2},
+		{"from the first stamp", feed[0].At, to, 2},
+		{"up to the last stamp", from, feed[1].At, 1},
+		{"empty", from, from, 0},
+		{"after", to, to.Add(time.Hour), 0},
+	} {
+		if got := countFeed(t, s, c.from, c.to); got != c.want {
+			t.Errorf("%s: %d entries, want %d", c.name, got, c.want)
+		}
+	}
+}
+
 // testResourceFeed: every change of a resource or of the bindings on it is
 // named in the feed, in the transaction that made it, so that the nodes
 // sharing the database apply exactly what changed.
@@ -43,6 +111,9 @@ func testResourceFeed(t *testing.T, s warden.Store) {
 	got := resourceFeed(t, s, since, f.ID, sa.ID)
 	if want := []string{sa.ID + " resource"}; !slices.Equal(got, want) {
 		t.Fatalf("feed after a create = %v, want %v", got, want)
+	}
+	if ids := feedIDs(t, s, since, sa.ID); !slices.Equal(ids, []string{sa.ID}) {
+		t.Errorf("entry IDs of a create = %v, want the resource's own ID %s", ids, sa.ID)
 	}
 
 	since = tick(t, s) // past the create's stamp, which may be this millisecond

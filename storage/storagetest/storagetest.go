@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) warden.Store) {
 		{"RevokedToken", testRevokedToken},
 		{"Clock", testClock},
 		{"ResourceFeed", testResourceFeed},
+		{"CountResourceChanges", testCountResourceChanges},
 		{"SigningKey", testSigningKey},
 		{"Meta", testMeta},
 		{"Atomicity", testAtomicity},
