@@ -105,10 +105,18 @@ func (s *Service) create(ctx context.Context, r *warden.Resource, parentType war
 	r.Status, r.CreatedAt = warden.StatusActive, s.now().UTC()
 	var op *operation.Operation
 	err := s.mutate(ctx, func(tx warden.Tx, c *auditEdit) (err error) {
-		if _, err := s.getParent(ctx, tx, r.ParentID, parentType); err != nil {
-			return err
+		// A resource's type never changes, nor is an ID reused: a parent
+		// the snapshot holds is of the type it says, and is not read. That
+		// it still exists, the insert checks (and holds it, shared).
+		if n, ok := c.snap.Node(r.ParentID); !ok || n.Type != parentType {
+			if _, err := s.getParent(ctx, tx, r.ParentID, parentType); err != nil {
+				return err
+			}
 		}
 		if err := tx.CreateResource(ctx, r); err != nil {
+			if warden.IsCode(err, warden.NotFound) { // the parent, deleted since the snapshot
+				return warden.Errorf(warden.NotFound, "%s %s not found", typeNames[parentType], r.ParentID)
+			}
 			return err
 		}
 		c.created(ctx, tx, r)

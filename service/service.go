@@ -297,32 +297,41 @@ func (s *Service) newOperation(ctx context.Context, tx warden.Tx, resourceID, de
 		ID: warden.NewID(warden.PrefixOperation), ResourceID: resourceID, Description: description,
 		CreatedBy: SubjectFrom(ctx).ID, CreatedAt: now, ModifiedAt: now, Done: true,
 	}
-	var err error
-	if op.Metadata, err = marshalAny(metadata); err != nil {
-		return nil, err
-	}
 	if response == nil {
 		response = &emptypb.Empty{}
 	}
-	if op.Response, err = marshalAny(response); err != nil {
+	// The Anys stored are the ones answered: no decoding of what was just
+	// encoded.
+	meta, metaBytes, err := marshalAny(metadata)
+	if err != nil {
 		return nil, err
 	}
+	resp, respBytes, err := marshalAny(response)
+	if err != nil {
+		return nil, err
+	}
+	op.Metadata, op.Response = metaBytes, respBytes
 	if err := tx.CreateOperation(ctx, op); err != nil {
 		return nil, err
 	}
-	return operationProto(op)
+	return &operation.Operation{
+		Id: op.ID, Description: op.Description, CreatedBy: op.CreatedBy,
+		CreatedAt: timestamppb.New(op.CreatedAt), ModifiedAt: timestamppb.New(op.ModifiedAt), Done: op.Done,
+		Metadata: meta, Result: &operation.Operation_Response{Response: resp},
+	}, nil
 }
 
-func marshalAny(m proto.Message) ([]byte, error) {
+// marshalAny wraps m in an Any and encodes that.
+func marshalAny(m proto.Message) (*anypb.Any, []byte, error) {
 	a, err := anypb.New(m)
 	if err != nil {
-		return nil, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
+		return nil, nil, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
 	}
 	b, err := proto.Marshal(a)
 	if err != nil {
-		return nil, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
+		return nil, nil, &warden.Error{Code: warden.Internal, Message: "internal error", Cause: err}
 	}
-	return b, nil
+	return a, b, nil
 }
 
 func unmarshalAny(b []byte) (*anypb.Any, error) {
