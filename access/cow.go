@@ -41,24 +41,26 @@ func (m shardMap[V]) get(key string) (V, bool) {
 	return v, ok
 }
 
-// shardEdit changes a copy of a shardMap: each shard is copied once, on
-// its first change.
+// shardEdit changes a copy of a shardMap: the list of shards is copied on
+// the first change (an edit that changes nothing here copies nothing), each
+// shard once, on its first change.
 type shardEdit[V any] struct {
-	m     shardMap[V]
-	owned []bool
+	m      shardMap[V]
+	copied bool
+	owned  [1 << shardBits]bool
 }
 
-func editShards[V any](m shardMap[V]) *shardEdit[V] {
-	e := &shardEdit[V]{owned: make([]bool, 1<<shardBits)}
-	if m.shards == nil {
-		e.m.shards = make([]map[string]V, 1<<shardBits)
-	} else {
-		e.m.shards = slices.Clone(m.shards)
-	}
-	return e
-}
+func editShards[V any](m shardMap[V]) *shardEdit[V] { return &shardEdit[V]{m: m} }
 
 func (e *shardEdit[V]) shard(key string) map[string]V {
+	if !e.copied {
+		if e.m.shards == nil {
+			e.m.shards = make([]map[string]V, 1<<shardBits)
+		} else {
+			e.m.shards = slices.Clone(e.m.shards)
+		}
+		e.copied = true
+	}
 	i := shardOf(key)
 	if !e.owned[i] {
 		e.m.shards[i] = maps.Clone(e.m.shards[i])

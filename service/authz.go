@@ -54,6 +54,11 @@ type authz struct {
 	// lists holds the service accounts of each folder for lists, kept
 	// with snap (see listed).
 	lists *listed
+
+	// pending are the creates through this process waiting to be applied
+	// (see created).
+	pendingMu sync.Mutex
+	pending   []*pendingCreate
 }
 
 func newAuthz(store warden.Store, c *access.Catalog) *authz {
@@ -405,24 +410,74 @@ func (a *authz) removeLocked(e *access.Edit, g uint64, id string) {
 
 // created applies a resource created through this process. A create needs
 // no read: its state is what was committed, and no one else knew of it.
+//
+// Creates that commit together (a group commit) arrive together: the first
+// to hold the lock applies every create waiting, in one edit of the
+// snapshot, and the others find theirs applied when they get the lock.
+// Each still returns only once its own create is in the snapshot.
 func (a *authz) created(ctx context.Context, r *warden.Resource) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.gen++
-	a.touched["r/"+r.ID] = a.gen // reads begun before this saw no newer state
-	e := a.snap.Load().Edit()
-	if !e.PutNode(nodeOf(r)) {
-		return a.reloadLocked(ctx)
-	}
-	a.snap.Store(e.Snapshot())
-	if !a.seen.has(r.ID) { // the feed names a create by its resource's ID
-		a.own[r.ID] = time.Now()
-	}
 	// The caller keeps r: the lists get a copy no one changes.
 	kept := *r
 	kept.Labels, kept.Attrs = maps.Clone(r.Labels), maps.Clone(r.Attrs)
-	a.lists.put(&kept)
-	return nil
+	c := &pendingCreate{r: &kept}
+	a.pendingMu.Lock()
+	a.pending = append(a.pending, c)
+	a.pendingMu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !c.applied {
+		a.applyCreatedLocked(ctx)
+	}
+	return c.err
+}
+
+// pendingCreate is a create waiting to be applied, and then its outcome.
+type pendingCreate struct {
+	r       *warden.Resource
+	applied bool // under mu
+	err     error
+}
+
+// applyCreatedLocked applies every create waiting.
+func (a *authz) applyCreatedLocked(ctx context.Context) {
+	a.pendingMu.Lock()
+	batch := a.pending
+	a.pending = nil
+	a.pendingMu.Unlock()
+	var err error
+	e := a.snap.Load().Edit()
+	for _, c := range batch {
+		a.gen++
+		a.touched["r/"+c.r.ID] = a.gen // reads begun before this saw no newer state
+	}
+	// Parents first, as in apply: a folder and an account created in it
+	// may wait in either order.
+	for todo := batch; len(todo) > 0; {
+		var later []*pendingCreate
+		for _, c := range todo {
+			if !e.PutNode(nodeOf(c.r)) {
+				later = append(later, c)
+			}
+		}
+		if len(later) == len(todo) {
+			err = a.reloadLocked(ctx) // it reads every create of the batch
+			break
+		}
+		todo = later
+	}
+	if err == nil {
+		a.snap.Store(e.Snapshot())
+	}
+	for _, c := range batch {
+		c.applied, c.err = true, err
+		if err != nil {
+			continue
+		}
+		a.lists.put(c.r)
+		if !a.seen.has(c.r.ID) { // the feed names a create by its resource's ID
+			a.own[c.r.ID] = time.Now()
+		}
+	}
 }
 
 // removed applies a resource deleted through this process: gone is final,

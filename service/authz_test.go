@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -485,5 +486,80 @@ func TestFeedOwnCreatesAndLateEntries(t *testing.T) {
 				t.Errorf("rebuilds = %d, want 1 (at start)", a.rebuilds)
 			}
 		})
+	}
+}
+
+// TestCreatedTogether: creates that arrive while another holds the lock are
+// applied in one edit by the first to get it — an account before the
+// folder it was created in too — and each returns with its own create in
+// the snapshot, without a rebuild.
+func TestCreatedTogether(t *testing.T) {
+	ctx := t.Context()
+	store, _ := nodeStores(t, "sqlite")
+	pop, err := storagetest.Populate(ctx, store.DB(), 2, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := access.NewCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAuthz(store, catalog)
+	if err := a.reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cloud, _ := a.snap.Load().Node(pop.Folders[0])
+	folder := &warden.Resource{ID: warden.NewID(warden.PrefixFolder), Type: warden.TypeFolder, ParentID: cloud.ParentID, Name: "f", Status: warden.StatusActive}
+	rs := []*warden.Resource{folder}
+	for i := range 8 {
+		rs = append(rs, &warden.Resource{ID: warden.NewID(warden.PrefixServiceAccount), Type: warden.TypeServiceAccount,
+			ParentID: folder.ID, Name: "robot" + string(rune('a'+i)), Status: warden.StatusActive})
+	}
+	if err := store.Update(ctx, func(tx warden.Tx) error {
+		for _, r := range rs {
+			if err := tx.CreateResource(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock() // the creates queue behind a holder of the lock
+	errs := make(chan error, len(rs))
+	for i := range rs {
+		r := rs[len(rs)-1-i] // the accounts first, the folder last
+		go func() {
+			err := a.created(ctx, r)
+			if _, ok := a.snap.Load().Node(r.ID); err == nil && !ok {
+				err = errors.New(r.Name + " is not in the snapshot when created returns")
+			}
+			errs <- err
+		}()
+		for deadline := time.Now().Add(5 * time.Second); ; { // in this order
+			a.pendingMu.Lock()
+			n := len(a.pending)
+			a.pendingMu.Unlock()
+			if n == i+1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				a.mu.Unlock()
+				t.Fatalf("%d creates waiting, want %d", n, i+1)
+			}
+			runtime.Gosched()
+		}
+	}
+	a.mu.Unlock()
+	for range rs {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if a.rebuilds != 1 {
+		t.Errorf("rebuilds = %d, want 1 (at start)", a.rebuilds)
+	}
+	if got, _, err := a.lists.page(warden.ResourceFilter{Type: warden.TypeServiceAccount, ParentID: folder.ID}); err != nil || len(got) != 8 {
+		t.Errorf("the folder's list holds %d accounts (%v), want 8", len(got), err)
 	}
 }
