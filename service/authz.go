@@ -138,6 +138,12 @@ const (
 	// back, for a transaction that took longer between its stamp and its
 	// commit: at the default interval, every 5 s.
 	wideEvery = 25
+	// settle is how far behind the database's clock the feed's position
+	// stays: a busy feed always has transactions between their stamp and
+	// their commit, and one that commits within settle is read by the next
+	// read from the position on. Only a slower one leaves an entry behind
+	// the position, which costs the next read the whole window.
+	settle = 100 * time.Millisecond
 )
 
 // begin hands out the generation of a read about to start.
@@ -260,9 +266,10 @@ func (a *authz) poll(ctx context.Context) error {
 		delete(a.own, ch.ID)
 	}
 	// The window follows the newest entry, but never past the clock at the
-	// read: an entry stamped later was not committed when it began.
-	if newest.After(readAt) {
-		newest = readAt
+	// read less settle: an entry stamped later may not have been committed
+	// when the read began, and the next read starts before it.
+	if settled := readAt.Add(-settle); newest.After(settled) {
+		newest = settled
 	}
 	a.since = newest
 	a.seen.forgetBefore(a.since.Add(-2 * feedOverlap))
