@@ -3,6 +3,7 @@ package access
 import (
 	"maps"
 	"slices"
+	"sync/atomic"
 )
 
 // The snapshot's two indexes are persistent: an edit copies only the parts
@@ -90,41 +91,80 @@ type chunk = [1 << chunkBits]*entry
 
 // vec is the snapshot's entries by slot, in chunks copied on write. Slots
 // are never reused: an entry's parent slot stays valid for its life.
+//
+// No holder of a vec reads a slot at or past its n, so a new entry is put
+// in place in a chunk shared with older vecs rather than in a copy of it —
+// by the first edit to claim that slot. Vecs made from one another share
+// claimed: every slot one of their edits has filled is below it. An edit of
+// an older vec (a second edit of one snapshot) finds its slots claimed and
+// copies the chunk, as for any other change.
 type vec struct {
-	chunks []*chunk
-	n      int32 // slots handed out
+	chunks  []*chunk
+	n       int32 // slots handed out
+	claimed *atomic.Int32
 }
 
 func (v *vec) at(slot int32) *entry { return v.chunks[slot>>chunkBits][slot&(1<<chunkBits-1)] }
 
 // vecEdit changes a copy of a vec.
 type vecEdit struct {
-	v     vec
-	owned map[int32]bool
+	v      vec
+	owned  map[int32]bool // chunks this edit copied or made
+	listed bool           // v.chunks is this edit's own list
 }
 
 func editVec(v vec) *vecEdit {
-	return &vecEdit{v: vec{chunks: slices.Clone(v.chunks), n: v.n}, owned: map[int32]bool{}}
+	if v.claimed == nil {
+		v.claimed = new(atomic.Int32)
+		v.claimed.Store(v.n)
+	}
+	return &vecEdit{v: v}
+}
+
+// own makes chunk c this edit's own copy.
+func (e *vecEdit) own(c int32) {
+	if e.owned[c] {
+		return
+	}
+	if !e.listed {
+		e.v.chunks = slices.Clone(e.v.chunks)
+		e.listed = true
+	}
+	if e.owned == nil {
+		e.owned = map[int32]bool{}
+	}
+	copied := *e.v.chunks[c]
+	e.v.chunks[c] = &copied
+	e.owned[c] = true
 }
 
 func (e *vecEdit) set(slot int32, x *entry) {
-	c := slot >> chunkBits
-	if !e.owned[c] {
-		copied := *e.v.chunks[c]
-		e.v.chunks[c] = &copied
-		e.owned[c] = true
-	}
-	e.v.chunks[c][slot&(1<<chunkBits-1)] = x
+	e.own(slot >> chunkBits)
+	e.v.chunks[slot>>chunkBits][slot&(1<<chunkBits-1)] = x
 }
 
 // add hands out the next slot for x.
 func (e *vecEdit) add(x *entry) int32 {
 	slot := e.v.n
-	if int(slot>>chunkBits) == len(e.v.chunks) {
-		e.v.chunks = append(e.v.chunks, new(chunk))
-		e.owned[slot>>chunkBits] = true
-	}
 	e.v.n++
+	c := slot >> chunkBits
+	if int(c) == len(e.v.chunks) {
+		if !e.listed {
+			e.v.chunks = slices.Clone(e.v.chunks)
+			e.listed = true
+		}
+		e.v.chunks = append(e.v.chunks, new(chunk))
+		if e.owned == nil {
+			e.owned = map[int32]bool{}
+		}
+		e.owned[c] = true
+	}
+	// Claimed whether or not the chunk is shared: a slot filled anywhere
+	// is one no other edit of the lineage may fill in place.
+	if e.v.claimed.CompareAndSwap(slot, slot+1) || e.owned[c] {
+		e.v.chunks[c][slot&(1<<chunkBits-1)] = x
+		return slot
+	}
 	e.set(slot, x)
 	return slot
 }

@@ -272,3 +272,51 @@ func BenchmarkEditCreate(b *testing.B) {
 		i++
 	}
 }
+
+// TestEditForks: two edits of one snapshot each add resources, the second
+// into slots the first already filled in place: each result holds its own,
+// and the snapshot they started from neither.
+func TestEditForks(t *testing.T) {
+	c := mustCatalog(t)
+	base := NewSnapshot(c, []Node{{ID: "org", Type: warden.TypeOrganization}, {ID: "folder", Type: warden.TypeFolder, ParentID: "org"}}, nil)
+	edit := func(from *Snapshot, prefix string, n int) *Snapshot {
+		e := from.Edit() // adds only: it copies no chunk it does not have to
+		for i := range n {
+			id := fmt.Sprintf("%s%d", prefix, i)
+			if !e.PutNode(Node{ID: id, Type: warden.TypeServiceAccount, ParentID: "folder", Name: id}) {
+				t.Fatalf("PutNode(%s) refused", id)
+			}
+		}
+		return e.Snapshot()
+	}
+	a := edit(base, "a", 3)
+	b := edit(base, "b", 1100) // past the shared chunk, into a new one
+	a2 := edit(a, "c", 2)
+	b2 := edit(b, "d", 2)
+	for _, c := range []struct {
+		s          *Snapshot
+		name       string
+		has, hasnt []string
+		len        int
+	}{
+		{base, "base", nil, []string{"a0", "b0", "c0", "d0"}, 2},
+		{a, "a", []string{"a0", "a2"}, []string{"b0", "c0", "d0"}, 5},
+		{b, "b", []string{"b0", "b1099"}, []string{"a0", "c0", "d0"}, 1102},
+		{a2, "a2", []string{"a0", "c1"}, []string{"b0", "d0"}, 7},
+		{b2, "b2", []string{"b0", "b1099", "d1"}, []string{"a0", "c0"}, 1104},
+	} {
+		if got := c.s.Len(); got != c.len {
+			t.Errorf("%s: Len = %d, want %d", c.name, got, c.len)
+		}
+		for _, id := range c.has {
+			if n, ok := c.s.Node(id); !ok || n.Name != id {
+				t.Errorf("%s: Node(%s) = %v, %v; want it", c.name, id, n, ok)
+			}
+		}
+		for _, id := range c.hasnt {
+			if n, ok := c.s.Node(id); ok {
+				t.Errorf("%s: holds %s (%v), which another edit added", c.name, id, n)
+			}
+		}
+	}
+}
