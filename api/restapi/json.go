@@ -71,6 +71,13 @@ func (w *jsonWriter) serviceAccount(sa *iam.ServiceAccount) {
 		return
 	}
 	w.b = append(w.b, '{')
+	w.serviceAccountFields(sa)
+	w.b = append(w.b, '}')
+}
+
+// serviceAccountFields writes the fields of an account, each after a comma
+// unless it opens the object.
+func (w *jsonWriter) serviceAccountFields(sa *iam.ServiceAccount) {
 	w.str("id", sa.Id)
 	w.str("folderId", sa.FolderId)
 	w.timestamp("createdAt", sa.CreatedAt)
@@ -88,7 +95,6 @@ func (w *jsonWriter) serviceAccount(sa *iam.ServiceAccount) {
 		w.quote(name)
 	}
 	w.timestamp("expiresAt", sa.ExpiresAt)
-	w.b = append(w.b, '}')
 }
 
 // jsonWriter appends JSON; ok turns false on a value left to protojson.
