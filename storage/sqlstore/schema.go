@@ -113,4 +113,18 @@ var migrations = []string{
 	CREATE INDEX group_members_subject ON group_members (subject_id);`,
 	// The audit trail sealed after commit (audit.go).
 	auditSchema2,
+	// The resource change feed without a key on its entries' IDs: entries
+	// are read by their stamp only, and the key cost every write an insert
+	// at a random place of one more B-tree (a page written per entry).
+	// Rebuilt rather than altered: SQLite cannot drop a primary key.
+	`CREATE TABLE resource_changes_v2 (
+		id TEXT NOT NULL,
+		resource_id TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		at BIGINT NOT NULL
+	);
+	INSERT INTO resource_changes_v2 (id, resource_id, kind, at) SELECT id, resource_id, kind, at FROM resource_changes;
+	DROP TABLE resource_changes;
+	ALTER TABLE resource_changes_v2 RENAME TO resource_changes;
+	CREATE INDEX resource_changes_at ON resource_changes (at)`,
 }
