@@ -27,8 +27,9 @@ func TestVersion1EventsVerifyAfterMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The audit tables as migration 4 made them, marked as migrated up to
-	// migration 5 (the other tables are not needed here).
+	// The audit tables as migration 4 made them and the resource feed as
+	// migration 5 did (a later migration rebuilds it), marked as migrated
+	// up to migration 5 (the other tables are not needed here).
 	for _, stmt := range []string{
 		`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY)`,
 		`INSERT INTO schema_migrations (version) VALUES (1), (2), (3), (4), (5)`,
@@ -38,6 +39,7 @@ func TestVersion1EventsVerifyAfterMigration(t *testing.T) {
 		`CREATE INDEX audit_events_subject ON audit_events (subject_id, seq)`,
 		`CREATE TABLE audit_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash BLOB NOT NULL, pruned_seq BIGINT NOT NULL, pruned_hash BLOB NOT NULL)`,
 		`INSERT INTO audit_head (id, seq, hash, pruned_seq, pruned_hash) VALUES (1, 0, '', 0, '')`,
+		`CREATE TABLE resource_changes (id TEXT PRIMARY KEY, resource_id TEXT NOT NULL, kind TEXT NOT NULL, at BIGINT NOT NULL)`,
 	} {
 		if _, err := db.Exec(stmt); err != nil {
 			t.Fatal(err)

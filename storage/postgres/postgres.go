@@ -55,7 +55,8 @@ var Dialect = sqlstore.Dialect{
 	},
 	// FOR SHARE, not FOR KEY SHARE: deleting a resource takes the no-key
 	// row lock (lockResource), which only FOR SHARE waits for.
-	ShareLock: " FOR SHARE",
+	ShareLock:   " FOR SHARE",
+	WritableCTE: true,
 	// clock_timestamp, not now(): now() is the transaction's start, and a
 	// feed entry should be stamped as close to its commit as it can be.
 	Now: `CAST(floor(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000) AS BIGINT)`,

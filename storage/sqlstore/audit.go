@@ -187,7 +187,13 @@ func (t *tx) insertAudit(ctx context.Context, rs []*warden.AuditRecord) error {
 			args = append(args, seq, r.ID, toMicros(r.Time), toMicros(last), r.Type, r.Class, r.SubjectID, r.Path, r.Status, r.Body, prev, hash)
 		}
 		rs = rs[n:]
-		if _, err := t.q.ExecContext(ctx, auditInserts[n], args...); err != nil {
+		query := auditInserts[n]
+		if len(t.ops) > 0 { // the operation of the change goes with it (deferred.go)
+			var ops []any
+			query, ops = t.withOperations(query, len(args))
+			args = append(args, ops...)
+		}
+		if _, err := t.q.ExecContext(ctx, query, args...); err != nil {
 			if t.d.IsUniqueViolation(err) {
 				return &warden.Error{Code: warden.FailedPrecondition, Message: "append audit events: the chain moved", Cause: err}
 			}
@@ -211,7 +217,11 @@ func auditInsert(n int) string {
 }
 
 // writeRows writes n parenthesised rows of cols parameters.
-func writeRows(q *strings.Builder, n, cols int) {
+func writeRows(q *strings.Builder, n, cols int) { writeRowsFrom(q, 0, n, cols) }
+
+// writeRowsFrom is writeRows numbering the parameters after the first
+// offset.
+func writeRowsFrom(q *strings.Builder, offset, n, cols int) {
 	for i := range n {
 		if i > 0 {
 			q.WriteByte(',')
@@ -221,7 +231,7 @@ func writeRows(q *strings.Builder, n, cols int) {
 			if c > 0 {
 				q.WriteByte(',')
 			}
-			q.WriteString("$" + strconv.Itoa(i*cols+c+1))
+			q.WriteString("$" + strconv.Itoa(offset+i*cols+c+1))
 		}
 		q.WriteByte(')')
 	}

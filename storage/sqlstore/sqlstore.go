@@ -40,6 +40,10 @@ type Dialect struct {
 	// database/sql. Off for a driver that caches prepared statements
 	// itself (pgx).
 	CacheStatements bool
+	// WritableCTE: a statement may run an INSERT in its WITH clause
+	// (PostgreSQL, CockroachDB), so that writes that go together take one
+	// round trip (a resource and its feed entry).
+	WritableCTE bool
 	// GroupCommit runs concurrent Updates in one transaction, each in a
 	// savepoint, with one commit (see committer). For a database with one
 	// writer at a time (SQLite), whose commits would otherwise queue.
@@ -187,8 +191,20 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(warden.Tx) error
 	if err != nil {
 		return internal("begin", err)
 	}
-	t := &tx{q: s.querier(sqlTx), d: &s.d}
+	q := s.querier(sqlTx)
+	t := &tx{q: q, d: &s.d}
+	if s.d.WritableCTE {
+		t.q = flushing{t: t, q: q} // operations are written with the next statement
+	}
 	if err := fn(t); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	err = t.flushErr
+	if err == nil {
+		err = t.flush(ctx, q)
+	}
+	if err != nil {
 		sqlTx.Rollback()
 		return err
 	}

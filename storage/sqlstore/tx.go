@@ -27,6 +27,10 @@ type tx struct {
 	// transaction appends (audit) when its group commits.
 	sealAtCommit bool
 	audit        []sealing
+	// ops are operations not written yet, and flushErr the failure to
+	// write them before a QueryRow (see deferred.go).
+	ops      []*warden.Operation
+	flushErr error
 }
 
 // errReadOnly is the cause of a write attempted inside View.
@@ -135,6 +139,14 @@ func (t *tx) CreateResource(ctx context.Context, r *warden.Resource) error {
 		query = `INSERT INTO resources (` + resourceCols + `)
 			SELECT $1, $2, $3, $4, $5, $6, $7, CAST($8 AS BIGINT), $9 WHERE EXISTS (SELECT 1 FROM resources WHERE id = $3` + t.d.ShareLock + `)`
 	}
+	// The feed entry's ID is the resource's (unique like it, and never one
+	// of NewID("chg")): the creating node tells its own create by it.
+	if t.d.WritableCTE {
+		// The entry is written by the same statement, from the row
+		// inserted: one round trip, and none when the parent is missing.
+		query = `WITH r AS (` + query + ` RETURNING id)
+			INSERT INTO resource_changes (id, resource_id, kind, at) SELECT id, id, '` + string(warden.ResourceChanged) + `', ` + t.d.Now + ` FROM r`
+	}
 	n, err := t.exec(ctx, string(r.Type)+" "+strconv.Quote(r.Name), query,
 		r.ID, string(r.Type), r.ParentID, r.Name, r.Description, encodeMap(r.Labels), r.Status, toMicros(r.CreatedAt), encodeMap(r.Attrs))
 	if err != nil {
@@ -143,8 +155,9 @@ func (t *tx) CreateResource(ctx context.Context, r *warden.Resource) error {
 	if n == 0 {
 		return notFound("resource", r.ParentID)
 	}
-	// The entry's ID is the resource's (unique like it, and never one of
-	// NewID("chg")): the creating node tells its own create by it.
+	if t.d.WritableCTE {
+		return nil
+	}
 	return t.feedEntry(ctx, r.ID, r.ID, warden.ResourceChanged)
 }
 
@@ -351,8 +364,11 @@ func scanOperation(row interface{ Scan(...any) error }) (*warden.Operation, erro
 }
 
 func (t *tx) CreateOperation(ctx context.Context, op *warden.Operation) error {
-	_, err := t.exec(ctx, "operation "+op.ID, `INSERT INTO operations (`+operationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		op.ID, op.ResourceID, op.Description, op.CreatedBy, toMicros(op.CreatedAt), toMicros(op.ModifiedAt), op.Done, op.Metadata, op.Response, op.Error)
+	if t.d.WritableCTE && !t.readOnly {
+		t.deferOperation(op)
+		return nil
+	}
+	_, err := t.exec(ctx, "operation "+op.ID, operationInsert+`($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, operationArgs(op)...)
 	return err
 }
 

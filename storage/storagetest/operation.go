@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"testing"
@@ -43,6 +44,79 @@ func testOperation(t *testing.T, s warden.Store) {
 	t.Run("CreateGetUpdate", func(t *testing.T) { testOperationCreateGetUpdate(t, s) })
 	t.Run("Missing", func(t *testing.T) { testOperationMissing(t, s) })
 	t.Run("List", func(t *testing.T) { testOperationList(t, s) })
+	t.Run("InItsTransaction", func(t *testing.T) { testOperationInItsTransaction(t, s) })
+}
+
+// testOperationInItsTransaction: an operation is there for the rest of the
+// transaction that creates it (read, updated, listed), whatever comes
+// after it, and is stored exactly when the transaction commits — also when
+// an audit record, or nothing, follows it.
+func testOperationInItsTransaction(t *testing.T, s warden.Store) {
+	ctx := t.Context()
+	resourceID := warden.NewID(warden.PrefixServiceAccount)
+	read := newOperation(resourceID, base)
+	updated := newOperation(resourceID, base.Add(time.Second))
+	audited := newOperation(resourceID, base.Add(2*time.Second))
+	last := newOperation(resourceID, base.Add(3*time.Second))
+	update(t, s, func(tx warden.Tx) error {
+		if err := tx.CreateOperation(ctx, read); err != nil {
+			return err
+		}
+		got, err := tx.GetOperation(ctx, read.ID)
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(storedOperation(read), got, cmpOpts); diff != "" {
+			t.Errorf("GetOperation in its transaction (-want +got):\n%s", diff)
+		}
+		if err := tx.CreateOperation(ctx, updated); err != nil {
+			return err
+		}
+		updated.Done, updated.Response = true, []byte{1}
+		if err := tx.UpdateOperation(ctx, updated); err != nil {
+			return err
+		}
+		if err := tx.CreateOperation(ctx, audited); err != nil {
+			return err
+		}
+		if err := tx.AppendAuditEvents(ctx, sealer{}, record(unique("sub"), "")); err != nil {
+			return err
+		}
+		ops, _, err := tx.ListOperations(ctx, resourceID, warden.Page{})
+		if err != nil {
+			return err
+		}
+		if len(ops) != 3 {
+			t.Errorf("ListOperations in their transaction: %d operations, want 3", len(ops))
+		}
+		return tx.CreateOperation(ctx, last) // nothing after it
+	})
+	for _, want := range []*warden.Operation{read, updated, audited, last} {
+		got, err := getOperation(t, s, want.ID)
+		if err != nil {
+			t.Fatalf("GetOperation after the commit: %v", err)
+		}
+		if diff := cmp.Diff(storedOperation(want), got, cmpOpts); diff != "" {
+			t.Errorf("GetOperation after the commit (-want +got):\n%s", diff)
+		}
+	}
+
+	lost := newOperation(resourceID, base)
+	errFail := errors.New("fail")
+	err := s.Update(ctx, func(tx warden.Tx) error {
+		if err := tx.CreateOperation(ctx, lost); err != nil {
+			return err
+		}
+		if err := tx.AppendAuditEvents(ctx, sealer{}, record(unique("sub"), "")); err != nil {
+			return err
+		}
+		return errFail
+	})
+	if !errors.Is(err, errFail) {
+		t.Fatalf("failed transaction: %v", err)
+	}
+	_, err = getOperation(t, s, lost.ID)
+	wantCode(t, "GetOperation of a rolled-back operation", err, warden.NotFound)
 }
 
 func testOperationCreateGetUpdate(t *testing.T, s warden.Store) {
