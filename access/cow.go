@@ -12,9 +12,14 @@ import (
 // with a hundred resources or a million, and readers of the old snapshot
 // never see a half-made change.
 
-// shardBits sets the number of shards of a shardMap: with 100,000 keys a
-// shard holds ~400, which an edit copies.
-const shardBits = 8
+// shardBits sets the number of shards of a shardMap: 4,096, so that with
+// 100,000 keys a shard holds ~25, which an edit copies. The shards are in
+// groups of 1<<groupBits, so that an edit also copies the list of groups
+// and one group, not a list of every shard.
+const (
+	groupBits = 6
+	shardBits = 2 * groupBits
+)
 
 // shardOf picks a key's shard from its last three bytes: Warden's IDs end
 // in random characters (5 bits each), and a hash of the whole key would
@@ -30,47 +35,68 @@ func shardOf(key string) int {
 
 // shardMap is a map of string keys split into shards copied on write.
 type shardMap[V any] struct {
-	shards []map[string]V // nil until the first edit
+	groups []*shardGroup[V] // nil until the first edit
 }
 
+// shardGroup is a group of shards; a shard is nil until a key is put in it.
+type shardGroup[V any] [1 << groupBits]map[string]V
+
 func (m shardMap[V]) get(key string) (V, bool) {
-	if m.shards == nil {
+	if m.groups == nil {
 		var zero V
 		return zero, false
 	}
-	v, ok := m.shards[shardOf(key)][key]
+	i := shardOf(key)
+	v, ok := m.groups[i>>groupBits][i&(1<<groupBits-1)][key]
 	return v, ok
 }
 
-// shardEdit changes a copy of a shardMap: the list of shards is copied on
+// shardEdit changes a copy of a shardMap: the list of groups is copied on
 // the first change (an edit that changes nothing here copies nothing), each
-// shard once, on its first change.
+// group and each shard once, on its first change.
 type shardEdit[V any] struct {
-	m      shardMap[V]
-	copied bool
-	owned  [1 << shardBits]bool
+	m           shardMap[V]
+	copied      bool
+	ownedGroups [1 << groupBits]bool
+	owned       *[1 << shardBits / 64]uint64 // a bit per shard, made on the first change
 }
 
 func editShards[V any](m shardMap[V]) *shardEdit[V] { return &shardEdit[V]{m: m} }
 
 func (e *shardEdit[V]) shard(key string) map[string]V {
 	if !e.copied {
-		if e.m.shards == nil {
-			e.m.shards = make([]map[string]V, 1<<shardBits)
+		if e.m.groups == nil {
+			e.m.groups = make([]*shardGroup[V], 1<<groupBits)
+			for i := range e.m.groups {
+				e.m.groups[i] = new(shardGroup[V])
+			}
+			e.ownedGroups = [1 << groupBits]bool{}
+			for i := range e.ownedGroups {
+				e.ownedGroups[i] = true
+			}
 		} else {
-			e.m.shards = slices.Clone(e.m.shards)
+			e.m.groups = slices.Clone(e.m.groups)
 		}
+		e.owned = new([1 << shardBits / 64]uint64)
 		e.copied = true
 	}
 	i := shardOf(key)
-	if !e.owned[i] {
-		e.m.shards[i] = maps.Clone(e.m.shards[i])
-		if e.m.shards[i] == nil {
-			e.m.shards[i] = map[string]V{}
-		}
-		e.owned[i] = true
+	g := i >> groupBits
+	if !e.ownedGroups[g] {
+		copied := *e.m.groups[g]
+		e.m.groups[g] = &copied
+		e.ownedGroups[g] = true
 	}
-	return e.m.shards[i]
+	group := e.m.groups[g]
+	j := i & (1<<groupBits - 1)
+	if e.owned[i/64]&(1<<(i%64)) == 0 {
+		group[j] = maps.Clone(group[j])
+		if group[j] == nil {
+			group[j] = map[string]V{}
+		}
+		e.owned[i/64] |= 1 << (i % 64)
+	}
+	return group[j]
 }
 
 func (e *shardEdit[V]) get(key string) (V, bool) { return e.m.get(key) }

@@ -36,6 +36,12 @@ type committer struct {
 	queue chan *job
 	stop  chan struct{}
 	ended chan struct{}
+	// conn is the connection every group runs on, held by the committer
+	// (nil until the first group, and after a failure): a connection's
+	// page cache is dropped whenever another one has written, so on a
+	// connection of its own the writer finds the pages it wrote last in
+	// memory, and its prepared statements with them.
+	conn *sql.Conn
 }
 
 func newCommitter(s *Store) *committer {
@@ -76,6 +82,34 @@ func (c *committer) update(ctx context.Context, fn func(warden.Tx) error) error 
 func (c *committer) close() {
 	close(c.stop)
 	<-c.ended
+	if c.conn != nil {
+		c.conn.Close()
+	}
+}
+
+// begin starts a group's transaction on the committer's connection.
+func (c *committer) begin() (*sql.Tx, error) {
+	ctx := context.Background()
+	if c.conn == nil {
+		conn, err := c.s.db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if c.s.d.WriterSetup != "" {
+			if _, err := conn.ExecContext(ctx, c.s.d.WriterSetup); err != nil {
+				conn.Close()
+				return nil, err
+			}
+		}
+		c.conn = conn
+	}
+	tx, err := c.conn.BeginTx(ctx, nil)
+	if err != nil {
+		// Another connection next time: this one may be broken.
+		c.conn.Close()
+		c.conn = nil
+	}
+	return tx, err
 }
 
 func (c *committer) run() {
@@ -116,7 +150,7 @@ func (c *committer) commit(group []*job) {
 	// The transaction belongs to no caller: one leaving must not roll
 	// back the others' writes (statements run detached for the same
 	// reason, see detached).
-	sqlTx, err := c.s.db.BeginTx(context.Background(), nil)
+	sqlTx, err := c.begin()
 	if err != nil {
 		fail(internal("begin", err))
 		return

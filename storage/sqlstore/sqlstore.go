@@ -48,6 +48,9 @@ type Dialect struct {
 	// savepoint, with one commit (see committer). For a database with one
 	// writer at a time (SQLite), whose commits would otherwise queue.
 	GroupCommit bool
+	// WriterSetup, when set, is run once on the connection that group
+	// commits hold for their transactions (a larger page cache for it).
+	WriterSetup string
 	// ScanByRowID splits a scan of every credential (ScanCredentials) into
 	// ranges of SQLite's rowid, read concurrently on several connections
 	// (WAL readers do not block each other). Off: parts split on the ID.
