@@ -155,6 +155,9 @@ func (c *committer) commit(group []*job) {
 		fail(internal("begin", err))
 		return
 	}
+	// One querier for the group: its jobs run the same statements, bound
+	// to the transaction once.
+	q := detached{c.s.querier(sqlTx)}
 	ok := 0
 	var sealings []sealing
 	for _, j := range group {
@@ -167,7 +170,7 @@ func (c *committer) commit(group []*job) {
 			fail(internal("savepoint", err))
 			return
 		}
-		t := c.runJob(j, sqlTx)
+		t := c.runJob(j, q)
 		release := `RELEASE w`
 		if j.err != nil || j.panic != nil {
 			release = `ROLLBACK TO w; RELEASE w`
@@ -193,7 +196,7 @@ func (c *committer) commit(group []*job) {
 	// The group's audit records, sealed in the order of their jobs: the
 	// chain's head moves once per group, and nothing waits for it.
 	if len(sealings) > 0 {
-		t := &tx{q: detached{c.s.querier(sqlTx)}, d: &c.s.d}
+		t := &tx{q: q, d: &c.s.d}
 		if err := t.sealGroup(context.Background(), sealings); err != nil {
 			sqlTx.Rollback()
 			for _, j := range group {
@@ -215,8 +218,8 @@ func (c *committer) commit(group []*job) {
 
 // runJob runs one job's function, catching its panic for the caller, and
 // returns its transaction (with the audit records it appended).
-func (c *committer) runJob(j *job, sqlTx *sql.Tx) (t *tx) {
-	t = &tx{q: detached{c.s.querier(sqlTx)}, d: &c.s.d, sealAtCommit: true}
+func (c *committer) runJob(j *job, q querier) (t *tx) {
+	t = &tx{q: q, d: &c.s.d, sealAtCommit: true}
 	defer func() {
 		if p := recover(); p != nil {
 			j.panic = fmt.Errorf("sqlstore: panic in Update: %v", p)

@@ -92,6 +92,11 @@ type preparedQuerier struct {
 	c  *statements
 	q  querier
 	tx *sql.Tx
+	// bound are the statements bound to tx, by their SQL: a group commit
+	// runs the same few statements for each of its jobs, and binding one
+	// to the transaction costs an allocation of its own each time.
+	// database/sql closes them with the transaction.
+	bound map[string]*sql.Stmt
 }
 
 // stmt returns the prepared statement of query, bound to the transaction
@@ -106,7 +111,12 @@ func (p preparedQuerier) stmt(ctx context.Context, query string) *sql.Stmt {
 		p.c.prepareLater(query)
 		return nil
 	case p.tx != nil:
-		return p.tx.StmtContext(ctx, st)
+		if b := p.bound[query]; b != nil {
+			return b
+		}
+		b := p.tx.StmtContext(ctx, st)
+		p.bound[query] = b
+		return b
 	}
 	return st
 }

@@ -168,7 +168,11 @@ func (s *Store) querier(tx *sql.Tx) querier {
 	if s.stmts == nil {
 		return q
 	}
-	return preparedQuerier{c: s.stmts, q: q, tx: tx}
+	p := preparedQuerier{c: s.stmts, q: q, tx: tx}
+	if tx != nil {
+		p.bound = map[string]*sql.Stmt{}
+	}
+	return p
 }
 
 // Update implements warden.Store.
