@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -23,7 +24,10 @@ func NewJSONHandler(w io.Writer, opts *slog.HandlerOptions) slog.Handler {
 	if opts == nil {
 		opts = &slog.HandlerOptions{}
 	}
-	lw := &lockedWriter{w: w}
+	var lw io.Writer = w
+	if _, ok := w.(*LogWriter); !ok {
+		lw = &lockedWriter{w: w}
+	}
 	return &jsonHandler{
 		slow:  slog.NewJSONHandler(lw, opts),
 		w:     lw,
@@ -34,7 +38,7 @@ func NewJSONHandler(w io.Writer, opts *slog.HandlerOptions) slog.Handler {
 
 type jsonHandler struct {
 	slow slog.Handler // slog's, given the same attributes and groups
-	w    *lockedWriter
+	w    io.Writer    // lines of both paths, one whole line a Write
 	// fast is false once a group is open (or with options that change
 	// what is written): every record then goes to slow.
 	fast bool
@@ -47,9 +51,14 @@ type jsonHandler struct {
 // clockCache formats record times as time.RFC3339Nano does, from the
 // date and time of day of the last second it formatted: lines come many a
 // second, and the second changes once. A zone's offset changes only on a
-// second's boundary, so the second and the location decide the rest.
+// second's boundary, so the second and the location decide the rest. It is
+// read without a lock: a formatted second is immutable, and two goroutines
+// formatting a new second at once store the same.
 type clockCache struct {
-	mu     sync.Mutex
+	last atomic.Pointer[clockSecond]
+}
+
+type clockSecond struct {
 	sec    int64
 	loc    *time.Location
 	date   []byte // "2006-01-02T15:04:05" of sec in loc
@@ -58,14 +67,13 @@ type clockCache struct {
 
 // append writes t as t.AppendFormat(b, time.RFC3339Nano) does.
 func (c *clockCache) append(b []byte, t time.Time) []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if sec := t.Unix(); sec != c.sec || t.Location() != c.loc || c.date == nil {
-		whole := t.Truncate(time.Second).AppendFormat(c.date[:0], time.RFC3339)
-		c.sec, c.loc = sec, t.Location()
-		c.date, c.offset = whole[:19], append(c.offset[:0], whole[19:]...)
+	s := c.last.Load()
+	if sec := t.Unix(); s == nil || sec != s.sec || t.Location() != s.loc {
+		whole := t.Truncate(time.Second).AppendFormat(nil, time.RFC3339)
+		s = &clockSecond{sec: sec, loc: t.Location(), date: whole[:19], offset: whole[19:]}
+		c.last.Store(s)
 	}
-	b = append(b, c.date...)
+	b = append(b, s.date...)
 	if ns := t.Nanosecond(); ns != 0 {
 		var buf [10]byte
 		frac := strconv.AppendInt(buf[:0], int64(ns)+1e9, 10)[1:] // nine digits
@@ -75,10 +83,11 @@ func (c *clockCache) append(b []byte, t time.Time) []byte {
 		b = append(b, '.')
 		b = append(b, frac...)
 	}
-	return append(b, c.offset...)
+	return append(b, s.offset...)
 }
 
-// lockedWriter serialises the lines of both paths.
+// lockedWriter serialises the lines of both paths, on a writer that does
+// not itself (a LogWriter does: each Write is one whole line, in order).
 type lockedWriter struct {
 	mu sync.Mutex
 	w  io.Writer

@@ -2,9 +2,8 @@ package grpcapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
+	"math/rand/v2"
 	"runtime"
 	"time"
 
@@ -145,11 +144,32 @@ func WithBoundedDepth(ctx context.Context) context.Context {
 	return context.WithValue(ctx, boundedDepthKey{}, true)
 }
 
-// NewRequestID returns a fresh random request id.
-func NewRequestID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+// NewRequestID returns a fresh random request id: 32 hex digits.
+func NewRequestID() string { return newRequestID("") }
+
+// NewOpenStackRequestID returns a fresh request id and the same id as
+// OpenStack services write it ("req-<id>"), from one allocation.
+func NewOpenStackRequestID() (id, openstack string) {
+	s := newRequestID("req-")
+	return s[len("req-"):], s
+}
+
+// newRequestID is prefix and 128 random bits in hex. The bits come from
+// the runtime's per-thread ChaCha8 generator (seeded by the OS), not
+// crypto/rand: an id names a request in logs, answers and audit events and
+// grants nothing, so it must be unique, and needs no system call or lock
+// per request.
+func newRequestID(prefix string) string {
+	const digits = "0123456789abcdef"
+	var b [8 + 32]byte
+	n := copy(b[:], prefix)
+	for _, v := range [2]uint64{rand.Uint64(), rand.Uint64()} {
+		for i := 60; i >= 0; i -= 4 {
+			b[n] = digits[v>>uint(i)&0xf]
+			n++
+		}
+	}
+	return string(b[:n])
 }
 
 // Intercept is the unary interceptor chain shared by gRPC and REST: it

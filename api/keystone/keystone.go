@@ -164,9 +164,19 @@ const maxBody = 64 << 10
 // Keystone's shapes.
 func (h *handler) wrap(method string, fn func(context.Context, *http.Request) (result, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := grpcapi.NewRequestID()
-		w.Header().Set("X-Request-Id", id)
-		w.Header().Set("X-Openstack-Request-Id", "req-"+id)
+		id, osID := grpcapi.NewOpenStackRequestID()
+		// The answer's headers share one backing array and are stored
+		// under their canonical names as they are: no Header.Set (which
+		// canonicalises each name) and one allocation, on a path every
+		// Keystone request takes.
+		hv := make([]string, 0, 6)
+		hdr := w.Header()
+		set := func(name, v string) {
+			hv = append(hv, v)
+			hdr[name] = hv[len(hv)-1 : len(hv) : len(hv)]
+		}
+		set("X-Request-Id", id)
+		set("X-Openstack-Request-Id", osID)
 		var res result
 		var fnErr error
 		err := h.srv.Handle(grpcapi.WithRequestID(restapi.Incoming(r), id), method, func(ctx context.Context) error {
@@ -178,7 +188,7 @@ func (h *handler) wrap(method string, fn func(context.Context, *http.Request) (r
 			return
 		}
 		if res.subjectToken != "" {
-			w.Header().Set("X-Subject-Token", res.subjectToken)
+			set("X-Subject-Token", res.subjectToken)
 		}
 		if res.status == 0 {
 			res.status = http.StatusOK
@@ -194,8 +204,8 @@ func (h *handler) wrap(method string, fn func(context.Context, *http.Request) (r
 			w.WriteHeader(res.status)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		set("Content-Type", "application/json")
+		set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(res.status)
 		w.Write(b)
 	}

@@ -90,6 +90,8 @@ func serve(args []string) error {
 	fs.StringVar(&trustedProxies, "trusted-proxies", env("WARDEN_TRUSTED_PROXIES", ""), "comma-separated CIDRs of the proxies whose X-Forwarded-For and X-Real-IP forward auth and ext_authz believe; from others the connection's address is the client (env WARDEN_TRUSTED_PROXIES)")
 	fs.StringVar(&logLevel, "log-level", env("WARDEN_LOG_LEVEL", "info"), "debug, info, warn or error (env WARDEN_LOG_LEVEL)")
 	fs.StringVar(&logFormat, "log-format", env("WARDEN_LOG_FORMAT", "json"), "json or text (env WARDEN_LOG_FORMAT)")
+	var gcMinHeap string
+	fs.StringVar(&gcMinHeap, "gc-min-heap", env("WARDEN_GC_MIN_HEAP", "128"), "MiB the Go heap may reach before a garbage collection, however little is live: a small node then collects every few seconds instead of several times a second; a node with more than half of it live collects as Go does by default; 0 turns this off, and GOGC in the environment overrides it (env WARDEN_GC_MIN_HEAP)")
 	var logFlush string
 	fs.StringVar(&logFlush, "log-flush", env("WARDEN_LOG_FLUSH", "100ms"), "longest time a log line below warning level stays buffered (a crash loses at most this much of the request log); 0 writes every line at once (env WARDEN_LOG_FLUSH)")
 	fs.Parse(args)
@@ -135,6 +137,12 @@ func serve(args []string) error {
 		}
 		secret.SetPasswordLimiter(l)
 	}
+
+	mib, err := strconv.ParseInt(gcMinHeap, 10, 64)
+	if err != nil || mib < 0 || mib > 1<<20 {
+		return fmt.Errorf("--gc-min-heap: want a whole number of MiB from 0 to 1048576, got %q", gcMinHeap)
+	}
+	defer server.TuneGC(mib << 20)()
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
