@@ -58,10 +58,42 @@ type shardEdit[V any] struct {
 	m           shardMap[V]
 	copied      bool
 	ownedGroups [1 << groupBits]bool
-	owned       *[1 << shardBits / 64]uint64 // a bit per shard, made on the first change
+	// The shards copied: the first few listed, then a bit per shard (most
+	// edits change one or two shards of a map, a rebuild every one).
+	few   [4]int32
+	nfew  int
+	owned *[1 << shardBits / 64]uint64
 }
 
-func editShards[V any](m shardMap[V]) *shardEdit[V] { return &shardEdit[V]{m: m} }
+func editShards[V any](m shardMap[V]) shardEdit[V] { return shardEdit[V]{m: m} }
+
+// ownsShard reports whether shard i is this edit's copy.
+func (e *shardEdit[V]) ownsShard(i int) bool {
+	if e.owned != nil {
+		return e.owned[i/64]&(1<<(i%64)) != 0
+	}
+	for _, j := range e.few[:e.nfew] {
+		if int(j) == i {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *shardEdit[V]) ownShard(i int) {
+	if e.owned == nil && e.nfew < len(e.few) {
+		e.few[e.nfew] = int32(i)
+		e.nfew++
+		return
+	}
+	if e.owned == nil {
+		e.owned = new([1 << shardBits / 64]uint64)
+		for _, j := range e.few[:e.nfew] {
+			e.owned[j/64] |= 1 << (j % 64)
+		}
+	}
+	e.owned[i/64] |= 1 << (i % 64)
+}
 
 func (e *shardEdit[V]) shard(key string) map[string]V {
 	if !e.copied {
@@ -77,7 +109,6 @@ func (e *shardEdit[V]) shard(key string) map[string]V {
 		} else {
 			e.m.groups = slices.Clone(e.m.groups)
 		}
-		e.owned = new([1 << shardBits / 64]uint64)
 		e.copied = true
 	}
 	i := shardOf(key)
@@ -89,12 +120,12 @@ func (e *shardEdit[V]) shard(key string) map[string]V {
 	}
 	group := e.m.groups[g]
 	j := i & (1<<groupBits - 1)
-	if e.owned[i/64]&(1<<(i%64)) == 0 {
+	if !e.ownsShard(i) {
 		group[j] = maps.Clone(group[j])
 		if group[j] == nil {
 			group[j] = map[string]V{}
 		}
-		e.owned[i/64] |= 1 << (i % 64)
+		e.ownShard(i)
 	}
 	return group[j]
 }

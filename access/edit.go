@@ -12,11 +12,11 @@ import (
 // Edit is used by one goroutine and then discarded.
 type Edit struct {
 	catalog *Catalog
-	ids     *shardEdit[int32]
+	ids     shardEdit[int32]
 	entries *vecEdit
-	bound   *shardEdit[[]int32]
+	bound   shardEdit[[]int32]
 	// groupsOf and members: see Snapshot.
-	groupsOf, members *shardEdit[[]string]
+	groupsOf, members shardEdit[[]string]
 	roots             []int32
 	live              int
 }
