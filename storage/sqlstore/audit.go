@@ -164,15 +164,15 @@ func (t *tx) moveAuditHead(ctx context.Context, from int64, head warden.AuditHea
 }
 
 // insertAudit inserts records, sealed or not (Seq 0: NULL), in statements
-// of 16 rows and of one: SQLite looks each $N up by name, so a statement's
-// parse grows with the square of its parameters. Both texts are fixed, so
-// the store's statement cache prepares each once.
+// of 16, 8, 4, 2 rows and of one (a group commit's seven records take three
+// statements, not seven), never more: SQLite looks each $N up by name, so
+// a statement's parse and binding grow with the square of its parameters.
+// The texts are fixed, so the store's statement cache prepares each once.
 func (t *tx) insertAudit(ctx context.Context, rs []*warden.AuditRecord) error {
-	const rows = 16
 	for len(rs) > 0 {
-		n := 1
-		if len(rs) >= rows {
-			n = rows
+		n := 16
+		for n > len(rs) {
+			n /= 2
 		}
 		args := make([]any, 0, auditInsertCols*n)
 		for _, r := range rs[:n] {
@@ -205,8 +205,8 @@ func (t *tx) insertAudit(ctx context.Context, rs []*warden.AuditRecord) error {
 
 const auditInsertCols = 12
 
-// auditInserts are the two insert texts, by their number of rows.
-var auditInserts = map[int]string{1: auditInsert(1), 16: auditInsert(16)}
+// auditInserts are the insert texts, by their number of rows.
+var auditInserts = map[int]string{1: auditInsert(1), 2: auditInsert(2), 4: auditInsert(4), 8: auditInsert(8), 16: auditInsert(16)}
 
 // auditInsert is an INSERT of n audit records.
 func auditInsert(n int) string {
