@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"sync"
 
 	"warden"
 )
@@ -35,33 +36,49 @@ const operationInsert = `INSERT INTO operations (` + operationCols + `) VALUES `
 // the insert of the operations kept, numbered after them, and returns it
 // and those operations' values; the operations are no longer kept.
 func (t *tx) withOperations(query string, n int) (string, []any) {
-	var q strings.Builder
 	var args []any
+	for _, op := range t.ops {
+		args = append(args, operationArgs(op)...)
+	}
+	k := withKey{query: query, params: n, ops: len(t.ops)}
+	t.ops = nil
+	if q, ok := withTexts.Load(k); ok {
+		return q.(string), args
+	}
+	var q strings.Builder
 	q.WriteString("WITH ")
-	for i, op := range t.ops {
+	for i := range k.ops {
 		if i > 0 {
 			q.WriteString(", ")
 		}
 		q.WriteString("w" + strconv.Itoa(i) + " AS (" + operationInsert)
-		writeRowsFrom(&q, n+len(args), 1, 10)
+		writeRowsFrom(&q, n+i*10, 1, 10)
 		q.WriteString(")")
-		args = append(args, operationArgs(op)...)
 	}
 	q.WriteString(" ")
 	q.WriteString(query)
-	t.ops = nil
+	withTexts.Store(k, q.String())
 	return q.String(), args
 }
+
+// withTexts are the texts withOperations made, by what they are made of:
+// a few, one per statement that carries operations and their number.
+var withTexts sync.Map // withKey → string
+
+type withKey struct {
+	query       string
+	params, ops int
+}
+
+// operationInsertOne inserts one operation.
+const operationInsertOne = operationInsert + `($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
 // flush writes the operations kept.
 func (t *tx) flush(ctx context.Context, q querier) error {
 	for len(t.ops) > 0 {
 		op := t.ops[0]
 		t.ops = t.ops[1:]
-		var b strings.Builder
-		b.WriteString(operationInsert)
-		writeRowsFrom(&b, 0, 1, 10)
-		if _, err := q.ExecContext(ctx, b.String(), operationArgs(op)...); err != nil {
+		if _, err := q.ExecContext(ctx, operationInsertOne, operationArgs(op)...); err != nil {
 			t.ops = nil
 			if t.d.IsUniqueViolation(err) {
 				return &warden.Error{Code: warden.AlreadyExists, Message: "operation " + op.ID + " already exists", Cause: err}

@@ -368,7 +368,7 @@ func (t *tx) CreateOperation(ctx context.Context, op *warden.Operation) error {
 		t.deferOperation(op)
 		return nil
 	}
-	_, err := t.exec(ctx, "operation "+op.ID, operationInsert+`($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, operationArgs(op)...)
+	_, err := t.exec(ctx, "operation "+op.ID, operationInsertOne, operationArgs(op)...)
 	return err
 }
 
