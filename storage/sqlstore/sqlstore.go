@@ -60,9 +60,10 @@ type Dialect struct {
 	// was removed or replaced, which only a look at the path notices.
 	Ping func(ctx context.Context) error
 
-	// sealUpdates are the texts that seal 1 and 16 audit records (New
-	// fills them in).
-	sealUpdates map[int]string
+	// sealUpdates are the texts that seal 1 and 16 audit records, and
+	// createResource the inserts of a resource (New fills them in).
+	sealUpdates    map[int]string
+	createResource map[bool]string
 }
 
 // Store is a warden.Store over a *sql.DB.
@@ -79,6 +80,7 @@ func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 		return nil, errors.New("sqlstore: incomplete dialect")
 	}
 	d.sealUpdates = map[int]string{1: sealUpdate(d.BytesType, 1), 16: sealUpdate(d.BytesType, 16)}
+	d.createResource = createResourceTexts(&d)
 	s := &Store{db: db, d: d}
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: migrate %s: %w", d.Name, err)
@@ -126,7 +128,10 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // ReadOnly returns a Store over db without migrating it, for inspecting a
 // database that must not be written (the caller opened db read-only).
-func ReadOnly(db *sql.DB, d Dialect) *Store { return &Store{db: db, d: d} }
+func ReadOnly(db *sql.DB, d Dialect) *Store {
+	d.createResource = createResourceTexts(&d)
+	return &Store{db: db, d: d}
+}
 
 // DB returns the underlying database.
 func (s *Store) DB() *sql.DB { return s.db }

@@ -67,23 +67,35 @@ func decodeMap(s string) (map[string]string, error) {
 	return m, nil
 }
 
-// exec runs every write, so it is where View's writes are refused.
+// exec runs every write, so it is where View's writes are refused; what
+// names the record in its errors.
 func (t *tx) exec(ctx context.Context, what, query string, args ...any) (int64, error) {
+	n, err := t.execRaw(ctx, query, args...)
+	if err != nil {
+		return 0, t.writeError(what, err)
+	}
+	return n, nil
+}
+
+// execRaw is exec with its error as the database gave it (writeError
+// turns it into exec's), for a caller that names the record only then.
+func (t *tx) execRaw(ctx context.Context, query string, args ...any) (int64, error) {
 	if t.readOnly {
-		return 0, internal(what, errReadOnly)
+		return 0, errReadOnly
 	}
 	res, err := t.q.ExecContext(ctx, query, args...)
 	if err != nil {
-		if t.d.IsUniqueViolation(err) {
-			return 0, &warden.Error{Code: warden.AlreadyExists, Message: what + " already exists", Cause: err}
-		}
-		return 0, internal(what, err)
+		return 0, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, internal(what, err)
+	return res.RowsAffected()
+}
+
+// writeError is exec's error for err, a write's of the record what.
+func (t *tx) writeError(what string, err error) error {
+	if t.d.IsUniqueViolation(err) {
+		return &warden.Error{Code: warden.AlreadyExists, Message: what + " already exists", Cause: err}
 	}
-	return n, nil
+	return internal(what, err)
 }
 
 func notFound(what, id string) error {
@@ -132,33 +144,42 @@ func (t *tx) CreateResource(ctx context.Context, r *warden.Resource) error {
 	if t.readOnly {
 		return internal("create resource", errReadOnly)
 	}
-	query := `INSERT INTO resources (` + resourceCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
-	if r.ParentID != "" {
-		// The parent is checked and held (shared, so that siblings are
-		// created side by side) by the insert itself: one round trip.
-		query = `INSERT INTO resources (` + resourceCols + `)
-			SELECT $1, $2, $3, $4, $5, $6, $7, CAST($8 AS BIGINT), $9 WHERE EXISTS (SELECT 1 FROM resources WHERE id = $3` + t.d.ShareLock + `)`
-	}
-	// The feed entry's ID is the resource's (unique like it, and never one
-	// of NewID("chg")): the creating node tells its own create by it.
-	if t.d.WritableCTE {
-		// The entry is written by the same statement, from the row
-		// inserted: one round trip, and none when the parent is missing.
-		query = `WITH r AS (` + query + ` RETURNING id)
-			INSERT INTO resource_changes (id, resource_id, kind, at) SELECT id, id, '` + string(warden.ResourceChanged) + `', ` + t.d.Now + ` FROM r`
-	}
-	n, err := t.exec(ctx, string(r.Type)+" "+strconv.Quote(r.Name), query,
+	query := t.d.createResource[r.ParentID != ""]
+	n, err := t.execRaw(ctx, query,
 		r.ID, string(r.Type), r.ParentID, r.Name, r.Description, encodeMap(r.Labels), r.Status, toMicros(r.CreatedAt), encodeMap(r.Attrs))
 	if err != nil {
-		return err
+		return t.writeError(string(r.Type)+" "+strconv.Quote(r.Name), err)
 	}
 	if n == 0 {
 		return notFound("resource", r.ParentID)
 	}
 	if t.d.WritableCTE {
-		return nil
+		return nil // the statement wrote the feed entry too
 	}
+	// The feed entry's ID is the resource's (unique like it, and never one
+	// of NewID("chg")): the creating node tells its own create by it.
 	return t.feedEntry(ctx, r.ID, r.ID, warden.ResourceChanged)
+}
+
+// createResourceTexts are the dialect's inserts of a resource without a
+// parent and with one (false, true).
+func createResourceTexts(d *Dialect) map[bool]string {
+	texts := map[bool]string{
+		false: `INSERT INTO resources (` + resourceCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		// The parent is checked and held (shared, so that siblings are
+		// created side by side) by the insert itself: one round trip.
+		true: `INSERT INTO resources (` + resourceCols + `)
+			SELECT $1, $2, $3, $4, $5, $6, $7, CAST($8 AS BIGINT), $9 WHERE EXISTS (SELECT 1 FROM resources WHERE id = $3` + d.ShareLock + `)`,
+	}
+	if d.WritableCTE {
+		// The feed entry is written by the same statement, from the row
+		// inserted (none when the parent is missing): one round trip.
+		for k, q := range texts {
+			texts[k] = `WITH r AS (` + q + ` RETURNING id)
+			INSERT INTO resource_changes (id, resource_id, kind, at) SELECT id, id, '` + string(warden.ResourceChanged) + `', ` + d.Now + ` FROM r`
+		}
+	}
+	return texts
 }
 
 // resourceChanged appends to the resource change feed, in the same
