@@ -315,7 +315,9 @@ func (m *Main) open(ctx context.Context) error {
 	})
 	m.rest.SetCodec(restapi.ServiceAccountsListMethod, &restapi.Codec{Encode: restapi.EncodeServiceAccounts})
 	m.rest.SetCodec(restapi.ServiceAccountGetMethod, &restapi.Codec{Encode: restapi.EncodeServiceAccount})
-	m.rest.SetCodec(restapi.ServiceAccountCreateMethod, &restapi.Codec{Encode: restapi.EncodeOperation})
+	m.rest.SetCodec(restapi.ServiceAccountCreateMethod, &restapi.Codec{
+		Decode: restapi.DecodeCreate, Fallback: restapi.CreateFallback, Encode: restapi.EncodeOperation,
+	})
 	m.rest.SetCodec(restapi.ServiceAccountUpdateMethod, &restapi.Codec{Encode: restapi.EncodeOperation})
 	m.http = &http.Server{
 		Handler:           m.handler(m.rest, reg),
