@@ -165,20 +165,23 @@ func (c *committer) commit(group []*job) {
 			j.err = internal("begin", err)
 			continue
 		}
-		if _, err := sqlTx.Exec(`SAVEPOINT w`); err != nil {
+		// Prepared, like the jobs' statements (q): SAVEPOINT and RELEASE
+		// are two statements per job.
+		if _, err := q.ExecContext(context.Background(), `SAVEPOINT w`); err != nil {
 			sqlTx.Rollback()
 			fail(internal("savepoint", err))
 			return
 		}
 		t := c.runJob(j, q)
-		release := `RELEASE w`
+		var err error
 		if j.err != nil || j.panic != nil {
-			release = `ROLLBACK TO w; RELEASE w`
+			_, err = sqlTx.Exec(`ROLLBACK TO w; RELEASE w`)
 		} else {
 			ok++
 			sealings = append(sealings, t.audit...)
+			_, err = q.ExecContext(context.Background(), `RELEASE w`)
 		}
-		if _, err := sqlTx.Exec(release); err != nil {
+		if err != nil {
 			// SQLite rolls a whole transaction back on some errors
 			// (a full disk, an I/O error): nothing of the group stands.
 			sqlTx.Rollback()
