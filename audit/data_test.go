@@ -122,7 +122,7 @@ func TestDataBatchRefusesWhatItDidNotWrite(t *testing.T) {
 // BenchmarkWriteData is what recording a decision costs the request's
 // path: appending it to the writer's buffer.
 func BenchmarkWriteData(b *testing.B) {
-	w := &Writer{limit: 1 << 30, bytes: 1 << 40, dataQueued: make(chan struct{}, 1), dataFull: make(chan struct{}, 1)}
+	w := &Writer{limit: 1 << 30, bytes: 1 << 40, batch: dataBatch, dataQueued: make(chan struct{}, 1), dataFull: make(chan struct{}, 1)}
 	path := string(AppendPath(nil, []warden.AuditPathElement{{Type: "organization", ID: warden.NewID("bpf"), Name: "org"},
 		{Type: "cloud", ID: warden.NewID("b1g"), Name: "cloud"}, {Type: "folder", ID: warden.NewID("b1f"), Name: "default"}}))
 	d := DataEvent{Time: time.Now(), Type: "warden.access.v1.AccessService.Authorize", SubjectType: "serviceAccount",

@@ -32,6 +32,7 @@ type Writer struct {
 	ch      chan *warden.AuditEvent
 	limit   int // data events the data buffer holds
 	bytes   int // and bytes
+	batch   int // data events written at once without waiting
 	pending atomic.Int64
 	after   func([]*warden.AuditEvent)
 
@@ -58,11 +59,14 @@ type Writer struct {
 	unlogged int64
 }
 
-// The writer writes the data events it holds once dataBatch are queued or
-// dataWait after the first: a record per ~50 ms at most under a trickle,
-// and no more than dataWait of events lost with the process.
+// The writer writes the data events it holds once dataBatch are queued (a
+// quarter of the buffer if less) or dataWait after the first: a record per
+// ~50 ms at most under a trickle, and no more than dataWait of events lost
+// with the process. A batch of 4096 is ~80 KB stored: one transaction's
+// cost (BEGIN, the chain's head, the commit's fsync) is shared by more
+// events than its bytes cost each.
 const (
-	dataBatch = 1024
+	dataBatch = 4096
 	dataWait  = 50 * time.Millisecond
 	// dataBuffer is how many times Buffer the data events that may wait.
 	dataBuffer = 4
@@ -101,7 +105,7 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 	}
 	return &Writer{
 		chain: cfg.Chain, store: cfg.Store, sealer: cfg.Sealer, log: cfg.Logger, ch: make(chan *warden.AuditEvent, cfg.Buffer),
-		limit: dataBuffer * cfg.Buffer, bytes: dataBuffer * cfg.Buffer * dataBytes,
+		limit: dataBuffer * cfg.Buffer, bytes: dataBuffer * cfg.Buffer * dataBytes, batch: max(1, min(dataBatch, cfg.Buffer)),
 		after: cfg.After, dataQueued: make(chan struct{}, 1), dataFull: make(chan struct{}, 1),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "warden_audit_events_dropped_total",
@@ -163,9 +167,9 @@ func (w *Writer) WriteData(d *DataEvent) bool {
 	switch {
 	case n == 1:
 		signal(w.dataQueued)
-	case n == dataBatch:
+	case n == w.batch:
 		signal(w.dataFull)
-	case n > 2*dataBatch:
+	case n > w.limit/2:
 		// The writer is behind: callers that never block (a loop of
 		// in-process calls) would keep it waiting for a time slice until
 		// the buffer overflows. Yielding lets it run; it costs the
@@ -367,8 +371,14 @@ func (w *Writer) Counts() (dropped, written int64) {
 	return w.counts.dropped.Load(), w.counts.written.Load()
 }
 
-// Flush waits until every event queued so far is written or ctx ends.
+// Flush has the writer write the data events queued so far without
+// waiting for more, and waits until every event queued so far is written
+// or ctx ends.
 func (w *Writer) Flush(ctx context.Context) error {
+	if w.pending.Load() == 0 {
+		return nil
+	}
+	signal(w.dataFull)
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	for w.pending.Load() > 0 {

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"runtime/pprof"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,11 +21,17 @@ import (
 )
 
 // BenchmarkAccessAuthorizeDataEvents is BenchmarkAccessAuthorizeLoopback's
-// gRPC call on two wardend in one run: one with data events off (the
-// default), one recording every decision (--audit-data-services '*').
-// The runs alternate so that a machine shared with other work disturbs
-// both alike. "dropped" is how many events the full buffer dropped;
-// "cpu-µs/op" is the process's CPU per request, the writer's included.
+// call, in process over REST (inproc: Main.Handler() without a socket) and
+// over loopback gRPC, on two wardend in one run: one with data events off
+// (the default), one recording every decision (--audit-data-services '*').
+// The two take turns every dataChunk requests (off first, then on first),
+// so that a machine shared with other work disturbs both alike, and after
+// each turn of the one that records, its writer writes what the turn
+// queued. Each mode reports its ns/op (the turns' wall time, the writes
+// after them aside) and cpu-µs/op (the whole process's CPU over its turns,
+// the writes after them included: both wardend, the clients, the writer
+// and the store's commit), and the ratios on/off of both; "dropped" is how
+// many events the full buffer dropped.
 func BenchmarkAccessAuthorizeDataEvents(b *testing.B) {
 	type target struct {
 		n      *node
@@ -69,34 +79,85 @@ func BenchmarkAccessAuthorizeDataEvents(b *testing.B) {
 	}
 	for _, tr := range []string{"inproc", "grpc"} {
 		for _, conc := range []int{1, 32} {
-			for round := range 3 {
-				for _, mode := range []string{"off", "on"} {
-					tg := targets[mode]
-					call := tg.call
-					if tr == "inproc" {
-						call = tg.inproc
-					}
-					b.Run(fmt.Sprintf("%s/c%d/%s/%d", tr, conc, mode, round), func(b *testing.B) {
-						w := tg.n.m.Service().AuditWriter()
-						dropped, written := w.Counts()
-						cpu := processCPU()
-						loadRun(b, conc, call)
-						ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-						defer cancel()
-						if err := w.Flush(ctx); err != nil {
+			b.Run(fmt.Sprintf("%s/c%d", tr, conc), func(b *testing.B) {
+				var spent [2]struct {
+					wall, cpu time.Duration
+					lat       []time.Duration
+				}
+				w := targets["on"].n.m.Service().AuditWriter()
+				dropped, written := w.Counts()
+				b.ReportAllocs()
+				for turn, done := 0, 0; done < b.N; turn++ {
+					n := min(dataChunk, b.N-done)
+					for k := range 2 {
+						m := k ^ turn&1 // 0 off, 1 on
+						tg := targets[[]string{"off", "on"}[m]]
+						call := tg.call
+						if tr == "inproc" {
+							call = tg.inproc
+						}
+						cpu, start := processCPU(), time.Now()
+						var lat []time.Duration
+						var err error
+						// Labelled, so that a CPU profile tells the
+						// modes' requests apart (-tagfocus mode=on).
+						pprof.Do(context.Background(), pprof.Labels("mode", []string{"off", "on"}[m]), func(context.Context) {
+							lat, err = runCalls(n, conc, call)
+						})
+						if err != nil {
 							b.Fatal(err)
 						}
-						// The CPU of the whole process (both wardend, the
-						// clients, the writer until it wrote what the run
-						// queued) per request: what a shared machine skews
-						// least.
-						b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
-						d, wr := w.Counts()
-						b.ReportMetric(float64(d-dropped), "dropped")
-						b.ReportMetric(float64(wr-written), "events")
-					})
+						spent[m].wall += time.Since(start)
+						ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+						err = tg.n.m.Service().AuditWriter().Flush(ctx)
+						cancel()
+						if err != nil {
+							b.Fatal(err)
+						}
+						spent[m].cpu += processCPU() - cpu
+						spent[m].lat = append(spent[m].lat, lat...)
+					}
+					done += n
 				}
-			}
+				per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(b.N) }
+				for m, mode := range []string{"off", "on"} {
+					b.ReportMetric(per(spent[m].wall), mode+"-ns/op")
+					b.ReportMetric(per(spent[m].cpu)/1e3, mode+"-cpu-µs/op")
+					slices.Sort(spent[m].lat)
+					b.ReportMetric(float64(spent[m].lat[len(spent[m].lat)*99/100].Microseconds()), mode+"-p99-µs")
+				}
+				b.ReportMetric(float64(spent[1].wall)/float64(spent[0].wall), "on/off-ns")
+				b.ReportMetric(float64(spent[1].cpu)/float64(spent[0].cpu), "on/off-cpu")
+				d, wr := w.Counts()
+				b.ReportMetric(float64(d-dropped), "dropped")
+				b.ReportMetric(float64(wr-written), "events")
+			})
 		}
 	}
+}
+
+// dataChunk is how many requests one wardend of
+// BenchmarkAccessAuthorizeDataEvents serves in a turn.
+const dataChunk = 5000
+
+// runCalls makes n calls from conc goroutines and returns their latencies.
+func runCalls(n, conc int, call func() error) ([]time.Duration, error) {
+	lat := make([][]time.Duration, conc)
+	errs := make([]error, conc)
+	var wg sync.WaitGroup
+	for g := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < n; i += conc {
+				t0 := time.Now()
+				if errs[g] = call(); errs[g] != nil {
+					return
+				}
+				lat[g] = append(lat[g], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	return slices.Concat(lat...), errors.Join(errs...)
 }

@@ -196,10 +196,10 @@ func BenchmarkAuditDecision(b *testing.B) {
 	cpu := processCPU()
 	var hot time.Duration
 	// The caller waits for the writer after each batch's worth (the
-	// writer's batch, 1024): a caller faster than the store commits would
+	// writer's batch, 4096): a caller faster than the store commits would
 	// fill the buffer, and the events dropped would make the others look
 	// cheaper than they are.
-	const batch = 1024
+	const batch = 4096
 	b.ResetTimer()
 	start := time.Now()
 	for i := range b.N {
