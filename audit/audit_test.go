@@ -236,9 +236,19 @@ func TestWriterBatchesDataEvents(t *testing.T) {
 	if err != nil || len(evs) != 10 {
 		t.Fatalf("decode: %d events, %v", len(evs), err)
 	}
+	exportedData := exported[:0:0]
+	for _, e := range exported {
+		if e.Class == warden.AuditData {
+			exportedData = append(exportedData, e)
+		}
+	}
 	for i, e := range evs {
 		if e.ID != ids[i] || e.Seq != rs[0].Seq || e.Source != audit.Source || e.Request.RequestID != fmt.Sprint("req", i) {
 			t.Errorf("event %d: %s seq %d request %s, want %s seq %d request req%d", i, e.ID, e.Seq, e.Request.RequestID, ids[i], rs[0].Seq, i)
+		}
+		listed, _ := json.Marshal(e)
+		if got, _ := json.Marshal(exportedData[i]); !bytes.Equal(got, listed) {
+			t.Errorf("event %d exported as\n%s\nlisted as\n%s", i, got, listed)
 		}
 	}
 	if !audit.Match(warden.AuditFilter{ResourceID: "b1fexample", Since: evs[3].Time, Until: evs[4].Time}, evs[3]) ||
