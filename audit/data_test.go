@@ -166,3 +166,21 @@ func BenchmarkDataBatch(b *testing.B) {
 	b.ReportMetric(float64(len(s2.Encode(nil, batch)))/dataBatch, "stored-B/event")
 	b.ReportMetric(float64(len(batch))/dataBatch, "raw-B/event")
 }
+
+// TestBatchOfJSONLines: a batch written before the binary form (its events'
+// JSON lines) still reads back.
+func TestBatchOfJSONLines(t *testing.T) {
+	var lines []byte
+	for i, id := range []string{"evt1", "evt2"} {
+		e := &warden.AuditEvent{ID: id, Source: Source, Type: "t", Class: warden.AuditData, Status: warden.AuditDone,
+			Time: time.Date(2025, 1, 2, 3, 4, 5, i, time.UTC), Details: map[string]any{"service": "postbox"}}
+		if i > 0 {
+			lines = append(lines, '\n')
+		}
+		lines, _ = AppendJSON(lines, e)
+	}
+	evs, err := Decode(&warden.AuditRecord{Type: warden.AuditBatch, Body: s2.Encode(nil, lines)})
+	if err != nil || len(evs) != 2 || evs[0].ID != "evt1" || evs[1].ID != "evt2" || evs[1].Details["service"] != "postbox" {
+		t.Fatalf("decode: %v, %+v", err, evs)
+	}
+}
