@@ -817,9 +817,11 @@ func TestAuditNoSecretInEvents(t *testing.T) {
 
 // TestAuditDataEvents: access-service decisions are recorded only for the
 // services and credential types data events are switched on for, one event
-// per check, allowed or not.
+// per check, allowed or not; they are exported as they are listed, and
+// hold none of the tokens presented.
 func TestAuditDataEvents(t *testing.T) {
-	w := newAuditWalk(t, func(c *server.Config) { c.Audit.DataServices = []string{"postbox"} })
+	export := filepath.Join(t.TempDir(), "audit.jsonl")
+	w := newAuditWalk(t, func(c *server.Config) { c.Audit.DataServices, c.Audit.File = []string{"postbox"}, export })
 	authorize := func(svc, tok string) string {
 		_, id := w.do(auditCall{verb: "POST", path: "/access/v1:authorize", body: map[string]any{
 			"request": map[string]any{"method": "GET", "path": "/", "service": svc, "clientAddress": "203.0.113.7",
@@ -851,6 +853,35 @@ func TestAuditDataEvents(t *testing.T) {
 	}
 	if evs := w.eventsOf(authorize("monaas", w.admin)); len(evs) != 0 {
 		t.Errorf("monaas (not switched on): %s", eventsJSON(evs))
+	}
+	exported, err := os.ReadFile(export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := map[string]bool{}
+	for line := range strings.Lines(string(exported)) {
+		lines[strings.TrimSuffix(line, "\n")] = true
+	}
+	var data []*warden.AuditEvent
+	for _, e := range w.events() {
+		if e.Class == warden.AuditData {
+			data = append(data, e)
+		}
+	}
+	if len(data) != 5 {
+		t.Errorf("%d data events listed, want 5", len(data))
+	}
+	for _, e := range data {
+		if line, _ := json.Marshal(e); !lines[string(line)] {
+			t.Errorf("listed but not exported as it is listed: %s", line)
+		}
+	}
+	for where, text := range map[string]string{"the data events": eventsJSON(data), "the export": string(exported)} {
+		for _, tok := range []string{w.admin, w.stranger, "t1.forged"} {
+			if strings.Contains(text, tok) {
+				t.Errorf("a presented token appears in %s", where)
+			}
+		}
 	}
 }
 
