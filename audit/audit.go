@@ -221,6 +221,9 @@ func decodeBody(r *warden.AuditRecord) ([]*warden.AuditEvent, error) {
 		if body, err = batchLines(r.Body); err != nil {
 			return nil, err
 		}
+		if len(body) > 0 && body[0] != '{' {
+			return decodeDataBatch(body)
+		}
 	}
 	var out []*warden.AuditEvent
 	for line := range bytes.SplitSeq(body, []byte{'\n'}) {
@@ -236,11 +239,9 @@ func decodeBody(r *warden.AuditRecord) ([]*warden.AuditEvent, error) {
 	return out, nil
 }
 
-// A batch's body is its events' JSON lines compressed with S2 (Snappy's
-// faster successor; see Writer.compress): data events repeat most of their
-// fields, and S2 shrinks them about eightfold at about a microsecond an
-// event, several times less than the store spends writing the bytes it
-// saves.
+// A batch's body is its events compressed with S2 (Snappy's faster
+// successor; see Writer.compress): data events in the format of
+// decodeDataBatch, or, written before it, as JSON lines.
 
 // maxBatchLines bounds what a stored batch may decompress to.
 const maxBatchLines = 256 << 20

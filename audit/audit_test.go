@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -80,16 +81,25 @@ func TestWriterDropsWhenFullCountsAndLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Not running: the buffers fill and the rest is dropped: two events,
-	// eight data events.
+	// eight data events; and one data event bigger than the bytes the
+	// buffer may hold.
 	for range 5 {
 		w.Write(event("test.Login"))
 	}
 	for range 10 {
-		w.WriteData(&audit.DataEvent{ID: warden.NewID("evt"), Time: time.Now(), Type: "test.Decision"})
+		w.WriteData(&audit.DataEvent{Time: time.Now(), Type: "test.Decision"})
 	}
 	dropped := w.Collectors()[0]
 	if got := counterSum(t, dropped); got != 5 {
 		t.Errorf("warden_audit_events_dropped_total = %v, want 5", got)
+	}
+	w2, _ := audit.NewWriter(audit.WriterConfig{Chain: c, Store: s, Logger: slog.New(slog.DiscardHandler), Buffer: 2})
+	if w2.WriteData(&audit.DataEvent{Time: time.Now(), Type: "test.Decision", UserAgent: strings.Repeat("x", 5000)}) ||
+		!w2.WriteData(&audit.DataEvent{Time: time.Now(), Type: "test.Decision", UserAgent: strings.Repeat("x", 2000)}) {
+		t.Error("the buffer holds more bytes than it may, or fewer")
+	}
+	if got := counterSum(t, w2.Collectors()[0]); got != 1 {
+		t.Errorf("warden_audit_events_dropped_total = %v after an event too big, want 1", got)
 	}
 	if !strings.Contains(logs.String(), "audit events dropped") {
 		t.Errorf("no log line for the drop: %q", logs.String())
@@ -181,12 +191,11 @@ func TestWriterBatchesDataEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
+	at := time.Now()
+	path := string(audit.AppendPath(nil, []warden.AuditPathElement{{Type: "folder", ID: "b1fexample"}}))
 	for i := range 10 {
-		e := event("test.Decision")
-		e.Class, e.Time = warden.AuditData, e.Time.Add(time.Duration(i)*time.Millisecond)
-		ids = append(ids, e.ID)
-		w.Write(e)
+		w.WriteData(&audit.DataEvent{Time: at.Add(time.Duration(i) * time.Millisecond), Type: "test.Decision", Path: path,
+			Permission: "test.things.get", RequestID: fmt.Sprint("req", i)})
 	}
 	w.Write(event("test.Login")) // another class: its own record
 	ctx, cancel := context.WithCancel(t.Context())
@@ -204,9 +213,10 @@ func TestWriterBatchesDataEvents(t *testing.T) {
 		t.Fatalf("verify: %+v %v", rep, err)
 	}
 	var seqs []int64
+	var ids []string
 	for _, e := range exported {
 		if e.Class == warden.AuditData {
-			seqs = append(seqs, e.Seq)
+			seqs, ids = append(seqs, e.Seq), append(ids, e.ID)
 		}
 	}
 	if len(exported) != 11 || len(seqs) != 10 || seqs[0] == 0 || seqs[0] != seqs[9] {
@@ -226,9 +236,19 @@ func TestWriterBatchesDataEvents(t *testing.T) {
 	if err != nil || len(evs) != 10 {
 		t.Fatalf("decode: %d events, %v", len(evs), err)
 	}
+	exportedData := exported[:0:0]
+	for _, e := range exported {
+		if e.Class == warden.AuditData {
+			exportedData = append(exportedData, e)
+		}
+	}
 	for i, e := range evs {
-		if e.ID != ids[i] || e.Seq != rs[0].Seq || e.Source != audit.Source {
-			t.Errorf("event %d: %s seq %d, want %s seq %d", i, e.ID, e.Seq, ids[i], rs[0].Seq)
+		if e.ID != ids[i] || e.Seq != rs[0].Seq || e.Source != audit.Source || e.Request.RequestID != fmt.Sprint("req", i) {
+			t.Errorf("event %d: %s seq %d request %s, want %s seq %d request req%d", i, e.ID, e.Seq, e.Request.RequestID, ids[i], rs[0].Seq, i)
+		}
+		listed, _ := json.Marshal(e)
+		if got, _ := json.Marshal(exportedData[i]); !bytes.Equal(got, listed) {
+			t.Errorf("event %d exported as\n%s\nlisted as\n%s", i, got, listed)
 		}
 	}
 	if !audit.Match(warden.AuditFilter{ResourceID: "b1fexample", Since: evs[3].Time, Until: evs[4].Time}, evs[3]) ||
@@ -237,11 +257,11 @@ func TestWriterBatchesDataEvents(t *testing.T) {
 	}
 
 	db := s.(interface{ DB() *sql.DB }).DB()
-	lines, err := s2.Decode(nil, rs[0].Body)
+	raw, err := s2.Decode(nil, rs[0].Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged := s2.Encode(nil, bytes.Replace(lines, []byte(ids[5]), []byte(warden.NewID("evt")), 1))
+	forged := s2.Encode(nil, bytes.Replace(raw, []byte("req5"), []byte("req6"), 1))
 	if _, err := db.Exec(`UPDATE audit_events SET body = $1 WHERE seq = $2`, forged, rs[0].Seq); err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,7 @@
 package audit
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"runtime"
@@ -20,10 +18,11 @@ import (
 // Writer appends authentication and data events off the request's path.
 // Write and WriteData queue an event in a bounded buffer and return at
 // once; one goroutine appends what the buffers hold, one transaction at a
-// time. Data events are encoded by the caller straight into one buffer of
-// JSON lines, which becomes one record of the chain (a batch): queueing
-// one costs its encoding, and writing it a share of one insert. When a
-// buffer is full the event is dropped, counted in
+// time. Data events are appended by the caller to one buffer in a compact
+// binary form (see decodeDataBatch), which becomes one record of the chain
+// (a batch): queueing one costs a few comparisons and a copy, and writing
+// it a share of one insert; the JSON is made when the event is read. When
+// a buffer is full the event is dropped, counted in
 // warden_audit_events_dropped_total and logged: never silently.
 type Writer struct {
 	chain   *Chain
@@ -32,14 +31,18 @@ type Writer struct {
 	log     *slog.Logger
 	ch      chan *warden.AuditEvent
 	limit   int // data events the data buffer holds
+	bytes   int // and bytes
+	batch   int // data events written at once without waiting
 	pending atomic.Int64
 	after   func([]*warden.AuditEvent)
 
 	data struct {
 		sync.Mutex
-		buf         []byte // queued data events, JSON lines
+		buf         []byte // queued data events, a batch's (decodeDataBatch)
 		n           int
-		first, last int64  // their times' range, µs since the epoch
+		first, last int64 // their times' range, µs since the epoch
+		at          int64 // the time of the last, which the next is stored after
+		prev        dataStrings
 		spare       []byte // a written buffer, for the next
 	}
 	// dataQueued is signalled when the data buffer stops being empty,
@@ -56,14 +59,20 @@ type Writer struct {
 	unlogged int64
 }
 
-// The writer writes the data events it holds once dataBatch are queued or
-// dataWait after the first: a record per ~50 ms at most under a trickle,
-// and no more than dataWait of events lost with the process.
+// The writer writes the data events it holds once dataBatch are queued (a
+// quarter of the buffer if less) or dataWait after the first: a record per
+// ~50 ms at most under a trickle, and no more than dataWait of events lost
+// with the process. A batch of 4096 is ~80 KB stored: one transaction's
+// cost (BEGIN, the chain's head, the commit's fsync) is shared by more
+// events than its bytes cost each.
 const (
-	dataBatch = 1024
+	dataBatch = 4096
 	dataWait  = 50 * time.Millisecond
 	// dataBuffer is how many times Buffer the data events that may wait.
 	dataBuffer = 4
+	// dataBytes bounds the bytes they take, on average per event: an
+	// event waits in 20 to 100 bytes, unless a caller sent long strings.
+	dataBytes = 512
 )
 
 // WriterConfig configures a Writer.
@@ -74,9 +83,9 @@ type WriterConfig struct {
 	// Sealer, when set, is told of records the store left unsealed.
 	Sealer *Sealer
 	// Buffer is how many events other than data events may wait; 4096
-	// when zero. Four times as many data events may (each waits as its
-	// JSON, about 0.7 KB), so that a burst of decisions outlasts a slow
-	// write.
+	// when zero. Four times as many data events may (each waits in a few
+	// dozen bytes; at most dataBytes on average), so that a burst of
+	// decisions outlasts a slow write.
 	Buffer int
 	// After, when set, is called with each batch once it is committed
 	// (the exporters).
@@ -95,7 +104,8 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 		return nil, errors.New("audit: the buffer size must be positive")
 	}
 	return &Writer{
-		chain: cfg.Chain, store: cfg.Store, sealer: cfg.Sealer, log: cfg.Logger, ch: make(chan *warden.AuditEvent, cfg.Buffer), limit: dataBuffer * cfg.Buffer,
+		chain: cfg.Chain, store: cfg.Store, sealer: cfg.Sealer, log: cfg.Logger, ch: make(chan *warden.AuditEvent, cfg.Buffer),
+		limit: dataBuffer * cfg.Buffer, bytes: dataBuffer * cfg.Buffer * dataBytes, batch: max(1, min(dataBatch, cfg.Buffer)),
 		after: cfg.After, dataQueued: make(chan struct{}, 1), dataFull: make(chan struct{}, 1),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "warden_audit_events_dropped_total",
@@ -113,21 +123,9 @@ func (w *Writer) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{w.dropped, w.written}
 }
 
-// Write queues e; it never blocks. It reports whether e was queued.
+// Write queues e, as a record of its own; it never blocks. It reports
+// whether e was queued.
 func (w *Writer) Write(e *warden.AuditEvent) bool {
-	if e.Class == warden.AuditData {
-		prepare(e)
-		buf := lineBuffers.Get().(*[]byte)
-		defer lineBuffers.Put(buf)
-		line, err := AppendJSON((*buf)[:0], e)
-		if err != nil {
-			w.log.Error("audit event lost: encode", "event_type", e.Type, "err", err)
-			w.drop(e.Class, e.Type)
-			return false
-		}
-		*buf = line
-		return w.queueData(line, e.Time.UnixMicro(), e.Type)
-	}
 	w.pending.Add(1)
 	select {
 	case w.ch <- e:
@@ -140,45 +138,28 @@ func (w *Writer) Write(e *warden.AuditEvent) bool {
 }
 
 // WriteData queues a data event; it never blocks and allocates nothing
-// unless the event is large. It reports whether d was queued. (Nothing of
-// d is kept or logged, so that it stays on the caller's stack.)
+// unless the buffer grows. It reports whether d was queued. What it costs
+// the caller is a comparison of d's strings with the event queued before
+// it and a copy of those that differ (see decodeDataBatch): the writer's
+// goroutine compresses and stores the batch, and a reader makes the JSON.
 func (w *Writer) WriteData(d *DataEvent) bool {
-	at := d.Time.UTC().Truncate(time.Microsecond) // as the store keeps it
-	// Encoded into a pooled buffer, not one on the stack: a request's
-	// goroutine starts with a small stack, and a kilobyte more would make
-	// it copy its stack to grow.
-	buf := lineBuffers.Get().(*[]byte)
-	defer lineBuffers.Put(buf)
-	line, err := appendDataJSON((*buf)[:0], d, at)
-	if err != nil {
-		w.log.Error("audit event lost: encode", "class", warden.AuditData, "err", err)
-		w.drop(warden.AuditData, "")
-		return false
-	}
-	*buf = line
-	return w.queueData(line, at.UnixMicro(), "")
-}
-
-// lineBuffers hold data events being encoded.
-var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// queueData appends an encoded data event stamped at (µs since the epoch)
-// to the data buffer.
-func (w *Writer) queueData(line []byte, at int64, typ string) bool {
+	at := d.Time.UnixMicro() // as the store keeps it
+	f := d.strings()
 	b := &w.data
 	b.Lock()
-	if b.n >= w.limit {
+	if b.n >= w.limit || len(b.buf)+maxDataRecord(&f) > w.bytes {
 		b.Unlock()
-		w.drop(warden.AuditData, typ)
+		w.drop(warden.AuditData, d.Type)
 		return false
 	}
 	if b.n == 0 {
-		b.first, b.last = at, at
+		b.buf = appendDataHeader(b.buf[:0])
+		b.first, b.last, b.at, b.prev = at, at, 0, dataStrings{}
 	} else {
-		b.buf = append(b.buf, '\n')
 		b.first, b.last = min(b.first, at), max(b.last, at)
 	}
-	b.buf = append(b.buf, line...)
+	b.buf = appendDataRecord(b.buf, &b.prev, &f, d.Allowed, at-b.at)
+	b.at = at
 	b.n++
 	n := b.n
 	w.pending.Add(1)
@@ -186,9 +167,9 @@ func (w *Writer) queueData(line []byte, at int64, typ string) bool {
 	switch {
 	case n == 1:
 		signal(w.dataQueued)
-	case n == dataBatch:
+	case n == w.batch:
 		signal(w.dataFull)
-	case n > 2*dataBatch:
+	case n > w.limit/2:
 		// The writer is behind: callers that never block (a loop of
 		// in-process calls) would keep it waiting for a time slice until
 		// the buffer overflows. Yielding lets it run; it costs the
@@ -217,19 +198,20 @@ func (w *Writer) takeData() (*warden.AuditRecord, int) {
 	r := &warden.AuditRecord{ID: warden.NewID("evb"), Type: warden.AuditBatch, Class: warden.AuditData, Status: warden.AuditDone,
 		Time: time.UnixMicro(b.first).UTC(), Last: time.UnixMicro(b.last).UTC(), Body: b.buf}
 	n := b.n
-	b.buf, b.spare, b.n = b.spare[:0], nil, 0
+	b.buf, b.spare, b.n, b.prev = b.spare[:0], nil, 0, dataStrings{}
+	setDataSeed(r.Body)
 	return r, n
 }
 
-// compress makes the body of a batch taken from the data buffer (its JSON
-// lines) what is stored, compressed into the writer's buffer, and returns
-// the lines. Both buffers are reused once the batch is written.
-func (w *Writer) compress(r *warden.AuditRecord) (lines []byte) {
+// compress makes the body of a batch taken from the data buffer what is
+// stored, compressed into the writer's buffer, and returns the batch as it
+// was. Both buffers are reused once the batch is written.
+func (w *Writer) compress(r *warden.AuditRecord) (raw []byte) {
 	if n := s2.MaxEncodedLen(len(r.Body)); cap(w.zbuf) < n {
 		w.zbuf = make([]byte, n)
 	}
-	lines, r.Body = r.Body, s2.Encode(w.zbuf[:cap(w.zbuf)], r.Body)
-	return lines
+	raw, r.Body = r.Body, s2.Encode(w.zbuf[:cap(w.zbuf)], r.Body)
+	return raw
 }
 
 // drop counts a dropped event and logs at most one line a second with the
@@ -333,9 +315,9 @@ func (w *Writer) write(ctx context.Context, events []*warden.AuditEvent) {
 		}
 		rs = append(rs, r)
 	}
-	var lines []byte
+	var raw []byte
 	if data != nil {
-		lines = w.compress(data)
+		raw = w.compress(data)
 		rs = append(rs, data)
 	}
 	if err == nil {
@@ -356,31 +338,30 @@ func (w *Writer) write(ctx context.Context, events []*warden.AuditEvent) {
 		w.sealer.Kick()
 	}
 	if w.after != nil {
-		w.export(events, rs, data, lines)
+		w.export(events, rs, data, raw)
 	}
 	if data != nil {
 		w.data.Lock()
-		w.data.spare = lines
+		w.data.spare = raw
 		w.data.Unlock()
 	}
 }
 
 // export hands the written events to the exporters, with their records'
 // chain fields: the data events are read back from their batch.
-func (w *Writer) export(events []*warden.AuditEvent, rs []*warden.AuditRecord, data *warden.AuditRecord, lines []byte) {
+func (w *Writer) export(events []*warden.AuditEvent, rs []*warden.AuditRecord, data *warden.AuditRecord, raw []byte) {
 	for i, e := range events {
 		Sealed(e, rs[i])
 	}
 	if data != nil {
-		for line := range bytes.SplitSeq(lines, []byte{'\n'}) {
-			e := &warden.AuditEvent{}
-			if err := json.Unmarshal(line, e); err != nil {
-				w.log.Error("audit: export: a queued data event does not decode", "err", err)
-				continue
-			}
-			Sealed(e, data)
-			events = append(events, e)
+		evs, err := decodeDataBatch(raw)
+		if err != nil {
+			w.log.Error("audit: export: a batch of data events does not decode", "err", err)
 		}
+		for _, e := range evs {
+			Sealed(e, data)
+		}
+		events = append(events, evs...)
 	}
 	w.after(events)
 }
@@ -390,8 +371,14 @@ func (w *Writer) Counts() (dropped, written int64) {
 	return w.counts.dropped.Load(), w.counts.written.Load()
 }
 
-// Flush waits until every event queued so far is written or ctx ends.
+// Flush has the writer write the data events queued so far without
+// waiting for more, and waits until every event queued so far is written
+// or ctx ends.
 func (w *Writer) Flush(ctx context.Context) error {
+	if w.pending.Load() == 0 {
+		return nil
+	}
+	signal(w.dataFull)
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	for w.pending.Load() > 0 {

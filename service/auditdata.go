@@ -41,9 +41,9 @@ func (s *Service) DataEventsOn(service, credential string) bool {
 
 // AuditDecision queues d as a data event. It does not block, reads no
 // database and allocates nothing: the event's path and subject name come
-// from the snapshot, and it is encoded straight into the writer's buffer
-// (dropped, counted and logged when the buffer is full). Call it only when
-// DataEventsOn.
+// from the snapshot, and the writer's buffer keeps what differs from the
+// event before (dropped, counted and logged when the buffer is full). Call
+// it only when DataEventsOn.
 func (s *Service) AuditDecision(ctx context.Context, d Decision) {
 	p := d.Principal
 	e := audit.DataEvent{Time: s.now(), Type: s.audit.dataType(d.Method), Service: d.Service,
@@ -52,7 +52,7 @@ func (s *Service) AuditDecision(ctx context.Context, d Decision) {
 		e.SubjectType, e.SubjectID, e.SubjectName, e.CredentialType, e.CredentialID = p.Type, p.ID, s.subjectName(p.ID), p.Credential, p.CredentialID
 	}
 	if d.ResourceID != "" {
-		e.PathJSON = s.audit.paths.get(s, d.ResourceID)
+		e.Path = s.audit.paths.get(s, d.ResourceID)
 	}
 	if call := audit.CallFrom(ctx); call != nil {
 		e.RequestID, e.UserAgent, e.CallerAddress = call.RequestID, call.UserAgent, call.RemoteAddress
@@ -89,7 +89,7 @@ type pathCache struct {
 // pathGeneration is the cache of one snapshot.
 type pathGeneration struct {
 	snap *access.Snapshot
-	m    sync.Map // resource ID → []byte
+	m    sync.Map // resource ID → string
 	n    atomic.Int64
 }
 
@@ -98,7 +98,7 @@ type pathGeneration struct {
 const maxCachedPaths = 16384
 
 // get returns the encoded path of id in the current snapshot.
-func (c *pathCache) get(s *Service, id string) []byte {
+func (c *pathCache) get(s *Service, id string) string {
 	snap := s.authz.snap.Load()
 	g := c.cur.Load()
 	if g == nil || g.snap != snap || g.n.Load() > maxCachedPaths {
@@ -106,10 +106,10 @@ func (c *pathCache) get(s *Service, id string) []byte {
 		c.cur.Store(g)
 	}
 	if v, ok := g.m.Load(id); ok {
-		return v.([]byte)
+		return v.(string)
 	}
 	var path [5]warden.AuditPathElement // organization to resource and a leaf
-	b := audit.AppendPath(nil, appendPathIn(snap, path[:0], id))
+	b := string(audit.AppendPath(nil, appendPathIn(snap, path[:0], id)))
 	g.m.Store(id, b)
 	g.n.Add(1)
 	return b
