@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -278,6 +279,26 @@ func (s *Service) subjectName(id string) string {
 // for a method that changes nothing and so writes none (reads; the access
 // service writes data events itself).
 func AuditClass(method string) string {
+	if c, ok := auditClasses.Load(method); ok {
+		return c.(string)
+	}
+	c := auditClass(method)
+	if auditClassesHeld.Add(1) <= maxAuditClasses {
+		auditClasses.Store(method, c)
+	}
+	return c
+}
+
+// auditClasses memoises AuditClass: it is asked at the end of every call,
+// of the few hundred methods wardend serves (bounded all the same).
+var (
+	auditClasses     sync.Map // method → class
+	auditClassesHeld atomic.Int64
+)
+
+const maxAuditClasses = 4096
+
+func auditClass(method string) string {
 	if authenticationMethods[method] {
 		return warden.AuditAuthn
 	}

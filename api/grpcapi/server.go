@@ -239,6 +239,10 @@ func (s *Server) logRequest(ctx context.Context, end time.Time, id, method strin
 	h.Handle(ctx, r)
 }
 
+// handleRequest is the request message of every Handle call: empty, read
+// by nothing (fn has the request itself), shared.
+var handleRequest proto.Message = &emptypb.Empty{}
+
 // Handle runs fn as the method named method with what Intercept gives a
 // protobuf method: request id, authentication (the subject is in fn's ctx),
 // one log line and metrics. It is for endpoints that are not protobuf
@@ -246,7 +250,7 @@ func (s *Server) logRequest(ctx context.Context, end time.Time, id, method strin
 // itself. The error is the google.rpc.Status to answer with.
 func (s *Server) Handle(ctx context.Context, method string, fn func(context.Context) error) error {
 	info := &grpc.UnaryServerInfo{FullMethod: method}
-	_, err := s.Intercept(ctx, &emptypb.Empty{}, info, func(ctx context.Context, _ any) (any, error) {
+	_, err := s.Intercept(ctx, handleRequest, info, func(ctx context.Context, _ any) (any, error) {
 		return nil, fn(ctx)
 	})
 	return err
@@ -273,12 +277,14 @@ func (s *Server) call(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 	if !ok {
 		return ctx, nil, errorf("request is not a protobuf message")
 	}
-	check := validate.Message
-	if ctx.Value(boundedDepthKey{}) != nil {
-		check = validate.Rules
-	}
-	if err := check(m); err != nil {
-		return ctx, nil, &warden.Error{Code: warden.InvalidArgument, Message: err.Error()}
+	if m != handleRequest { // Handle's empty message has nothing to check
+		check := validate.Message
+		if ctx.Value(boundedDepthKey{}) != nil {
+			check = validate.Rules
+		}
+		if err := check(m); err != nil {
+			return ctx, nil, &warden.Error{Code: warden.InvalidArgument, Message: err.Error()}
+		}
 	}
 	if !s.cfg.Public[info.FullMethod] {
 		if err := s.cfg.Authorize(ctx, info.FullMethod, m); err != nil {
