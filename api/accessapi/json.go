@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"warden/api/accesspb"
+	"warden/api/jsonbody"
 )
 
 // Authorize is asked once per request of every resource service, so its
@@ -38,9 +39,9 @@ func DecodeAuthorize(body []byte, msg proto.Message) error {
 	if !ok {
 		return errFallback
 	}
-	d := decoder{b: body}
-	d.space()
-	if d.i == len(d.b) {
+	d := decoder{jsonbody.Scanner{B: body}}
+	d.Space()
+	if d.I == len(d.B) {
 		return nil // an empty body: an empty request, as protojson is not asked
 	}
 	if !d.object(func(key string) int {
@@ -62,68 +63,15 @@ func DecodeAuthorize(body []byte, msg proto.Message) error {
 	}) {
 		return errFallback
 	}
-	d.space()
-	if d.i != len(d.b) {
+	d.Space()
+	if d.I != len(d.B) {
 		return errFallback
 	}
 	return nil
 }
 
 type decoder struct {
-	b []byte
-	i int
-}
-
-func (d *decoder) space() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
-	}
-}
-
-func (d *decoder) next(c byte) bool {
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == c {
-		d.i++
-		return true
-	}
-	return false
-}
-
-// str reads a string without escapes, in valid UTF-8.
-func (d *decoder) str() (string, bool) { return d.strFrom(nil) }
-
-// strFrom is str answering a string of common (the same bytes) without
-// allocating one: methods, header names and resource types repeat in every
-// request.
-func (d *decoder) strFrom(common map[string]string) (string, bool) {
-	if !d.next('"') {
-		return "", false
-	}
-	start := d.i
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
-		case c == '"':
-			s := d.b[start:d.i]
-			d.i++
-			if v, ok := common[string(s)]; ok {
-				return v, true
-			}
-			if !utf8.Valid(s) {
-				return "", false
-			}
-			return string(s), true
-		case c == '\\' || c < 0x20:
-			return "", false
-		}
-		d.i++
-	}
-	return "", false
+	jsonbody.Scanner
 }
 
 // Strings every request repeats, by their own bytes (see strFrom).
@@ -153,7 +101,7 @@ func commonStrings(ss ...string) map[string]string {
 
 // intoFrom is into reading with strFrom.
 func (d *decoder) intoFrom(n int, p *string, common map[string]string) int {
-	s, ok := d.strFrom(common)
+	s, ok := d.StrFrom(common)
 	*p = s
 	if !ok {
 		return 0
@@ -191,41 +139,41 @@ func (d *decoder) mapObject(entry func(key string) bool) bool {
 }
 
 func (d *decoder) entries(entry func(key string) bool) bool {
-	if !d.next('{') {
+	if !d.Next('{') {
 		return false
 	}
-	if d.next('}') {
+	if d.Next('}') {
 		return true
 	}
 	for {
-		key, ok := d.strFrom(commonKeys)
-		if !ok || !d.next(':') || !entry(key) {
+		key, ok := d.StrFrom(commonKeys)
+		if !ok || !d.Next(':') || !entry(key) {
 			return false
 		}
-		if d.next('}') {
+		if d.Next('}') {
 			return true
 		}
-		if !d.next(',') {
+		if !d.Next(',') {
 			return false
 		}
 	}
 }
 
 func (d *decoder) array(elem func() bool) bool {
-	if !d.next('[') {
+	if !d.Next('[') {
 		return false
 	}
-	if d.next(']') {
+	if d.Next(']') {
 		return true
 	}
 	for {
 		if !elem() {
 			return false
 		}
-		if d.next(']') {
+		if d.Next(']') {
 			return true
 		}
-		if !d.next(',') {
+		if !d.Next(',') {
 			return false
 		}
 	}
@@ -233,7 +181,7 @@ func (d *decoder) array(elem func() bool) bool {
 
 // into reads a string into *p and returns n, or 0 when it cannot.
 func (d *decoder) into(n int, p *string) int {
-	s, ok := d.str()
+	s, ok := d.Str()
 	*p = s
 	if !ok {
 		return 0
@@ -280,7 +228,7 @@ func (d *decoder) request(r *accesspb.Request) bool {
 				l := &structpb.ListValue{}
 				r.Headers[name] = l
 				return d.array(func() bool {
-					s, ok := d.str()
+					s, ok := d.Str()
 					l.Values = append(l.Values, structpb.NewStringValue(s))
 					return ok
 				})

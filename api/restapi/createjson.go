@@ -2,10 +2,11 @@ package restapi
 
 import (
 	"errors"
-	"unicode/utf8"
 
 	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
 	"google.golang.org/protobuf/proto"
+
+	"warden/api/jsonbody"
 )
 
 // A service account's create is the write clients repeat most, and
@@ -30,19 +31,19 @@ func DecodeCreate(body []byte, msg proto.Message) error {
 	if !ok {
 		return errCreateFallback
 	}
-	d := flatObject{b: body}
-	d.space()
-	if d.i == len(d.b) {
+	d := jsonbody.Scanner{B: body}
+	d.Space()
+	if d.I == len(d.B) {
 		return nil // an empty body: an empty request, as protojson is not asked
 	}
-	if !d.next('{') {
+	if !d.Next('{') {
 		return errCreateFallback
 	}
 	var seen [4]bool
-	if !d.next('}') {
+	if !d.Next('}') {
 		for {
-			key, ok := d.str()
-			if !ok || !d.next(':') {
+			key, ok := d.Str()
+			if !ok || !d.Next(':') {
 				return errCreateFallback
 			}
 			var field int
@@ -61,65 +62,20 @@ func DecodeCreate(body []byte, msg proto.Message) error {
 				return errCreateFallback // protojson refuses a field twice
 			}
 			seen[field] = true
-			if *dst, ok = d.str(); !ok {
+			if *dst, ok = d.Str(); !ok {
 				return errCreateFallback
 			}
-			if d.next('}') {
+			if d.Next('}') {
 				break
 			}
-			if !d.next(',') {
+			if !d.Next(',') {
 				return errCreateFallback
 			}
 		}
 	}
-	d.space()
-	if d.i != len(d.b) {
+	d.Space()
+	if d.I != len(d.B) {
 		return errCreateFallback
 	}
 	return nil
-}
-
-// flatObject reads a JSON object of strings.
-type flatObject struct {
-	b []byte
-	i int
-}
-
-func (d *flatObject) space() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
-	}
-}
-
-func (d *flatObject) next(c byte) bool {
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == c {
-		d.i++
-		return true
-	}
-	return false
-}
-
-// str reads a string without escapes, in valid UTF-8.
-func (d *flatObject) str() (string, bool) {
-	if !d.next('"') {
-		return "", false
-	}
-	start := d.i
-	for ; d.i < len(d.b); d.i++ {
-		switch c := d.b[d.i]; {
-		case c == '"':
-			s := d.b[start:d.i]
-			d.i++
-			return string(s), utf8.Valid(s)
-		case c == '\\' || c < 0x20:
-			return "", false
-		}
-	}
-	return "", false
 }
