@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"warden"
+	"warden/api/jsonbody"
 	"warden/apikey"
 )
 
@@ -74,18 +75,18 @@ const (
 // fast decodes data into d.spec and reports whether it could; false leaves
 // d.spec partly written.
 func (d *specDecoder) fast(data []byte) bool {
-	p := jsonScanner{b: data}
-	if !p.eat('{') {
+	p := jsonScanner{jsonbody.Scanner{B: data}}
+	if !p.Next('{') {
 		return false
 	}
-	if p.eat('}') {
+	if p.Next('}') {
 		return p.end()
 	}
 	s := &d.spec
 	seen := 0
 	for {
 		key, ok := p.plainString()
-		if !ok || !p.eat(':') {
+		if !ok || !p.Next(':') {
 			return false
 		}
 		var field int
@@ -121,10 +122,10 @@ func (d *specDecoder) fast(data []byte) bool {
 			return false
 		}
 		seen |= field
-		if p.eat('}') {
+		if p.Next('}') {
 			return p.end()
 		}
-		if !p.eat(',') {
+		if !p.Next(',') {
 			return false
 		}
 	}
@@ -132,10 +133,10 @@ func (d *specDecoder) fast(data []byte) bool {
 
 // strings reads an array of plain strings, appending to into.
 func (d *specDecoder) strings(p *jsonScanner, into []string) ([]string, bool) {
-	if !p.eat('[') {
+	if !p.Next('[') {
 		return into, false
 	}
-	if p.eat(']') {
+	if p.Next(']') {
 		return into, true
 	}
 	for {
@@ -144,10 +145,10 @@ func (d *specDecoder) strings(p *jsonScanner, into []string) ([]string, bool) {
 			return into, false
 		}
 		into = append(into, d.name(b))
-		if p.eat(']') {
+		if p.Next(']') {
 			return into, true
 		}
-		if !p.eat(',') {
+		if !p.Next(',') {
 			return into, false
 		}
 	}
@@ -167,22 +168,22 @@ func (d *specDecoder) name(b []byte) string {
 
 // slots reads an array of apikey.Slot objects, appending to into.
 func slots(p *jsonScanner, into []apikey.Slot) ([]apikey.Slot, bool) {
-	if !p.eat('[') {
+	if !p.Next('[') {
 		return into, false
 	}
-	if p.eat(']') {
+	if p.Next(']') {
 		return into, true
 	}
 	for {
 		var s apikey.Slot
-		if !p.eat('{') {
+		if !p.Next('{') {
 			return into, false
 		}
-		if !p.eat('}') {
+		if !p.Next('}') {
 			seen := 0
 			for {
 				key, ok := p.plainString()
-				if !ok || !p.eat(':') {
+				if !ok || !p.Next(':') {
 					return into, false
 				}
 				var field int
@@ -200,19 +201,19 @@ func slots(p *jsonScanner, into []apikey.Slot) ([]apikey.Slot, bool) {
 					return into, false
 				}
 				seen |= field
-				if p.eat('}') {
+				if p.Next('}') {
 					break
 				}
-				if !p.eat(',') {
+				if !p.Next(',') {
 					return into, false
 				}
 			}
 		}
 		into = append(into, s)
-		if p.eat(']') {
+		if p.Next(']') {
 			return into, true
 		}
-		if !p.eat(',') {
+		if !p.Next(',') {
 			return into, false
 		}
 	}
@@ -220,51 +221,29 @@ func slots(p *jsonScanner, into []apikey.Slot) ([]apikey.Slot, bool) {
 
 // jsonScanner reads the JSON values specDecoder accepts, each method
 // skipping white space before its value and reporting false for anything
-// else.
+// else (white space and single bytes as jsonbody.Scanner reads them).
 type jsonScanner struct {
-	b []byte
-	i int
-}
-
-func (p *jsonScanner) space() {
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-// eat consumes c if it comes next.
-func (p *jsonScanner) eat(c byte) bool {
-	p.space()
-	if p.i < len(p.b) && p.b[p.i] == c {
-		p.i++
-		return true
-	}
-	return false
+	jsonbody.Scanner
 }
 
 // end reports whether nothing but white space is left.
 func (p *jsonScanner) end() bool {
-	p.space()
-	return p.i == len(p.b)
+	p.Space()
+	return p.I == len(p.B)
 }
 
 // plainString reads a string of printable ASCII without escapes, which
 // reads the same however it is decoded, and returns its bytes.
 func (p *jsonScanner) plainString() ([]byte, bool) {
-	if !p.eat('"') {
+	if !p.Next('"') {
 		return nil, false
 	}
-	start := p.i
-	for ; p.i < len(p.b); p.i++ {
-		switch c := p.b[p.i]; {
+	start := p.I
+	for ; p.I < len(p.B); p.I++ {
+		switch c := p.B[p.I]; {
 		case c == '"':
-			p.i++
-			return p.b[start : p.i-1], true
+			p.I++
+			return p.B[start : p.I-1], true
 		case c < 0x20 || c == '\\' || c >= 0x80:
 			return nil, false
 		}
@@ -277,35 +256,35 @@ func (p *jsonScanner) plainString() ([]byte, bool) {
 // (invalid UTF-8 included: encoding/json replaces it rather than refusing
 // it).
 func (p *jsonScanner) skipString() bool {
-	if !p.eat('"') {
+	if !p.Next('"') {
 		return false
 	}
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		p.i++
+	for p.I < len(p.B) {
+		c := p.B[p.I]
+		p.I++
 		switch {
 		case c == '"':
 			return true
 		case c < 0x20:
 			return false
 		case c == '\\':
-			if p.i == len(p.b) {
+			if p.I == len(p.B) {
 				return false
 			}
-			e := p.b[p.i]
-			p.i++
+			e := p.B[p.I]
+			p.I++
 			switch e {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
-				if p.i+4 > len(p.b) {
+				if p.I+4 > len(p.B) {
 					return false
 				}
-				for _, h := range p.b[p.i : p.i+4] {
+				for _, h := range p.B[p.I : p.I+4] {
 					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
 						return false
 					}
 				}
-				p.i += 4
+				p.I += 4
 			default:
 				return false
 			}
@@ -317,30 +296,30 @@ func (p *jsonScanner) skipString() bool {
 // time checks a string as time.Time's UnmarshalJSON does (it is given the
 // string as written, quotes and escapes included).
 func (p *jsonScanner) time() bool {
-	p.space()
-	start := p.i
+	p.Space()
+	start := p.I
 	if !p.skipString() {
 		return false
 	}
 	var t time.Time
-	return t.UnmarshalJSON(p.b[start:p.i]) == nil
+	return t.UnmarshalJSON(p.B[start:p.I]) == nil
 }
 
 // int reads an integer of at most 18 digits (never out of range), as
 // JSON writes it: no leading zero, no fraction or exponent (which
 // encoding/json refuses for an int; the caller's next eat fails on them).
 func (p *jsonScanner) int() (int, bool) {
-	p.space()
-	neg := p.i < len(p.b) && p.b[p.i] == '-'
+	p.Space()
+	neg := p.I < len(p.B) && p.B[p.I] == '-'
 	if neg {
-		p.i++
+		p.I++
 	}
-	start, n := p.i, 0
-	for ; p.i < len(p.b) && '0' <= p.b[p.i] && p.b[p.i] <= '9'; p.i++ {
-		n = n*10 + int(p.b[p.i]-'0')
+	start, n := p.I, 0
+	for ; p.I < len(p.B) && '0' <= p.B[p.I] && p.B[p.I] <= '9'; p.I++ {
+		n = n*10 + int(p.B[p.I]-'0')
 	}
-	digits := p.i - start
-	if digits == 0 || digits > 18 || digits > 1 && p.b[start] == '0' {
+	digits := p.I - start
+	if digits == 0 || digits > 18 || digits > 1 && p.B[start] == '0' {
 		return 0, false
 	}
 	if neg {
@@ -351,14 +330,14 @@ func (p *jsonScanner) int() (int, bool) {
 
 // bool reads true or false.
 func (p *jsonScanner) bool() (bool, bool) {
-	p.space()
-	rest := p.b[p.i:]
+	p.Space()
+	rest := p.B[p.I:]
 	switch {
 	case len(rest) >= 4 && string(rest[:4]) == "true":
-		p.i += 4
+		p.I += 4
 		return true, true
 	case len(rest) >= 5 && string(rest[:5]) == "false":
-		p.i += 5
+		p.I += 5
 		return false, true
 	}
 	return false, false
